@@ -1,0 +1,85 @@
+// Small builders over TypeBox that keep the schema source readable and Kubernetes-shaped.
+//
+// Every field in the CRDs carries a description (kubectl explain teaches the API), so each helper
+// takes one. Fields that the API server defaults are *required* in the TypeScript types (objects
+// read from the API always have them) and are dropped from `required` when the CRD is generated.
+import { Type, type TSchema, type SchemaOptions } from '@sinclair/typebox';
+
+export interface CelRule {
+  rule: string;
+  message: string;
+  /** JSONPath-like field the error is reported on, relative to the schema the rule sits on. */
+  fieldPath?: string;
+  reason?: 'FieldValueInvalid' | 'FieldValueForbidden' | 'FieldValueRequired' | 'FieldValueDuplicate';
+}
+
+/** Options every field builder accepts: a mandatory description plus CEL rules. */
+export interface FieldOptions extends SchemaOptions {
+  description: string;
+  rules?: CelRule[];
+}
+
+/** Moves `rules` into the CRD's `x-kubernetes-validations` keyword. */
+export function withRules<T extends FieldOptions>(options: T): SchemaOptions {
+  const { rules, ...rest } = options;
+  return rules && rules.length > 0 ? { ...rest, 'x-kubernetes-validations': rules } : rest;
+}
+
+/** A string limited to the given values, as a plain `enum` (TypeBox unions are not structural). */
+export function StringEnum<const T extends readonly string[]>(values: T, options: FieldOptions) {
+  return Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...withRules(options) });
+}
+
+/** A Go-style duration such as `30s`, `5m` or `1h30m`, as Kubernetes CEL's duration() parses it. */
+export function Duration(options: FieldOptions) {
+  return Type.String({
+    pattern: '^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$',
+    maxLength: 32,
+    ...withRules(options),
+  });
+}
+
+/** A Kubernetes resource quantity such as `500m` or `1Gi`. */
+export function Quantity(options: FieldOptions) {
+  const rules: CelRule[] = [
+    { rule: 'isQuantity(self)', message: 'must be a Kubernetes quantity such as 500m, 2 or 1Gi' },
+    ...(options.rules ?? []),
+  ];
+  return Type.String({ maxLength: 32, ...withRules({ ...options, rules }) });
+}
+
+/** A lower-case DNS-1123 name of at most 63 characters (Deployments, containers, Services, Secrets). */
+export function DnsLabel(options: FieldOptions) {
+  return Type.String({
+    minLength: 1,
+    maxLength: 63,
+    pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+    ...withRules(options),
+  });
+}
+
+/** A path inside the repository: relative, and never stepping out of the tree. */
+export function RepoPath(options: FieldOptions) {
+  const rules: CelRule[] = [
+    {
+      rule: "!self.startsWith('/')",
+      message: 'must be a path relative to the repository root, not absolute',
+    },
+    {
+      rule: "!self.matches('(^|/)[.][.](/|$)')",
+      message: "must not contain '..': paths stay inside the repository",
+    },
+    ...(options.rules ?? []),
+  ];
+  return Type.String({ minLength: 1, maxLength: 512, ...withRules({ ...options, rules }) });
+}
+
+/** An RFC 3339 timestamp written by the operator. */
+export function Timestamp(description: string) {
+  return Type.String({ format: 'date-time', description });
+}
+
+/** Marks a schema as a Kubernetes list-map keyed by `keys` (unique keys, merged by key in SSA). */
+export function listMap<T extends TSchema>(schema: T, keys: string[]): T {
+  return { ...schema, 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': keys };
+}

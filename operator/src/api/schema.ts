@@ -1,0 +1,801 @@
+// The single source of the hyperagents.io/v1alpha1 API.
+//
+// `npm run generate` turns these schemas into the CRD YAML in crds/ (and the chart's copy); the
+// TypeScript types below are derived from the same objects with Static<>. A unit test fails when
+// the checked-in YAML drifts from what this file generates.
+import { Type, type Static } from '@sinclair/typebox';
+import { DnsLabel, Duration, Quantity, RepoPath, StringEnum, Timestamp, listMap } from './schema-helpers.js';
+
+export const GROUP = 'hyperagents.io';
+export const VERSION = 'v1alpha1';
+export const API_VERSION = `${GROUP}/${VERSION}`;
+
+// ---------------------------------------------------------------------------------------------
+// HyperAgent spec
+// ---------------------------------------------------------------------------------------------
+
+const SecretKeyRef = Type.Object(
+  {
+    name: DnsLabel({ description: 'Name of a Secret in the HyperAgent namespace.' }),
+    key: Type.String({ minLength: 1, maxLength: 253, description: 'Key inside the Secret.' }),
+  },
+  { description: 'A key in a Secret of the HyperAgent namespace.' },
+);
+
+export const Target = Type.Object(
+  {
+    deployment: DnsLabel({ description: 'Name of the Deployment that runs the service to improve.' }),
+    container: Type.Optional(
+      DnsLabel({
+        description: 'Container of the Deployment that runs the service; defaults to the first container.',
+      }),
+    ),
+    service: Type.Optional(
+      DnsLabel({
+        description:
+          'Service that routes traffic to the Deployment; canaries join it so they receive a share of real traffic.',
+      }),
+    ),
+  },
+  { description: 'The running service this agent is responsible for.' },
+);
+
+export const Source = Type.Object(
+  {
+    repo: Type.String({
+      minLength: 1,
+      maxLength: 2048,
+      description: 'Git URL of the service source (https://, ssh://, git@host:path or file://).',
+      'x-kubernetes-validations': [
+        {
+          rule: "self.matches('^(https?://|ssh://|git://|file://|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:)')",
+          message: 'repo must be a git URL: https://, ssh://, git://, file:// or user@host:path',
+        },
+      ],
+    }),
+    branch: Type.String({
+      minLength: 1,
+      maxLength: 255,
+      default: 'main',
+      description: 'Branch that holds the deployed version; improvement branches start from it.',
+    }),
+    credentialsSecret: Type.Optional(
+      DnsLabel({
+        description:
+          'Secret with git credentials (keys `username` and `password`, or `ssh-privatekey`) used to clone and push.',
+      }),
+    ),
+    paths: Type.Array(RepoPath({ description: 'A file or directory the agent may change.' }), {
+      minItems: 1,
+      maxItems: 64,
+      default: ['.'],
+      description: 'Files and directories, relative to the repository root, that candidates may change.',
+    }),
+    protectedPaths: Type.Array(RepoPath({ description: 'A file or directory no candidate may touch.' }), {
+      maxItems: 64,
+      default: [],
+      description:
+        'Anchor: files and directories no candidate may ever change (tests, objective definitions, policy). Immutable.',
+      'x-kubernetes-validations': [
+        {
+          rule: 'self == oldSelf',
+          message: 'protectedPaths is an immutable anchor: create a new HyperAgent to change it',
+        },
+      ],
+    }),
+  },
+  { description: 'Where the service source lives and which parts of it the agent may change.' },
+);
+
+export const Objective = Type.Object(
+  {
+    name: DnsLabel({ description: 'Short name of the objective, unique within the agent.' }),
+    query: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 4096,
+        description: 'PromQL query whose value the objective measures on the running service.',
+      }),
+    ),
+    benchmark: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 253,
+        description: 'Key of a figure reported by the benchmark command in the sandbox.',
+      }),
+    ),
+    direction: StringEnum(['Minimize', 'Maximize'] as const, {
+      default: 'Minimize',
+      description: 'Whether a lower (Minimize) or higher (Maximize) value is better.',
+    }),
+    maxRegressionPercent: Type.Number({
+      minimum: 0,
+      maximum: 100,
+      default: 0,
+      description: 'How much worse, in percent, this objective may get while another one improves.',
+    }),
+  },
+  {
+    description: 'A measurable anchor of the agent.',
+    'x-kubernetes-validations': [
+      {
+        rule: 'has(self.query) != has(self.benchmark)',
+        message: 'an objective needs exactly one of query (PromQL) or benchmark (a benchmark key)',
+      },
+    ],
+  },
+);
+
+export const Parameter = Type.Object(
+  {
+    name: DnsLabel({ description: 'Name of the tunable parameter, unique within the agent.' }),
+    env: Type.Optional(
+      Type.String({
+        pattern: '^[A-Za-z_][A-Za-z0-9_]*$',
+        maxLength: 253,
+        description: 'Environment variable of the target container that carries the value.',
+      }),
+    ),
+    configKey: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 253,
+        description: 'Dotted key in the service configuration file that carries the value.',
+      }),
+    ),
+    type: StringEnum(['integer', 'number', 'boolean', 'choice'] as const, {
+      description: 'Kind of value: integer or number (with min and max), boolean, or choice (from choices).',
+    }),
+    min: Type.Optional(Type.Number({ description: 'Smallest value tried (integer and number).' })),
+    max: Type.Optional(Type.Number({ description: 'Largest value tried (integer and number).' })),
+    step: Type.Optional(
+      Type.Number({ exclusiveMinimum: 0, description: 'Smallest change worth trying (integer and number).' }),
+    ),
+    choices: Type.Optional(
+      Type.Array(Type.String({ maxLength: 253, description: 'One allowed value.' }), {
+        maxItems: 64,
+        description: 'Allowed values (choice).',
+      }),
+    ),
+  },
+  {
+    description: 'A parameter the agent may tune without changing code.',
+    'x-kubernetes-validations': [
+      {
+        rule: 'has(self.env) != has(self.configKey)',
+        message: 'a parameter needs exactly one of env or configKey',
+      },
+      {
+        rule: "!(self.type in ['integer', 'number']) || (has(self.min) && has(self.max) && self.min < self.max)",
+        message: 'integer and number parameters need min and max with min < max',
+      },
+      {
+        rule: "self.type != 'choice' || (has(self.choices) && size(self.choices) >= 2)",
+        message: 'a choice parameter needs at least two choices',
+      },
+    ],
+  },
+);
+
+export const Proposer = Type.Object(
+  {
+    type: StringEnum(['tuner', 'openai', 'command'] as const, {
+      default: 'tuner',
+      description:
+        'Who proposes candidates: tuner (offline search over parameters), openai (an LLM at any OpenAI-compatible endpoint) or command (a container you supply).',
+    }),
+    model: Type.Optional(Type.String({ minLength: 1, maxLength: 253, description: 'Model name (openai).' })),
+    baseURL: Type.Optional(
+      Type.String({
+        pattern: '^https?://',
+        maxLength: 2048,
+        description: 'Base URL of the OpenAI-compatible endpoint (openai); the public OpenAI API when unset.',
+      }),
+    ),
+    apiKeySecret: Type.Optional({
+      ...SecretKeyRef,
+      description: 'Secret key holding the API key (openai). The key never appears in logs, status or git.',
+    }),
+    image: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 1024, description: 'Image that runs the command (command).' }),
+    ),
+    command: Type.Optional(
+      Type.Array(Type.String({ maxLength: 4096, description: 'One argument.' }), {
+        minItems: 1,
+        maxItems: 64,
+        description: 'Command that prints candidates as JSON on stdout (command).',
+      }),
+    ),
+    seed: Type.Integer({
+      minimum: 0,
+      default: 1,
+      description: 'Seed for the tuner, so a run can be repeated exactly.',
+    }),
+  },
+  {
+    default: {},
+    description: 'Where candidates come from.',
+    'x-kubernetes-validations': [
+      {
+        rule: "self.type != 'openai' || (has(self.model) && has(self.apiKeySecret))",
+        message: 'the openai proposer needs model and apiKeySecret',
+      },
+      {
+        rule: "self.type != 'command' || (has(self.image) && has(self.command))",
+        message: 'the command proposer needs image and command',
+      },
+    ],
+  },
+);
+
+export const Budget = Type.Object(
+  {
+    maxTokens: Type.Integer({
+      minimum: 0,
+      default: 200000,
+      description: 'Most LLM tokens (prompt and completion) one cycle may use.',
+    }),
+    maxCostUSD: Type.Number({
+      minimum: 0,
+      default: 5,
+      description: 'Most money, in US dollars, one cycle may spend on the LLM.',
+    }),
+    maxDuration: Duration({
+      default: '2h',
+      description: 'Longest wall time one cycle may take from start to outcome.',
+    }),
+  },
+  { default: {}, description: 'Limits on what one cycle may spend.' },
+);
+
+export const Improvement = Type.Object(
+  {
+    schedule: Type.Optional(
+      Type.String({
+        minLength: 9,
+        maxLength: 128,
+        description: "Cron schedule (five fields, UTC) of improvement cycles, for example '0 3 * * *'.",
+        'x-kubernetes-validations': [
+          {
+            rule: "self.matches('^\\\\S+(\\\\s+\\\\S+){4}$')",
+            message: "schedule must be a cron expression of five fields, such as '0 3 * * *'",
+          },
+        ],
+      }),
+    ),
+    interval: Type.Optional(
+      Duration({
+        description: 'Time between the starts of two improvement cycles, for example 6h.',
+        rules: [{ rule: "duration(self) >= duration('1m')", message: 'interval must be at least 1m' }],
+      }),
+    ),
+    maxCandidates: Type.Integer({
+      minimum: 1,
+      maximum: 16,
+      default: 4,
+      description: 'Most candidates proposed and evaluated in one cycle.',
+    }),
+    budget: Budget,
+    proposer: Proposer,
+    parameters: listMap(
+      Type.Array(Parameter, {
+        maxItems: 32,
+        default: [],
+        description: 'Parameters the agent may tune (environment variables or configuration keys).',
+      }),
+      ['name'],
+    ),
+  },
+  {
+    description: 'When cycles run, what they may spend and where candidates come from.',
+    'x-kubernetes-validations': [
+      {
+        rule: 'has(self.schedule) != has(self.interval)',
+        message: 'set exactly one of improvement.schedule (cron) or improvement.interval (duration)',
+      },
+    ],
+  },
+);
+
+export const Sandbox = Type.Object(
+  {
+    image: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 1024,
+        description: "Image that evaluates candidates; the operator's sandbox image when unset.",
+      }),
+    ),
+    sourceImage: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 1024,
+        description: "Image that contains the service source; the target container's image when unset.",
+      }),
+    ),
+    sourcePath: Type.String({
+      pattern: '^/',
+      maxLength: 512,
+      default: '/app',
+      description: 'Absolute path of the source inside sourceImage.',
+    }),
+    resources: Type.Object(
+      {
+        cpu: Quantity({ default: '1', description: 'CPU limit of one sandbox pod.' }),
+        memory: Quantity({ default: '1Gi', description: 'Memory limit of one sandbox pod.' }),
+      },
+      { default: {}, description: 'Limits of one sandbox pod.' },
+    ),
+    quota: Type.Object(
+      {
+        pods: Type.Integer({
+          minimum: 1,
+          maximum: 64,
+          default: 4,
+          description: 'Most sandbox pods at once; further candidates wait their turn.',
+        }),
+        cpu: Quantity({ default: '4', description: 'Total CPU limit of all sandbox pods.' }),
+        memory: Quantity({ default: '8Gi', description: 'Total memory limit of all sandbox pods.' }),
+      },
+      { default: {}, description: 'ResourceQuota of the sandbox namespace.' },
+    ),
+    timeoutSeconds: Type.Integer({
+      minimum: 30,
+      maximum: 86400,
+      default: 900,
+      description: 'Deadline of one sandbox pod (activeDeadlineSeconds).',
+    }),
+  },
+  {
+    default: {},
+    description: 'Where and within which limits candidates are evaluated.',
+    'x-kubernetes-validations': [
+      {
+        rule: 'quantity(self.resources.cpu).compareTo(quantity(self.quota.cpu)) <= 0',
+        message: 'sandbox.resources.cpu must fit within sandbox.quota.cpu',
+      },
+      {
+        rule: 'quantity(self.resources.memory).compareTo(quantity(self.quota.memory)) <= 0',
+        message: 'sandbox.resources.memory must fit within sandbox.quota.memory',
+      },
+    ],
+  },
+);
+
+export const INVARIANTS = [
+  'TestsPass',
+  'TestCountStable',
+  'InterfaceStable',
+  'GoalImproved',
+  'ResourcesWithinBounds',
+] as const;
+
+export const Verification = Type.Object(
+  {
+    test: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 4096, description: 'Shell command that runs the tests.' }),
+    ),
+    typecheck: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 4096,
+        description: 'Shell command that type-checks the source.',
+      }),
+    ),
+    benchmark: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 4096,
+        description: 'Shell command that runs the benchmark and writes its figures as JSON.',
+      }),
+    ),
+    invariants: Type.Array(
+      StringEnum(INVARIANTS, { description: 'One invariant every accepted candidate must keep.' }),
+      {
+        maxItems: INVARIANTS.length,
+        default: [...INVARIANTS],
+        description: 'Anchor: invariants checked on every candidate. Immutable.',
+        'x-kubernetes-list-type': 'set',
+        'x-kubernetes-validations': [
+          {
+            rule: 'self == oldSelf',
+            message: 'invariants are immutable anchors: create a new HyperAgent to change them',
+          },
+        ],
+      },
+    ),
+  },
+  { default: {}, description: 'How candidates are verified in the sandbox.' },
+);
+
+export const CanaryStep = Type.Object(
+  {
+    weight: Type.Integer({
+      minimum: 1,
+      maximum: 100,
+      description: 'Percentage of traffic the canary receives in this step.',
+    }),
+    pause: Duration({
+      default: '1m',
+      description: 'How long the step lasts while analysis runs, before the next step.',
+    }),
+  },
+  { description: 'One step of the canary.' },
+);
+
+export const AnalysisMetric = Type.Object(
+  {
+    name: DnsLabel({ description: 'Name of the metric, unique within the analysis.' }),
+    query: Type.String({
+      minLength: 1,
+      maxLength: 4096,
+      description:
+        'PromQL query returning one number; {{namespace}}, {{service}}, {{canary}} and {{stable}} are replaced before it runs.',
+    }),
+    min: Type.Optional(Type.Number({ description: 'The canary fails when the value is below this.' })),
+    max: Type.Optional(Type.Number({ description: 'The canary fails when the value is above this.' })),
+    maxRatioToStable: Type.Optional(
+      Type.Number({
+        exclusiveMinimum: 0,
+        description:
+          'The canary fails when its value divided by the stable value (same query with {{canary}} swapped for {{stable}}) exceeds this.',
+      }),
+    ),
+  },
+  {
+    description: 'A Prometheus query and the threshold the canary must keep.',
+    'x-kubernetes-validations': [
+      {
+        rule: 'has(self.min) || has(self.max) || has(self.maxRatioToStable)',
+        message: 'a metric needs a threshold: set min, max or maxRatioToStable',
+      },
+      {
+        rule: '!(has(self.min) && has(self.max)) || self.min <= self.max',
+        message: 'metric min must not be greater than max',
+      },
+    ],
+  },
+);
+
+export const Analysis = Type.Object(
+  {
+    prometheus: Type.Object(
+      {
+        address: Type.String({
+          pattern: '^https?://',
+          maxLength: 2048,
+          default: 'http://prometheus.monitoring.svc:9090',
+          description: 'Base URL of the Prometheus HTTP API.',
+        }),
+      },
+      { default: {}, description: 'The Prometheus server that measures the canary.' },
+    ),
+    interval: Duration({
+      default: '30s',
+      description: 'Time between two measurements of every metric.',
+      rules: [{ rule: "duration(self) >= duration('5s')", message: 'analysis interval must be at least 5s' }],
+    }),
+    failureLimit: Type.Integer({
+      minimum: 0,
+      default: 0,
+      description: 'Failed measurements tolerated before the canary is rolled back.',
+    }),
+    inconclusiveLimit: Type.Integer({
+      minimum: 0,
+      default: 0,
+      description: 'Inconclusive measurements tolerated before onNoData applies.',
+    }),
+    consecutiveErrorLimit: Type.Integer({
+      minimum: 0,
+      default: 4,
+      description: 'Consecutive measurement errors tolerated before onProviderError applies.',
+    }),
+    minSamples: Type.Integer({
+      minimum: 1,
+      default: 1,
+      description: 'Successful measurements each metric needs in a step before the step may pass.',
+    }),
+    onNoData: StringEnum(['Pause', 'Rollback'] as const, {
+      default: 'Rollback',
+      description: 'What happens when a query returns no data: no data never counts as success.',
+    }),
+    onProviderError: StringEnum(['Pause', 'Rollback'] as const, {
+      default: 'Rollback',
+      description:
+        'What happens when Prometheus cannot be reached or errors: an error never counts as success.',
+    }),
+    metrics: listMap(
+      Type.Array(AnalysisMetric, {
+        maxItems: 16,
+        default: [],
+        description: 'Queries and thresholds that judge the canary.',
+      }),
+      ['name'],
+    ),
+  },
+  { default: {}, description: 'How the canary is judged from Prometheus measurements.' },
+);
+
+export const Rollout = Type.Object(
+  {
+    steps: Type.Array(CanaryStep, {
+      minItems: 1,
+      maxItems: 20,
+      default: [
+        { weight: 10, pause: '1m' },
+        { weight: 50, pause: '1m' },
+      ],
+      description: 'Canary steps with rising weights; promotion follows the last step.',
+      'x-kubernetes-validations': [
+        {
+          rule: 'self.map(s, s.weight).isSorted() && self.all(a, self.exists_one(b, b.weight == a.weight))',
+          message: 'canary step weights must rise strictly from one step to the next',
+        },
+      ],
+    }),
+    analysis: Analysis,
+    rollback: Type.Object(
+      {
+        automatic: Type.Boolean({
+          default: true,
+          description: 'Roll back as soon as analysis fails, without waiting for a human.',
+        }),
+        keepHistory: Type.Integer({
+          minimum: 1,
+          maximum: 50,
+          default: 10,
+          description: 'Promoted revisions kept in status.history for manual rollback.',
+        }),
+      },
+      { default: {}, description: 'What happens when a canary fails.' },
+    ),
+  },
+  { default: {}, description: 'How a selected candidate reaches production.' },
+);
+
+export const HyperAgentSpec = Type.Object(
+  {
+    target: Target,
+    source: Source,
+    goal: Type.String({
+      minLength: 1,
+      maxLength: 4096,
+      description:
+        "What to improve, in words, for proposers (for example 'reduce p99 latency of GET /quote').",
+    }),
+    objectives: listMap(
+      Type.Array(Objective, {
+        minItems: 1,
+        maxItems: 16,
+        description:
+          'Anchor: the measurable objectives. Immutable; candidates that change them or their files are rejected.',
+        'x-kubernetes-validations': [
+          {
+            rule: 'self == oldSelf',
+            message: 'objectives are immutable anchors: create a new HyperAgent to change them',
+          },
+        ],
+      }),
+      ['name'],
+    ),
+    improvement: Improvement,
+    sandbox: Sandbox,
+    verification: Verification,
+    approval: StringEnum(['Auto', 'Always', 'AboveRisk'] as const, {
+      default: 'AboveRisk',
+      description:
+        'When a human must approve a selected candidate: Auto (never), Always, or AboveRisk (code changes and large parameter moves).',
+    }),
+    rollout: Rollout,
+    suspend: Type.Boolean({
+      default: false,
+      description: 'Stops new cycles from starting; a running cycle finishes.',
+    }),
+  },
+  { description: 'What the agent improves, towards which goal, within which anchors.' },
+);
+
+// ---------------------------------------------------------------------------------------------
+// Shared status pieces
+// ---------------------------------------------------------------------------------------------
+
+export const Condition = Type.Object(
+  {
+    type: Type.String({
+      maxLength: 316,
+      description: 'Type of the condition: Ready, Progressing or Degraded.',
+    }),
+    status: StringEnum(['True', 'False', 'Unknown'] as const, { description: 'Status of the condition.' }),
+    observedGeneration: Type.Optional(
+      Type.Integer({ minimum: 0, description: 'Generation of the spec this condition was computed from.' }),
+    ),
+    lastTransitionTime: Timestamp('When the status last changed.'),
+    reason: Type.String({ maxLength: 1024, description: 'CamelCase reason for the last transition.' }),
+    message: Type.String({ maxLength: 32768, description: 'Human-readable detail of the last transition.' }),
+  },
+  { description: 'A Kubernetes-style condition.' },
+);
+
+const Conditions = listMap(
+  Type.Array(Condition, { maxItems: 8, description: 'Current state as Kubernetes conditions.' }),
+  ['type'],
+);
+
+export const CYCLE_PHASES = [
+  'Pending',
+  'Representing',
+  'Proposing',
+  'Evaluating',
+  'Selecting',
+  'AwaitingApproval',
+  'Committing',
+  'Building',
+  'Canary',
+  'Promoted',
+  'RolledBack',
+  'Rejected',
+  'Failed',
+] as const;
+export type CyclePhase = (typeof CYCLE_PHASES)[number];
+
+export const TERMINAL_CYCLE_PHASES: readonly CyclePhase[] = ['Promoted', 'RolledBack', 'Rejected', 'Failed'];
+
+// ---------------------------------------------------------------------------------------------
+// HyperAgent status
+// ---------------------------------------------------------------------------------------------
+
+export const HistoryEntry = Type.Object(
+  {
+    revision: Type.String({ maxLength: 253, description: 'Revision name, unique within the agent.' }),
+    image: Type.Optional(Type.String({ maxLength: 1024, description: 'Image of the revision.' })),
+    commit: Type.Optional(Type.String({ maxLength: 64, description: 'Git commit of the revision.' })),
+    cycle: Type.String({ maxLength: 253, description: 'ImprovementCycle that produced the revision.' }),
+    promotedAt: Timestamp('When the revision became stable.'),
+    metrics: Type.Optional(
+      Type.Unsafe<Record<string, number>>({
+        type: 'object',
+        additionalProperties: { type: 'number' },
+        description: 'Analysis values measured when the revision was promoted.',
+      }),
+    ),
+  },
+  { description: 'A revision that was promoted.' },
+);
+
+export const HyperAgentStatus = Type.Object(
+  {
+    observedGeneration: Type.Optional(
+      Type.Integer({ minimum: 0, description: 'Generation of the spec the operator last acted on.' }),
+    ),
+    phase: Type.Optional(
+      Type.String({
+        maxLength: 64,
+        description: 'Idle, Suspended, or the phase of the running cycle.',
+      }),
+    ),
+    conditions: Type.Optional(Conditions),
+    activeCycle: Type.Optional(
+      Type.String({ maxLength: 253, description: 'The cycle running now, if any.' }),
+    ),
+    lastScheduleTime: Type.Optional(Timestamp('Scheduled time of the last cycle started.')),
+    nextScheduleTime: Type.Optional(Timestamp('When the next cycle is due.')),
+    lastCycle: Type.Optional(
+      Type.Object(
+        {
+          name: Type.String({ maxLength: 253, description: 'Name of the cycle.' }),
+          phase: Type.String({ maxLength: 64, description: 'Final phase of the cycle.' }),
+          reason: Type.Optional(Type.String({ maxLength: 1024, description: 'Why it ended so.' })),
+          completionTime: Type.Optional(Timestamp('When it ended.')),
+        },
+        { description: 'The last cycle that finished.' },
+      ),
+    ),
+    stableRevision: Type.Optional(
+      Type.String({ maxLength: 253, description: 'Revision serving all traffic outside a canary.' }),
+    ),
+    canary: Type.Optional(
+      Type.Object(
+        {
+          revision: Type.String({ maxLength: 253, description: 'Revision under test.' }),
+          step: Type.Integer({ minimum: 0, description: 'Index of the current canary step.' }),
+          weight: Type.Integer({
+            minimum: 0,
+            maximum: 100,
+            description: 'Traffic share of the canary, percent.',
+          }),
+        },
+        { description: 'The canary in progress, if any.' },
+      ),
+    ),
+    history: Type.Optional(
+      Type.Array(HistoryEntry, { maxItems: 50, description: 'Promoted revisions, newest first.' }),
+    ),
+  },
+  { description: 'What the operator observed and did.' },
+);
+
+// ---------------------------------------------------------------------------------------------
+// ImprovementCycle
+// ---------------------------------------------------------------------------------------------
+
+export const ImprovementCycleSpec = Type.Object(
+  {
+    agent: DnsLabel({ description: 'Name of the HyperAgent that started the cycle.' }),
+    slot: Timestamp('Scheduled time this cycle fills; one cycle per agent and slot.'),
+    agentGeneration: Type.Integer({
+      minimum: 0,
+      description: 'Generation of the HyperAgent spec the cycle copied.',
+    }),
+    agentSpec: { ...HyperAgentSpec, description: 'Frozen copy of the HyperAgent spec the cycle runs with.' },
+  },
+  {
+    description: 'A frozen copy of what the cycle needs, so that editing the agent cannot corrupt it.',
+    'x-kubernetes-validations': [
+      {
+        rule: 'self == oldSelf',
+        message: 'an ImprovementCycle spec is frozen: it cannot change after creation',
+      },
+    ],
+  },
+);
+
+export const Candidate = Type.Object(
+  {
+    id: Type.String({ maxLength: 63, description: 'Identifier of the candidate within the cycle.' }),
+    kind: StringEnum(['config', 'code'] as const, {
+      description: 'config (parameter changes) or code (a patch).',
+    }),
+    summary: Type.String({ maxLength: 4096, description: 'What the candidate changes, in one line.' }),
+    parent: Type.Optional(
+      Type.String({ maxLength: 253, description: 'Revision the candidate starts from.' }),
+    ),
+    sandboxPod: Type.Optional(Type.String({ maxLength: 253, description: 'Pod that evaluated it.' })),
+    score: Type.Optional(Type.Number({ description: 'Score on the goal; higher is better.' })),
+    verdict: Type.Optional(
+      StringEnum(['Pending', 'Passed', 'Failed', 'Refused'] as const, {
+        description: 'Outcome of policy and sandbox checks.',
+      }),
+    ),
+    reasons: Type.Optional(
+      Type.Array(Type.String({ maxLength: 4096, description: 'One reason.' }), {
+        maxItems: 32,
+        description: 'Why the verdict is what it is, one line per invariant or policy rule.',
+      }),
+    ),
+  },
+  { description: 'A proposed change and what became of it.' },
+);
+
+export const ImprovementCycleStatus = Type.Object(
+  {
+    observedGeneration: Type.Optional(Type.Integer({ minimum: 0, description: 'Generation last acted on.' })),
+    phase: Type.Optional(StringEnum(CYCLE_PHASES, { description: 'Where the cycle is in its loop.' })),
+    reason: Type.Optional(Type.String({ maxLength: 1024, description: 'CamelCase reason for the phase.' })),
+    message: Type.Optional(
+      Type.String({ maxLength: 32768, description: 'Human-readable detail of the phase.' }),
+    ),
+    startTime: Type.Optional(Timestamp('When the cycle started.')),
+    phaseStartTime: Type.Optional(Timestamp('When the current phase started.')),
+    completionTime: Type.Optional(Timestamp('When the cycle reached its outcome.')),
+    candidates: Type.Optional(
+      Type.Array(Candidate, { maxItems: 64, description: 'Candidates proposed in this cycle.' }),
+    ),
+    selected: Type.Optional(Type.String({ maxLength: 63, description: 'Candidate chosen for delivery.' })),
+    commit: Type.Optional(
+      Type.String({ maxLength: 64, description: 'Git commit of the selected candidate.' }),
+    ),
+    image: Type.Optional(
+      Type.String({ maxLength: 1024, description: 'Image built for the selected candidate.' }),
+    ),
+    conditions: Type.Optional(Conditions),
+  },
+  { description: 'Progress and outcome of the cycle.' },
+);
+
+export type HyperAgentSpec = Static<typeof HyperAgentSpec>;
+export type HyperAgentStatus = Static<typeof HyperAgentStatus>;
+export type ImprovementCycleSpec = Static<typeof ImprovementCycleSpec>;
+export type ImprovementCycleStatus = Static<typeof ImprovementCycleStatus>;
+export type Condition = Static<typeof Condition>;
+export type Candidate = Static<typeof Candidate>;
+export type HistoryEntry = Static<typeof HistoryEntry>;

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the test harness needs when they are missing (fresh machines, CI).
+#   test/cluster/install-deps.sh etcd [...]
+set -euo pipefail
+declare -A package_of=([etcd]=etcd-server [curl]=curl [openssl]=openssl)
+wanted=()
+for tool in "$@"; do
+  command -v "$tool" >/dev/null 2>&1 || wanted+=("${package_of[$tool]:-$tool}")
+done
+[ ${#wanted[@]} -eq 0 ] && exit 0
+echo "install-deps: installing ${wanted[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >&2
+apt-get install -y -qq --no-install-recommends "${wanted[@]}" >&2
