@@ -33,16 +33,32 @@ export function StringEnum<const T extends readonly string[]>(values: T, options
 /** A Go-style duration such as `30s`, `5m` or `1h30m`, as Kubernetes CEL's duration() parses it. */
 export function Duration(options: FieldOptions) {
   return Type.String({
-    pattern: '^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$',
+    pattern: DURATION_PATTERN,
     maxLength: 32,
     ...withRules(options),
   });
 }
 
+export const DURATION_PATTERN = '^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$';
+
+/**
+ * A CEL rule comparing a duration field with a bound. It is guarded by the field's pattern, so a
+ * malformed value gets the pattern's message only, not a second CEL conversion error.
+ */
+export function minDurationRule(bound: string, message: string): CelRule {
+  return {
+    rule: `!self.matches('${DURATION_PATTERN.replaceAll('\\', '\\\\')}') || duration(self) >= duration('${bound}')`,
+    message,
+  };
+}
+
 /** A Kubernetes resource quantity such as `500m` or `1Gi`. */
 export function Quantity(options: FieldOptions) {
   const rules: CelRule[] = [
-    { rule: 'isQuantity(self)', message: 'must be a Kubernetes quantity such as 500m, 2 or 1Gi' },
+    {
+      rule: "isQuantity(self) && quantity(self).isGreaterThan(quantity('0'))",
+      message: 'must be a positive Kubernetes quantity such as 500m, 2 or 1Gi',
+    },
     ...(options.rules ?? []),
   ];
   return Type.String({ maxLength: 32, ...withRules({ ...options, rules }) });

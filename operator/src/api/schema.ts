@@ -4,7 +4,16 @@
 // TypeScript types below are derived from the same objects with Static<>. A unit test fails when
 // the checked-in YAML drifts from what this file generates.
 import { Type, type Static } from '@sinclair/typebox';
-import { DnsLabel, Duration, Quantity, RepoPath, StringEnum, Timestamp, listMap } from './schema-helpers.js';
+import {
+  DnsLabel,
+  Duration,
+  Quantity,
+  RepoPath,
+  StringEnum,
+  Timestamp,
+  listMap,
+  minDurationRule,
+} from './schema-helpers.js';
 
 export const GROUP = 'hyperagents.io';
 export const VERSION = 'v1alpha1';
@@ -154,7 +163,8 @@ export const Parameter = Type.Object(
     choices: Type.Optional(
       Type.Array(Type.String({ maxLength: 253, description: 'One allowed value.' }), {
         maxItems: 64,
-        description: 'Allowed values (choice).',
+        description: 'Allowed values (choice), each once.',
+        'x-kubernetes-list-type': 'set',
       }),
     ),
   },
@@ -243,6 +253,7 @@ export const Budget = Type.Object(
     maxDuration: Duration({
       default: '2h',
       description: 'Longest wall time one cycle may take from start to outcome.',
+      rules: [minDurationRule('1m', 'budget.maxDuration must be at least 1m')],
     }),
   },
   { default: {}, description: 'Limits on what one cycle may spend.' },
@@ -266,7 +277,7 @@ export const Improvement = Type.Object(
     interval: Type.Optional(
       Duration({
         description: 'Time between the starts of two improvement cycles, for example 6h.',
-        rules: [{ rule: "duration(self) >= duration('1m')", message: 'interval must be at least 1m' }],
+        rules: [minDurationRule('1m', 'interval must be at least 1m')],
       }),
     ),
     maxCandidates: Type.Integer({
@@ -351,11 +362,11 @@ export const Sandbox = Type.Object(
     description: 'Where and within which limits candidates are evaluated.',
     'x-kubernetes-validations': [
       {
-        rule: 'quantity(self.resources.cpu).compareTo(quantity(self.quota.cpu)) <= 0',
+        rule: '!isQuantity(self.resources.cpu) || !isQuantity(self.quota.cpu) || quantity(self.resources.cpu).compareTo(quantity(self.quota.cpu)) <= 0',
         message: 'sandbox.resources.cpu must fit within sandbox.quota.cpu',
       },
       {
-        rule: 'quantity(self.resources.memory).compareTo(quantity(self.quota.memory)) <= 0',
+        rule: '!isQuantity(self.resources.memory) || !isQuantity(self.quota.memory) || quantity(self.resources.memory).compareTo(quantity(self.quota.memory)) <= 0',
         message: 'sandbox.resources.memory must fit within sandbox.quota.memory',
       },
     ],
@@ -400,6 +411,10 @@ export const Verification = Type.Object(
           {
             rule: 'self == oldSelf',
             message: 'invariants are immutable anchors: create a new HyperAgent to change them',
+          },
+          {
+            rule: "'TestsPass' in self",
+            message: 'invariants must include TestsPass: no candidate is ever delivered with failing tests',
           },
         ],
       },
@@ -473,7 +488,7 @@ export const Analysis = Type.Object(
     interval: Duration({
       default: '30s',
       description: 'Time between two measurements of every metric.',
-      rules: [{ rule: "duration(self) >= duration('5s')", message: 'analysis interval must be at least 5s' }],
+      rules: [minDurationRule('5s', 'analysis interval must be at least 5s')],
     }),
     failureLimit: Type.Integer({
       minimum: 0,
@@ -592,7 +607,17 @@ export const HyperAgentSpec = Type.Object(
       description: 'Stops new cycles from starting; a running cycle finishes.',
     }),
   },
-  { description: 'What the agent improves, towards which goal, within which anchors.' },
+  {
+    description: 'What the agent improves, towards which goal, within which anchors.',
+    'x-kubernetes-validations': [
+      {
+        rule: '!self.objectives.exists(o, has(o.benchmark)) || has(self.verification.benchmark)',
+        message:
+          'an objective with a benchmark key needs verification.benchmark, the command that reports it',
+        fieldPath: '.verification',
+      },
+    ],
+  },
 );
 
 // ---------------------------------------------------------------------------------------------

@@ -6,9 +6,21 @@ const t0 = new Date('2026-01-01T00:00:00Z');
 const t1 = new Date('2026-01-01T00:05:00Z');
 
 test('a new condition gets the current time as transition time', () => {
-  const list = setCondition(undefined, { type: 'Ready', status: 'True', reason: 'Scheduled', message: 'ok' }, 3, t0);
+  const list = setCondition(
+    undefined,
+    { type: 'Ready', status: 'True', reason: 'Scheduled', message: 'ok' },
+    3,
+    t0,
+  );
   assert.deepEqual(list, [
-    { type: 'Ready', status: 'True', reason: 'Scheduled', message: 'ok', observedGeneration: 3, lastTransitionTime: t0.toISOString() },
+    {
+      type: 'Ready',
+      status: 'True',
+      reason: 'Scheduled',
+      message: 'ok',
+      observedGeneration: 3,
+      lastTransitionTime: t0.toISOString(),
+    },
   ]);
 });
 

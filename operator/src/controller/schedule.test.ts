@@ -29,7 +29,12 @@ test('cron: the latest scheduled time at or before now is due, in UTC', () => {
 });
 
 test('cron: no slot before the agent existed is due', () => {
-  const d = decideSlot({ schedule: '0 3 * * *' }, t('2026-01-03T04:00:00Z'), undefined, t('2026-01-03T05:00:00Z'));
+  const d = decideSlot(
+    { schedule: '0 3 * * *' },
+    t('2026-01-03T04:00:00Z'),
+    undefined,
+    t('2026-01-03T05:00:00Z'),
+  );
   assert.equal(d.due, undefined);
   assert.deepEqual(d.next, t('2026-01-04T03:00:00Z'));
 });
@@ -41,8 +46,14 @@ test('cron: a slot that already ran is not due again', () => {
 });
 
 test('cycle names are stable per slot and distinct across slots a minute apart', () => {
-  assert.equal(cycleNameForSlot('quote', t('2026-01-01T10:00:59Z')), cycleNameForSlot('quote', t('2026-01-01T10:00:00Z')));
-  assert.notEqual(cycleNameForSlot('quote', t('2026-01-01T10:00:59Z')), cycleNameForSlot('quote', t('2026-01-01T10:01:59Z')));
+  assert.equal(
+    cycleNameForSlot('quote', t('2026-01-01T10:00:59Z')),
+    cycleNameForSlot('quote', t('2026-01-01T10:00:00Z')),
+  );
+  assert.notEqual(
+    cycleNameForSlot('quote', t('2026-01-01T10:00:59Z')),
+    cycleNameForSlot('quote', t('2026-01-01T10:01:59Z')),
+  );
   assert.match(cycleNameForSlot('a'.repeat(52), t('2026-01-01T10:00:00Z')), /^[a-z0-9-]{1,63}$/);
 });
 

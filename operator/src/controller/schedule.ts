@@ -25,7 +25,9 @@ export function validateSchedule(spec: ScheduleSpec): void {
     try {
       new Cron(spec.schedule, { timezone: 'UTC', paused: true });
     } catch (error) {
-      throw new Error(`schedule '${spec.schedule}' is not a valid cron expression: ${(error as Error).message}`);
+      throw new Error(
+        `schedule '${spec.schedule}' is not a valid cron expression: ${(error as Error).message}`,
+      );
     }
   } else if (spec.interval !== undefined) {
     parseDuration(spec.interval);
@@ -39,7 +41,12 @@ export function validateSchedule(spec: ScheduleSpec): void {
  * so a new agent starts working at once); cron slots follow the expression in UTC.
  * `lastSlot` is the latest slot that already has a cycle.
  */
-export function decideSlot(spec: ScheduleSpec, createdAt: Date, lastSlot: Date | undefined, now: Date): SlotDecision {
+export function decideSlot(
+  spec: ScheduleSpec,
+  createdAt: Date,
+  lastSlot: Date | undefined,
+  now: Date,
+): SlotDecision {
   let latest: Date | undefined;
   let next: Date;
   if (spec.schedule !== undefined) {

@@ -25,7 +25,12 @@ export interface WorkQueueOptions {
   maxDelayMs?: number;
   timers?: Timers;
   /** Told of every handled key, for metrics. */
-  onHandled?: (key: string, outcome: 'success' | 'error' | 'requeue', seconds: number, error?: unknown) => void;
+  onHandled?: (
+    key: string,
+    outcome: 'success' | 'error' | 'requeue',
+    seconds: number,
+    error?: unknown,
+  ) => void;
   onDepthChange?: (depth: number) => void;
 }
 

@@ -41,12 +41,20 @@ test('defaults fill nested blocks exactly as the CRD does', () => {
 });
 
 test('a cycle whose capabilities are missing fails at once and names them', () => {
-  const result = step(cycleSpec(), {}, { missing: ["Proposer 'tuner'", 'Sandbox (candidate evaluation)'] }, T0);
+  const result = step(
+    cycleSpec(),
+    {},
+    { missing: ["Proposer 'tuner'", 'Sandbox (candidate evaluation)'] },
+    T0,
+  );
   assert.equal(result.status.phase, 'Failed');
   assert.equal(result.status.reason, 'CapabilityMissing');
   assert.match(result.status.message ?? '', /no Proposer 'tuner', no Sandbox/);
   assert.equal(result.status.completionTime, T0.toISOString());
-  assert.deepEqual(result.events.map((e) => [e.type, e.reason]), [['Warning', 'CapabilityMissing']]);
+  assert.deepEqual(
+    result.events.map((e) => [e.type, e.reason]),
+    [['Warning', 'CapabilityMissing']],
+  );
   assert.equal(result.requeueAfterMs, undefined);
 });
 
@@ -59,14 +67,22 @@ test('a pending cycle with every capability starts representing', () => {
 
 test('work phases wait while work runs and fail with the work reason', () => {
   const status: ImprovementCycleStatus = { phase: 'Evaluating', startTime: T0.toISOString() };
-  const running = step(cycleSpec(), status, { missing: [], work: { state: 'running', retryAfterMs: 2000 } }, at(5));
+  const running = step(
+    cycleSpec(),
+    status,
+    { missing: [], work: { state: 'running', retryAfterMs: 2000 } },
+    at(5),
+  );
   assert.equal(running.status.phase, 'Evaluating');
   assert.equal(running.requeueAfterMs, 2000);
   assert.deepEqual(running.events, []);
   const failed = step(
     cycleSpec(),
     status,
-    { missing: [], work: { state: 'failed', reason: 'SandboxIsolationBroken', message: 'reached the API server' } },
+    {
+      missing: [],
+      work: { state: 'failed', reason: 'SandboxIsolationBroken', message: 'reached the API server' },
+    },
     at(5),
   );
   assert.equal(failed.status.phase, 'Failed');
@@ -99,7 +115,11 @@ test('selection picks the passing candidate with the best score', () => {
 test('no passing candidate ends the cycle Rejected', () => {
   const result = step(
     cycleSpec(),
-    { phase: 'Selecting', startTime: T0.toISOString(), candidates: [{ id: 'a', kind: 'code', summary: 'a', verdict: 'Failed' }] },
+    {
+      phase: 'Selecting',
+      startTime: T0.toISOString(),
+      candidates: [{ id: 'a', kind: 'code', summary: 'a', verdict: 'Failed' }],
+    },
     none,
     at(1),
   );
@@ -133,7 +153,10 @@ test('approval: approved proceeds, rejected ends, silence times out after 24h', 
     phaseStartTime: T0.toISOString(),
     selected: 'a',
   };
-  assert.equal(step(cycleSpec(), waiting, { missing: [], approval: 'Approved' }, at(60)).status.phase, 'Committing');
+  assert.equal(
+    step(cycleSpec(), waiting, { missing: [], approval: 'Approved' }, at(60)).status.phase,
+    'Committing',
+  );
   const rejected = step(cycleSpec(), waiting, { missing: [], approval: 'Rejected' }, at(60));
   assert.deepEqual([rejected.status.phase, rejected.status.reason], ['Rejected', 'RejectedByUser']);
   const pending = step(cycleSpec(), waiting, none, at(60));
@@ -153,13 +176,22 @@ test('terminal cycles never change', () => {
 });
 
 /** Runs step() repeatedly, answering each phase's work from `answers`, and returns the phases seen. */
-function walk(spec: ImprovementCycleSpec, answers: Partial<Record<string, WorkOutcome>>, approval?: 'Approved') {
+function walk(
+  spec: ImprovementCycleSpec,
+  answers: Partial<Record<string, WorkOutcome>>,
+  approval?: 'Approved',
+) {
   let status: ImprovementCycleStatus = {};
   const phases: string[] = [];
   for (let i = 0; i < 20; i++) {
     const phase = status.phase ?? 'Pending';
     const kind = PHASE_WORK[phase];
-    const result = step(spec, status, { missing: [], work: kind ? answers[kind] : undefined, approval }, at(i));
+    const result = step(
+      spec,
+      status,
+      { missing: [], work: kind ? answers[kind] : undefined, approval },
+      at(i),
+    );
     status = result.status;
     phases.push(status.phase ?? 'Pending');
     if (result.requeueAfterMs === undefined) break;
@@ -170,7 +202,10 @@ function walk(spec: ImprovementCycleSpec, answers: Partial<Record<string, WorkOu
 test('scenario: a good candidate goes all the way to Promoted', () => {
   const { status, phases } = walk(cycleSpec({ approval: 'Auto' }), {
     represent: { state: 'succeeded' },
-    propose: { state: 'succeeded', status: { candidates: [{ id: 'a', kind: 'config', summary: 'cache 512' }] } },
+    propose: {
+      state: 'succeeded',
+      status: { candidates: [{ id: 'a', kind: 'config', summary: 'cache 512' }] },
+    },
     evaluate: { state: 'succeeded', status: { candidates: [passed('a', 0.3)] } },
     commit: { state: 'succeeded', status: { commit: 'abc123' } },
     build: { state: 'succeeded', status: { image: 'registry.local/quote:abc123' } },
@@ -192,14 +227,18 @@ test('scenario: a good candidate goes all the way to Promoted', () => {
 });
 
 test('scenario: a canary that fails analysis ends RolledBack', () => {
-  const { status } = walk(cycleSpec({ approval: 'Always' }), {
-    represent: { state: 'succeeded' },
-    propose: { state: 'succeeded', status: { candidates: [{ id: 'a', kind: 'code', summary: 'batch' }] } },
-    evaluate: { state: 'succeeded', status: { candidates: [passed('a', 0.2, 'code')] } },
-    commit: { state: 'succeeded', status: { commit: 'c' } },
-    build: { state: 'succeeded', status: { image: 'i' } },
-    canary: { state: 'succeeded', result: 'RolledBack', message: 'error-rate 0.2 above max 0.01' },
-  }, 'Approved');
+  const { status } = walk(
+    cycleSpec({ approval: 'Always' }),
+    {
+      represent: { state: 'succeeded' },
+      propose: { state: 'succeeded', status: { candidates: [{ id: 'a', kind: 'code', summary: 'batch' }] } },
+      evaluate: { state: 'succeeded', status: { candidates: [passed('a', 0.2, 'code')] } },
+      commit: { state: 'succeeded', status: { commit: 'c' } },
+      build: { state: 'succeeded', status: { image: 'i' } },
+      canary: { state: 'succeeded', result: 'RolledBack', message: 'error-rate 0.2 above max 0.01' },
+    },
+    'Approved',
+  );
   assert.equal(status.phase, 'RolledBack');
   assert.equal(status.message, 'error-rate 0.2 above max 0.01');
 });

@@ -126,7 +126,8 @@ function advanceWork(
   now: Date,
 ): StepResult {
   if (!work || work.state === 'running') {
-    const next = work?.message && work.message !== status.message ? { ...status, message: work.message } : status;
+    const next =
+      work?.message && work.message !== status.message ? { ...status, message: work.message } : status;
     return { status: next, events: [], requeueAfterMs: work?.retryAfterMs ?? DEFAULT_WORK_POLL_MS };
   }
   if (work.state === 'failed') return fail(status, work.reason, work.message, now);
@@ -137,7 +138,13 @@ function advanceWork(
     return finish(merged, 'RolledBack', 'RolledBack', work.message, now);
   }
   if (phase === 'Proposing' && (merged.candidates?.length ?? 0) === 0) {
-    return finish(merged, 'Rejected', 'NoCandidates', work.message ?? 'The proposer offered no candidate.', now);
+    return finish(
+      merged,
+      'Rejected',
+      'NoCandidates',
+      work.message ?? 'The proposer offered no candidate.',
+      now,
+    );
   }
   return enter(merged, NEXT_AFTER_WORK[phase] as CyclePhase, now, work.message);
 }
@@ -153,7 +160,10 @@ export function chooseCandidate(candidates: readonly Candidate[] | undefined): C
 }
 
 /** Whether a human must approve this candidate under the agent's approval policy. */
-export function needsApproval(policy: ImprovementCycleSpec['agentSpec']['approval'], candidate: Candidate): boolean {
+export function needsApproval(
+  policy: ImprovementCycleSpec['agentSpec']['approval'],
+  candidate: Candidate,
+): boolean {
   if (policy === 'Always') return true;
   if (policy === 'AboveRisk') return candidate.kind === 'code';
   return false;
@@ -163,7 +173,13 @@ function select(spec: ImprovementCycleSpec, status: ImprovementCycleStatus, now:
   const best = chooseCandidate(status.candidates);
   if (!best) {
     const tried = status.candidates?.length ?? 0;
-    return finish(status, 'Rejected', 'NoCandidatePassed', `None of ${tried} candidates passed verification.`, now);
+    return finish(
+      status,
+      'Rejected',
+      'NoCandidatePassed',
+      `None of ${tried} candidates passed verification.`,
+      now,
+    );
   }
   const selected = { ...status, selected: best.id };
   const why = `Selected candidate ${best.id} (score ${best.score ?? 'n/a'}): ${best.summary}`;

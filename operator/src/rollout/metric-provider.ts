@@ -3,9 +3,7 @@
  * against its threshold is the analysis' job, so a provider cannot turn "no data" into a pass.
  */
 export type Measurement =
-  | { kind: 'value'; value: number }
-  | { kind: 'noData' }
-  | { kind: 'error'; message: string };
+  { kind: 'value'; value: number } | { kind: 'noData' } | { kind: 'error'; message: string };
 
 export interface MetricProvider {
   measure(query: string): Promise<Measurement>;

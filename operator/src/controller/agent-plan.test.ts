@@ -1,0 +1,99 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { defaultedAgentSpec } from '../api/defaults.js';
+import type { CyclePhase } from '../api/schema.js';
+import type { HyperAgent, ImprovementCycle } from '../api/resources.js';
+import { findCondition } from './conditions.js';
+import { planAgent } from './agent-plan.js';
+
+const created = new Date('2026-01-01T10:00:00Z');
+const at = (minutes: number) => new Date(created.getTime() + minutes * 60_000);
+
+function agent(spec: Record<string, unknown> = {}, status: HyperAgent['status'] = undefined): HyperAgent {
+  return {
+    apiVersion: 'hyperagents.io/v1alpha1',
+    kind: 'HyperAgent',
+    metadata: { name: 'quote', namespace: 'shop', uid: 'u1', generation: 2, creationTimestamp: created },
+    spec: defaultedAgentSpec({
+      target: { deployment: 'quote' },
+      source: { repo: 'https://example.com/q.git' },
+      goal: 'faster',
+      objectives: [{ name: 'p99', query: 'q' }],
+      improvement: { interval: '1h' },
+      ...spec,
+    }),
+    ...(status ? { status } : {}),
+  };
+}
+
+function cycle(slot: Date, phase?: CyclePhase, reason?: string): ImprovementCycle {
+  const a = agent();
+  return {
+    metadata: { name: `quote-${slot.getTime() / 60_000}`, namespace: 'shop' },
+    spec: { agent: 'quote', slot: slot.toISOString(), agentGeneration: 1, agentSpec: a.spec },
+    ...(phase
+      ? {
+          status: {
+            phase,
+            ...(reason ? { reason, message: 'why' } : {}),
+            completionTime: slot.toISOString(),
+          },
+        }
+      : {}),
+  };
+}
+
+test('a new agent gets its first cycle at once, named after the slot', () => {
+  const plan = planAgent(agent(), [], at(0.5));
+  assert.deepEqual(plan.createCycle, { name: `quote-${created.getTime() / 60_000}`, slot: created });
+  assert.equal(plan.status.phase, 'Pending');
+  assert.equal(plan.status.activeCycle, plan.createCycle?.name);
+  assert.equal(plan.status.observedGeneration, 2);
+  assert.equal(findCondition(plan.status.conditions, 'Progressing')?.status, 'True');
+  assert.equal(findCondition(plan.status.conditions, 'Ready')?.reason, 'Scheduled');
+  assert.deepEqual(
+    plan.events.map((e) => e.reason),
+    ['CycleCreated'],
+  );
+  assert.ok(plan.requeueAfterMs && plan.requeueAfterMs > 59 * 60_000);
+});
+
+test('never two cycles at once: a due slot waits while a cycle runs', () => {
+  const plan = planAgent(agent(), [cycle(created, 'Evaluating')], at(61));
+  assert.equal(plan.createCycle, undefined);
+  assert.equal(plan.status.phase, 'Evaluating');
+  assert.equal(plan.status.activeCycle, `quote-${created.getTime() / 60_000}`);
+});
+
+test('a finished slot is not run again, even when the status lost lastScheduleTime', () => {
+  const plan = planAgent(agent(), [cycle(created, 'Failed', 'CapabilityMissing')], at(30));
+  assert.equal(plan.createCycle, undefined);
+  assert.equal(plan.status.phase, 'Idle');
+  assert.equal(plan.status.lastScheduleTime, created.toISOString());
+  const degraded = findCondition(plan.status.conditions, 'Degraded');
+  assert.deepEqual([degraded?.status, degraded?.reason], ['True', 'CapabilityMissing']);
+  assert.equal(plan.status.lastCycle?.phase, 'Failed');
+});
+
+test('the next slot starts a cycle once the previous one ended; a rollback is not Degraded', () => {
+  const plan = planAgent(agent(), [cycle(created, 'RolledBack', 'RolledBack')], at(60));
+  assert.equal(plan.createCycle?.slot.toISOString(), at(60).toISOString());
+  assert.equal(findCondition(plan.status.conditions, 'Degraded')?.status, 'False');
+});
+
+test('suspend stops new cycles but lets a running one show', () => {
+  const idle = planAgent(agent({ suspend: true }), [], at(5));
+  assert.equal(idle.createCycle, undefined);
+  assert.equal(idle.status.phase, 'Suspended');
+  assert.equal(idle.requeueAfterMs, undefined);
+  assert.equal(findCondition(idle.status.conditions, 'Ready')?.reason, 'Suspended');
+  const busy = planAgent(agent({ suspend: true }), [cycle(created, 'Canary')], at(5));
+  assert.equal(busy.status.phase, 'Canary');
+});
+
+test('an unparsable cron schedule makes the agent not Ready, with the reason', () => {
+  const plan = planAgent(agent({ improvement: { schedule: '99 * * * *' } }), [], at(5));
+  assert.equal(plan.createCycle, undefined);
+  const ready = findCondition(plan.status.conditions, 'Ready');
+  assert.deepEqual([ready?.status, ready?.reason], ['False', 'InvalidSchedule']);
+});

@@ -1,0 +1,138 @@
+// What a HyperAgent reconcile should do, decided without I/O: whether a cycle is due (and its
+// name), and the agent's status and conditions derived from its cycles.
+import type { HyperAgentStatus } from '../api/schema.js';
+import type { HyperAgent, ImprovementCycle } from '../api/resources.js';
+import { isTerminal, type CycleEvent } from '../cycle/machine.js';
+import { setCondition } from './conditions.js';
+import { cycleNameForSlot, decideSlot, validateSchedule } from './schedule.js';
+
+export interface AgentPlan {
+  /** A cycle to create for a due slot. Creation is idempotent: the name is derived from the slot. */
+  createCycle?: { name: string; slot: Date };
+  status: HyperAgentStatus;
+  events: CycleEvent[];
+  /** When the agent needs a visit even if nothing changes (the next slot). */
+  requeueAfterMs?: number;
+}
+
+/** The cycles of `agent` that are still running (Pending counts: it has not ended). */
+export function activeCycles(cycles: readonly ImprovementCycle[]): ImprovementCycle[] {
+  return cycles.filter((c) => !isTerminal(c.status?.phase));
+}
+
+/** Decides the next cycle and the status of `agent`, given the cycles it owns. */
+export function planAgent(agent: HyperAgent, cycles: readonly ImprovementCycle[], now: Date): AgentPlan {
+  const generation = agent.metadata.generation;
+  const previous = agent.status ?? {};
+  const events: CycleEvent[] = [];
+  const active = activeCycles(cycles).sort(bySlot);
+  const finished = cycles.filter((c) => isTerminal(c.status?.phase)).sort(bySlot);
+  const lastFinished = finished[finished.length - 1];
+
+  const slots = cycles.map((c) => Date.parse(c.spec.slot));
+  if (previous.lastScheduleTime) slots.push(Date.parse(previous.lastScheduleTime));
+  const lastSlot = slots.length > 0 ? new Date(Math.max(...slots)) : undefined;
+
+  let createCycle: AgentPlan['createCycle'];
+  let scheduleError: string | undefined;
+  let next: Date | undefined;
+  try {
+    validateSchedule(agent.spec.improvement);
+    const createdAt = new Date(agent.metadata.creationTimestamp ?? now);
+    const decision = decideSlot(agent.spec.improvement, createdAt, lastSlot, now);
+    next = decision.next;
+    if (decision.due && !agent.spec.suspend && active.length === 0) {
+      createCycle = { name: cycleNameForSlot(agent.metadata.name, decision.due), slot: decision.due };
+    }
+  } catch (error) {
+    scheduleError = (error as Error).message;
+  }
+
+  const running = createCycle
+    ? { name: createCycle.name, phase: 'Pending' }
+    : active[0] && {
+        name: active[0].metadata.name,
+        phase: active[0].status?.phase ?? 'Pending',
+      };
+  if (createCycle) {
+    events.push({ type: 'Normal', reason: 'CycleCreated', message: `Started cycle ${createCycle.name}` });
+  }
+
+  let conditions = previous.conditions;
+  conditions = setCondition(
+    conditions,
+    scheduleError
+      ? { type: 'Ready', status: 'False', reason: 'InvalidSchedule', message: scheduleError }
+      : agent.spec.suspend
+        ? { type: 'Ready', status: 'True', reason: 'Suspended', message: 'Suspended: no new cycle starts' }
+        : {
+            type: 'Ready',
+            status: 'True',
+            reason: 'Scheduled',
+            message: `Next cycle due at ${next?.toISOString()}`,
+          },
+    generation,
+    now,
+  );
+  conditions = setCondition(
+    conditions,
+    running
+      ? {
+          type: 'Progressing',
+          status: 'True',
+          reason: 'CycleRunning',
+          message: `Cycle ${running.name} is ${running.phase}`,
+        }
+      : { type: 'Progressing', status: 'False', reason: 'Idle', message: 'No cycle is running' },
+    generation,
+    now,
+  );
+  const failed = lastFinished?.status?.phase === 'Failed';
+  conditions = setCondition(
+    conditions,
+    failed
+      ? {
+          type: 'Degraded',
+          status: 'True',
+          reason: lastFinished.status?.reason ?? 'CycleFailed',
+          message: `Cycle ${lastFinished.metadata.name} failed: ${lastFinished.status?.message ?? ''}`,
+        }
+      : { type: 'Degraded', status: 'False', reason: 'AsExpected', message: 'The last cycle did not fail' },
+    generation,
+    now,
+  );
+
+  const status: HyperAgentStatus = {
+    ...previous,
+    observedGeneration: generation,
+    phase: running ? running.phase : agent.spec.suspend ? 'Suspended' : 'Idle',
+    conditions,
+  };
+  if (running) status.activeCycle = running.name;
+  else delete status.activeCycle;
+  if (createCycle) status.lastScheduleTime = createCycle.slot.toISOString();
+  else if (lastSlot) status.lastScheduleTime = lastSlot.toISOString();
+  if (next && !agent.spec.suspend) status.nextScheduleTime = next.toISOString();
+  else delete status.nextScheduleTime;
+  if (lastFinished) {
+    status.lastCycle = {
+      name: lastFinished.metadata.name,
+      phase: lastFinished.status?.phase ?? 'Unknown',
+      ...(lastFinished.status?.reason ? { reason: lastFinished.status.reason } : {}),
+      ...(lastFinished.status?.completionTime ? { completionTime: lastFinished.status.completionTime } : {}),
+    };
+  }
+
+  const requeueAfterMs =
+    next && !agent.spec.suspend ? Math.max(next.getTime() - now.getTime(), 0) + 50 : undefined;
+  return {
+    ...(createCycle ? { createCycle } : {}),
+    status,
+    events,
+    ...(requeueAfterMs !== undefined ? { requeueAfterMs } : {}),
+  };
+}
+
+function bySlot(a: ImprovementCycle, b: ImprovementCycle): number {
+  return Date.parse(a.spec.slot) - Date.parse(b.spec.slot);
+}

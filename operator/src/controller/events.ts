@@ -1,0 +1,64 @@
+// One place tells the story of an object: the log line and the Kubernetes Event say the same thing.
+import type { CoreV1Api, KubernetesObject } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { randomBytes } from 'node:crypto';
+import { describeError } from './kube.js';
+
+export const COMPONENT = 'hyperagent-operator';
+
+export interface EventRecorder {
+  record(obj: KubernetesObject, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void>;
+}
+
+/** Records Events through the core API; a failure to record is logged, never thrown. */
+export class KubeEventRecorder implements EventRecorder {
+  constructor(
+    private readonly core: CoreV1Api,
+    private readonly log: Logger,
+    private readonly instance: string,
+  ) {}
+
+  async record(
+    obj: KubernetesObject,
+    type: 'Normal' | 'Warning',
+    reason: string,
+    message: string,
+  ): Promise<void> {
+    const namespace = obj.metadata?.namespace ?? 'default';
+    const name = obj.metadata?.name ?? 'unknown';
+    const line = { kind: obj.kind, namespace, name, reason };
+    if (type === 'Warning') this.log.warn(line, message);
+    else this.log.info(line, message);
+    const now = new Date();
+    try {
+      await this.core.createNamespacedEvent({
+        namespace,
+        body: {
+          metadata: {
+            name: `${name}.${now.getTime().toString(16)}${randomBytes(2).toString('hex')}`,
+            namespace,
+          },
+          involvedObject: {
+            apiVersion: obj.apiVersion,
+            kind: obj.kind,
+            name,
+            namespace,
+            uid: obj.metadata?.uid,
+            resourceVersion: obj.metadata?.resourceVersion,
+          },
+          type,
+          reason,
+          message: message.slice(0, 1024),
+          source: { component: COMPONENT },
+          reportingComponent: COMPONENT,
+          reportingInstance: this.instance,
+          firstTimestamp: now,
+          lastTimestamp: now,
+          count: 1,
+        },
+      });
+    } catch (error) {
+      this.log.warn({ ...line, err: describeError(error) }, 'could not record event');
+    }
+  }
+}

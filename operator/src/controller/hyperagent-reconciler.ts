@@ -1,0 +1,126 @@
+// Reconciles one HyperAgent: starts the cycle of a due slot and keeps the agent's status and
+// conditions in step with its cycles. Decisions come from planAgent(); this file only observes
+// and acts.
+import type { Logger } from 'pino';
+import { API_VERSION, AGENT_LABEL, CYCLES, HYPERAGENTS, splitKey } from '../api/resources.js';
+import type { HyperAgent, ImprovementCycle } from '../api/resources.js';
+import type { KubeClients } from './kube.js';
+import { statusCodeOf } from './kube.js';
+import type { EventRecorder } from './events.js';
+import type { Informer } from './informer.js';
+import { activeCycles, planAgent } from './agent-plan.js';
+import { writeStatus } from './status.js';
+import type { ReconcileResult } from './work-queue.js';
+
+export interface HyperAgentReconcilerDeps {
+  clients: KubeClients;
+  agents: Informer<HyperAgent>;
+  cycles: Informer<ImprovementCycle>;
+  events: EventRecorder;
+  log: Logger;
+  now?: () => Date;
+}
+
+/** The cycles in `cycles` that belong to `agent` (by label and owner uid). */
+export function cyclesOf(agent: HyperAgent, cycles: readonly ImprovementCycle[]): ImprovementCycle[] {
+  return cycles.filter(
+    (c) =>
+      c.metadata.labels?.[AGENT_LABEL] === agent.metadata.name &&
+      (c.metadata.ownerReferences ?? []).some((o) => o.uid === agent.metadata.uid),
+  );
+}
+
+export class HyperAgentReconciler {
+  constructor(private readonly deps: HyperAgentReconcilerDeps) {}
+
+  async reconcile(key: string): Promise<ReconcileResult> {
+    const { namespace, name } = splitKey(key);
+    const agent = this.deps.agents.get(name, namespace);
+    if (!agent || agent.metadata.deletionTimestamp) return {}; // owned cycles go with it (garbage collector)
+    const now = this.now();
+    let cycles = cyclesOf(agent, this.deps.cycles.list(namespace));
+    let plan = planAgent(agent, cycles, now);
+
+    if (plan.createCycle) {
+      // The cache can lag behind a cycle created moments ago: confirm with a live list before
+      // starting one, so that a slow watch never lets two cycles run at once.
+      cycles = cyclesOf(agent, await this.listCyclesLive(agent));
+      plan = activeCycles(cycles).length > 0 ? planAgent(agent, cycles, now) : plan;
+    }
+    if (plan.createCycle) {
+      const created = await this.createCycle(agent, plan.createCycle.name, plan.createCycle.slot);
+      if (!created) plan.events = plan.events.filter((e) => e.reason !== 'CycleCreated');
+    }
+
+    const written = await writeStatus(this.deps.clients.custom, HYPERAGENTS, agent, (current) =>
+      current === agent ? plan.status : planAgent(current, cycles, now).status,
+    );
+    for (const event of plan.events) {
+      await this.deps.events.record(written ?? agent, event.type, event.reason, event.message);
+    }
+    return plan.requeueAfterMs !== undefined ? { requeueAfterMs: plan.requeueAfterMs } : {};
+  }
+
+  private async listCyclesLive(agent: HyperAgent): Promise<ImprovementCycle[]> {
+    const list = (await this.deps.clients.custom.listNamespacedCustomObject({
+      group: CYCLES.group,
+      version: CYCLES.version,
+      plural: CYCLES.plural,
+      namespace: agent.metadata.namespace,
+      labelSelector: `${AGENT_LABEL}=${agent.metadata.name}`,
+    })) as { items: ImprovementCycle[] };
+    return list.items;
+  }
+
+  /** Creates the cycle of a slot; false when it already exists (a restart, or a peer's stale write). */
+  private async createCycle(agent: HyperAgent, name: string, slot: Date): Promise<boolean> {
+    const cycle: ImprovementCycle = {
+      apiVersion: API_VERSION,
+      kind: CYCLES.kind,
+      metadata: {
+        name,
+        namespace: agent.metadata.namespace,
+        labels: { [AGENT_LABEL]: agent.metadata.name, 'app.kubernetes.io/managed-by': 'hyperagent-operator' },
+        ownerReferences: [
+          {
+            apiVersion: API_VERSION,
+            kind: HYPERAGENTS.kind,
+            name: agent.metadata.name,
+            uid: agent.metadata.uid as string,
+            controller: true,
+            blockOwnerDeletion: true,
+          },
+        ],
+      },
+      spec: {
+        agent: agent.metadata.name,
+        slot: slot.toISOString(),
+        agentGeneration: agent.metadata.generation ?? 0,
+        agentSpec: agent.spec,
+      },
+    };
+    try {
+      await this.deps.clients.custom.createNamespacedCustomObject({
+        group: CYCLES.group,
+        version: CYCLES.version,
+        plural: CYCLES.plural,
+        namespace: agent.metadata.namespace,
+        body: cycle,
+      });
+      return true;
+    } catch (error) {
+      if (statusCodeOf(error) === 409) {
+        this.deps.log.info(
+          { namespace: agent.metadata.namespace, cycle: name },
+          'cycle for this slot exists already',
+        );
+        return false;
+      }
+      throw error;
+    }
+  }
+
+  private now(): Date {
+    return this.deps.now ? this.deps.now() : new Date();
+  }
+}

@@ -1,0 +1,100 @@
+// An informer (list, then watch, with a local cache) that restarts itself after errors.
+//
+// client-node's ListWatch re-lists on 410 Gone and reconnects when a watch ends, but stops for
+// good on any other error: this wrapper restarts it with exponential backoff and says whether the
+// cache is synced, which readiness depends on.
+import {
+  ListWatch,
+  Watch,
+  type KubeConfig,
+  type KubernetesListObject,
+  type KubernetesObject,
+} from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+
+export interface InformerOptions<T extends KubernetesObject> {
+  kubeConfig: KubeConfig;
+  /** Watch path, e.g. /apis/hyperagents.io/v1alpha1/hyperagents */
+  path: string;
+  list: () => Promise<KubernetesListObject<T>>;
+  log: Logger;
+  /** Called when a watch connection is opened, for request accounting. */
+  onWatch?: () => void;
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+}
+
+export class Informer<T extends KubernetesObject> {
+  private readonly listWatch: ListWatch<T>;
+  private syncedOnce = false;
+  private stopped = false;
+  private failures = 0;
+  private restartTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly options: InformerOptions<T>) {
+    this.listWatch = new ListWatch<T>(options.path, new Watch(options.kubeConfig), options.list, false);
+    this.listWatch.on('connect', () => options.onWatch?.());
+    this.listWatch.on('error', (error: unknown) => this.restartLater(error));
+  }
+
+  on(event: 'add' | 'update' | 'delete', handler: (obj: T) => void): void {
+    this.listWatch.on(event, handler);
+  }
+
+  /** Lists and starts watching; resolves once the cache holds a full list (retrying until then). */
+  async start(): Promise<void> {
+    this.stopped = false;
+    await this.listWatch.start();
+    while (!this.stopped && this.listWatch.latestResourceVersion() === '') {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    if (!this.stopped) {
+      this.syncedOnce = true;
+      this.failures = 0;
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    await this.listWatch.stop();
+  }
+
+  /** True once a full list has been cached; stays true through reconnects (the cache is kept). */
+  synced(): boolean {
+    return this.syncedOnce;
+  }
+
+  get(name: string, namespace?: string): T | undefined {
+    return this.listWatch.get(name, namespace);
+  }
+
+  list(namespace?: string): readonly T[] {
+    return this.listWatch.list(namespace);
+  }
+
+  private restartLater(error: unknown): void {
+    if (this.stopped) return;
+    this.failures++;
+    const min = this.options.minBackoffMs ?? 500;
+    const delay = Math.min(min * 2 ** (this.failures - 1), this.options.maxBackoffMs ?? 30_000);
+    this.options.log.warn(
+      {
+        path: this.options.path,
+        err: error instanceof Error ? error.message : String(error),
+        retryInMs: delay,
+      },
+      'watch failed; restarting',
+    );
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      this.listWatch.start().then(
+        () => {
+          if (this.listWatch.latestResourceVersion() !== '') this.failures = 0;
+        },
+        (err: unknown) => this.restartLater(err),
+      );
+    }, delay);
+  }
+}

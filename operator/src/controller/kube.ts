@@ -1,0 +1,65 @@
+// API clients that count every request they make, so the operator can show (and the benchmark
+// can prove) how little it talks to the API server when nothing changes.
+import {
+  CoreV1Api,
+  CustomObjectsApi,
+  ServerConfiguration,
+  createConfiguration,
+  type KubeConfig,
+  type RequestContext,
+  type ResponseContext,
+} from '@kubernetes/client-node';
+
+export type RequestObserver = (method: string, url: string) => void;
+
+export interface KubeClients {
+  kubeConfig: KubeConfig;
+  custom: CustomObjectsApi;
+  core: CoreV1Api;
+}
+
+/** Builds API clients on `kubeConfig` that report each request to `observe`. */
+export function createKubeClients(kubeConfig: KubeConfig, observe: RequestObserver): KubeClients {
+  const cluster = kubeConfig.getCurrentCluster();
+  if (!cluster) throw new Error('the kubeconfig has no current cluster');
+  const configuration = createConfiguration({
+    baseServer: new ServerConfiguration(cluster.server, {}),
+    authMethods: { default: kubeConfig },
+    promiseMiddleware: [
+      {
+        pre: async (context: RequestContext) => {
+          observe(context.getHttpMethod(), context.getUrl());
+          return context;
+        },
+        post: async (context: ResponseContext) => context,
+      },
+    ],
+  });
+  return {
+    kubeConfig,
+    custom: new CustomObjectsApi(configuration),
+    core: new CoreV1Api(configuration),
+  };
+}
+
+/** The HTTP status of an API error, if it is one. */
+export function statusCodeOf(error: unknown): number | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'number' ? code : undefined;
+}
+
+/** Short text for logs: the API server's message when there is one. */
+export function describeError(error: unknown): string {
+  const body = (error as { body?: unknown } | null)?.body;
+  if (typeof body === 'string') {
+    try {
+      const parsed = JSON.parse(body) as { message?: string };
+      if (parsed.message) return parsed.message;
+    } catch {
+      // not JSON: fall through
+    }
+  } else if (body && typeof body === 'object' && 'message' in body) {
+    return String((body as { message: unknown }).message);
+  }
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,190 @@
+// Wires the operator together: informers fill caches on every replica (so a follower is warm and
+// ready), but only the elected leader runs the work queues that reconcile.
+import type { KubeConfig, KubernetesListObject } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import {
+  CYCLES,
+  HYPERAGENTS,
+  keyOf,
+  type HyperAgent,
+  type ImprovementCycle,
+  type ResourceInfo,
+} from '../api/resources.js';
+import type { CycleProviders } from '../cycle/capabilities.js';
+import type { OperatorMetrics } from '../telemetry/metrics.js';
+import { CycleReconciler } from './cycle-reconciler.js';
+import { KubeEventRecorder } from './events.js';
+import { HyperAgentReconciler } from './hyperagent-reconciler.js';
+import { Informer } from './informer.js';
+import { createKubeClients, describeError, type KubeClients } from './kube.js';
+import { LeaderElector } from './leader-election.js';
+import { WorkQueue } from './work-queue.js';
+
+export interface ManagerOptions {
+  kubeConfig: KubeConfig;
+  log: Logger;
+  metrics: OperatorMetrics;
+  providers: CycleProviders;
+  identity: string;
+  /** Watch one namespace only; all namespaces when undefined. */
+  namespace?: string;
+  concurrency: number;
+  leaderElection?: {
+    namespace: string;
+    name: string;
+    leaseDurationSeconds: number;
+    renewDeadlineSeconds: number;
+    retryPeriodSeconds: number;
+  };
+  /** Called when this replica loses the lease: it must stop acting at once (main exits). */
+  onLostLeadership: () => void;
+}
+
+export class Manager {
+  readonly clients: KubeClients;
+  private readonly agents: Informer<HyperAgent>;
+  private readonly cycles: Informer<ImprovementCycle>;
+  private readonly agentQueue: WorkQueue;
+  private readonly cycleQueue: WorkQueue;
+  private readonly elector: LeaderElector | undefined;
+  private leading = false;
+
+  constructor(private readonly options: ManagerOptions) {
+    const { log, metrics } = options;
+    this.clients = createKubeClients(options.kubeConfig, (method) => metrics.apiRequest(method));
+    this.agents = this.informer<HyperAgent>(HYPERAGENTS);
+    this.cycles = this.informer<ImprovementCycle>(CYCLES);
+    const events = new KubeEventRecorder(this.clients.core, log, options.identity);
+
+    const agentReconciler = new HyperAgentReconciler({
+      clients: this.clients,
+      agents: this.agents,
+      cycles: this.cycles,
+      events,
+      log,
+    });
+    const cycleReconciler = new CycleReconciler({
+      clients: this.clients,
+      cycles: this.cycles,
+      providers: options.providers,
+      events,
+      log,
+    });
+    this.agentQueue = this.queue('hyperagent', (key) => agentReconciler.reconcile(key));
+    this.cycleQueue = this.queue('improvementcycle', (key) => cycleReconciler.reconcile(key));
+
+    const enqueueAgent = (obj: HyperAgent) => this.agentQueue.add(keyOf(obj));
+    this.agents.on('add', enqueueAgent);
+    this.agents.on('update', enqueueAgent);
+    const onCycle = (cycle: ImprovementCycle) => {
+      this.cycleQueue.add(keyOf(cycle));
+      // The agent mirrors its cycles in its status and starts the next one when a cycle ends.
+      this.agentQueue.add(`${cycle.metadata.namespace}/${cycle.spec.agent}`);
+    };
+    this.cycles.on('add', onCycle);
+    this.cycles.on('update', onCycle);
+    this.cycles.on('delete', onCycle);
+
+    if (options.leaderElection) {
+      this.elector = new LeaderElector({
+        kubeConfig: options.kubeConfig,
+        ...options.leaderElection,
+        identity: options.identity,
+        log,
+        onStartedLeading: () => this.startLeading(),
+        onStoppedLeading: () => {
+          this.leading = false;
+          metrics.leadership(false);
+          log.error('lost the leader lease; stopping so that only one replica acts');
+          options.onLostLeadership();
+        },
+      });
+    }
+  }
+
+  /** Starts caches and leader election; reconciling begins once this replica leads. */
+  async start(): Promise<void> {
+    await Promise.all([this.agents.start(), this.cycles.start()]);
+    this.options.log.info(
+      { agents: this.agents.list().length, cycles: this.cycles.list().length },
+      'caches synced',
+    );
+    // Contend for the lease only with warm caches, so a new leader never acts on a partial view.
+    if (this.elector) this.elector.start();
+    else this.startLeading();
+  }
+
+  /** Stops reconciling, waits for work in flight, and (on a graceful stop) releases the lease. */
+  async stop(): Promise<void> {
+    await Promise.all([this.agentQueue.stop(), this.cycleQueue.stop()]);
+    await this.elector?.stop({ release: true });
+    await Promise.all([this.agents.stop(), this.cycles.stop()]);
+  }
+
+  /** Ready when the caches are synced and this replica knows whether it leads. */
+  readiness(): { ok: boolean; detail: string } {
+    const synced = this.agents.synced() && this.cycles.synced();
+    const leader = this.elector ? this.elector.state() : 'leader';
+    if (!synced) return { ok: false, detail: 'caches not synced' };
+    if (leader === 'unknown') return { ok: false, detail: 'leader state unknown' };
+    return { ok: true, detail: `ready (${leader})` };
+  }
+
+  /** Refreshes metrics computed from the caches. */
+  refreshMetrics(): void {
+    const counts: Record<string, number> = {};
+    for (const cycle of this.cycles.list()) {
+      const phase = cycle.status?.phase ?? 'Pending';
+      counts[phase] = (counts[phase] ?? 0) + 1;
+    }
+    this.options.metrics.cyclesByPhase(counts);
+  }
+
+  private startLeading(): void {
+    if (this.leading) return;
+    this.leading = true;
+    this.options.metrics.leadership(true);
+    this.options.log.info('leading: reconciling starts');
+    // Work queued while following is stale by now: visit every cached object once.
+    for (const agent of this.agents.list()) this.agentQueue.add(keyOf(agent));
+    for (const cycle of this.cycles.list()) this.cycleQueue.add(keyOf(cycle));
+    this.agentQueue.start();
+    this.cycleQueue.start();
+  }
+
+  private informer<T extends HyperAgent | ImprovementCycle>(resource: ResourceInfo): Informer<T> {
+    const { namespace } = this.options;
+    const base = `/apis/${resource.group}/${resource.version}`;
+    const path = namespace
+      ? `${base}/namespaces/${namespace}/${resource.plural}`
+      : `${base}/${resource.plural}`;
+    const custom = this.clients.custom;
+    const params = { group: resource.group, version: resource.version, plural: resource.plural };
+    return new Informer<T>({
+      kubeConfig: this.options.kubeConfig,
+      path,
+      log: this.options.log,
+      onWatch: () => this.options.metrics.watchOpened(resource.plural),
+      list: async () =>
+        (namespace
+          ? await custom.listNamespacedCustomObject({ ...params, namespace })
+          : await custom.listClusterCustomObject(params)) as KubernetesListObject<T>,
+    });
+  }
+
+  private queue(
+    controller: string,
+    handler: (key: string) => Promise<{ requeueAfterMs?: number }>,
+  ): WorkQueue {
+    const { metrics, log, concurrency } = this.options;
+    return new WorkQueue({
+      concurrency,
+      handler,
+      onHandled: (key, outcome, seconds, error) => {
+        metrics.reconciled(controller, outcome, seconds);
+        if (error) log.warn({ controller, key, err: describeError(error) }, 'reconcile failed; will retry');
+      },
+      onDepthChange: (depth) => metrics.queueDepthChanged(controller, depth),
+    });
+  }
+}

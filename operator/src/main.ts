@@ -1,0 +1,109 @@
+#!/usr/bin/env node
+// hyperagent-operator: reconciles HyperAgent and ImprovementCycle resources.
+import { Command, Option } from 'commander';
+import { KubeConfig } from '@kubernetes/client-node';
+import { hostname } from 'node:os';
+import { NO_PROVIDERS } from './cycle/capabilities.js';
+import { Manager } from './controller/manager.js';
+import { createLogger } from './telemetry/logger.js';
+import { OperatorMetrics } from './telemetry/metrics.js';
+import { startTelemetryServer } from './telemetry/server.js';
+
+const program = new Command()
+  .name('hyperagent-operator')
+  .description('Runs improvement cycles for HyperAgent resources.')
+  .option('--kubeconfig <path>', 'kubeconfig to use; in-cluster config or $KUBECONFIG when unset')
+  .option('--namespace <name>', 'watch only this namespace (default: all namespaces)')
+  .addOption(
+    new Option('--metrics-port <port>', 'port of /metrics, /healthz and /readyz')
+      .default(8080)
+      .argParser(Number),
+  )
+  .option('--metrics-host <host>', 'address the telemetry server binds', '0.0.0.0')
+  .addOption(
+    new Option('--concurrency <n>', 'reconciles in flight per resource kind').default(4).argParser(Number),
+  )
+  .option('--no-leader-elect', 'run without leader election (only one replica!)')
+  .option('--lease-namespace <name>', 'namespace of the leader Lease', process.env.POD_NAMESPACE ?? 'default')
+  .option('--lease-name <name>', 'name of the leader Lease', 'hyperagent-operator')
+  .addOption(new Option('--lease-duration <seconds>', 'lease duration').default(15).argParser(Number))
+  .addOption(new Option('--renew-deadline <seconds>', 'renew deadline').default(10).argParser(Number))
+  .addOption(new Option('--retry-period <seconds>', 'retry period').default(2).argParser(Number))
+  .option('--identity <id>', 'identity in the Lease', process.env.POD_NAME ?? `${hostname()}-${process.pid}`)
+  .option('--log-level <level>', 'pino log level', process.env.LOG_LEVEL ?? 'info');
+
+program.parse();
+const opts = program.opts<{
+  kubeconfig?: string;
+  namespace?: string;
+  metricsPort: number;
+  metricsHost: string;
+  concurrency: number;
+  leaderElect: boolean;
+  leaseNamespace: string;
+  leaseName: string;
+  leaseDuration: number;
+  renewDeadline: number;
+  retryPeriod: number;
+  identity: string;
+  logLevel: string;
+}>();
+
+const log = createLogger(opts.logLevel, opts.identity);
+const kubeConfig = new KubeConfig();
+if (opts.kubeconfig) kubeConfig.loadFromFile(opts.kubeconfig);
+else kubeConfig.loadFromDefault();
+
+const metrics = new OperatorMetrics();
+const manager = new Manager({
+  kubeConfig,
+  log,
+  metrics,
+  // Providers arrive with the improvement engine, sandbox and canary; until then every cycle
+  // fails at once with a CapabilityMissing reason that names what is absent.
+  providers: NO_PROVIDERS,
+  identity: opts.identity,
+  ...(opts.namespace ? { namespace: opts.namespace } : {}),
+  concurrency: opts.concurrency,
+  ...(opts.leaderElect
+    ? {
+        leaderElection: {
+          namespace: opts.leaseNamespace,
+          name: opts.leaseName,
+          leaseDurationSeconds: opts.leaseDuration,
+          renewDeadlineSeconds: opts.renewDeadline,
+          retryPeriodSeconds: opts.retryPeriod,
+        },
+      }
+    : {}),
+  onLostLeadership: () => process.exit(1),
+});
+
+const server = await startTelemetryServer(
+  metrics,
+  { ready: () => manager.readiness(), beforeScrape: () => manager.refreshMetrics() },
+  opts.metricsPort,
+  opts.metricsHost,
+);
+log.info({ port: server.port }, 'telemetry server listening');
+
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  log.info({ signal }, 'shutting down');
+  const force = setTimeout(() => process.exit(1), 10_000);
+  force.unref();
+  await manager.stop();
+  await server.close();
+  process.exit(0);
+}
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));
+
+try {
+  await manager.start();
+} catch (error) {
+  log.fatal({ err: error instanceof Error ? error.message : String(error) }, 'could not start');
+  process.exit(1);
+}

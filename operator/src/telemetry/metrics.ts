@@ -1,0 +1,89 @@
+// The operator's Prometheus metrics. The class owns its registry (tests stay isolated) and offers
+// one intent-named method per thing worth counting.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export type ReconcileOutcome = 'success' | 'error' | 'requeue';
+
+export class OperatorMetrics {
+  readonly registry = new Registry();
+  private readonly reconciles: Counter<'controller' | 'result'>;
+  private readonly reconcileSeconds: Histogram<'controller' | 'result'>;
+  private readonly queueDepth: Gauge<'controller'>;
+  private readonly apiRequests: Counter<'method'>;
+  private readonly watches: Counter<'resource'>;
+  private readonly leader: Gauge;
+  private readonly cycles: Gauge<'phase'>;
+
+  constructor(options: { defaultMetrics?: boolean } = {}) {
+    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+    this.reconciles = new Counter({
+      name: 'hyperagent_reconcile_total',
+      help: 'Reconciles by controller and result.',
+      labelNames: ['controller', 'result'],
+      registers: [this.registry],
+    });
+    this.reconcileSeconds = new Histogram({
+      name: 'hyperagent_reconcile_duration_seconds',
+      help: 'Time spent in one reconcile, by controller and result.',
+      labelNames: ['controller', 'result'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [this.registry],
+    });
+    this.queueDepth = new Gauge({
+      name: 'hyperagent_workqueue_depth',
+      help: 'Keys waiting in the work queue of each controller.',
+      labelNames: ['controller'],
+      registers: [this.registry],
+    });
+    this.apiRequests = new Counter({
+      name: 'hyperagent_kube_api_requests_total',
+      help: 'Requests the operator sent to the Kubernetes API (lists, gets, writes), by HTTP method.',
+      labelNames: ['method'],
+      registers: [this.registry],
+    });
+    this.watches = new Counter({
+      name: 'hyperagent_kube_watches_total',
+      help: 'Watch connections the operator opened, by resource.',
+      labelNames: ['resource'],
+      registers: [this.registry],
+    });
+    this.leader = new Gauge({
+      name: 'hyperagent_leader',
+      help: '1 while this replica holds the leader lease.',
+      registers: [this.registry],
+    });
+    this.cycles = new Gauge({
+      name: 'hyperagent_cycles',
+      help: 'ImprovementCycles in the cache, by phase.',
+      labelNames: ['phase'],
+      registers: [this.registry],
+    });
+  }
+
+  reconciled(controller: string, result: ReconcileOutcome, seconds: number): void {
+    this.reconciles.inc({ controller, result });
+    this.reconcileSeconds.observe({ controller, result }, seconds);
+  }
+
+  queueDepthChanged(controller: string, depth: number): void {
+    this.queueDepth.set({ controller }, depth);
+  }
+
+  apiRequest(method: string): void {
+    this.apiRequests.inc({ method });
+  }
+
+  watchOpened(resource: string): void {
+    this.watches.inc({ resource });
+  }
+
+  leadership(isLeader: boolean): void {
+    this.leader.set(isLeader ? 1 : 0);
+  }
+
+  /** Replaces the per-phase counts of cycles (computed from the cache at scrape time). */
+  cyclesByPhase(counts: Record<string, number>): void {
+    this.cycles.reset();
+    for (const [phase, count] of Object.entries(counts)) this.cycles.set({ phase }, count);
+  }
+}
