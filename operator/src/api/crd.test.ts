@@ -11,7 +11,11 @@ test('the checked-in CRDs are exactly what the schema generates (run `npm run ge
   for (const dir of CRD_DIRECTORIES) {
     for (const { fileName, crd } of buildCrds()) {
       const onDisk = readFileSync(join(dir, fileName), 'utf8');
-      assert.equal(onDisk, renderCrdYaml(crd), `${join(dir, fileName)} drifted from operator/src/api/schema.ts`);
+      assert.equal(
+        onDisk,
+        renderCrdYaml(crd),
+        `${join(dir, fileName)} drifted from operator/src/api/schema.ts`,
+      );
     }
   }
 });
@@ -41,7 +45,7 @@ test('defaulted fields are optional in the CRD, and object defaults carry their 
     ),
   );
   assert.deepEqual(schema.required, ['must']);
-  assert.deepEqual((schema.properties as Record<string, { default: unknown }>).inner.default, { size: 3 });
+  assert.deepEqual((schema.properties as Record<string, { default: unknown }>).inner?.default, { size: 3 });
 });
 
 test('numeric exclusive bounds become OpenAPI v3.0 booleans', () => {

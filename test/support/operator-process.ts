@@ -1,0 +1,111 @@
+// Runs the built operator (dist/) as a child process, as it runs in a pod, and reads its
+// telemetry endpoints. Tests never reach into its memory.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const MAIN = fileURLToPath(new URL('../../dist/operator/src/main.js', import.meta.url));
+
+export interface OperatorOptions {
+  identity: string;
+  leaseName?: string;
+  leaseNamespace?: string;
+  leaderElect?: boolean;
+  extraArgs?: string[];
+}
+
+export class OperatorProcess {
+  readonly logs: Record<string, unknown>[] = [];
+  port = 0;
+  private child: ChildProcess | undefined;
+
+  constructor(private readonly options: OperatorOptions) {}
+
+  /** Starts the operator and resolves once its telemetry server listens. */
+  async start(): Promise<void> {
+    const args = [
+      MAIN,
+      '--metrics-port',
+      '0',
+      '--metrics-host',
+      '127.0.0.1',
+      '--identity',
+      this.options.identity,
+      '--log-level',
+      'debug',
+      // Short lease timings keep fail-over tests quick.
+      '--lease-duration',
+      '3',
+      '--renew-deadline',
+      '2',
+      '--retry-period',
+      '0.5',
+      '--lease-name',
+      this.options.leaseName ?? 'hyperagent-operator',
+      '--lease-namespace',
+      this.options.leaseNamespace ?? 'default',
+      ...(this.options.leaderElect === false ? ['--no-leader-elect'] : []),
+      ...(this.options.extraArgs ?? []),
+    ];
+    const child = spawn(process.execPath, args, { env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+    const listening = new Promise<void>((resolve, reject) => {
+      lines.on('line', (line) => {
+        try {
+          const entry = JSON.parse(line) as Record<string, unknown>;
+          this.logs.push(entry);
+          if (entry.msg === 'telemetry server listening') {
+            this.port = Number(entry.port);
+            resolve();
+          }
+        } catch {
+          this.logs.push({ raw: line });
+        }
+      });
+      child.once('exit', (code) => reject(new Error(`operator exited early with code ${code}`)));
+    });
+    child.stderr?.on('data', (chunk: Buffer) => this.logs.push({ stderr: chunk.toString() }));
+    await listening;
+  }
+
+  /** Resolves once /readyz answers 200. */
+  async waitReady(timeoutMs = 20_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const res = await fetch(`http://127.0.0.1:${this.port}/readyz`).catch(() => undefined);
+      if (res?.status === 200) return;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error(`operator ${this.options.identity} not ready after ${timeoutMs}ms`);
+  }
+
+  /** One sample of a Prometheus metric from /metrics (summed over matching label sets). */
+  async metric(name: string, labels: Record<string, string> = {}): Promise<number> {
+    const text = await (await fetch(`http://127.0.0.1:${this.port}/metrics`)).text();
+    let sum = 0;
+    for (const line of text.split('\n')) {
+      if (!line.startsWith(name)) continue;
+      const match = /^([a-z_:]+)(\{[^}]*\})? ([0-9.e+-]+|NaN)$/.exec(line);
+      if (!match || match[1] !== name) continue;
+      const set = match[2] ?? '';
+      if (Object.entries(labels).every(([k, v]) => set.includes(`${k}="${v}"`))) sum += Number(match[3]);
+    }
+    return sum;
+  }
+
+  /** Sends a signal and waits for the process to exit. */
+  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<number | null> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return child?.exitCode ?? null;
+    const exited = once(child, 'exit') as Promise<[number | null]>;
+    child.kill(signal);
+    const [code] = await exited;
+    return code;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+}
