@@ -2,16 +2,20 @@
 // telemetry endpoints. Tests never reach into its memory.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
-const MAIN = fileURLToPath(new URL('../../dist/operator/src/main.js', import.meta.url));
+const MAIN = fileURLToPath(new URL('../../dist/hyperagent-operator.mjs', import.meta.url));
 
 export interface OperatorOptions {
   identity: string;
   leaseName?: string;
   leaseNamespace?: string;
   leaderElect?: boolean;
+  logLevel?: string;
+  /** Keep the operator's default lease timings (15 s / 10 s / 2 s) instead of the fast test ones. */
+  defaultLeaseTimings?: boolean;
   extraArgs?: string[];
 }
 
@@ -22,25 +26,23 @@ export class OperatorProcess {
 
   constructor(private readonly options: OperatorOptions) {}
 
-  /** Starts the operator and resolves once its telemetry server listens. */
+  /** Starts the operator and resolves once its telemetry server answers /healthz. */
   async start(): Promise<void> {
+    this.port = await freePort();
     const args = [
       MAIN,
       '--metrics-port',
-      '0',
+      String(this.port),
       '--metrics-host',
       '127.0.0.1',
       '--identity',
       this.options.identity,
       '--log-level',
-      'debug',
-      // Short lease timings keep fail-over tests quick.
-      '--lease-duration',
-      '3',
-      '--renew-deadline',
-      '2',
-      '--retry-period',
-      '0.5',
+      this.options.logLevel ?? 'debug',
+      // Short lease timings keep fail-over tests quick; the benchmark keeps the defaults.
+      ...(this.options.defaultLeaseTimings
+        ? []
+        : ['--lease-duration', '3', '--renew-deadline', '2', '--retry-period', '0.5']),
       '--lease-name',
       this.options.leaseName ?? 'hyperagent-operator',
       '--lease-namespace',
@@ -50,24 +52,22 @@ export class OperatorProcess {
     ];
     const child = spawn(process.execPath, args, { env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
-    const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
-    const listening = new Promise<void>((resolve, reject) => {
-      lines.on('line', (line) => {
-        try {
-          const entry = JSON.parse(line) as Record<string, unknown>;
-          this.logs.push(entry);
-          if (entry.msg === 'telemetry server listening') {
-            this.port = Number(entry.port);
-            resolve();
-          }
-        } catch {
-          this.logs.push({ raw: line });
-        }
-      });
-      child.once('exit', (code) => reject(new Error(`operator exited early with code ${code}`)));
+    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
+      try {
+        this.logs.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        this.logs.push({ raw: line });
+      }
     });
     child.stderr?.on('data', (chunk: Buffer) => this.logs.push({ stderr: chunk.toString() }));
-    await listening;
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline) {
+      if (child.exitCode !== null) throw new Error(`operator exited early with code ${child.exitCode}`);
+      const res = await fetch(`http://127.0.0.1:${this.port}/healthz`).catch(() => undefined);
+      if (res?.status === 200) return;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    throw new Error(`operator ${this.options.identity} did not serve /healthz within 20s`);
   }
 
   /** Resolves once /readyz answers 200. */
@@ -108,4 +108,13 @@ export class OperatorProcess {
   get pid(): number | undefined {
     return this.child?.pid;
   }
+}
+
+/** A TCP port nobody listens on right now. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }

@@ -16,7 +16,7 @@ export interface AgentPlan {
 }
 
 /** The cycles of `agent` that are still running (Pending counts: it has not ended). */
-export function activeCycles(cycles: readonly ImprovementCycle[]): ImprovementCycle[] {
+function activeCycles(cycles: readonly ImprovementCycle[]): ImprovementCycle[] {
   return cycles.filter((c) => !isTerminal(c.status?.phase));
 }
 

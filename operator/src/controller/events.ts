@@ -6,8 +6,11 @@ import { describeError } from './kube.js';
 
 export const COMPONENT = 'hyperagent-operator';
 
+export type EventType = 'Normal' | 'Warning';
+
 export interface EventRecorder {
-  record(obj: KubernetesObject, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void>;
+  /** Logs now and records the Event in the background: a reconcile never waits for it. */
+  record(obj: KubernetesObject, type: EventType, reason: string, message: string): void;
 }
 
 /** Records Events through the core API; a failure to record is logged, never thrown. */
@@ -18,47 +21,51 @@ export class KubeEventRecorder implements EventRecorder {
     private readonly instance: string,
   ) {}
 
-  async record(
-    obj: KubernetesObject,
-    type: 'Normal' | 'Warning',
-    reason: string,
-    message: string,
-  ): Promise<void> {
+  record(obj: KubernetesObject, type: EventType, reason: string, message: string): void {
     const namespace = obj.metadata?.namespace ?? 'default';
     const name = obj.metadata?.name ?? 'unknown';
     const line = { kind: obj.kind, namespace, name, reason };
     if (type === 'Warning') this.log.warn(line, message);
     else this.log.info(line, message);
+    this.create(obj, namespace, name, type, reason, message).catch((error: unknown) =>
+      this.log.warn({ ...line, err: describeError(error) }, 'could not record event'),
+    );
+  }
+
+  private async create(
+    obj: KubernetesObject,
+    namespace: string,
+    name: string,
+    type: EventType,
+    reason: string,
+    message: string,
+  ): Promise<void> {
     const now = new Date();
-    try {
-      await this.core.createNamespacedEvent({
-        namespace,
-        body: {
-          metadata: {
-            name: `${name}.${now.getTime().toString(16)}${randomBytes(2).toString('hex')}`,
-            namespace,
-          },
-          involvedObject: {
-            apiVersion: obj.apiVersion,
-            kind: obj.kind,
-            name,
-            namespace,
-            uid: obj.metadata?.uid,
-            resourceVersion: obj.metadata?.resourceVersion,
-          },
-          type,
-          reason,
-          message: message.slice(0, 1024),
-          source: { component: COMPONENT },
-          reportingComponent: COMPONENT,
-          reportingInstance: this.instance,
-          firstTimestamp: now,
-          lastTimestamp: now,
-          count: 1,
+    await this.core.createNamespacedEvent({
+      namespace,
+      body: {
+        metadata: {
+          name: `${name}.${now.getTime().toString(16)}${randomBytes(2).toString('hex')}`,
+          namespace,
         },
-      });
-    } catch (error) {
-      this.log.warn({ ...line, err: describeError(error) }, 'could not record event');
-    }
+        involvedObject: {
+          apiVersion: obj.apiVersion,
+          kind: obj.kind,
+          name,
+          namespace,
+          uid: obj.metadata?.uid,
+          resourceVersion: obj.metadata?.resourceVersion,
+        },
+        type,
+        reason,
+        message: message.slice(0, 1024),
+        source: { component: COMPONENT },
+        reportingComponent: COMPONENT,
+        reportingInstance: this.instance,
+        firstTimestamp: now,
+        lastTimestamp: now,
+        count: 1,
+      },
+    });
   }
 }

@@ -8,7 +8,7 @@ import type { KubeClients } from './kube.js';
 import { statusCodeOf } from './kube.js';
 import type { EventRecorder } from './events.js';
 import type { Informer } from './informer.js';
-import { activeCycles, planAgent } from './agent-plan.js';
+import { planAgent } from './agent-plan.js';
 import { writeStatus } from './status.js';
 import type { ReconcileResult } from './work-queue.js';
 
@@ -31,6 +31,9 @@ export function cyclesOf(agent: HyperAgent, cycles: readonly ImprovementCycle[])
 }
 
 export class HyperAgentReconciler {
+  /** Cycles created by this replica and not yet seen in the cache, by agent key. */
+  private readonly expected = new Map<string, ImprovementCycle>();
+
   constructor(private readonly deps: HyperAgentReconcilerDeps) {}
 
   async reconcile(key: string): Promise<ReconcileResult> {
@@ -38,15 +41,9 @@ export class HyperAgentReconciler {
     const agent = this.deps.agents.get(name, namespace);
     if (!agent || agent.metadata.deletionTimestamp) return {}; // owned cycles go with it (garbage collector)
     const now = this.now();
-    let cycles = cyclesOf(agent, this.deps.cycles.list(namespace));
-    let plan = planAgent(agent, cycles, now);
+    const cycles = this.withExpected(agent, cyclesOf(agent, this.deps.cycles.list(namespace)));
+    const plan = planAgent(agent, cycles, now);
 
-    if (plan.createCycle) {
-      // The cache can lag behind a cycle created moments ago: confirm with a live list before
-      // starting one, so that a slow watch never lets two cycles run at once.
-      cycles = cyclesOf(agent, await this.listCyclesLive(agent));
-      plan = activeCycles(cycles).length > 0 ? planAgent(agent, cycles, now) : plan;
-    }
     if (plan.createCycle) {
       const created = await this.createCycle(agent, plan.createCycle.name, plan.createCycle.slot);
       if (!created) plan.events = plan.events.filter((e) => e.reason !== 'CycleCreated');
@@ -55,21 +52,25 @@ export class HyperAgentReconciler {
     const written = await writeStatus(this.deps.clients.custom, HYPERAGENTS, agent, (current) =>
       current === agent ? plan.status : planAgent(current, cycles, now).status,
     );
-    for (const event of plan.events) {
-      await this.deps.events.record(written ?? agent, event.type, event.reason, event.message);
-    }
+    for (const event of plan.events)
+      this.deps.events.record(written ?? agent, event.type, event.reason, event.message);
     return plan.requeueAfterMs !== undefined ? { requeueAfterMs: plan.requeueAfterMs } : {};
   }
 
-  private async listCyclesLive(agent: HyperAgent): Promise<ImprovementCycle[]> {
-    const list = (await this.deps.clients.custom.listNamespacedCustomObject({
-      group: CYCLES.group,
-      version: CYCLES.version,
-      plural: CYCLES.plural,
-      namespace: agent.metadata.namespace,
-      labelSelector: `${AGENT_LABEL}=${agent.metadata.name}`,
-    })) as { items: ImprovementCycle[] };
-    return list.items;
+  /**
+   * Adds the cycles this replica created that the cache has not shown yet ("expectations", as
+   * ReplicaSets keep them): without them a lagging watch could let a second cycle start while the
+   * first runs. After a restart the caches are listed fresh before any reconcile, so nothing is lost.
+   */
+  private withExpected(agent: HyperAgent, cached: ImprovementCycle[]): ImprovementCycle[] {
+    const key = `${agent.metadata.namespace}/${agent.metadata.name}`;
+    const expected = this.expected.get(key);
+    if (!expected) return cached;
+    if (cached.some((c) => c.metadata.name === expected.metadata.name)) {
+      this.expected.delete(key);
+      return cached;
+    }
+    return [...cached, expected];
   }
 
   /** Creates the cycle of a slot; false when it already exists (a restart, or a peer's stale write). */
@@ -100,13 +101,14 @@ export class HyperAgentReconciler {
       },
     };
     try {
-      await this.deps.clients.custom.createNamespacedCustomObject({
+      const created = (await this.deps.clients.custom.createNamespacedCustomObject({
         group: CYCLES.group,
         version: CYCLES.version,
         plural: CYCLES.plural,
         namespace: agent.metadata.namespace,
         body: cycle,
-      });
+      })) as ImprovementCycle;
+      this.expected.set(`${agent.metadata.namespace}/${agent.metadata.name}`, created);
       return true;
     } catch (error) {
       if (statusCodeOf(error) === 409) {
