@@ -24,6 +24,33 @@ export interface InformerOptions<T extends KubernetesObject> {
   maxBackoffMs?: number;
 }
 
+/**
+ * Drops metadata.managedFields (server-side apply bookkeeping, about half of each object) before
+ * objects enter the cache, as controller-runtime's caches do. Status writes built from cached
+ * objects are unaffected: an update that omits managedFields keeps the stored ones.
+ */
+export function withoutManagedFields<T extends KubernetesObject>(obj: T): T {
+  if (obj?.metadata?.managedFields) delete obj.metadata.managedFields;
+  return obj;
+}
+
+/** A Watch that trims every object it delivers. */
+class TrimmingWatch extends Watch {
+  override watch(
+    path: string,
+    queryParams: Record<string, string | number | boolean | undefined>,
+    callback: (phase: string, apiObj: any, watchObj?: any) => void, // eslint-disable-line @typescript-eslint/no-explicit-any
+    done: (err: unknown) => void,
+  ): Promise<AbortController> {
+    return super.watch(
+      path,
+      queryParams,
+      (phase, obj, watchObj) => callback(phase, withoutManagedFields(obj), watchObj),
+      done,
+    );
+  }
+}
+
 export class Informer<T extends KubernetesObject> {
   private readonly listWatch: ListWatch<T>;
   private syncedOnce = false;
@@ -32,7 +59,12 @@ export class Informer<T extends KubernetesObject> {
   private restartTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: InformerOptions<T>) {
-    this.listWatch = new ListWatch<T>(options.path, new Watch(options.kubeConfig), options.list, false);
+    const list = async () => {
+      const result = await options.list();
+      for (const item of result.items) withoutManagedFields(item);
+      return result;
+    };
+    this.listWatch = new ListWatch<T>(options.path, new TrimmingWatch(options.kubeConfig), list, false);
     this.listWatch.on('connect', () => options.onWatch?.());
     this.listWatch.on('error', (error: unknown) => this.restartLater(error));
   }

@@ -65,10 +65,8 @@ export class LeaderElector {
 
   constructor(private readonly options: LeaderElectorOptions) {
     this.api = options.kubeConfig.makeApiClient(CoordinationV1Api);
-    this.log = options.log.child({
-      lease: `${options.namespace}/${options.name}`,
-      identity: options.identity,
-    });
+    // The operator's logger already names this replica (identity) in every line.
+    this.log = options.log.child({ lease: `${options.namespace}/${options.name}` });
     this.now = options.now ?? (() => new Date());
     this.leaseMs = (options.leaseDurationSeconds ?? 15) * 1000;
     this.renewDeadlineMs = (options.renewDeadlineSeconds ?? 10) * 1000;
