@@ -3,7 +3,7 @@
 set -euo pipefail
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 node dist/hyperagent-operator.mjs --metrics-port 18080 --metrics-host 127.0.0.1 --lease-namespace default \
-  > out-operator.log 2>&1 &
+  > "${TMPDIR:-/tmp}/hyperagent-demo-operator.log" 2>&1 &
 operator=$!
 trap 'kill $operator 2>/dev/null || true; wait $operator 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do curl -sf http://127.0.0.1:18080/readyz >/dev/null && break; sleep 0.2; done
@@ -26,4 +26,4 @@ say "an invalid agent is refused by the API server"
 kubectl apply -f test/fixtures/invalid/01-weights-not-rising.yaml || true
 say "operator metrics"
 curl -s http://127.0.0.1:18080/metrics | grep -E '^hyperagent_(reconcile_total|cycles|leader)' || true
-say "operator log: out-operator.log"
+say "operator log: ${TMPDIR:-/tmp}/hyperagent-demo-operator.log"
