@@ -4,7 +4,7 @@ import { CoreV1Api, CustomObjectsApi, KubeConfig, CoordinationV1Api } from '@kub
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
-import { defaultedAgentSpec } from '../../operator/src/api/defaults.js';
+import { minimalAgentSpec } from './agents.js';
 import {
   API_VERSION,
   CYCLES,
@@ -44,14 +44,7 @@ export function agentManifest(
     apiVersion: API_VERSION,
     kind: 'HyperAgent',
     metadata: { name, namespace },
-    spec: {
-      target: { deployment: 'quote-service' },
-      source: { repo: 'https://git.example.com/shop/quote-service.git' },
-      goal: 'reduce p99 latency of GET /quote',
-      objectives: [{ name: 'p99', query: 'histogram_quantile(0.99, rate(x[1m]))' }],
-      improvement: { interval: '1h' },
-      ...spec,
-    } as HyperAgent['spec'],
+    spec: minimalAgentSpec(spec) as HyperAgent['spec'],
   };
 }
 
@@ -124,5 +117,3 @@ export async function eventually<T>(
     await new Promise((resolve) => setTimeout(resolve, 150));
   }
 }
-
-export { defaultedAgentSpec };

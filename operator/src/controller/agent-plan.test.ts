@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { defaultedAgentSpec } from '../api/defaults.js';
+import { defaultedMinimalSpec } from '../../../test/support/agents.js';
 import type { CyclePhase } from '../api/schema.js';
 import type { HyperAgent, ImprovementCycle } from '../api/resources.js';
 import { findCondition } from './conditions.js';
@@ -14,14 +14,7 @@ function agent(spec: Record<string, unknown> = {}, status: HyperAgent['status'] 
     apiVersion: 'hyperagents.io/v1alpha1',
     kind: 'HyperAgent',
     metadata: { name: 'quote', namespace: 'shop', uid: 'u1', generation: 2, creationTimestamp: created },
-    spec: defaultedAgentSpec({
-      target: { deployment: 'quote' },
-      source: { repo: 'https://example.com/q.git' },
-      goal: 'faster',
-      objectives: [{ name: 'p99', query: 'q' }],
-      improvement: { interval: '1h' },
-      ...spec,
-    }),
+    spec: defaultedMinimalSpec(spec),
     ...(status ? { status } : {}),
   };
 }

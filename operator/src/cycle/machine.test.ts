@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Candidate, ImprovementCycleSpec, ImprovementCycleStatus } from '../api/schema.js';
-import { defaultedAgentSpec } from '../api/defaults.js';
+import { defaultedMinimalSpec } from '../../../test/support/agents.js';
 import { APPROVAL_TIMEOUT_MS, chooseCandidate, step, type CycleObservations, PHASE_WORK } from './machine.js';
 import type { WorkOutcome } from './work.js';
 
@@ -10,14 +10,7 @@ function cycleSpec(overrides: Record<string, unknown> = {}): ImprovementCycleSpe
     agent: 'quote',
     slot: '2026-01-01T00:00:00Z',
     agentGeneration: 1,
-    agentSpec: defaultedAgentSpec({
-      target: { deployment: 'quote' },
-      source: { repo: 'https://example.com/quote.git' },
-      goal: 'faster',
-      objectives: [{ name: 'p99', query: 'q' }],
-      improvement: { interval: '1h' },
-      ...overrides,
-    }),
+    agentSpec: defaultedMinimalSpec(overrides),
   };
 }
 
