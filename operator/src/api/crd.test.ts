@@ -3,9 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Type } from '@sinclair/typebox';
-import { buildCrds, renderCrdYaml, toStructural } from './crd.js';
-
-const CRD_DIRECTORIES = ['crds', 'charts/hyperagent-operator/crds'];
+import { CRD_DIRECTORIES, buildCrds, renderCrdYaml, toStructural } from './crd.js';
 
 test('the checked-in CRDs are exactly what the schema generates (run `npm run generate`)', () => {
   for (const dir of CRD_DIRECTORIES) {

@@ -2,9 +2,7 @@
 //   npm run generate
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildCrds, renderCrdYaml } from './crd.js';
-
-export const CRD_DIRECTORIES = ['crds', 'charts/hyperagent-operator/crds'];
+import { CRD_DIRECTORIES, buildCrds, renderCrdYaml } from './crd.js';
 
 for (const dir of CRD_DIRECTORIES) {
   mkdirSync(dir, { recursive: true });
