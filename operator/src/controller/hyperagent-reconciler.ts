@@ -2,7 +2,7 @@
 // conditions in step with its cycles. Decisions come from planAgent(); this file only observes
 // and acts.
 import type { Logger } from 'pino';
-import { API_VERSION, AGENT_LABEL, CYCLES, HYPERAGENTS, splitKey } from '../api/resources.js';
+import { API_VERSION, AGENT_LABEL, CYCLES, HYPERAGENTS, keyOf, splitKey } from '../api/resources.js';
 import type { HyperAgent, ImprovementCycle } from '../api/resources.js';
 import type { KubeClients } from './kube.js';
 import { statusCodeOf } from './kube.js';
@@ -63,7 +63,7 @@ export class HyperAgentReconciler {
    * first runs. After a restart the caches are listed fresh before any reconcile, so nothing is lost.
    */
   private withExpected(agent: HyperAgent, cached: ImprovementCycle[]): ImprovementCycle[] {
-    const key = `${agent.metadata.namespace}/${agent.metadata.name}`;
+    const key = keyOf(agent);
     const expected = this.expected.get(key);
     if (!expected) return cached;
     if (cached.some((c) => c.metadata.name === expected.metadata.name)) {
@@ -108,7 +108,7 @@ export class HyperAgentReconciler {
         namespace: agent.metadata.namespace,
         body: cycle,
       })) as ImprovementCycle;
-      this.expected.set(`${agent.metadata.namespace}/${agent.metadata.name}`, created);
+      this.expected.set(keyOf(agent), created);
       return true;
     } catch (error) {
       if (statusCodeOf(error) === 409) {
