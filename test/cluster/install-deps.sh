@@ -2,7 +2,7 @@
 # Installs the Debian packages the test harness needs when they are missing (fresh machines, CI).
 #   test/cluster/install-deps.sh etcd [...]
 set -euo pipefail
-declare -A package_of=([etcd]=etcd-server [curl]=curl [openssl]=openssl)
+declare -A package_of=([etcd]=etcd-server [curl]=curl [openssl]=openssl [dockerd]=docker.io [docker]=docker.io [envsubst]=gettext-base [strip]=binutils)
 wanted=()
 for tool in "$@"; do
   command -v "$tool" >/dev/null 2>&1 || wanted+=("${package_of[$tool]:-$tool}")

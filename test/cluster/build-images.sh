@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Builds every image the test cluster runs, offline, with the local Docker daemon:
+#   the base images (debian:bookworm-slim, node:20-bookworm-slim; test/cluster/base-images.sh),
+#   the pod sandbox image (test/cluster/pause-image.sh),
+#   the operator from the project's own Dockerfile, and the e2e fixture (test/e2e/images/echo).
+#
+#   test/cluster/build-images.sh [STATE_DIR]
+#
+# Prints the references of the images to push to the local registry, one per line, on stdout;
+# progress goes to stderr. Pushing is the cluster harness's job (test/cluster/cluster.sh).
+# STATE_DIR (default $HYPERAGENT_CLUSTER_STATE or /var/lib/hyperagent-cluster, as cluster.sh) is
+# where a dockerd started here keeps its pid file and log; see test/cluster/docker.sh.
+# Docker's layer cache makes a rerun without changes take a few seconds.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+readonly here repo
+readonly registry="localhost:${LOCAL_REGISTRY_PORT:-5001}"
+readonly echo_dir="$repo/test/e2e/images/echo"
+
+log() { echo "build-images: $*" >&2; }
+
+# Runs a step, reporting how long it took.
+timed() { # name command...
+  local name=$1 start=$SECONDS
+  shift
+  "$@"
+  log "$name done in $((SECONDS - start))s"
+}
+
+# docker build, quiet unless it fails: the legacy builder's step log is long.
+build() { # image context
+  local output
+  log "building $1"
+  if ! output=$(docker build -t "$1" "$2" 2>&1); then
+    echo "$output" | tail -n 40 >&2
+    log "docker build of $1 failed"
+    exit 1
+  fi
+}
+
+package_version() { # dir
+  node -p "require('$1/package.json').version"
+}
+
+main() {
+  local state_dir=${1:-${HYPERAGENT_CLUSTER_STATE:-/var/lib/hyperagent-cluster}}
+  local operator_image echo_image pause_image
+  operator_image="$registry/hyperagent-operator:$(package_version "$repo")"
+  echo_image="$registry/hyperagent-e2e-echo:$(package_version "$echo_dir")"
+  timed docker "$here/docker.sh" ensure "$state_dir"
+  timed base-images "$here/base-images.sh"
+  pause_image=$(timed pause-image "$here/pause-image.sh" | tail -n 1)
+  timed operator build "$operator_image" "$repo"
+  timed echo build "$echo_image" "$echo_dir"
+  printf '%s\n' "$pause_image" "$operator_image" "$echo_image"
+}
+
+main "$@"

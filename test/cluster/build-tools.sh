@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Builds the cluster add-ons that no reachable package repository ships, from their Go modules at
+# pinned versions, and caches each binary by name and version outside the repo.
+#
+#   test/cluster/build-tools.sh [tool ...]     (default: every tool below)
+#
+# Prints the directory holding the binaries on its last line. A cached tool is not rebuilt.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=versions.sh
+source "$here/versions.sh"
+
+# tool name -> "go package@version"; the version is part of the cache path, so a bump rebuilds.
+declare -A package_of=(
+  [coredns]="github.com/coredns/coredns@$COREDNS_VERSION"
+  [kube-router]="github.com/cloudnativelabs/kube-router/v2/cmd/kube-router@$KUBE_ROUTER_VERSION"
+  [registry]="github.com/distribution/distribution/v3/cmd/registry@$DISTRIBUTION_VERSION"
+  [helm]="helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+  [crictl]="sigs.k8s.io/cri-tools/cmd/crictl@$CRICTL_VERSION"
+  # Debian's prometheus package is built without Kubernetes service discovery
+  # ("field kubernetes_sd_configs not found"), so the harness builds the upstream server.
+  [prometheus]="github.com/prometheus/prometheus/cmd/prometheus@$PROMETHEUS_MODULE_VERSION"
+)
+# Extra linker flags so the tools report their real version.
+declare -A ldflags_of=(
+  [helm]="-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
+  [registry]="-X github.com/distribution/distribution/v3/version.version=$DISTRIBUTION_VERSION"
+  [kube-router]="-X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version=$KUBE_ROUTER_VERSION"
+  [crictl]="-X sigs.k8s.io/cri-tools/pkg/version.Version=$CRICTL_VERSION"
+  [prometheus]="-X github.com/prometheus/common/version.Version=$PROMETHEUS_VERSION"
+)
+
+tools=("$@")
+[ ${#tools[@]} -gt 0 ] || tools=(coredns kube-router registry helm crictl prometheus)
+
+bin_dir="$HYPERAGENT_CACHE/tools/bin"
+mkdir -p "$bin_dir"
+for tool in "${tools[@]}"; do
+  pkg=${package_of[$tool]:?"build-tools: unknown tool $tool"}
+  version=${pkg##*@}
+  target="$bin_dir/$tool-$version"
+  if [ ! -x "$target" ]; then
+    echo "build-tools: building $pkg" >&2
+    start=$(date +%s)
+    gobin=$(mktemp -d)
+    CGO_ENABLED=0 GOBIN="$gobin" go install -trimpath -ldflags "-s -w ${ldflags_of[$tool]:-}" "$pkg" >&2
+    mv "$gobin"/* "$target"
+    rmdir "$gobin"
+    echo "build-tools: $tool $version built in $(( $(date +%s) - start ))s" >&2
+  fi
+  # a stable name for scripts; the versioned file is the cache entry
+  ln -sf "$tool-$version" "$bin_dir/$tool"
+done
+echo "$bin_dir"

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# End-to-end tests on the real single-node cluster of test/cluster/cluster.sh.
+#   test/run-e2e.sh [test files...]
+# A running cluster is reused and left running. A cluster this script brought up is stopped again
+# at the end (its state is kept, so the next start is warm) unless HYPERAGENT_KEEP_CLUSTER=1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+started_here=false
+bash test/cluster/cluster.sh running || started_here=true
+if $started_here && [ "${HYPERAGENT_KEEP_CLUSTER:-0}" != 1 ]; then
+  trap 'bash test/cluster/cluster.sh down' EXIT
+fi
+bash test/cluster/cluster.sh up
+# shellcheck source=/dev/null
+source .cluster/env
+if [ $# -gt 0 ]; then files=("$@"); else mapfile -t files < <(find test/e2e -name '*.test.ts' | sort); fi
+node --import tsx --test --test-concurrency=1 --test-timeout=600000 "${files[@]}"

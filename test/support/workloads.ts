@@ -1,0 +1,164 @@
+// Helpers for e2e tests that run real pods on the harness cluster (test/cluster/cluster.sh).
+// They go through kubectl where a user would, and wait on the API for the states that matter.
+import { AppsV1Api, type V1Pod } from '@kubernetes/client-node';
+import { core, eventually, kubeConfig, kubectl } from './cluster.js';
+
+export const apps = kubeConfig.makeApiClient(AppsV1Api);
+
+/** The e2e fixture image (test/e2e/images/echo): an HTTP echo server with metrics, and a probe CLI. */
+export const ECHO_IMAGE = process.env.HYPERAGENT_E2E_ECHO_IMAGE ?? 'localhost:5001/hyperagent-e2e-echo:0.1.0';
+
+/** Settings every fixture pod shares: restricted-compliant, so they run in any namespace. */
+const restrictedContainer = {
+  imagePullPolicy: 'IfNotPresent',
+  securityContext: {
+    allowPrivilegeEscalation: false,
+    capabilities: { drop: ['ALL'] },
+    runAsNonRoot: true,
+    runAsUser: 65532,
+    seccompProfile: { type: 'RuntimeDefault' },
+  },
+};
+
+export interface EchoOptions {
+  replicas?: number;
+  version?: string;
+  /** Adds the prometheus.io/* annotations the harness's Prometheus discovers pods by. */
+  scrape?: boolean;
+}
+
+/** Applies a Deployment and a Service named `name` serving the echo fixture on port 80 -> 8080. */
+export async function deployEcho(namespace: string, name: string, options: EchoOptions = {}): Promise<void> {
+  const labels = { app: name };
+  const annotations = options.scrape
+    ? { 'prometheus.io/scrape': 'true', 'prometheus.io/port': '8080', 'prometheus.io/path': '/metrics' }
+    : {};
+  const manifests = [
+    {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name, namespace, labels },
+      spec: {
+        replicas: options.replicas ?? 1,
+        selector: { matchLabels: labels },
+        template: {
+          metadata: { labels, annotations },
+          spec: {
+            automountServiceAccountToken: false,
+            containers: [
+              {
+                name: 'echo',
+                image: ECHO_IMAGE,
+                ...restrictedContainer,
+                env: [{ name: 'VERSION', value: options.version ?? 'v1' }],
+                ports: [{ name: 'http', containerPort: 8080 }],
+                readinessProbe: { httpGet: { path: '/', port: 8080 }, periodSeconds: 1 },
+              },
+            ],
+          },
+        },
+      },
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name, namespace, labels },
+      spec: { selector: labels, ports: [{ name: 'http', port: 80, targetPort: 'http' }] },
+    },
+  ];
+  await applyJson(manifests);
+  await kubectl('-n', namespace, 'rollout', 'status', `deployment/${name}`, '--timeout=180s');
+}
+
+/** Starts a long-running pod of the fixture image to run probes from with `kubectl exec`. */
+export async function startProbePod(
+  namespace: string,
+  name: string,
+  labels = { role: 'probe' },
+): Promise<V1Pod> {
+  await applyJson([
+    {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name, namespace, labels },
+      spec: {
+        // the probe pod reaches the API server by the token-less route only: no credentials needed
+        automountServiceAccountToken: false,
+        terminationGracePeriodSeconds: 1,
+        containers: [{ name: 'probe', image: ECHO_IMAGE, ...restrictedContainer }],
+      },
+    },
+  ]);
+  await kubectl('-n', namespace, 'wait', '--for=condition=Ready', `pod/${name}`, '--timeout=180s');
+  return core.readNamespacedPod({ namespace, name });
+}
+
+export interface ProbeResult {
+  ok: boolean;
+  output: string;
+}
+
+/** Runs the fixture's probe CLI inside a pod: `http URL` or `tcp HOST PORT`. Never throws on failure. */
+export async function probeFrom(
+  namespace: string,
+  pod: string,
+  args: string[],
+  timeoutMs = 3000,
+): Promise<ProbeResult> {
+  try {
+    const output = await kubectl(
+      '-n',
+      namespace,
+      'exec',
+      pod,
+      '--',
+      'node',
+      '/app/probe.mjs',
+      ...args,
+      '--timeout-ms',
+      String(timeoutMs),
+    );
+    return { ok: true, output };
+  } catch (error) {
+    return { ok: false, output: String((error as { stderr?: string }).stderr ?? error) };
+  }
+}
+
+/** Waits until `probe` reports the wanted reachability, so a policy change has time to take effect. */
+export async function waitForReachability(
+  what: string,
+  probe: () => Promise<ProbeResult>,
+  wanted: boolean,
+  timeoutMs = 30_000,
+): Promise<ProbeResult> {
+  return eventually(
+    `${what} to be ${wanted ? 'reachable' : 'blocked'}`,
+    async () => {
+      const result = await probe();
+      return result.ok === wanted ? result : undefined;
+    },
+    timeoutMs,
+  );
+}
+
+/** `kubectl apply` of in-memory manifests, the way a user applies files. */
+export async function applyJson(manifests: object[]): Promise<string> {
+  const { spawn } = await import('node:child_process');
+  return new Promise((resolve, reject) => {
+    const child = spawn('kubectl', ['apply', '-f', '-'], { env: process.env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) =>
+      code === 0 ? resolve(stdout) : reject(new Error(`kubectl apply failed (${code}): ${stderr}`)),
+    );
+    child.stdin.end(JSON.stringify({ apiVersion: 'v1', kind: 'List', items: manifests }));
+  });
+}
+
+/** Deletes a namespace and waits until it is gone, so nothing a test made outlives it. */
+export async function deleteNamespace(namespace: string): Promise<void> {
+  await kubectl('delete', 'namespace', namespace, '--wait=true', '--timeout=120s', '--ignore-not-found');
+}
