@@ -31,7 +31,7 @@ export KUBELET_ROOT=$CLUSTER_STATE/kubelet
 export API_PORT=6443 LOCAL_REGISTRY_PORT=5001 PROMETHEUS_PORT=9090
 export SERVICE_CIDR=10.96.0.0/16 KUBERNETES_SERVICE_IP=10.96.0.1 CLUSTER_DNS_IP=10.96.0.10
 export CLUSTER_POD_CIDR=10.244.0.0/16 NODE_POD_CIDR=10.244.0.0/24
-export PAUSE_IMAGE=localhost:$LOCAL_REGISTRY_PORT/pause:3.10
+export PAUSE_IMAGE=localhost:$LOCAL_REGISTRY_PORT/pause:$PAUSE_VERSION
 export PROMETHEUS_SCRAPE_INTERVAL=${PROMETHEUS_SCRAPE_INTERVAL:-5s}
 # A stand-in for "the internet": an HTTP server on a host of its own (a network namespace behind
 # the node), so tests can show egress to an outside address working and then being blocked.
@@ -194,31 +194,47 @@ wait_for_node() {
   kubectl_admin -n kube-system wait --for=condition=Available deployment/coredns --timeout=180s >/dev/null
 }
 
-push_images() {
-  # Images built by Docker reach the node through the local registry, as on kind with a local
-  # registry: docker push localhost:5001/..., containerd pulls localhost:5001/...
-  local image
-  for image in "$@"; do
-    docker push -q "$image" >/dev/null
-  done
+# publish IMAGE: pushes the image to the local registry under a tag that names its content
+# (VERSION-IMAGEID), prints that reference. Pods that name it always run what was just built,
+# though the node keeps every image it pulled (IfNotPresent with pinned tags, never :latest).
+publish() {
+  local image=$1 id
+  id=$(docker image inspect --format '{{.Id}}' "$image")
+  id=${id#sha256:}
+  local published="$image-${id:0:12}"
+  docker tag "$image" "$published"
+  docker push -q "$published" >/dev/null
+  echo "$published"
+}
+
+build_coredns_image() {
+  local image=localhost:$LOCAL_REGISTRY_PORT/coredns:$COREDNS_VERSION context
+  if ! docker image inspect "$image" >/dev/null 2>&1; then
+    context=$(mktemp -d)
+    cp "$here/images/coredns/Dockerfile" "$context/"
+    cp "$TOOLS_BIN/coredns-$COREDNS_VERSION" "$context/coredns"
+    docker build -q -t "$image" "$context" >/dev/null
+    rm -rf "$context"
+  fi
+  echo "$image"
 }
 
 build_and_push_images() {
+  # Images built by Docker reach the node through the local registry, as on kind with a local
+  # registry: docker push localhost:5001/..., containerd pulls localhost:5001/...
   "$here/docker.sh" ensure "$CLUSTER_STATE"
-  local images
-  images=$("$here/build-images.sh")
-  local coredns_image=localhost:$LOCAL_REGISTRY_PORT/coredns:$COREDNS_VERSION
-  if ! docker image inspect "$coredns_image" >/dev/null 2>&1; then
-    local context
-    context=$(mktemp -d)
-    cp "$here/images/coredns/Dockerfile" "$TOOLS_BIN/coredns-$COREDNS_VERSION" "$context/"
-    mv "$context/coredns-$COREDNS_VERSION" "$context/coredns"
-    docker build -q -t "$coredns_image" "$context" >/dev/null
-    rm -rf "$context"
-  fi
-  # shellcheck disable=SC2086
-  push_images $images "$coredns_image"
-  echo "$images" > "$CLUSTER_STATE/images"
+  local image infrastructure project
+  mapfile -t project < <("$here/build-images.sh" | grep -v '/pause:')
+  # the pause and CoreDNS images keep their pinned upstream-style tags (containerd and the
+  # CoreDNS Deployment name them)
+  infrastructure=("$PAUSE_IMAGE" "$(build_coredns_image)")
+  for image in "${infrastructure[@]}"; do
+    docker push -q "$image" >/dev/null
+  done
+  : > "$CLUSTER_STATE/images"
+  for image in "${project[@]}"; do
+    publish "$image" >> "$CLUSTER_STATE/images"
+  done
 }
 
 install_operator() {
@@ -247,6 +263,8 @@ export CONTAINER_RUNTIME_ENDPOINT=unix://$CONTAINERD_SOCKET
 export HYPERAGENT_REGISTRY=localhost:$LOCAL_REGISTRY_PORT
 export HYPERAGENT_PROMETHEUS_URL=http://127.0.0.1:$PROMETHEUS_PORT
 export HYPERAGENT_OUTSIDE_URL=http://$OUTSIDE_IP/
+export HYPERAGENT_OPERATOR_IMAGE=$(grep '/hyperagent-operator:' "$CLUSTER_STATE/images")
+export HYPERAGENT_E2E_ECHO_IMAGE=$(grep '/hyperagent-e2e-echo:' "$CLUSTER_STATE/images")
 ENV
 }
 

@@ -10,5 +10,11 @@ done
 [ ${#wanted[@]} -eq 0 ] && exit 0
 echo "install-deps: installing ${wanted[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq >&2
-apt-get install -y -qq --no-install-recommends "${wanted[@]}" >&2
+log=$(mktemp)
+# apt's progress is kept out of the way and shown only when something fails
+if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${wanted[@]}"; } > "$log" 2>&1; then
+  tail -n 30 "$log" >&2
+  rm -f "$log"
+  exit 1
+fi
+rm -f "$log"

@@ -30,8 +30,9 @@ test('a privileged pod is refused in a namespace labelled restricted', async () 
     core.createNamespacedPod({ namespace: restricted, body: privilegedPod(restricted) }),
     (error: { code?: number; body?: string }) => {
       assert.equal(error.code, 403);
-      assert.match(String(error.body), /violates PodSecurity "restricted:latest"/);
-      assert.match(String(error.body), /privileged/);
+      const status = JSON.parse(String(error.body)) as { reason: string; message: string };
+      assert.equal(status.reason, 'Forbidden');
+      assert.match(status.message, /violates PodSecurity "restricted:latest": privileged/);
       return true;
     },
   );
