@@ -1,29 +1,40 @@
 #!/usr/bin/env bash
-# Runs inside with-control-plane.sh (KUBECONFIG and kubectl are set up).
+# Runs after cluster.sh up, with .cluster/env sourced (KUBECONFIG, kubectl, helm).
 set -euo pipefail
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-node dist/hyperagent-operator.mjs --metrics-port 18080 --metrics-host 127.0.0.1 --lease-namespace default \
-  > "${TMPDIR:-/tmp}/hyperagent-demo-operator.log" 2>&1 &
-operator=$!
-trap 'kill $operator 2>/dev/null || true; wait $operator 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do curl -sf http://127.0.0.1:18080/readyz >/dev/null && break; sleep 0.2; done
-say "operator ready: $(curl -s http://127.0.0.1:18080/readyz)"
+namespace=demo
 
-say "kubectl apply -f examples/"
-kubectl apply -f examples/
-for _ in $(seq 1 50); do
-  [ "$(kubectl get ha quote-latency -o jsonpath='{.status.lastCycle.phase}')" != "" ] && break
-  sleep 0.2
+say "kubectl get nodes; kubectl get pods -A"
+kubectl get nodes -o wide
+kubectl get pods -A
+say "helm list -n hyperagent-system"
+helm list -n hyperagent-system
+
+say "kubectl apply -n $namespace -f examples/"
+kubectl create namespace "$namespace" --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+kubectl delete ha quote-latency -n "$namespace" --ignore-not-found --wait=true >/dev/null
+kubectl apply -n "$namespace" -f examples/
+for _ in $(seq 1 100); do
+  [ "$(kubectl get ha quote-latency -n "$namespace" -o jsonpath='{.status.lastCycle.phase}')" != "" ] && break
+  sleep 0.3
 done
 
-say "kubectl get ha,hacycle"
-kubectl get ha,hacycle
+say "kubectl get ha,hacycle -n $namespace"
+kubectl get ha,hacycle -n "$namespace"
 say "kubectl describe ha quote-latency (status and events)"
-kubectl describe ha quote-latency | sed -n '/^Status:/,$p'
-say "kubectl explain hyperagent.spec.rollout.analysis.onNoData"
-kubectl explain hyperagent.spec.rollout.analysis.onNoData | sed -n '/DESCRIPTION/,$p'
+kubectl describe ha quote-latency -n "$namespace" | sed -n '/^Status:/,$p'
 say "an invalid agent is refused by the API server"
-kubectl apply -f test/fixtures/invalid/01-weights-not-rising.yaml || true
-say "operator metrics"
-curl -s http://127.0.0.1:18080/metrics | grep -E '^hyperagent_(reconcile_total|cycles|leader)' || true
-say "operator log: ${TMPDIR:-/tmp}/hyperagent-demo-operator.log"
+kubectl apply -n "$namespace" -f test/fixtures/invalid/01-weights-not-rising.yaml || true
+
+say "the operator's metrics, scraped by Prometheus (pods opt in with prometheus.io/* annotations)"
+query='sum by (controller, result) (hyperagent_reconcile_total)'
+for _ in $(seq 1 30); do
+  result=$(curl -s "$HYPERAGENT_PROMETHEUS_URL/api/v1/query" --data-urlencode "query=$query")
+  echo "$result" | grep -q '"result":\[{' && break
+  sleep 2
+done
+echo "$query"
+echo "$result"
+say "operator logs: kubectl logs -n hyperagent-system deploy/hyperagent-hyperagent-operator"
+kubectl logs -n hyperagent-system deploy/hyperagent-hyperagent-operator --tail=5
+say "the cluster keeps running: source .cluster/env to use it, npm run cluster:down to stop it"
