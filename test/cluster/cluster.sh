@@ -185,12 +185,33 @@ apply_addons() {
     < "$here/manifests/cluster-addons.yaml" | kubectl_admin apply -f - >/dev/null
 }
 
+# heartbeat_fresh SINCE: the node's Ready condition was posted by the kubelet at or after SINCE
+# (an ISO time). After a restart the stored status is stale until the kubelet posts again.
+heartbeat_fresh() {
+  local heartbeat
+  heartbeat=$(kubectl_admin get node "$NODE_NAME" \
+    -o jsonpath='{.status.conditions[?(@.type=="Ready")].lastHeartbeatTime}')
+  [ -n "$heartbeat" ] && [[ ! "$heartbeat" < "$1" ]]
+}
+
+# pods_restored: every pod the API server says runs on the node has a ready sandbox in containerd.
+# After a warm start the API still reports the pods of the last session Ready for a while.
+pods_restored() {
+  local in_api in_runtime
+  in_api=$(kubectl_admin get pods -A --field-selector "spec.nodeName=$NODE_NAME,status.phase=Running" \
+    -o name | wc -l)
+  in_runtime=$(crictl_node pods --state ready -q | wc -l)
+  [ "$in_runtime" -ge "$in_api" ]
+}
+
 wait_for_node() {
   log "waiting for node $NODE_NAME to be Ready"
   wait_for "node registration" 120 kubectl_admin get node "$NODE_NAME"
   # a kubelet may not set node-role labels on itself (NodeRestriction); the admin does, as kubeadm
   kubectl_admin label node "$NODE_NAME" node-role.kubernetes.io/control-plane= --overwrite >/dev/null
+  wait_for "a fresh node status" 120 heartbeat_fresh "$1"
   kubectl_admin wait --for=condition=Ready "node/$NODE_NAME" --timeout=180s >/dev/null
+  wait_for "the node's pods to run again" 180 pods_restored
   kubectl_admin -n kube-system wait --for=condition=Available deployment/coredns --timeout=180s >/dev/null
 }
 
@@ -272,7 +293,8 @@ cmd_up() {
   local with_operator=true
   [ "${1:-}" = "--no-operator" ] && with_operator=false
   require_root
-  local started=$SECONDS
+  local started=$SECONDS started_at
+  started_at=$(date -u +%Y-%m-%dT%H:%M:%SZ)
   install_prerequisites
   NODE_IP=$(node_ip)
   export NODE_IP
@@ -290,7 +312,7 @@ cmd_up() {
   build_and_push_images
   apply_addons
   start_node
-  wait_for_node
+  wait_for_node "$started_at"
   start_prometheus
   write_user_files
   $with_operator && install_operator
