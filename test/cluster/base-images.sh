@@ -23,11 +23,12 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=versions.sh
 source "$here/versions.sh"
+# shellcheck source=image-lib.sh
+source "$here/image-lib.sh"
 
 readonly debian_image=debian:bookworm-slim
 readonly node_image=node:20-bookworm-slim
 readonly suite=bookworm
-readonly label=io.hyperagent.inputs
 readonly base_dir="$HYPERAGENT_CACHE/base"
 readonly rootfs_tar="$base_dir/debian-$suite-minbase.tar"
 # Where the CA bundle lands inside the node image.
@@ -36,19 +37,6 @@ readonly image_ca_path=/usr/local/share/hyperagent/extra-ca-certificates.crt
 readonly debian_changes='CMD ["bash"]'
 
 log() { echo "base-images: $*" >&2; }
-
-sha() { sha256sum | cut -c1-64; }
-
-# docker build, showing its output only when it fails (the legacy builder also warns that it is
-# deprecated on every run: buildx is not installed on the test machines).
-quiet_build() { # docker build arguments...
-  local output
-  output=$(docker build "$@" 2>&1) || {
-    echo "$output" | tail -n 40 >&2
-    log "docker build $* failed"
-    exit 1
-  }
-}
 
 image_id() { # image
   docker image inspect -f '{{ .Id }}' "$1" 2>/dev/null || true
@@ -60,9 +48,6 @@ remove_replaced() { # old_id image
   docker image rm "$1" >/dev/null 2>&1 || true
 }
 
-image_label() { # image
-  docker image inspect -f "{{ index .Config.Labels \"$label\" }}" "$1" 2>/dev/null || true
-}
 
 # --- debian:bookworm-slim -------------------------------------------------------------------
 
@@ -194,14 +179,14 @@ ensure_debian_image() {
   fi
   local inputs
   inputs=$(printf '%s\n' "$(cat "$rootfs_tar.sha256")" "$debian_changes" | sha)
-  if [ "$(image_label "$debian_image")" = "$inputs" ]; then
+  if [ "$(inputs_label_of "$debian_image")" = "$inputs" ]; then
     log "$debian_image is up to date"
     return 0
   fi
   log "importing $debian_image"
   local old
   old=$(image_id "$debian_image")
-  docker import --change "$debian_changes" --change "LABEL $label=$inputs" \
+  docker import --change "$debian_changes" --change "LABEL $INPUTS_LABEL=$inputs" \
     "$rootfs_tar" "$debian_image" >/dev/null
   remove_replaced "$old" "$debian_image"
 }
@@ -323,7 +308,7 @@ ensure_node_image() {
   files="$staging/files"
   node_files >"$files"
   inputs=$(node_inputs "$files" "$bundle")
-  if [ "$(image_label "$node_image")" = "$inputs" ]; then
+  if [ "$(inputs_label_of "$node_image")" = "$inputs" ]; then
     log "$node_image is up to date"
     return 0
   fi
@@ -341,7 +326,7 @@ ensure_node_image() {
   write_node_dockerfile "$staging" "$bundle"
   local old
   old=$(image_id "$node_image")
-  quiet_build --label "$label=$inputs" -t "$node_image" "$staging"
+  quiet_build --label "$INPUTS_LABEL=$inputs" -t "$node_image" "$staging"
   remove_replaced "$old" "$node_image"
   verify_node_image
 }

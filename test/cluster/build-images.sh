@@ -16,6 +16,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 readonly here repo
+# shellcheck source=image-lib.sh
+source "$here/image-lib.sh"
 readonly registry="localhost:${LOCAL_REGISTRY_PORT:-5001}"
 readonly echo_dir="$repo/test/e2e/images/echo"
 
@@ -29,15 +31,9 @@ timed() { # name command...
   log "$name done in $((SECONDS - start))s"
 }
 
-# docker build, quiet unless it fails: the legacy builder's step log is long.
 build() { # image context
-  local output
   log "building $1"
-  if ! output=$(docker build -t "$1" "$2" 2>&1); then
-    echo "$output" | tail -n 40 >&2
-    log "docker build of $1 failed"
-    exit 1
-  fi
+  quiet_build -t "$1" "$2"
 }
 
 package_version() { # dir

@@ -15,16 +15,15 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=versions.sh
 source "$here/versions.sh"
+# shellcheck source=image-lib.sh
+source "$here/image-lib.sh"
 
 readonly image="localhost:${LOCAL_REGISTRY_PORT:-5001}/pause:$PAUSE_VERSION"
 readonly version_string="v$PAUSE_VERSION-hyperagent"
-readonly label=io.hyperagent.inputs
 readonly dockerfile="$here/images/pause/Dockerfile"
 readonly binary="$HYPERAGENT_CACHE/pause/$K8S_VERSION/pause-$PAUSE_VERSION"
 
 log() { echo "pause-image: $*" >&2; }
-
-sha() { sha256sum | cut -c1-64; }
 
 # gcc, strip and the static C library (libc.a, from libc6-dev).
 ensure_toolchain() {
@@ -57,21 +56,6 @@ build_binary() {
   mv "$tmp" "$binary"
 }
 
-# docker build, showing its output only when it fails (the legacy builder also warns that it is
-# deprecated on every run: buildx is not installed on the test machines).
-quiet_build() { # docker build arguments...
-  local output
-  output=$(docker build "$@" 2>&1) || {
-    echo "$output" | tail -n 40 >&2
-    log "docker build $* failed"
-    exit 1
-  }
-}
-
-image_label() {
-  docker image inspect -f "{{ index .Config.Labels \"$label\" }}" "$image" 2>/dev/null || true
-}
-
 build_image() { # inputs
   local context
   context=$(mktemp -d)
@@ -80,7 +64,7 @@ build_image() { # inputs
   cp "$dockerfile" "$context/Dockerfile"
   cp "$binary" "$context/pause"
   log "building $image"
-  quiet_build --label "$label=$1" -t "$image" "$context"
+  quiet_build --label "$INPUTS_LABEL=$1" -t "$image" "$context"
 }
 
 verify_image() {
@@ -97,7 +81,7 @@ main() {
   local inputs
   [ -x "$binary" ] || build_binary
   inputs=$(cat "$binary" "$dockerfile" | sha)
-  if [ "$(image_label)" = "$inputs" ]; then
+  if [ "$(inputs_label_of "$image")" = "$inputs" ]; then
     log "$image is up to date"
   else
     build_image "$inputs"

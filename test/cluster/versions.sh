@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Pinned versions of everything the test harness builds or installs. Bumping one invalidates its cache.
 export K8S_VERSION="${K8S_VERSION:-v1.33.13}"
 export HYPERAGENT_CACHE="${HYPERAGENT_CACHE:-$HOME/.cache/hyperagent}"
@@ -8,5 +9,6 @@ export HELM_VERSION="${HELM_VERSION:-v3.22.0}"
 export CRICTL_VERSION="${CRICTL_VERSION:-v1.34.0}"
 # Prometheus 3.x is published as Go module versions v0.3MM.P for release 3.MM.P.
 export PROMETHEUS_VERSION="${PROMETHEUS_VERSION:-3.16.0}"
-export PROMETHEUS_MODULE_VERSION="v0.$(( 300 + $(echo "$PROMETHEUS_VERSION" | cut -d. -f2) )).$(echo "$PROMETHEUS_VERSION" | cut -d. -f3)"
+PROMETHEUS_MODULE_VERSION="v0.$((300 + $(echo "$PROMETHEUS_VERSION" | cut -d. -f2))).$(echo "$PROMETHEUS_VERSION" | cut -d. -f3)"
+export PROMETHEUS_MODULE_VERSION
 export PAUSE_VERSION="${PAUSE_VERSION:-3.10}"

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Configuration files of the node's daemons, written from the cluster settings. Sourced by cluster.sh.
 # Files are rendered on each `up` but only replaced when their content changes: kube-proxy exits
 # when its config file is written to, even with the same content.

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Starting, finding and stopping the harness's background processes. Sourced by cluster.sh.
 #
 # Each daemon has a pid file in $CLUSTER_STATE/pids and a log in $CLUSTER_STATE/logs. A pid file

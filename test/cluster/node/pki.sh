@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Certificates and kubeconfigs for the single-node cluster. Sourced by cluster.sh.
 #
 # One CA signs everything, as kubeadm does on a single node. Identities follow the names the

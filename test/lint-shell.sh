@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# shellcheck over every shell script of the project (warnings and errors).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v shellcheck >/dev/null 2>&1 || bash test/cluster/install-deps.sh shellcheck
+mapfile -t scripts < <(git ls-files '*.sh' .ci/run)
+shellcheck -x -P SCRIPTDIR -S warning "${scripts[@]}"
+echo "shellcheck: ${#scripts[@]} scripts clean"
