@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# shellcheck over every shell script of the project (warnings and errors).
+# Runs ShellCheck over every shell script of the project (warnings and errors).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v shellcheck >/dev/null 2>&1 || bash test/cluster/install-deps.sh shellcheck

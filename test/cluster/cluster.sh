@@ -43,6 +43,10 @@ source "$here/node/daemons.sh"
 source "$here/node/pki.sh"
 # shellcheck source=node/configs.sh
 source "$here/node/configs.sh"
+# shellcheck source=node/network.sh
+source "$here/node/network.sh"
+# shellcheck source=node/images.sh
+source "$here/node/images.sh"
 
 K8S_BIN="$HYPERAGENT_CACHE/k8s/$K8S_VERSION/bin"
 TOOLS_BIN="$HYPERAGENT_CACHE/tools/bin"
@@ -69,39 +73,6 @@ install_prerequisites() {
   [ -x /usr/lib/cni/bridge ] || "$here/install-deps.sh" containernetworking-plugins
   "$here/build-k8s.sh" kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl >/dev/null
   "$here/build-tools.sh" >/dev/null
-}
-
-prepare_host_network() {
-  modprobe br_netfilter 2>/dev/null || true
-  modprobe overlay 2>/dev/null || true
-  sysctl -qw net.ipv4.ip_forward=1
-  sysctl -qw net.bridge.bridge-nf-call-iptables=1
-  # Docker sets the FORWARD policy to DROP. Pod traffic is let through by rules *appended* after
-  # the chains kube-proxy and kube-router insert first, so NetworkPolicy still decides.
-  local rule
-  for rule in "-s $CLUSTER_POD_CIDR" "-d $CLUSTER_POD_CIDR"; do
-    # shellcheck disable=SC2086
-    iptables -C FORWARD $rule -m comment --comment hyperagent-pod-traffic -j ACCEPT 2>/dev/null \
-      || iptables -A FORWARD $rule -m comment --comment hyperagent-pod-traffic -j ACCEPT
-  done
-  start_outside_host
-}
-
-start_outside_host() {
-  if ! ip netns list | grep -qw "$OUTSIDE_NETNS"; then
-    ip netns add "$OUTSIDE_NETNS"
-    ip link add ha-outside type veth peer name eth0 netns "$OUTSIDE_NETNS"
-    ip addr add "$OUTSIDE_GATEWAY/24" dev ha-outside
-    ip link set ha-outside up
-    ip -n "$OUTSIDE_NETNS" addr add "$OUTSIDE_IP/24" dev eth0
-    ip -n "$OUTSIDE_NETNS" link set lo up
-    ip -n "$OUTSIDE_NETNS" link set eth0 up
-    ip -n "$OUTSIDE_NETNS" route add default via "$OUTSIDE_GATEWAY"
-  fi
-  mkdir -p "$CLUSTER_STATE/outside"
-  echo "hello from outside the cluster" > "$CLUSTER_STATE/outside/index.html"
-  start_in_netns "$OUTSIDE_NETNS" outside-http python3 -m http.server 80 --bind "$OUTSIDE_IP" \
-    --directory "$CLUSTER_STATE/outside"
 }
 
 start_control_plane() {
@@ -213,49 +184,6 @@ wait_for_node() {
   kubectl_admin wait --for=condition=Ready "node/$NODE_NAME" --timeout=180s >/dev/null
   wait_for "the node's pods to run again" 180 pods_restored
   kubectl_admin -n kube-system wait --for=condition=Available deployment/coredns --timeout=180s >/dev/null
-}
-
-# publish IMAGE: pushes the image to the local registry under a tag that names its content
-# (VERSION-IMAGEID), prints that reference. Pods that name it always run what was just built,
-# though the node keeps every image it pulled (IfNotPresent with pinned tags, never :latest).
-publish() {
-  local image=$1 id
-  id=$(docker image inspect --format '{{.Id}}' "$image")
-  id=${id#sha256:}
-  local published="$image-${id:0:12}"
-  docker tag "$image" "$published"
-  docker push -q "$published" >/dev/null
-  echo "$published"
-}
-
-build_coredns_image() {
-  local image=localhost:$LOCAL_REGISTRY_PORT/coredns:$COREDNS_VERSION context
-  if ! docker image inspect "$image" >/dev/null 2>&1; then
-    context=$(mktemp -d)
-    cp "$here/images/coredns/Dockerfile" "$context/"
-    cp "$TOOLS_BIN/coredns-$COREDNS_VERSION" "$context/coredns"
-    docker build -q -t "$image" "$context" >/dev/null
-    rm -rf "$context"
-  fi
-  echo "$image"
-}
-
-build_and_push_images() {
-  # Images built by Docker reach the node through the local registry, as on kind with a local
-  # registry: docker push localhost:5001/..., containerd pulls localhost:5001/...
-  "$here/docker.sh" ensure "$CLUSTER_STATE"
-  local image infrastructure project
-  mapfile -t project < <("$here/build-images.sh" | grep -v '/pause:')
-  # the pause and CoreDNS images keep their pinned upstream-style tags (containerd and the
-  # CoreDNS Deployment name them)
-  infrastructure=("$PAUSE_IMAGE" "$(build_coredns_image)")
-  for image in "${infrastructure[@]}"; do
-    docker push -q "$image" >/dev/null
-  done
-  : > "$CLUSTER_STATE/images"
-  for image in "${project[@]}"; do
-    publish "$image" >> "$CLUSTER_STATE/images"
-  done
 }
 
 install_operator() {
