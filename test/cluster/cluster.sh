@@ -37,6 +37,8 @@ export PROMETHEUS_SCRAPE_INTERVAL=${PROMETHEUS_SCRAPE_INTERVAL:-5s}
 # the node), so tests can show egress to an outside address working and then being blocked.
 export OUTSIDE_NETNS=hyperagent-outside OUTSIDE_IP=198.51.100.10 OUTSIDE_GATEWAY=198.51.100.1
 
+# shellcheck source=image-lib.sh
+source "$here/image-lib.sh"
 # shellcheck source=node/daemons.sh
 source "$here/node/daemons.sh"
 # shellcheck source=node/pki.sh
@@ -157,7 +159,8 @@ apply_addons() {
 }
 
 # heartbeat_fresh SINCE: the node's Ready condition was posted by the kubelet at or after SINCE
-# (an ISO time). After a restart the stored status is stale until the kubelet posts again.
+# (an ISO time). After a kubelet restart the stored status is stale until the kubelet posts again;
+# a kubelet that kept running posts only on change, so SINCE is when the kubelet started.
 heartbeat_fresh() {
   local heartbeat
   heartbeat=$(kubectl_admin get node "$NODE_NAME" \
@@ -180,7 +183,7 @@ wait_for_node() {
   wait_for "node registration" 120 kubectl_admin get node "$NODE_NAME"
   # a kubelet may not set node-role labels on itself (NodeRestriction); the admin does, as kubeadm
   kubectl_admin label node "$NODE_NAME" node-role.kubernetes.io/control-plane= --overwrite >/dev/null
-  wait_for "a fresh node status" 120 heartbeat_fresh "$1"
+  wait_for "a fresh node status" 120 heartbeat_fresh "$(started_at kubelet)"
   kubectl_admin wait --for=condition=Ready "node/$NODE_NAME" --timeout=180s >/dev/null
   wait_for "the node's pods to run again" 180 pods_restored
   kubectl_admin -n kube-system wait --for=condition=Available deployment/coredns --timeout=180s >/dev/null
@@ -221,8 +224,7 @@ cmd_up() {
   local with_operator=true
   [ "${1:-}" = "--no-operator" ] && with_operator=false
   require_root
-  local started=$SECONDS started_at
-  started_at=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+  local started=$SECONDS
   install_prerequisites
   NODE_IP=$(node_ip)
   export NODE_IP
@@ -240,7 +242,7 @@ cmd_up() {
   build_and_push_images
   apply_addons
   start_node
-  wait_for_node "$started_at"
+  wait_for_node
   start_prometheus
   write_user_files
   $with_operator && install_operator

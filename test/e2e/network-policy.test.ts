@@ -2,7 +2,7 @@
 // server, another pod and an address outside the cluster, and the same connections work before
 // the policy exists and after it is removed (so this test fails on a cluster that ignores policy).
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { after, before, test, type TestContext } from 'node:test';
 import { core, freshNamespace, kubectl } from '../support/cluster.js';
 import {
   applyJson,
@@ -38,18 +38,20 @@ after(async () => {
 
 const probe = (args: string[]) => (): Promise<ProbeResult> => probeFrom(namespace, 'client', args, 2000);
 
-async function expectAll(reachable: boolean): Promise<void> {
+async function expectAll(t: TestContext, reachable: boolean): Promise<void> {
   for (const [what, args] of Object.entries(targets)) {
     const result = await waitForReachability(what, probe(args), reachable);
     assert.equal(result.ok, reachable, `${what}: ${result.output}`);
+    // what the probe saw, in the test's output: the answer, or why the connection failed
+    t.diagnostic(`${what} (${args.slice(1).join(' ')}): ${result.output.trim().split('\n')[0]}`);
   }
 }
 
-test('without a policy the pod reaches the API server, another pod and an outside address', async () => {
-  await expectAll(true);
+test('without a policy the pod reaches the API server, another pod and an outside address', async (t) => {
+  await expectAll(t, true);
 });
 
-test('a default-deny egress policy blocks all three', async () => {
+test('a default-deny egress policy blocks all three', async (t) => {
   await applyJson([
     {
       apiVersion: 'networking.k8s.io/v1',
@@ -58,10 +60,10 @@ test('a default-deny egress policy blocks all three', async () => {
       spec: { podSelector: {}, policyTypes: ['Egress'] },
     },
   ]);
-  await expectAll(false);
+  await expectAll(t, false);
 });
 
-test('removing the policy restores the connections', async () => {
+test('removing the policy restores the connections', async (t) => {
   await kubectl('-n', namespace, 'delete', 'networkpolicy', 'default-deny-egress');
-  await expectAll(true);
+  await expectAll(t, true);
 });

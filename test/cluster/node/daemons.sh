@@ -26,6 +26,8 @@ pid_of() { # NAME -> prints the live pid or nothing
 
 is_running() { [ -n "$(pid_of "$1")" ]; }
 
+started_at() { cat "$CLUSTER_STATE/pids/$1.started" 2>/dev/null || true; } # NAME -> when `start_daemon` last started it
+
 # start_daemon NAME COMMAND...: runs COMMAND in the background unless NAME already runs.
 start_daemon() {
   local name=$1
@@ -43,6 +45,7 @@ start_daemon() {
   fi
   mkdir -p "$CLUSTER_STATE/pids" "$CLUSTER_STATE/logs"
   echo "$command" > "$command_file"
+  date -u +%Y-%m-%dT%H:%M:%SZ > "$CLUSTER_STATE/pids/$name.started"
   log "starting $name"
   # setsid: the daemon outlives this script and gets no terminal signals meant for it
   setsid "$@" >> "$CLUSTER_STATE/logs/$name.log" 2>&1 < /dev/null &

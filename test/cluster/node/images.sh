@@ -22,7 +22,7 @@ build_coredns_image() {
     context=$(mktemp -d)
     cp "$here/images/coredns/Dockerfile" "$context/"
     cp "$TOOLS_BIN/coredns-$COREDNS_VERSION" "$context/coredns"
-    docker build -q -t "$image" "$context" >/dev/null
+    quiet_build -t "$image" "$context"
     rm -rf "$context"
   fi
   echo "$image"
