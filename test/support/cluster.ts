@@ -1,5 +1,5 @@
-// Test helpers that talk to the real API server as a user would: through the kubeconfig that
-// test/cluster/with-control-plane.sh exported.
+// Test helpers that talk to the real API server as a user would: through $KUBECONFIG, exported by
+// test/cluster/with-control-plane.sh (integration tests) or .cluster/env (e2e tests).
 import { CoreV1Api, CustomObjectsApi, KubeConfig, CoordinationV1Api } from '@kubernetes/client-node';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
