@@ -1,0 +1,56 @@
+// Paths inside a repository, as a diff names them and as a HyperAgent's spec lists them.
+//
+// A diff is untrusted text: before any of its names is compared with a policy or handed to a
+// tree reader, it must be shown to be a plain relative path that stays inside the repository.
+// Policy entries come from the spec (already checked by the CRD) and name files or directories;
+// they match on whole path segments, so `src` covers `src/a.ts` but not `srcx/a.ts`.
+
+/** Why a name from a diff is not a safe repository path; undefined when it is one. */
+export function unsafePathProblem(path: string): string | undefined {
+  const shown = JSON.stringify(path);
+  if (path === '') return 'The diff names an empty path.';
+  // NUL first: it would also count as a control character, but it is the classic truncation trick.
+  if (path.includes('\0')) return `The diff names the path ${shown}, which contains a NUL byte.`;
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what is looked for
+  if (/[\u0001-\u001f\u007f]/.test(path)) {
+    return `The diff names the path ${shown}, which contains a control character.`;
+  }
+  if (path.includes('\\')) {
+    return `The diff names the path ${shown}, which contains a backslash; directories are separated by '/'.`;
+  }
+  if (path.startsWith('/')) {
+    return `The diff names the absolute path ${shown}; paths must be relative to the repository root.`;
+  }
+  const segments = path.split('/');
+  if (segments.includes('..')) {
+    return `The diff names the path ${shown}, which climbs out of its directory with '..'.`;
+  }
+  if (segments.some((segment) => segment === '' || segment === '.')) {
+    return `The diff names the path ${shown}, which has an empty or '.' segment; paths must be in plain form.`;
+  }
+  // git itself refuses to write into its metadata directory, in any letter case.
+  if (segments.some((segment) => segment.toLowerCase() === '.git')) {
+    return `The diff names the path ${shown}, which is inside git's own metadata directory.`;
+  }
+  return undefined;
+}
+
+/** A spec entry in plain form: no leading './', no trailing '/'; '' means the whole repository. */
+export function normalizeSpecPath(entry: string): string {
+  let path = entry;
+  while (path.startsWith('./')) path = path.slice(2);
+  while (path.endsWith('/')) path = path.slice(0, -1);
+  return path === '.' ? '' : path;
+}
+
+/** Whether `path` is the file `entry` or lies under the directory `entry`, segment by segment. */
+export function isWithin(path: string, entry: string): boolean {
+  const base = normalizeSpecPath(entry);
+  if (base === '') return true;
+  return path === base || path.startsWith(`${base}/`);
+}
+
+/** The first entry of `entries` that covers `path`, as the spec wrote it, for messages. */
+export function coveringEntry(path: string, entries: readonly string[]): string | undefined {
+  return entries.find((entry) => isWithin(path, entry));
+}
