@@ -65,6 +65,11 @@ make_pki() {
     openssl genrsa -out "$pki/sa.key" 2048 2>/dev/null
     openssl rsa -in "$pki/sa.key" -pubout -out "$pki/sa.pub" 2>/dev/null
   fi
+  # serving certificates name the node's IP: a machine whose address changed gets new ones
+  if [ "$(cat "$pki/node-ip" 2>/dev/null)" != "$NODE_IP" ]; then
+    rm -f "$pki/apiserver.crt" "$pki/kubelet-serving.crt"
+    echo "$NODE_IP" > "$pki/node-ip"
+  fi
   local api_sans="IP:127.0.0.1,IP:$NODE_IP,IP:$KUBERNETES_SERVICE_IP,DNS:localhost,DNS:$NODE_NAME"
   api_sans+=",DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
   issue_cert apiserver "/CN=kube-apiserver" "$api_sans"
