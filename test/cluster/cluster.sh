@@ -121,22 +121,18 @@ start_control_plane() {
 
 start_registry() {
   mkdir -p "$CLUSTER_STATE/registry"
-  restart_if_changed registry "$CLUSTER_STATE/registry.yaml"
   start_daemon registry "$TOOLS_BIN/registry" serve "$CLUSTER_STATE/registry.yaml"
   wait_for registry 30 curl -sf "http://127.0.0.1:$LOCAL_REGISTRY_PORT/v2/"
 }
 
 start_node() {
   mkdir -p "$CONTAINERD_ROOT" "$CONTAINERD_STATE" "$KUBELET_ROOT"
-  restart_if_changed containerd "$CLUSTER_STATE/containerd/config.toml"
   start_daemon containerd containerd --config "$CLUSTER_STATE/containerd/config.toml"
   wait_for containerd 30 crictl_node info
-  restart_if_changed kubelet "$CLUSTER_STATE/kubelet-config.yaml"
   start_daemon kubelet "$K8S_BIN/kubelet" \
     --config "$CLUSTER_STATE/kubelet-config.yaml" \
     --kubeconfig "$CLUSTER_STATE/kubelet.kubeconfig" \
     --hostname-override "$NODE_NAME" --node-ip "$NODE_IP" --root-dir "$KUBELET_ROOT"
-  restart_if_changed kube-proxy "$CLUSTER_STATE/kube-proxy-config.yaml"
   start_daemon kube-proxy "$K8S_BIN/kube-proxy" --config "$CLUSTER_STATE/kube-proxy-config.yaml"
   start_daemon kube-router "$TOOLS_BIN/kube-router" \
     --kubeconfig "$CLUSTER_STATE/kube-router.kubeconfig" --hostname-override "$NODE_NAME" \
@@ -146,7 +142,6 @@ start_node() {
 
 start_prometheus() {
   mkdir -p "$CLUSTER_STATE/prometheus"
-  restart_if_changed prometheus "$CLUSTER_STATE/prometheus.yaml"
   start_daemon prometheus "$TOOLS_BIN/prometheus" --config.file "$CLUSTER_STATE/prometheus.yaml" \
     --storage.tsdb.path "$CLUSTER_STATE/prometheus" --storage.tsdb.retention.time 2d \
     --web.listen-address "0.0.0.0:$PROMETHEUS_PORT" --web.enable-lifecycle

@@ -1,9 +1,8 @@
 # shellcheck shell=bash
 # Configuration files of the node's daemons, written from the cluster settings. Sourced by cluster.sh.
 # Files are rendered on each `up` but only replaced when their content changes: kube-proxy exits
-# when its config file is written to, even with the same content.
-
-CHANGED_FILES=()
+# when its config file is written to, even with the same content, and start_daemon restarts a
+# daemon whose file arguments changed (by size and modification time).
 
 write_if_changed() { # FILE <content on stdin
   local file=$1 tmp
@@ -13,25 +12,7 @@ write_if_changed() { # FILE <content on stdin
     rm -f "$tmp"
   else
     mv "$tmp" "$file"
-    CHANGED_FILES+=("$file")
   fi
-}
-
-# restart_if_changed NAME FILE...: stops a running daemon whose configuration changed in this run,
-# so the start that follows picks the new configuration up.
-restart_if_changed() {
-  local name=$1 file changed
-  shift
-  is_running "$name" || return 0
-  for file in "$@"; do
-    for changed in "${CHANGED_FILES[@]}"; do
-      if [ "$file" = "$changed" ]; then
-        log "$name: $(basename "$file") changed; restarting"
-        stop_daemon "$name"
-        return 0
-      fi
-    done
-  done
 }
 
 write_containerd_config() {

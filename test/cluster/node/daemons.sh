@@ -28,23 +28,35 @@ is_running() { [ -n "$(pid_of "$1")" ]; }
 
 started_at() { cat "$CLUSTER_STATE/pids/$1.started" 2>/dev/null || true; } # NAME -> when `start_daemon` last started it
 
+# command_signature COMMAND...: the command line, plus size and modification time of every
+# argument that is a file. Config files are replaced only when their content changes
+# (write_if_changed), so an unchanged file keeps its signature.
+command_signature() {
+  printf '%q ' "$@"
+  local arg
+  for arg in "$@"; do
+    if [ -f "$arg" ]; then stat -L -c ' %n:%s:%Y' "$arg"; fi
+  done
+}
+
 # start_daemon NAME COMMAND...: runs COMMAND in the background unless NAME already runs.
 start_daemon() {
   local name=$1
   shift
-  # the command line is remembered, so an `up` with changed flags restarts the daemon
-  local command_file="$CLUSTER_STATE/pids/$name.cmd" command
-  command=$(printf '%q ' "$@")
+  # What the daemon was started with is remembered, so an `up` with changed flags, or a changed
+  # file among its arguments (config, certificate, kubeconfig, binary), restarts it.
+  local signature_file="$CLUSTER_STATE/pids/$name.cmd" signature
+  signature=$(command_signature "$@")
   if is_running "$name"; then
-    if [ "$(cat "$command_file" 2>/dev/null)" = "$command" ]; then
+    if [ "$(cat "$signature_file" 2>/dev/null)" = "$signature" ]; then
       log "$name already running (pid $(pid_of "$name"))"
       return 0
     fi
-    log "$name: command line changed; restarting"
+    log "$name: command line or one of its files changed; restarting"
     stop_daemon "$name"
   fi
   mkdir -p "$CLUSTER_STATE/pids" "$CLUSTER_STATE/logs"
-  echo "$command" > "$command_file"
+  echo "$signature" > "$signature_file"
   date -u +%Y-%m-%dT%H:%M:%SZ > "$CLUSTER_STATE/pids/$name.started"
   log "starting $name"
   # setsid: the daemon outlives this script and gets no terminal signals meant for it
