@@ -23,7 +23,14 @@ const run = promisify(execFile);
 
 /** Runs kubectl against the test cluster; rejects with stderr on a non-zero exit. */
 export async function kubectl(...args: string[]): Promise<string> {
-  const { stdout } = await run('kubectl', args, { env: process.env, maxBuffer: 16 * 1024 * 1024 });
+  return kubectlWithInput(undefined, ...args);
+}
+
+/** kubectl with `input` on its standard input, as in `kubectl apply -f -`. */
+export async function kubectlWithInput(input: string | undefined, ...args: string[]): Promise<string> {
+  const pending = run('kubectl', args, { env: process.env, maxBuffer: 16 * 1024 * 1024 });
+  pending.child.stdin?.end(input);
+  const { stdout } = await pending;
   return stdout;
 }
 

@@ -1,7 +1,7 @@
 // Helpers for e2e tests that run real pods on the harness cluster (test/cluster/cluster.sh).
 // They go through kubectl where a user would, and wait on the API for the states that matter.
 import { AppsV1Api, type V1Pod } from '@kubernetes/client-node';
-import { core, eventually, kubeConfig, kubectl } from './cluster.js';
+import { core, eventually, kubeConfig, kubectl, kubectlWithInput } from './cluster.js';
 
 export const apps = kubeConfig.makeApiClient(AppsV1Api);
 
@@ -143,19 +143,12 @@ export async function waitForReachability(
 
 /** `kubectl apply` of in-memory manifests, the way a user applies files. */
 export async function applyJson(manifests: object[]): Promise<string> {
-  const { spawn } = await import('node:child_process');
-  return new Promise((resolve, reject) => {
-    const child = spawn('kubectl', ['apply', '-f', '-'], { env: process.env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) =>
-      code === 0 ? resolve(stdout) : reject(new Error(`kubectl apply failed (${code}): ${stderr}`)),
-    );
-    child.stdin.end(JSON.stringify({ apiVersion: 'v1', kind: 'List', items: manifests }));
-  });
+  return kubectlWithInput(
+    JSON.stringify({ apiVersion: 'v1', kind: 'List', items: manifests }),
+    'apply',
+    '-f',
+    '-',
+  );
 }
 
 /** Deletes a namespace and waits until it is gone, so nothing a test made outlives it. */
