@@ -36,6 +36,8 @@ const ALLOWED_KEYWORDS = new Set([
   'maxLength',
   'minItems',
   'maxItems',
+  'minProperties',
+  'maxProperties',
   'nullable',
   'x-kubernetes-validations',
   'x-kubernetes-list-type',

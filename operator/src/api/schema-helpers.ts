@@ -3,7 +3,14 @@
 // Every field in the CRDs carries a description (kubectl explain teaches the API), so each helper
 // takes one. Fields that the API server defaults are *required* in the TypeScript types (objects
 // read from the API always have them) and are dropped from `required` when the CRD is generated.
-import { Type, type TSchema, type SchemaOptions } from '@sinclair/typebox';
+import {
+  FormatRegistry,
+  Kind,
+  Type,
+  TypeRegistry,
+  type TSchema,
+  type SchemaOptions,
+} from '@sinclair/typebox';
 
 export interface CelRule {
   rule: string;
@@ -25,9 +32,27 @@ export function withRules<T extends FieldOptions>(options: T): SchemaOptions {
   return rules && rules.length > 0 ? { ...rest, 'x-kubernetes-validations': rules } : rest;
 }
 
+// TypeBox's own checker (used by the offline tools) must know the custom kinds and formats the
+// schema uses; the API server knows them already.
+const STRING_ENUM_KIND = 'HyperAgentStringEnum';
+if (!TypeRegistry.Has(STRING_ENUM_KIND)) {
+  TypeRegistry.Set<{ enum: string[] }>(
+    STRING_ENUM_KIND,
+    (schema, value) => typeof value === 'string' && schema.enum.includes(value),
+  );
+}
+if (!FormatRegistry.Has('date-time')) {
+  FormatRegistry.Set('date-time', (value) => !Number.isNaN(Date.parse(value)));
+}
+
 /** A string limited to the given values, as a plain `enum` (TypeBox unions are not structural). */
 export function StringEnum<const T extends readonly string[]>(values: T, options: FieldOptions) {
-  return Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...withRules(options) });
+  return Type.Unsafe<T[number]>({
+    [Kind]: STRING_ENUM_KIND,
+    type: 'string',
+    enum: [...values],
+    ...withRules(options),
+  });
 }
 
 /** A Go-style duration such as `30s`, `5m` or `1h30m`, as Kubernetes CEL's duration() parses it. */

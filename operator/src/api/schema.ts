@@ -687,6 +687,42 @@ export const HistoryEntry = Type.Object(
   { description: 'A revision that was promoted.' },
 );
 
+const ParameterValues = Type.Unsafe<Record<string, string>>({
+  type: 'object',
+  additionalProperties: { type: 'string', maxLength: 253 },
+  maxProperties: 32,
+  description: 'Parameter values by parameter name, written as strings (64, 0.5, true, lru).',
+});
+
+export const ArchiveRecord = Type.Object(
+  {
+    id: Type.String({ maxLength: 320, description: 'cycle/candidate, unique within the agent.' }),
+    cycle: Type.String({ maxLength: 253, description: 'ImprovementCycle that tried the candidate.' }),
+    kind: StringEnum(['config', 'code'] as const, { description: 'config (parameters) or code (a patch).' }),
+    summary: Type.String({ maxLength: 512, description: 'What the candidate changed.' }),
+    parent: Type.Optional(
+      Type.String({ maxLength: 320, description: 'Archive id it started from; absent for the baseline.' }),
+    ),
+    parameters: Type.Optional({
+      ...ParameterValues,
+      description: 'Full parameter values evaluated (config candidates).',
+    }),
+    score: Type.Optional(Type.Number({ description: 'Score on the goal; higher is better.' })),
+    verdict: StringEnum(['Passed', 'Failed', 'Refused', 'Promoted', 'RolledBack'] as const, {
+      description: 'What became of the candidate.',
+    }),
+    reasons: Type.Optional(
+      Type.Array(Type.String({ maxLength: 512, description: 'One reason.' }), {
+        maxItems: 8,
+        description: 'Why it failed or was refused, shortened.',
+      }),
+    ),
+    commit: Type.Optional(Type.String({ maxLength: 64, description: 'Git commit of the variant.' })),
+    evaluatedAt: Timestamp('When it was evaluated.'),
+  },
+  { description: 'One evaluated candidate, remembered across cycles.' },
+);
+
 export const HyperAgentStatus = Type.Object(
   {
     observedGeneration: Type.Optional(
@@ -735,6 +771,13 @@ export const HyperAgentStatus = Type.Object(
     history: Type.Optional(
       Type.Array(HistoryEntry, { maxItems: 50, description: 'Promoted revisions, newest first.' }),
     ),
+    archive: Type.Optional(
+      Type.Array(ArchiveRecord, {
+        maxItems: 256,
+        description:
+          'Every evaluated candidate the agent remembers (bounded): accepted variants are stepping stones for later cycles, failures keep proposers from repeating them.',
+      }),
+    ),
   },
   { description: 'What the operator observed and did.' },
 );
@@ -771,8 +814,31 @@ export const Candidate = Type.Object(
       description: 'config (parameter changes) or code (a patch).',
     }),
     summary: Type.String({ maxLength: 4096, description: 'What the candidate changes, in one line.' }),
+    rationale: Type.Optional(
+      Type.String({ maxLength: 4096, description: 'Why the proposer expects the candidate to help.' }),
+    ),
     parent: Type.Optional(
-      Type.String({ maxLength: 253, description: 'Revision the candidate starts from.' }),
+      Type.String({
+        maxLength: 320,
+        description: 'Archive id of the variant the candidate starts from; absent for the deployed baseline.',
+      }),
+    ),
+    parameters: Type.Optional({
+      ...ParameterValues,
+      description: 'The parameters a config candidate changes, with their new values.',
+    }),
+    patch: Type.Optional(
+      Type.Object(
+        {
+          configMap: DnsLabel({ description: 'ConfigMap of the cycle that holds the diff.' }),
+          key: Type.String({ maxLength: 253, description: 'Key of the diff in the ConfigMap.' }),
+          sha256: Type.String({ pattern: '^[0-9a-f]{64}$', description: 'SHA-256 of the diff text.' }),
+          files: Type.Integer({ minimum: 0, description: 'Files the diff changes.' }),
+          linesAdded: Type.Integer({ minimum: 0, description: 'Lines the diff adds.' }),
+          linesRemoved: Type.Integer({ minimum: 0, description: 'Lines the diff removes.' }),
+        },
+        { description: 'Where the diff of a code candidate is kept (it is too large for status).' },
+      ),
     ),
     sandboxPod: Type.Optional(Type.String({ maxLength: 253, description: 'Pod that evaluated it.' })),
     score: Type.Optional(Type.Number({ description: 'Score on the goal; higher is better.' })),
@@ -791,6 +857,49 @@ export const Candidate = Type.Object(
   { description: 'A proposed change and what became of it.' },
 );
 
+export const ProposalRecord = Type.Object(
+  {
+    proposer: StringEnum(['tuner', 'openai', 'command'] as const, { description: 'Who proposed.' }),
+    model: Type.Optional(Type.String({ maxLength: 253, description: 'LLM model, for openai.' })),
+    parent: Type.Optional(
+      Type.String({
+        maxLength: 320,
+        description: 'Archive id of the parent chosen; absent for the baseline.',
+      }),
+    ),
+    parentProbability: Type.Optional(
+      Type.Number({ minimum: 0, maximum: 1, description: 'Probability the parent had of being chosen.' }),
+    ),
+    promptTokens: Type.Integer({ minimum: 0, description: 'LLM prompt tokens used.' }),
+    completionTokens: Type.Integer({ minimum: 0, description: 'LLM completion tokens used.' }),
+    costUSD: Type.Number({ minimum: 0, description: 'Money spent on the LLM, US dollars.' }),
+    attempts: Type.Array(
+      Type.Object(
+        {
+          outcome: StringEnum(
+            [
+              'ok',
+              'malformed',
+              'timeout',
+              'rate-limited',
+              'server-error',
+              'refused',
+              'budget',
+              'error',
+            ] as const,
+            { description: 'How the try ended.' },
+          ),
+          message: Type.String({ maxLength: 1024, description: 'What happened, without credentials.' }),
+          durationMs: Type.Integer({ minimum: 0, description: 'How long it took.' }),
+        },
+        { description: 'One request to the proposer.' },
+      ),
+      { maxItems: 16, description: 'Every try to get candidates, whatever its outcome.' },
+    ),
+  },
+  { description: 'How the candidates of the cycle were obtained and what that cost.' },
+);
+
 export const ImprovementCycleStatus = Type.Object(
   {
     observedGeneration: Type.Optional(Type.Integer({ minimum: 0, description: 'Generation last acted on.' })),
@@ -805,6 +914,7 @@ export const ImprovementCycleStatus = Type.Object(
     candidates: Type.Optional(
       Type.Array(Candidate, { maxItems: 64, description: 'Candidates proposed in this cycle.' }),
     ),
+    proposal: Type.Optional(ProposalRecord),
     selected: Type.Optional(Type.String({ maxLength: 63, description: 'Candidate chosen for delivery.' })),
     commit: Type.Optional(
       Type.String({ maxLength: 64, description: 'Git commit of the selected candidate.' }),
@@ -824,3 +934,5 @@ export type ImprovementCycleStatus = Static<typeof ImprovementCycleStatus>;
 export type Condition = Static<typeof Condition>;
 export type Candidate = Static<typeof Candidate>;
 export type HistoryEntry = Static<typeof HistoryEntry>;
+export type ArchiveRecord = Static<typeof ArchiveRecord>;
+export type ProposalRecord = Static<typeof ProposalRecord>;

@@ -6,14 +6,14 @@
 import type { ImprovementCycleSpec } from '../api/schema.js';
 import type { ImageBuilder, BuilderType } from '../build/image-builder.js';
 import type { SourceRepository } from '../git/source-repository.js';
-import type { Proposer, ProposerType } from '../propose/proposer.js';
+import type { ProposeWork, ProposerType } from '../propose/proposer.js';
 import type { Representer } from '../represent/representer.js';
 import type { CanaryDriver } from '../rollout/canary.js';
 import type { Sandbox } from '../sandbox/sandbox.js';
 
 export interface CycleProviders {
   representer?: Representer;
-  proposers: Partial<Record<ProposerType, Proposer>>;
+  proposers: Partial<Record<ProposerType, ProposeWork>>;
   sandbox?: Sandbox;
   sourceRepository?: SourceRepository;
   imageBuilders: Partial<Record<BuilderType, ImageBuilder>>;

@@ -1,9 +1,19 @@
 import type { CycleContext, WorkOutcome } from '../cycle/work.js';
+import type { ProposalRequest, ProposalResult } from './candidate.js';
 
 export type ProposerType = 'tuner' | 'openai' | 'command';
 
-/** Proposes candidates towards the goal; a succeeded outcome carries them in `status.candidates`. */
+/**
+ * A source of candidates. It never throws for what the outside world does wrong (a malformed LLM
+ * answer, a timeout, a 429, a command that crashes): those become `attempts` with their outcome,
+ * and the result simply holds fewer candidates. It throws only on programming errors.
+ */
 export interface Proposer {
   readonly type: ProposerType;
+  propose(request: ProposalRequest): Promise<ProposalResult>;
+}
+
+/** The Proposing phase of a cycle, as the reconciler runs it (gathers the request, persists the result). */
+export interface ProposeWork {
   propose(cycle: CycleContext): Promise<WorkOutcome>;
 }

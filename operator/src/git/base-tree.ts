@@ -1,0 +1,63 @@
+// The committed tree a candidate's diff is judged against, read from a git repository.
+//
+// The patch policy reads files synchronously and only by names it has shown to be safe, so the
+// files a diff names are loaded up front (asynchronously, through git, never through the work
+// tree: uncommitted edits in a checkout must not change a verdict).
+import { simpleGit } from 'simple-git';
+import type { BaseTree } from '../policy/patch-policy.js';
+import type { RepositoryFacts } from '../policy/agent-policy.js';
+import { parseGitDiff } from '../policy/diff-parse.js';
+
+export interface RepositorySnapshot extends RepositoryFacts {
+  /** The commit the snapshot was read from. */
+  commit: string;
+  /** The files a given diff names, as the policy's tree reader. */
+  treeFor(diff: string): Promise<BaseTree>;
+}
+
+/** A HyperAgent manifest in the tree: YAML whose top-level `kind` is HyperAgent. */
+const AGENT_MANIFEST_PATTERN = '^kind:[[:space:]]*["\']?HyperAgent["\']?[[:space:]]*$';
+
+/** Reads `ref` of the repository at `dir`; fails with git's message when either does not exist. */
+export async function readRepositorySnapshot(dir: string, ref = 'HEAD'): Promise<RepositorySnapshot> {
+  const git = simpleGit({ baseDir: dir });
+  const commit = (await git.revparse(['--verify', `${ref}^{commit}`])).trim();
+  const files = splitZ(await git.raw(['ls-tree', '-r', '-z', '--name-only', commit]));
+  const agentManifests = await grepFiles(dir, commit, AGENT_MANIFEST_PATTERN, ['*.yaml', '*.yml']);
+  return {
+    commit,
+    files,
+    agentManifests,
+    async treeFor(diff: string) {
+      const known = new Set(files);
+      const wanted = new Set<string>();
+      for (const change of parseGitDiff(diff).changes) {
+        for (const path of [change.oldPath, change.newPath]) {
+          if (path !== undefined && known.has(path)) wanted.add(path);
+        }
+      }
+      const contents = new Map<string, string>();
+      for (const path of wanted) {
+        contents.set(path, await git.show([`${commit}:${path}`]));
+      }
+      return { read: (path: string) => contents.get(path) };
+    },
+  };
+}
+
+async function grepFiles(dir: string, commit: string, pattern: string, globs: string[]): Promise<string[]> {
+  const git = simpleGit({ baseDir: dir });
+  try {
+    const out = await git.raw(['grep', '-l', '-z', '-E', '-e', pattern, commit, '--', ...globs]);
+    // git grep prefixes every hit with "<commit>:".
+    return splitZ(out).map((hit) => hit.slice(commit.length + 1));
+  } catch (error) {
+    // git grep exits 1 when nothing matches, which simple-git reports as an error with no output.
+    if (error instanceof Error && /exited with code 1|^$/m.test(error.message)) return [];
+    throw error;
+  }
+}
+
+function splitZ(text: string): string[] {
+  return text.split('\0').filter((entry) => entry !== '');
+}

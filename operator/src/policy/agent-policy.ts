@@ -1,0 +1,83 @@
+// The patch policy as one agent sees it: which paths its candidates may reach, which are anchors,
+// which hold tests. The spec says what the user allowed and protected; the repository's own file
+// list says where the tests and the objective definitions are, because a spec cannot list every
+// test file and must not have to.
+import type { HyperAgentSpec } from '../api/schema.js';
+import type { PatchLimits, PatchPolicyInput } from './patch-policy.js';
+
+/** Limits on one code candidate; generous for a focused change, tight for a rewrite. */
+export const DEFAULT_PATCH_LIMITS: PatchLimits = {
+  maxFiles: 20,
+  maxChangedLines: 1_000,
+  maxBytes: 256 * 1024,
+};
+
+/**
+ * Where agents keep definitions that judge them (benchmark fixtures, objective data). The
+ * directory is an anchor by convention, whether or not the spec lists it.
+ */
+export const AGENT_ANCHOR_DIRECTORY = '.hyperagent';
+
+const TEST_DIRECTORIES = new Set(['test', 'tests', '__tests__', 'spec', 'testdata']);
+const TEST_FILE = /(?:^|[._-])(?:test|spec)\.[cm]?[jt]sx?$|^test_.+\.py$|_test\.(?:py|go)$/;
+
+/** What the policy needs to know about the repository a candidate changes. */
+export interface RepositoryFacts {
+  /** Every file of the base tree, repository-relative. */
+  files: readonly string[];
+  /** Files of the tree that declare a HyperAgent (its manifest defines the objectives). */
+  agentManifests: readonly string[];
+}
+
+/** Whether a repository path holds tests, by the conventions of the common test runners. */
+export function isTestPath(path: string): boolean {
+  const segments = path.split('/');
+  const name = segments[segments.length - 1] ?? '';
+  if (segments.slice(0, -1).some((segment) => TEST_DIRECTORIES.has(segment))) return true;
+  return TEST_FILE.test(name);
+}
+
+/**
+ * Test entries for the policy: every top-level-or-nested test directory once, and test files that
+ * live outside such directories (`src/quote.test.ts`).
+ */
+export function testPathsOf(files: readonly string[]): string[] {
+  const entries = new Set<string>();
+  for (const file of files) {
+    const segments = file.split('/');
+    const directoryIndex = segments.slice(0, -1).findIndex((segment) => TEST_DIRECTORIES.has(segment));
+    if (directoryIndex >= 0) entries.add(segments.slice(0, directoryIndex + 1).join('/'));
+    else if (isTestPath(file)) entries.add(file);
+  }
+  return [...entries].sort();
+}
+
+/**
+ * Files that define what candidates are judged by: the agent's own manifests, the anchor
+ * directory, and repository files the benchmark command names (a candidate that edits the
+ * benchmark could make any change look fast).
+ */
+export function objectiveFilesOf(spec: HyperAgentSpec, repository: RepositoryFacts): string[] {
+  const known = new Set(repository.files);
+  const named = new Set<string>([AGENT_ANCHOR_DIRECTORY, ...repository.agentManifests]);
+  for (const token of (spec.verification.benchmark ?? '').split(/[\s=]+/)) {
+    const candidate = token.replace(/^\.\//, '').replace(/^['"]|['"]$/g, '');
+    if (known.has(candidate)) named.add(candidate);
+  }
+  return [...named].sort();
+}
+
+/** The policy input for one agent and repository; only the diff and the tree reader are missing. */
+export function policyInputFor(
+  spec: HyperAgentSpec,
+  repository: RepositoryFacts,
+  limits: PatchLimits = DEFAULT_PATCH_LIMITS,
+): Omit<PatchPolicyInput, 'diff' | 'tree'> {
+  return {
+    allowedPaths: spec.source.paths,
+    protectedPaths: spec.source.protectedPaths,
+    objectiveFiles: objectiveFilesOf(spec, repository),
+    testPaths: testPathsOf(repository.files),
+    limits,
+  };
+}

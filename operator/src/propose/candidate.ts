@@ -1,0 +1,126 @@
+// What a proposer hands back, and what it is told. Plain data: the engine (archive, policy, git)
+// and every proposer (tuner, openai, command) speak these types, and nothing here does I/O.
+import type { HyperAgentSpec } from '../api/schema.js';
+import type { ServiceGraph } from '../represent/graph.js';
+
+/** A declared tunable parameter (spec.improvement.parameters[]). */
+export type ParameterSpec = HyperAgentSpec['improvement']['parameters'][number];
+
+/** The value of one parameter: integer/number → number, boolean → boolean, choice → string. */
+export type ParameterValue = number | boolean | string;
+
+/** Parameter values by parameter name. */
+export type ParameterValues = Record<string, ParameterValue>;
+
+interface CandidateBase {
+  /** What the candidate changes, in one line (for status, events and the commit subject). */
+  summary: string;
+  /** Why the proposer expects it to help (for reviewers and the commit body). */
+  rationale: string;
+  /** Archive id of the variant this candidate starts from; undefined = the deployed baseline. */
+  parent?: string;
+}
+
+/** Parameter changes only: the new pod template carries the values, no image is built. */
+export interface ConfigCandidate extends CandidateBase {
+  kind: 'config';
+  /** Only the parameters that change, by name. */
+  parameters: ParameterValues;
+}
+
+/** A source change, as a unified diff in `git diff` form against the parent's tree. */
+export interface CodeCandidate extends CandidateBase {
+  kind: 'code';
+  diff: string;
+}
+
+export type ProposedCandidate = ConfigCandidate | CodeCandidate;
+
+/** What became of a candidate that was tried, as the archive remembers it. */
+export type ArchiveVerdict = 'Passed' | 'Failed' | 'Refused' | 'Promoted' | 'RolledBack';
+
+/**
+ * One evaluated candidate, kept across cycles. Accepted variants (Passed, Promoted) are stepping
+ * stones: later candidates may start from them. Failures are kept too, so proposers do not
+ * repeat them.
+ */
+export interface ArchiveEntry {
+  /** `<cycle>/<candidate id>`, unique within the agent. */
+  id: string;
+  cycle: string;
+  kind: 'config' | 'code';
+  summary: string;
+  /** Archive id of the parent; undefined = the baseline the cycle started from. */
+  parent?: string;
+  /** For config candidates: the full parameter values evaluated (parent's values plus the change). */
+  parameters?: ParameterValues;
+  /** Score on the goal; higher is better. Undefined when the candidate never got measured. */
+  score?: number;
+  verdict: ArchiveVerdict;
+  /** One line per failed invariant or policy rule. */
+  reasons?: string[];
+  /** Git commit of the variant, when it was committed. */
+  commit?: string;
+  /** When it was evaluated (RFC 3339). */
+  evaluatedAt: string;
+}
+
+/** The cycle's spending limits, as a proposer must honour them. */
+export interface ProposalBudget {
+  maxTokens: number;
+  maxCostUSD: number;
+  /** Wall-clock instant after which no more requests may start. */
+  deadline: Date;
+}
+
+/** Everything a proposer is told for one proposal round. */
+export interface ProposalRequest {
+  agent: { namespace: string; name: string };
+  cycle: string;
+  goal: string;
+  /** Declared tunables. */
+  parameters: readonly ParameterSpec[];
+  /** Values the deployed service runs with now (declared parameters only). */
+  current: ParameterValues;
+  /** Most candidates to return. */
+  maxCandidates: number;
+  /** Past attempts of this agent, failures included, oldest first. */
+  archive: readonly ArchiveEntry[];
+  /** The variant to start from, chosen by parent selection; undefined = the baseline. */
+  parent?: ArchiveEntry;
+  /** The service graph (modules, parameters, API schemas, hot spots), when represented. */
+  graph?: ServiceGraph;
+  /** Paths the agent may change and must never change, to steer code proposals. */
+  allowedPaths: readonly string[];
+  protectedPaths: readonly string[];
+  budget: ProposalBudget;
+  /** Seed for deterministic proposers. */
+  seed: number;
+  signal?: AbortSignal;
+}
+
+/** Tokens and money a proposal round consumed. */
+export interface ProposalUsage {
+  promptTokens: number;
+  completionTokens: number;
+  costUSD: number;
+}
+
+/**
+ * One try to get candidates (an LLM request, a command run), recorded whatever its outcome so the
+ * cycle can show what happened: `ok`, or why it gave nothing usable.
+ */
+export interface ProposalAttempt {
+  outcome: 'ok' | 'malformed' | 'timeout' | 'rate-limited' | 'server-error' | 'refused' | 'budget' | 'error';
+  /** Human-readable detail; never contains credentials. */
+  message: string;
+  durationMs: number;
+}
+
+export interface ProposalResult {
+  candidates: ProposedCandidate[];
+  attempts: ProposalAttempt[];
+  usage: ProposalUsage;
+}
+
+export const NO_USAGE: ProposalUsage = { promptTokens: 0, completionTokens: 0, costUSD: 0 };
