@@ -45,6 +45,37 @@ if (!FormatRegistry.Has('date-time')) {
   FormatRegistry.Set('date-time', (value) => !Number.isNaN(Date.parse(value)));
 }
 
+const MAP_KIND = 'HyperAgentMap';
+if (!TypeRegistry.Has(MAP_KIND)) {
+  TypeRegistry.Set<{ additionalProperties: { type: string; maxLength?: number }; maxProperties?: number }>(
+    MAP_KIND,
+    (schema, value) => {
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+      const entries = Object.values(value);
+      if (schema.maxProperties !== undefined && entries.length > schema.maxProperties) return false;
+      const { type, maxLength } = schema.additionalProperties;
+      return entries.every(
+        (entry) =>
+          typeof entry === type && (maxLength === undefined || (entry as string).length <= maxLength),
+      );
+    },
+  );
+}
+
+/** An object of free keys whose values are all strings (or all numbers): a Kubernetes map. */
+export function MapOf<V extends 'string' | 'number'>(
+  valueType: V,
+  options: FieldOptions & { maxLength?: number; maxProperties?: number },
+) {
+  const { maxLength, ...rest } = options;
+  return Type.Unsafe<Record<string, V extends 'string' ? string : number>>({
+    [Kind]: MAP_KIND,
+    type: 'object',
+    additionalProperties: { type: valueType, ...(maxLength !== undefined ? { maxLength } : {}) },
+    ...withRules(rest),
+  });
+}
+
 /** A string limited to the given values, as a plain `enum` (TypeBox unions are not structural). */
 export function StringEnum<const T extends readonly string[]>(values: T, options: FieldOptions) {
   return Type.Unsafe<T[number]>({

@@ -7,6 +7,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import {
   DnsLabel,
   Duration,
+  MapOf,
   Quantity,
   RepoPath,
   StringEnum,
@@ -677,19 +678,14 @@ export const HistoryEntry = Type.Object(
     cycle: Type.String({ maxLength: 253, description: 'ImprovementCycle that produced the revision.' }),
     promotedAt: Timestamp('When the revision became stable.'),
     metrics: Type.Optional(
-      Type.Unsafe<Record<string, number>>({
-        type: 'object',
-        additionalProperties: { type: 'number' },
-        description: 'Analysis values measured when the revision was promoted.',
-      }),
+      MapOf('number', { description: 'Analysis values measured when the revision was promoted.' }),
     ),
   },
   { description: 'A revision that was promoted.' },
 );
 
-const ParameterValues = Type.Unsafe<Record<string, string>>({
-  type: 'object',
-  additionalProperties: { type: 'string', maxLength: 253 },
+const ParameterValues = MapOf('string', {
+  maxLength: 253,
   maxProperties: 32,
   description: 'Parameter values by parameter name, written as strings (64, 0.5, true, lru).',
 });
