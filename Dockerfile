@@ -10,6 +10,9 @@ RUN npm run build
 FROM node:20-bookworm-slim
 WORKDIR /app
 COPY --from=build /src/dist/ /app/
+# The TypeScript compiler reads service sources for the service graph; it is not bundled (it
+# expects to be loaded as a package).
+COPY --from=build /src/node_modules/typescript/ /app/node_modules/typescript/
 ENV NODE_ENV=production
 USER 65532:65532
 EXPOSE 8080

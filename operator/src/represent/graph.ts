@@ -5,6 +5,8 @@
 export interface ExportNode {
   name: string;
   kind: 'function' | 'class' | 'interface' | 'type' | 'enum' | 'variable' | 'default' | 'reexport' | 'other';
+  /** Specifier of the module it is re-exported from, as written (`export … from './x.js'`). */
+  from?: string;
 }
 
 /** One source file. */
@@ -62,6 +64,8 @@ export interface ServiceGraph {
   /** Commit the graph was built from, when the directory is a git checkout. */
   commit?: string;
   modules: ModuleNode[];
+  /** Listed files left out of `modules`: binary, over 1 MiB, or unreadable. */
+  skippedFiles?: number;
   parameters: ParameterNode[];
   apiSchemas: ApiSchemaNode[];
   hotSpots: HotSpot[];
