@@ -90,6 +90,11 @@ export interface ProposalRequest {
   parent?: ArchiveEntry;
   /** The service graph (modules, parameters, API schemas, hot spots), when represented. */
   graph?: ServiceGraph;
+  /**
+   * Excerpts of source files by repository path, when the caller read some (for example the
+   * modules around the hot spots). Proposers never read the repository themselves.
+   */
+  sources?: Readonly<Record<string, string>>;
   /** Paths the agent may change and must never change, to steer code proposals. */
   allowedPaths: readonly string[];
   protectedPaths: readonly string[];

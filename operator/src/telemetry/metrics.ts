@@ -13,6 +13,10 @@ export class OperatorMetrics {
   private readonly watches: Counter<'resource'>;
   private readonly leader: Gauge;
   private readonly cycles: Gauge<'phase'>;
+  private readonly llmRequests: Counter<'agent' | 'outcome'>;
+  private readonly llmTokenCount: Counter<'agent' | 'kind'>;
+  private readonly llmCostUSD: Counter<'agent'>;
+  private readonly llmRequestSeconds: Histogram<'outcome'>;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
@@ -58,6 +62,32 @@ export class OperatorMetrics {
       labelNames: ['phase'],
       registers: [this.registry],
     });
+    this.llmRequests = new Counter({
+      name: 'hyperagent_llm_requests_total',
+      help: 'Requests sent to LLM endpoints by proposers, by agent and outcome (ok, timeout, rate-limited…).',
+      labelNames: ['agent', 'outcome'],
+      registers: [this.registry],
+    });
+    this.llmTokenCount = new Counter({
+      name: 'hyperagent_llm_tokens_total',
+      help: 'LLM tokens spent by proposers, by agent and kind (prompt or completion).',
+      labelNames: ['agent', 'kind'],
+      registers: [this.registry],
+    });
+    this.llmCostUSD = new Counter({
+      name: 'hyperagent_llm_cost_usd_total',
+      help: 'Money spent on LLM requests by proposers, in US dollars, by agent (0 for unpriced models).',
+      labelNames: ['agent'],
+      registers: [this.registry],
+    });
+    // by outcome only: agents times buckets would be many series for little insight
+    this.llmRequestSeconds = new Histogram({
+      name: 'hyperagent_llm_request_duration_seconds',
+      help: 'Time one LLM request took, body included, by outcome.',
+      labelNames: ['outcome'],
+      buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300],
+      registers: [this.registry],
+    });
   }
 
   reconciled(controller: string, result: ReconcileOutcome, seconds: number): void {
@@ -85,5 +115,19 @@ export class OperatorMetrics {
   cyclesByPhase(counts: Record<string, number>): void {
     this.cycles.reset();
     for (const [phase, count] of Object.entries(counts)) this.cycles.set({ phase }, count);
+  }
+
+  /** One request a proposer sent to an LLM endpoint (satisfies ProposerMetrics in propose/observe.ts). */
+  llmRequest(agent: string, outcome: string, seconds: number): void {
+    this.llmRequests.inc({ agent, outcome });
+    this.llmRequestSeconds.observe({ outcome }, seconds);
+  }
+
+  llmTokens(agent: string, kind: 'prompt' | 'completion', tokens: number): void {
+    this.llmTokenCount.inc({ agent, kind }, tokens);
+  }
+
+  llmCost(agent: string, usd: number): void {
+    this.llmCostUSD.inc({ agent }, usd);
   }
 }
