@@ -3,6 +3,7 @@
 // list says where the tests and the objective definitions are, because a spec cannot list every
 // test file and must not have to.
 import type { HyperAgentSpec } from '../api/schema.js';
+import { TEST_FOLDERS, isTestPath } from '../represent/language.js';
 import type { PatchLimits, PatchPolicyInput } from './patch-policy.js';
 
 /** Limits on one code candidate; generous for a focused change, tight for a rewrite. */
@@ -18,23 +19,12 @@ export const DEFAULT_PATCH_LIMITS: PatchLimits = {
  */
 export const AGENT_ANCHOR_DIRECTORY = '.hyperagent';
 
-const TEST_DIRECTORIES = new Set(['test', 'tests', '__tests__', 'spec', 'testdata']);
-const TEST_FILE = /(?:^|[._-])(?:test|spec)\.[cm]?[jt]sx?$|^test_.+\.py$|_test\.(?:py|go)$/;
-
 /** What the policy needs to know about the repository a candidate changes. */
 export interface RepositoryFacts {
   /** Every file of the base tree, repository-relative. */
   files: readonly string[];
   /** Files of the tree that declare a HyperAgent (its manifest defines the objectives). */
   agentManifests: readonly string[];
-}
-
-/** Whether a repository path holds tests, by the conventions of the common test runners. */
-export function isTestPath(path: string): boolean {
-  const segments = path.split('/');
-  const name = segments[segments.length - 1] ?? '';
-  if (segments.slice(0, -1).some((segment) => TEST_DIRECTORIES.has(segment))) return true;
-  return TEST_FILE.test(name);
 }
 
 /**
@@ -45,7 +35,7 @@ export function testPathsOf(files: readonly string[]): string[] {
   const entries = new Set<string>();
   for (const file of files) {
     const segments = file.split('/');
-    const directoryIndex = segments.slice(0, -1).findIndex((segment) => TEST_DIRECTORIES.has(segment));
+    const directoryIndex = segments.slice(0, -1).findIndex((segment) => TEST_FOLDERS.has(segment));
     if (directoryIndex >= 0) entries.add(segments.slice(0, directoryIndex + 1).join('/'));
     else if (isTestPath(file)) entries.add(file);
   }

@@ -85,4 +85,5 @@ export function isTestPath(path: string): boolean {
   return /\.(test|spec)\.[^.]+$/.test(base) || /_test\.[^.]+$/.test(base) || /^test_.*\.py$/.test(base);
 }
 
-const TEST_FOLDERS = new Set(['test', 'tests', '__tests__']);
+/** Directories whose every file counts as a test (fixtures included: tests read them). */
+export const TEST_FOLDERS: ReadonlySet<string> = new Set(['test', 'tests', '__tests__', 'spec', 'testdata']);
