@@ -3,6 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v shellcheck >/dev/null 2>&1 || bash test/cluster/install-deps.sh shellcheck
-mapfile -t scripts < <(git ls-files '*.sh' .ci/run)
+mapfile -t scripts < <(git ls-files '*.sh' .ci/run bin/kubectl-hyperagent)
 shellcheck -x -P SCRIPTDIR -S warning "${scripts[@]}"
 echo "shellcheck: ${#scripts[@]} scripts clean"
