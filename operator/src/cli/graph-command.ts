@@ -133,15 +133,25 @@ function userError(message: string): CommandOutput {
 
 function describe(error: unknown): string {
   const code = (error as { code?: number }).code;
-  const body = (error as { body?: unknown }).body;
   if (typeof code === 'number') {
-    const message =
-      typeof body === 'string'
-        ? (JSON.parse(body) as { message?: string }).message
-        : (body as { message?: string })?.message;
+    const message = statusMessage((error as { body?: unknown }).body);
     return `${code}${message ? ` ${message}` : ''}`;
   }
   return error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error);
+}
+
+/** The `message` of a Kubernetes Status body, which client-node hands over as text or object. */
+function statusMessage(body: unknown): string | undefined {
+  let status = body;
+  if (typeof body === 'string') {
+    try {
+      status = JSON.parse(body);
+    } catch {
+      return body.slice(0, 200);
+    }
+  }
+  const message = (status as { message?: unknown } | undefined)?.message;
+  return typeof message === 'string' ? message : undefined;
 }
 
 /** `graph <agent>` for the kubectl plugin. */

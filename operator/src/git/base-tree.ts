@@ -47,15 +47,11 @@ export async function readRepositorySnapshot(dir: string, ref = 'HEAD'): Promise
 
 async function grepFiles(dir: string, commit: string, pattern: string, globs: string[]): Promise<string[]> {
   const git = simpleGit({ baseDir: dir });
-  try {
-    const out = await git.raw(['grep', '-l', '-z', '-E', '-e', pattern, commit, '--', ...globs]);
-    // git grep prefixes every hit with "<commit>:".
-    return splitZ(out).map((hit) => hit.slice(commit.length + 1));
-  } catch (error) {
-    // git grep exits 1 when nothing matches, which simple-git reports as an error with no output.
-    if (error instanceof Error && /exited with code 1|^$/m.test(error.message)) return [];
-    throw error;
-  }
+  // No match resolves with empty output; any real failure rejects, and the check fails closed
+  // rather than judging without knowing which files are anchors.
+  const out = await git.raw(['grep', '-l', '-z', '-E', '-e', pattern, commit, '--', ...globs]);
+  // git grep prefixes every hit with "<commit>:".
+  return splitZ(out).map((hit) => hit.slice(commit.length + 1));
 }
 
 function splitZ(text: string): string[] {
