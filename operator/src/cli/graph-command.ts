@@ -14,8 +14,8 @@ import { HYPERAGENTS, type HyperAgent } from '../api/resources.js';
 import { decodeSecretData, openGitAccess } from '../git/credentials.js';
 import { openWorkspace } from '../git/workspace.js';
 import { buildServiceGraph } from '../represent/represent.js';
-import { renderGraph } from '../represent/render.js';
-import type { CommandOutput } from './policy-command.js';
+import { describeError, statusCodeOf } from '../controller/kube.js';
+import { emit, graphOutput, userError, type CommandOutput } from './command-output.js';
 
 export interface GraphOptions {
   agent: string;
@@ -70,7 +70,7 @@ export async function runGraph(options: GraphOptions): Promise<CommandOutput> {
   if (options.repoDir) {
     const graph = await buildServiceGraph(options.repoDir, graphOptions);
     header += `Source:       ${options.repoDir} (local checkout)\n`;
-    return render(header, graph, options.json);
+    return graphOutput(graph, options.json, header);
   }
 
   const { repo, branch, credentialsSecret } = agent.spec.source;
@@ -106,7 +106,7 @@ export async function runGraph(options: GraphOptions): Promise<CommandOutput> {
     });
     const graph = await buildServiceGraph(workspace.dir, graphOptions);
     header += `Source:       ${repo} (branch ${branch})\n`;
-    return render(header, graph, options.json);
+    return graphOutput(graph, options.json, header);
   } catch (error) {
     return userError(`cannot clone ${repo} (branch ${branch}): ${describe(error)}`);
   } finally {
@@ -115,43 +115,11 @@ export async function runGraph(options: GraphOptions): Promise<CommandOutput> {
   }
 }
 
-function render(
-  header: string,
-  graph: Awaited<ReturnType<typeof buildServiceGraph>>,
-  json: boolean,
-): CommandOutput {
-  return {
-    exitCode: 0,
-    stdout: json ? `${JSON.stringify(graph, null, 2)}\n` : `${header}${renderGraph(graph)}`,
-    stderr: '',
-  };
-}
-
-function userError(message: string): CommandOutput {
-  return { exitCode: 2, stdout: '', stderr: `error: ${message}\n` };
-}
-
+/** The API server's status code and message, or the error's first line. */
 function describe(error: unknown): string {
-  const code = (error as { code?: number }).code;
-  if (typeof code === 'number') {
-    const message = statusMessage((error as { body?: unknown }).body);
-    return `${code}${message ? ` ${message}` : ''}`;
-  }
-  return error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error);
-}
-
-/** The `message` of a Kubernetes Status body, which client-node hands over as text or object. */
-function statusMessage(body: unknown): string | undefined {
-  let status = body;
-  if (typeof body === 'string') {
-    try {
-      status = JSON.parse(body);
-    } catch {
-      return body.slice(0, 200);
-    }
-  }
-  const message = (status as { message?: unknown } | undefined)?.message;
-  return typeof message === 'string' ? message : undefined;
+  const message = describeError(error).split('\n')[0] ?? '';
+  const code = statusCodeOf(error);
+  return code === undefined ? message : `${code} ${message}`;
 }
 
 /** `graph <agent>` for the kubectl plugin. */
@@ -168,9 +136,6 @@ export function graphCommand(): Command {
     )
     .option('--json', 'print the graph as JSON', false)
     .action(async (agent: string, flags: Omit<GraphOptions, 'agent'>) => {
-      const result = await runGraph({ ...flags, agent });
-      process.stdout.write(result.stdout);
-      process.stderr.write(result.stderr);
-      process.exitCode = result.exitCode;
+      emit(await runGraph({ ...flags, agent }));
     });
 }

@@ -7,6 +7,7 @@ import { Command } from 'commander';
 import { readRepositorySnapshot } from '../git/base-tree.js';
 import { policyInputFor } from '../policy/agent-policy.js';
 import { checkPatch, type PatchVerdict } from '../policy/patch-policy.js';
+import { emit, userError, type CommandOutput } from './command-output.js';
 import { UserInputError, loadAgentManifest } from './load-agent.js';
 
 export interface PolicyCheckOptions {
@@ -17,12 +18,6 @@ export interface PolicyCheckOptions {
   json: boolean;
   /** Where '-' reads the patch from. */
   stdin?: () => Promise<string>;
-}
-
-export interface CommandOutput {
-  exitCode: number;
-  stdout: string;
-  stderr: string;
 }
 
 /** Runs the check and renders its verdict; never throws for bad input, it reports it. */
@@ -45,8 +40,7 @@ export async function runPolicyCheck(options: PolicyCheckOptions): Promise<Comma
       : renderVerdict(options.patch, agent.name, snapshot.commit, verdict);
     return { exitCode: verdict.accepted ? 0 : 1, stdout, stderr: '' };
   } catch (error) {
-    if (error instanceof UserInputError)
-      return { exitCode: 2, stdout: '', stderr: `error: ${error.message}\n` };
+    if (error instanceof UserInputError) return userError(error.message);
     throw error;
   }
 }
@@ -111,10 +105,7 @@ export function policyCommand(): Command {
     .option('--ref <ref>', 'commit the diff applies to', 'HEAD')
     .option('--json', 'print the verdict as JSON', false)
     .action(async (patch: string, flags: { agent: string; repo: string; ref: string; json: boolean }) => {
-      const result = await runPolicyCheck({ ...flags, patch });
-      process.stdout.write(result.stdout);
-      process.stderr.write(result.stderr);
-      process.exitCode = result.exitCode;
+      emit(await runPolicyCheck({ ...flags, patch }));
     });
   return policy;
 }

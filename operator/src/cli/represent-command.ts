@@ -4,7 +4,7 @@
 import { Command } from 'commander';
 import type { PrometheusOptions } from '../represent/hot-spots.js';
 import { NotADirectoryError, buildServiceGraph } from '../represent/represent.js';
-import { renderGraph } from '../represent/render.js';
+import { emit, graphOutput, userError, type CommandOutput } from './command-output.js';
 import { UserInputError, loadAgentManifest } from './load-agent.js';
 
 export interface RepresentCliOptions {
@@ -20,14 +20,8 @@ export interface RepresentCliOptions {
   json?: boolean;
 }
 
-export interface RepresentOutput {
-  exitCode: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** Builds and renders the graph; bad input is reported on stderr with exit code 2, never thrown. */
-export async function runRepresent(options: RepresentCliOptions): Promise<RepresentOutput> {
+export async function runRepresent(options: RepresentCliOptions): Promise<CommandOutput> {
   try {
     const agent = options.agent === undefined ? undefined : await loadAgentManifest(options.agent);
     const prometheus = prometheusOptions(options, agent?.namespace, agent?.spec.target.deployment);
@@ -35,11 +29,10 @@ export async function runRepresent(options: RepresentCliOptions): Promise<Repres
       parameters: agent?.spec.improvement.parameters ?? [],
       ...(prometheus ? { prometheus } : {}),
     });
-    const stdout = options.json ? `${JSON.stringify(graph, null, 2)}\n` : renderGraph(graph);
-    return { exitCode: 0, stdout, stderr: '' };
+    return graphOutput(graph, options.json ?? false);
   } catch (error) {
     if (error instanceof UserInputError || error instanceof NotADirectoryError) {
-      return { exitCode: 2, stdout: '', stderr: `error: ${error.message}\n` };
+      return userError(error.message);
     }
     throw error;
   }
@@ -93,9 +86,6 @@ export function representCommand(): Command {
     .option('--top <n>', 'most hot spots to show', '10')
     .option('--json', 'print the graph as JSON', false)
     .action(async (dir: string, flags: Omit<RepresentCliOptions, 'dir'>) => {
-      const result = await runRepresent({ ...flags, dir });
-      process.stdout.write(result.stdout);
-      process.stderr.write(result.stderr);
-      process.exitCode = result.exitCode;
+      emit(await runRepresent({ ...flags, dir }));
     });
 }
