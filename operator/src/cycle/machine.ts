@@ -149,9 +149,14 @@ function advanceWork(
   return enter(merged, NEXT_AFTER_WORK[phase] as CyclePhase, now, work.message);
 }
 
-/** Picks the passing candidate with the best score; none passing ends the cycle Rejected. */
-export function chooseCandidate(candidates: readonly Candidate[] | undefined): Candidate | undefined {
-  let best: Candidate | undefined;
+/**
+ * Picks the passing candidate with the best score (cycle candidates or archive entries alike);
+ * none passing ends the cycle Rejected.
+ */
+export function chooseCandidate<T extends { verdict?: string; score?: number }>(
+  candidates: readonly T[] | undefined,
+): T | undefined {
+  let best: T | undefined;
   for (const candidate of candidates ?? []) {
     if (candidate.verdict !== 'Passed') continue;
     if (!best || (candidate.score ?? -Infinity) > (best.score ?? -Infinity)) best = candidate;

@@ -9,6 +9,7 @@
 // proposer's failures come back as attempts, a refused patch as a candidate with verdict Refused.
 import type { Candidate, HyperAgentSpec, ProposalRecord } from '../api/schema.js';
 import { parameterStrings } from '../policy/archive-record.js';
+import { startingValues } from '../propose/candidate-schema.js';
 import type { ChangedFile, PatchVerdict } from '../policy/patch-policy.js';
 import type {
   ArchiveEntry,
@@ -19,6 +20,7 @@ import type {
 } from '../propose/candidate.js';
 import type { Proposer } from '../propose/proposer.js';
 import type { ServiceGraph } from '../represent/graph.js';
+import { chooseCandidate } from './machine.js';
 
 /** What a round knows about the agent and the cycle it runs in. */
 export interface RoundContext {
@@ -177,8 +179,8 @@ export function recordEvaluations(
       evaluatedAt: now.toISOString(),
     };
     if (candidate.kind === 'config') {
-      const parentValues = context.archive.find((past) => past.id === candidate.parent)?.parameters;
-      entry.parameters = { ...context.current, ...parentValues, ...candidate.parameters };
+      const parent = context.archive.find((past) => past.id === candidate.parent);
+      entry.parameters = { ...startingValues({ current: context.current, parent }), ...candidate.parameters };
     }
     if (evaluation?.score !== undefined) entry.score = evaluation.score;
     const why =
@@ -193,18 +195,8 @@ export interface CommitPorts {
   commit(entry: ArchiveEntry, candidate: ProposedCandidate): Promise<string>;
 }
 
-/** The passed entry with the best score: the one variant a cycle delivers. */
-export function bestPassed(entries: readonly ArchiveEntry[]): ArchiveEntry | undefined {
-  let best: ArchiveEntry | undefined;
-  for (const entry of entries) {
-    if (entry.verdict !== 'Passed') continue;
-    if (!best || (entry.score ?? -Infinity) > (best.score ?? -Infinity)) best = entry;
-  }
-  return best;
-}
-
 /**
- * Commits the cycle's selected variant (the best passed one) on the cycle branch. One cycle
+ * Commits the cycle's selected variant (the best passed one, as Selecting chooses) on the cycle branch. One cycle
  * delivers one variant, so its branch holds one commit; the other passed variants stay in the
  * archive as stepping stones. A failed commit is reported, never thrown: the cycle records it.
  */
@@ -213,7 +205,7 @@ export async function commitSelected(
   entries: readonly ArchiveEntry[],
   ports: CommitPorts,
 ): Promise<{ entries: ArchiveEntry[]; selected?: ArchiveEntry; failure?: string }> {
-  const best = bestPassed(entries);
+  const best = chooseCandidate(entries);
   const candidate = best && reviewed.find((item) => best.id.endsWith(`/${item.id}`))?.candidate;
   if (!best || !candidate) return { entries: [...entries] };
   try {
