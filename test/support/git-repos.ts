@@ -1,6 +1,7 @@
 // Real repositories for the git tests: a bare "remote" in a temp dir, seeded with a main branch,
 // and a plain git helper that runs outside the code under test, to look at what it did.
 // Test-only: nothing in the operator imports this file.
+import { after, before } from 'node:test';
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -72,6 +73,21 @@ export interface TestRemote {
   /** file:// URL of the bare repository. */
   url: string;
   cleanup(): Promise<void>;
+}
+
+/**
+ * The remote the tests of one file share: created before they run, removed after. The object is
+ * filled in by the `before` hook, so read its fields inside tests only.
+ */
+export function remoteForFile(): TestRemote {
+  const remote = {} as TestRemote;
+  before(async () => {
+    Object.assign(remote, await createRemote());
+  });
+  after(async () => {
+    await remote.cleanup?.();
+  });
+  return remote;
 }
 
 /** A bare repository with `main` seeded from SEED_FILES in one commit. */

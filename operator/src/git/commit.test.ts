@@ -1,27 +1,20 @@
 // commitCandidate against real repositories: a bare remote seeded with a main branch, and
 // workspaces cloned from it.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { commitCandidate, type CommitCandidateInput } from './commit.js';
 import { isGitLineageError } from './errors.js';
 import { pushCycleBranch } from './push.js';
 import {
-  createRemote,
+  remoteForFile,
   git,
   RAISE_TIMEOUT_DIFF,
   STALE_DIFF,
   workspaceOn,
-  type TestRemote,
 } from '../../../test/support/git-repos.js';
 import { parseTrailers, readCandidateRecord } from './trailers.js';
 
-let remote: TestRemote;
-before(async () => {
-  remote = await createRemote();
-});
-after(async () => {
-  await remote.cleanup();
-});
+const remote = remoteForFile();
 
 function codeInput(cycle: string, diff = RAISE_TIMEOUT_DIFF): CommitCandidateInput {
   return {

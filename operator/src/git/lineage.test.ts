@@ -1,4 +1,4 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -6,21 +6,9 @@ import { commitCandidate } from './commit.js';
 import { readLineage, toArchiveEntry } from './lineage.js';
 import { pushCycleBranch } from './push.js';
 import { tagPromoted } from './tag.js';
-import {
-  createRemote,
-  git,
-  RAISE_TIMEOUT_DIFF,
-  workspaceOn,
-  type TestRemote,
-} from '../../../test/support/git-repos.js';
+import { remoteForFile, git, RAISE_TIMEOUT_DIFF, workspaceOn } from '../../../test/support/git-repos.js';
 
-let remote: TestRemote;
-before(async () => {
-  remote = await createRemote();
-});
-after(async () => {
-  await remote.cleanup();
-});
+const remote = remoteForFile();
 
 test('readLineage rebuilds the archive from a fresh clone: records, parents, promotions', async () => {
   const writer = await workspaceOn(remote, 'writer');

@@ -1,25 +1,13 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { commitCandidate } from './commit.js';
 import { isGitLineageError } from './errors.js';
 import { isMovedRejection, parsePorcelain, pushCycleBranch } from './push.js';
-import {
-  createRemote,
-  git,
-  RAISE_TIMEOUT_DIFF,
-  workspaceOn,
-  type TestRemote,
-} from '../../../test/support/git-repos.js';
+import { remoteForFile, git, RAISE_TIMEOUT_DIFF, workspaceOn } from '../../../test/support/git-repos.js';
 
-let remote: TestRemote;
-before(async () => {
-  remote = await createRemote();
-});
-after(async () => {
-  await remote.cleanup();
-});
+const remote = remoteForFile();
 
 const input = (cycle: string) => ({
   cycle,

@@ -1,24 +1,12 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { commitCandidate } from './commit.js';
 import { isGitLineageError } from './errors.js';
 import { pushCycleBranch } from './push.js';
 import { tagPromoted } from './tag.js';
-import {
-  createRemote,
-  git,
-  RAISE_TIMEOUT_DIFF,
-  workspaceOn,
-  type TestRemote,
-} from '../../../test/support/git-repos.js';
+import { remoteForFile, git, RAISE_TIMEOUT_DIFF, workspaceOn } from '../../../test/support/git-repos.js';
 
-let remote: TestRemote;
-before(async () => {
-  remote = await createRemote();
-});
-after(async () => {
-  await remote.cleanup();
-});
+const remote = remoteForFile();
 
 test('a promotion tag is annotated, pushed, idempotent, and never moved', async () => {
   const { ws, access } = await workspaceOn(remote, 'tag');
