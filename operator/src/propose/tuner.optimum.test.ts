@@ -5,21 +5,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { recordEntries } from '../policy/archive.js';
-import type { ArchiveEntry, ParameterSpec, ParameterValues, ProposalRequest } from './candidate.js';
+import type { ArchiveEntry, ParameterValues } from './candidate.js';
 import { TunerProposer } from './tuner.js';
+import { TUNING_CURRENT, tuningRequest } from '../../../test/support/tuning-space.js';
 
-const PARAMETERS: ParameterSpec[] = [
-  { name: 'cache-size', env: 'CACHE_SIZE', type: 'integer', min: 16, max: 1024, step: 16 },
-  { name: 'batch-window-ms', env: 'BATCH_WINDOW_MS', type: 'integer', min: 0, max: 50, step: 1 },
-  { name: 'compress', env: 'COMPRESS', type: 'boolean' },
-  { name: 'eviction', env: 'EVICTION', type: 'choice', choices: ['lru', 'fifo', 'random'] },
-];
-const CURRENT: ParameterValues = {
-  'cache-size': 64,
-  'batch-window-ms': 0,
-  compress: false,
-  eviction: 'fifo',
-};
 const EVICTION_BONUS: Record<string, number> = { lru: 2, fifo: 0, random: -1 };
 
 /** Unique maximum 3 at cache 384, window 12, compression on, LRU. */
@@ -59,19 +48,7 @@ async function run(seed: number, maxCandidates = MAX_CANDIDATES, limit = 100): P
   };
   while (result.rounds < limit) {
     const cycle = `cycle-${result.rounds + 1}`;
-    const request: ProposalRequest = {
-      agent: { namespace: 'shop', name: 'cart' },
-      cycle,
-      goal: 'maximise the objective',
-      parameters: PARAMETERS,
-      current: CURRENT,
-      maxCandidates,
-      archive,
-      allowedPaths: [],
-      protectedPaths: [],
-      budget: { maxTokens: 0, maxCostUSD: 0, deadline: new Date(0) },
-      seed,
-    };
+    const request = tuningRequest({ cycle, goal: 'maximise the objective', maxCandidates, archive, seed });
     const { candidates, attempts } = await tuner.propose(request);
     assert.equal(attempts.length, 1);
     if (candidates.length === 0) {
@@ -81,7 +58,7 @@ async function run(seed: number, maxCandidates = MAX_CANDIDATES, limit = 100): P
     result.rounds += 1;
     const evaluated = candidates.map((candidate, i): ArchiveEntry => {
       assert.equal(candidate.kind, 'config');
-      const parameters = { ...CURRENT, ...(candidate.kind === 'config' ? candidate.parameters : {}) };
+      const parameters = { ...TUNING_CURRENT, ...(candidate.kind === 'config' ? candidate.parameters : {}) };
       const score = objective(parameters);
       result.evaluations += 1;
       result.best = Math.max(result.best, score);

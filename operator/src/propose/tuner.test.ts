@@ -7,40 +7,14 @@ import type {
   ConfigCandidate,
   ParameterSpec,
   ParameterValues,
-  ProposalRequest,
 } from './candidate.js';
 import { planTuning, TunerProposer } from './tuner.js';
 import { locate, searchSpace } from './tuner-space.js';
+import { TUNING_CURRENT, TUNING_PARAMETERS, tuningRequest } from '../../../test/support/tuning-space.js';
 
-const PARAMETERS: ParameterSpec[] = [
-  { name: 'cache-size', env: 'CACHE_SIZE', type: 'integer', min: 16, max: 1024, step: 16 },
-  { name: 'batch-window-ms', env: 'BATCH_WINDOW_MS', type: 'integer', min: 0, max: 50, step: 1 },
-  { name: 'compress', env: 'COMPRESS', type: 'boolean' },
-  { name: 'eviction', env: 'EVICTION', type: 'choice', choices: ['lru', 'fifo', 'random'] },
-];
-const CURRENT: ParameterValues = {
-  'cache-size': 64,
-  'batch-window-ms': 0,
-  compress: false,
-  eviction: 'fifo',
-};
-
-function request(overrides: Partial<ProposalRequest> = {}): ProposalRequest {
-  return {
-    agent: { namespace: 'shop', name: 'cart' },
-    cycle: 'cycle-1',
-    goal: 'lower p99 latency',
-    parameters: PARAMETERS,
-    current: CURRENT,
-    maxCandidates: 4,
-    archive: [],
-    allowedPaths: [],
-    protectedPaths: [],
-    budget: { maxTokens: 0, maxCostUSD: 0, deadline: new Date(0) },
-    seed: 1,
-    ...overrides,
-  };
-}
+const PARAMETERS = TUNING_PARAMETERS;
+const CURRENT = TUNING_CURRENT;
+const request = tuningRequest;
 
 let serial = 0;
 function archived(parameters: ParameterValues, overrides: Partial<ArchiveEntry> = {}): ArchiveEntry {
