@@ -32,6 +32,11 @@ async function kubectlPlugin(...args: string[]): Promise<{ code: number; stdout:
   }
 }
 
+/** `kubectl hyperagent graph quote-latency -n <namespace> ...flags`. */
+function graphOfAgent(...flags: string[]) {
+  return kubectlPlugin('hyperagent', 'graph', 'quote-latency', '-n', namespace, ...flags);
+}
+
 before(async () => {
   namespace = await freshNamespace('graph');
   root = mkdtempSync(join(tmpdir(), 'kubectl-graph-'));
@@ -51,15 +56,7 @@ after(async () => {
 
 describe('kubectl hyperagent graph', () => {
   it("prints the graph of the agent's repository with its declared parameters", async () => {
-    const result = await kubectlPlugin(
-      'hyperagent',
-      'graph',
-      'quote-latency',
-      '-n',
-      namespace,
-      '--prometheus',
-      'none',
-    );
+    const result = await graphOfAgent('--prometheus', 'none');
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, new RegExp(`^HyperAgent: +${namespace}/quote-latency$`, 'm'));
     assert.match(result.stdout, /^Source: +file:\/\/.*remote\.git \(branch main\)$/m);
@@ -69,16 +66,7 @@ describe('kubectl hyperagent graph', () => {
   });
 
   it('prints JSON on request', async () => {
-    const result = await kubectlPlugin(
-      'hyperagent',
-      'graph',
-      'quote-latency',
-      '-n',
-      namespace,
-      '--prometheus',
-      'none',
-      '--json',
-    );
+    const result = await graphOfAgent('--prometheus', 'none', '--json');
     assert.equal(result.code, 0, result.stderr);
     const graph = JSON.parse(result.stdout) as { modules: { path: string; imports: string[] }[] };
     const bench = graph.modules.find((module) => module.path === 'bench/run.mjs');
@@ -86,15 +74,7 @@ describe('kubectl hyperagent graph', () => {
   });
 
   it('an unreachable Prometheus leaves a note, not an error', async () => {
-    const result = await kubectlPlugin(
-      'hyperagent',
-      'graph',
-      'quote-latency',
-      '-n',
-      namespace,
-      '--prometheus',
-      'http://127.0.0.1:9',
-    );
+    const result = await graphOfAgent('--prometheus', 'http://127.0.0.1:9');
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /Hot spots:.*(refused|unreachable|cannot|could not)/i);
   });
