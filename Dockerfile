@@ -8,6 +8,11 @@ COPY operator ./operator
 RUN npm run build
 
 FROM node:20-bookworm-slim
+# git (through simple-git) clones the service source, commits candidates and pushes them;
+# openssh-client serves ssh:// remotes. ca-certificates lets git verify https remotes.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends git openssh-client ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY --from=build /src/dist/ /app/
 # The TypeScript compiler reads service sources for the service graph; it is not bundled (it

@@ -3,7 +3,9 @@
 import { Command, Option } from 'commander';
 import { KubeConfig } from '@kubernetes/client-node';
 import { hostname } from 'node:os';
-import { NO_PROVIDERS } from './cycle/capabilities.js';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { engineProviders } from './engine/providers.js';
 import { Manager } from './controller/manager.js';
 import { createLogger } from './telemetry/logger.js';
 import { OperatorMetrics } from './telemetry/metrics.js';
@@ -30,7 +32,18 @@ const program = new Command()
   .addOption(new Option('--renew-deadline <seconds>', 'renew deadline').default(10).argParser(Number))
   .addOption(new Option('--retry-period <seconds>', 'retry period').default(2).argParser(Number))
   .option('--identity <id>', 'identity in the Lease', process.env.POD_NAME ?? `${hostname()}-${process.pid}`)
-  .option('--log-level <level>', 'pino log level', process.env.LOG_LEVEL ?? 'info');
+  .option('--log-level <level>', 'pino log level', process.env.LOG_LEVEL ?? 'info')
+  .option('--work-dir <dir>', "where clones of the agents' repositories live", join(tmpdir(), 'hyperagent'))
+  .option(
+    '--sandbox-image <image>',
+    'evaluation runner image for agents that do not name one (spec.sandbox.image)',
+    process.env.HYPERAGENT_SANDBOX_IMAGE,
+  )
+  .option(
+    '--sandbox-outside-probe <host:port>',
+    'an address outside the cluster that sandbox pods must fail to reach',
+    '1.1.1.1:443',
+  );
 
 program.parse();
 const opts = program.opts<{
@@ -47,6 +60,9 @@ const opts = program.opts<{
   retryPeriod: number;
   identity: string;
   logLevel: string;
+  workDir: string;
+  sandboxImage?: string;
+  sandboxOutsideProbe: string;
 }>();
 
 const log = createLogger(opts.logLevel, opts.identity);
@@ -59,9 +75,17 @@ const manager = new Manager({
   kubeConfig,
   log,
   metrics,
-  // Providers arrive with the improvement engine, sandbox and canary; until then every cycle
-  // fails at once with a CapabilityMissing reason that names what is absent.
-  providers: NO_PROVIDERS,
+  // Delivery providers (commit, build, canary) are not wired yet: a cycle whose candidate passes
+  // ends at delivery with a CapabilityMissing reason that names what is absent.
+  providers: (clients) =>
+    engineProviders({
+      clients,
+      log,
+      metrics,
+      workDir: opts.workDir,
+      ...(opts.sandboxImage ? { sandboxImage: opts.sandboxImage } : {}),
+      outsideProbe: opts.sandboxOutsideProbe,
+    }),
   identity: opts.identity,
   ...(opts.namespace ? { namespace: opts.namespace } : {}),
   concurrency: opts.concurrency,

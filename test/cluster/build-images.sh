@@ -20,6 +20,7 @@ readonly here repo
 source "$here/image-lib.sh"
 readonly registry="localhost:${LOCAL_REGISTRY_PORT:-5001}"
 readonly echo_dir="$repo/test/e2e/images/echo"
+readonly quote_dir="$repo/test/e2e/images/quote"
 
 log() { echo "build-images: $*" >&2; }
 
@@ -42,15 +43,20 @@ package_version() { # dir
 
 main() {
   local state_dir=${1:-${HYPERAGENT_CLUSTER_STATE:-/var/lib/hyperagent-cluster}}
-  local operator_image echo_image pause_image
+  local operator_image sandbox_image echo_image quote_image pause_image
   operator_image="$registry/hyperagent-operator:$(package_version "$repo")"
+  sandbox_image="$registry/hyperagent-sandbox:$(package_version "$repo")"
   echo_image="$registry/hyperagent-e2e-echo:$(package_version "$echo_dir")"
+  quote_image="$registry/hyperagent-e2e-quote:$(package_version "$quote_dir")"
   timed docker "$here/docker.sh" ensure "$state_dir"
   timed base-images "$here/base-images.sh"
   pause_image=$(timed pause-image "$here/pause-image.sh" | tail -n 1)
   timed operator build "$operator_image" "$repo"
+  log "building $sandbox_image"
+  timed sandbox quiet_build -t "$sandbox_image" -f "$repo/sandbox-image/Dockerfile" "$repo"
   timed echo build "$echo_image" "$echo_dir"
-  printf '%s\n' "$pause_image" "$operator_image" "$echo_image"
+  timed quote build "$quote_image" "$quote_dir"
+  printf '%s\n' "$pause_image" "$operator_image" "$sandbox_image" "$echo_image" "$quote_image"
 }
 
 main "$@"

@@ -185,14 +185,17 @@ wait_for_node() {
 }
 
 install_operator() {
-  local image repository tag
+  local image repository tag sandbox_image
   image=$(grep '/hyperagent-operator:' "$CLUSTER_STATE/images")
+  sandbox_image=$(grep '/hyperagent-sandbox:' "$CLUSTER_STATE/images")
   repository=${image%:*}
   tag=${image##*:}
   log "installing the operator with its Helm chart ($image)"
   "$TOOLS_BIN/helm" --kubeconfig "$ADMIN_KUBECONFIG" upgrade --install hyperagent "$repo/charts/hyperagent-operator" \
     --namespace hyperagent-system --create-namespace \
-    --set image.repository="$repository" --set-string image.tag="$tag" --wait --timeout 180s >/dev/null
+    --set image.repository="$repository" --set-string image.tag="$tag" \
+    --set-string sandbox.image="$sandbox_image" --set-string sandbox.outsideProbe="$OUTSIDE_IP:80" \
+    --wait --timeout 180s >/dev/null
 }
 
 write_user_files() {
@@ -210,6 +213,9 @@ export CONTAINER_RUNTIME_ENDPOINT=unix://$CONTAINERD_SOCKET
 export HYPERAGENT_REGISTRY=localhost:$LOCAL_REGISTRY_PORT
 export HYPERAGENT_PROMETHEUS_URL=http://127.0.0.1:$PROMETHEUS_PORT
 export HYPERAGENT_OUTSIDE_URL=http://$OUTSIDE_IP/
+export HYPERAGENT_NODE_IP=$NODE_IP
+export HYPERAGENT_SANDBOX_IMAGE=$(grep '/hyperagent-sandbox:' "$CLUSTER_STATE/images")
+export HYPERAGENT_E2E_QUOTE_IMAGE=$(grep '/hyperagent-e2e-quote:' "$CLUSTER_STATE/images")
 export HYPERAGENT_OPERATOR_IMAGE=$(grep '/hyperagent-operator:' "$CLUSTER_STATE/images")
 export HYPERAGENT_E2E_ECHO_IMAGE=$(grep '/hyperagent-e2e-echo:' "$CLUSTER_STATE/images")
 ENV

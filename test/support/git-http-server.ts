@@ -18,6 +18,8 @@ export interface GitHttpServer {
 
 export async function startGitHttpServer(options: {
   projectRoot: string;
+  /** Address to listen on; loopback by default (pods reach the node's address instead). */
+  host?: string;
   username: string;
   password: string;
 }): Promise<GitHttpServer> {
@@ -35,10 +37,11 @@ export async function startGitHttpServer(options: {
     state.accepted++;
     runBackend(backend, options.projectRoot, options.username, req, res);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://${host}:${port}`,
     get refused() {
       return state.refused;
     },

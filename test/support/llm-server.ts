@@ -98,6 +98,8 @@ export interface LlmServerOptions {
   defaultBehaviour?: Behaviour;
   /** The ids `GET /v1/models` lists. */
   models?: string[];
+  /** Address to listen on; loopback by default. Pods reach the node's address instead. */
+  host?: string;
 }
 
 export interface LlmServer {
@@ -115,7 +117,7 @@ export interface LlmServer {
 
 const BODY_LIMIT = '64mb';
 
-/** Starts the server on a free loopback port. */
+/** Starts the server on a free port of `options.host` (loopback by default). */
 export async function startLlmServer(options: LlmServerOptions = {}): Promise<LlmServer> {
   const queue: Behaviour[] = [];
   const requests: RecordedRequest[] = [];
@@ -236,12 +238,12 @@ export async function startLlmServer(options: LlmServerOptions = {}): Promise<Ll
   }
 
   const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+    const s = app.listen(0, options.host ?? '127.0.0.1', () => resolve(s));
     s.once('error', reject);
   });
   const { port } = server.address() as AddressInfo;
   return {
-    baseURL: `http://127.0.0.1:${port}/v1`,
+    baseURL: `http://${options.host ?? '127.0.0.1'}:${port}/v1`,
     requests,
     script: (...behaviours) => {
       queue.push(...behaviours);

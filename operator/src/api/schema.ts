@@ -803,6 +803,37 @@ export const ImprovementCycleSpec = Type.Object(
   },
 );
 
+export const InvariantCheck = Type.Object(
+  {
+    name: Type.String({
+      maxLength: 63,
+      description:
+        'What was checked: Isolation, Evaluation, or an invariant (TestsPass, TestCountStable, InterfaceStable, GoalImproved, ResourcesWithinBounds).',
+    }),
+    status: StringEnum(['Passed', 'Failed', 'Skipped'] as const, { description: 'How the check came out.' }),
+    message: Type.String({ maxLength: 1024, description: 'The figures and the reasoning behind the outcome.' }),
+  },
+  { description: 'One check of a candidate in its sandbox.' },
+);
+
+export const BaselineMeasurement = Type.Object(
+  {
+    sandboxPod: Type.Optional(Type.String({ maxLength: 253, description: 'Pod that measured it.' })),
+    usable: Type.Boolean({
+      description: 'Whether candidates could be compared with it (tests passed, figures read).',
+    }),
+    message: Type.String({ maxLength: 1024, description: 'What was measured, or why it is not usable.' }),
+    testsPassed: Type.Optional(Type.Integer({ minimum: 0, description: 'Tests that passed.' })),
+    figures: Type.Optional(
+      MapOf('number', {
+        maxProperties: 16,
+        description: 'Median of each benchmark figure over the repeat runs.',
+      }),
+    ),
+  },
+  { description: 'The unmodified source, evaluated in the same cycle as the reference for every candidate.' },
+);
+
 export const Candidate = Type.Object(
   {
     id: Type.String({ maxLength: 63, description: 'Identifier of the candidate within the cycle.' }),
@@ -837,6 +868,12 @@ export const Candidate = Type.Object(
       ),
     ),
     sandboxPod: Type.Optional(Type.String({ maxLength: 253, description: 'Pod that evaluated it.' })),
+    checks: Type.Optional(
+      Type.Array(InvariantCheck, {
+        maxItems: 8,
+        description: 'The sandbox verdict: each invariant with pass, fail or skip and the figures behind it.',
+      }),
+    ),
     score: Type.Optional(Type.Number({ description: 'Score on the goal; higher is better.' })),
     verdict: Type.Optional(
       StringEnum(['Pending', 'Passed', 'Failed', 'Refused'] as const, {
@@ -911,6 +948,10 @@ export const ImprovementCycleStatus = Type.Object(
       Type.Array(Candidate, { maxItems: 64, description: 'Candidates proposed in this cycle.' }),
     ),
     proposal: Type.Optional(ProposalRecord),
+    baseCommit: Type.Optional(
+      Type.String({ maxLength: 64, description: 'Commit of source.branch the cycle started from.' }),
+    ),
+    baseline: Type.Optional(BaselineMeasurement),
     selected: Type.Optional(Type.String({ maxLength: 63, description: 'Candidate chosen for delivery.' })),
     commit: Type.Optional(
       Type.String({ maxLength: 64, description: 'Git commit of the selected candidate.' }),
@@ -932,3 +973,5 @@ export type Candidate = Static<typeof Candidate>;
 export type HistoryEntry = Static<typeof HistoryEntry>;
 export type ArchiveRecord = Static<typeof ArchiveRecord>;
 export type ProposalRecord = Static<typeof ProposalRecord>;
+export type InvariantCheck = Static<typeof InvariantCheck>;
+export type BaselineMeasurement = Static<typeof BaselineMeasurement>;

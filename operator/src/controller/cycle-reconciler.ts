@@ -8,7 +8,7 @@ import { PHASE_WORK, isTerminal, step, type WorkKind } from '../cycle/machine.js
 import type { CycleContext, WorkOutcome } from '../cycle/work.js';
 import type { EventRecorder } from './events.js';
 import type { Informer } from './informer.js';
-import type { KubeClients } from './kube.js';
+import { statusCodeOf, type KubeClients } from './kube.js';
 import { writeStatus } from './status.js';
 import type { ReconcileResult } from './work-queue.js';
 
@@ -57,6 +57,16 @@ export async function runWork(
   }
 }
 
+/** Set on a cycle while it may own sandbox objects; removed once they are released. */
+export const SANDBOX_FINALIZER = 'hyperagents.io/sandbox-cleanup';
+
+/** Phases during which sandbox objects may exist or be about to. */
+const SANDBOX_PHASES: ReadonlySet<string> = new Set(['Pending', 'Representing', 'Proposing', 'Evaluating']);
+
+function hasFinalizer(cycle: ImprovementCycle): boolean {
+  return cycle.metadata.finalizers?.includes(SANDBOX_FINALIZER) ?? false;
+}
+
 function approvalOf(cycle: ImprovementCycle): 'Approved' | 'Rejected' | undefined {
   const value = cycle.metadata.annotations?.[APPROVAL_ANNOTATION];
   return value === 'Approved' || value === 'Rejected' ? value : undefined;
@@ -67,11 +77,19 @@ export class CycleReconciler {
 
   async reconcile(key: string): Promise<ReconcileResult> {
     const { namespace, name } = splitKey(key);
-    const cycle = this.deps.cycles.get(name, namespace);
+    const cached = this.deps.cycles.get(name, namespace);
+    if (!cached) return {};
+    const cycle = await this.releaseSandbox(cached);
     if (!cycle || cycle.metadata.deletionTimestamp || isTerminal(cycle.status?.phase)) return {};
     const status = cycle.status ?? {};
     const phase = status.phase ?? 'Pending';
     const kind = PHASE_WORK[phase];
+    // The finalizer goes on before the first sandbox object exists, so that no way out of
+    // Evaluating (deletion included) leaves sandbox pods behind.
+    if (kind === 'evaluate' && this.deps.providers.sandbox && !hasFinalizer(cycle)) {
+      await this.setFinalizer(cycle, true);
+      return { requeueAfterMs: 0 };
+    }
     const context: CycleContext = {
       namespace,
       name,
@@ -100,6 +118,48 @@ export class CycleReconciler {
       for (const event of result.events)
         await this.deps.events.record(written, event.type, event.reason, event.message);
     }
-    return result.requeueAfterMs !== undefined ? { requeueAfterMs: result.requeueAfterMs } : {};
+    if (!isTerminal(result.status.phase) || !hasFinalizer(written)) {
+      return result.requeueAfterMs !== undefined ? { requeueAfterMs: result.requeueAfterMs } : {};
+    }
+    await this.releaseSandbox(written);
+    return {};
+  }
+
+  /**
+   * Releases the cycle's sandbox once it is deleted or past Evaluating, then drops the finalizer.
+   * Returns the cycle as it now is (undefined when the removal let it be deleted).
+   */
+  private async releaseSandbox(cycle: ImprovementCycle): Promise<ImprovementCycle | undefined> {
+    if (!hasFinalizer(cycle)) return cycle;
+    const inSandboxPhase = SANDBOX_PHASES.has(cycle.status?.phase ?? 'Pending');
+    if (!cycle.metadata.deletionTimestamp && inSandboxPhase) return cycle;
+    await this.deps.providers.sandbox?.release({
+      namespace: cycle.metadata.namespace,
+      name: cycle.metadata.name,
+      uid: cycle.metadata.uid ?? '',
+    });
+    return this.setFinalizer(cycle, false);
+  }
+
+  private async setFinalizer(cycle: ImprovementCycle, present: boolean): Promise<ImprovementCycle | undefined> {
+    const others = (cycle.metadata.finalizers ?? []).filter((finalizer) => finalizer !== SANDBOX_FINALIZER);
+    const finalizers = present ? [...others, SANDBOX_FINALIZER] : others;
+    try {
+      // A JSON patch with a test on resourceVersion: a stale cache fails (409) and is retried.
+      return (await this.deps.clients.custom.patchNamespacedCustomObject({
+        group: CYCLES.group,
+        version: CYCLES.version,
+        plural: CYCLES.plural,
+        namespace: cycle.metadata.namespace,
+        name: cycle.metadata.name,
+        body: [
+          { op: 'test', path: '/metadata/resourceVersion', value: cycle.metadata.resourceVersion },
+          { op: 'add', path: '/metadata/finalizers', value: finalizers },
+        ],
+      })) as ImprovementCycle;
+    } catch (error) {
+      if (statusCodeOf(error) === 404) return undefined;
+      throw error;
+    }
   }
 }

@@ -1,7 +1,9 @@
 // API clients that count every request they make, so the operator can show (and the benchmark
 // can prove) how little it talks to the API server when nothing changes.
 import {
+  AppsV1Api,
   CoreV1Api,
+  KubernetesObjectApi,
   CustomObjectsApi,
   ServerConfiguration,
   createConfiguration,
@@ -16,6 +18,9 @@ export interface KubeClients {
   kubeConfig: KubeConfig;
   custom: CustomObjectsApi;
   core: CoreV1Api;
+  apps: AppsV1Api;
+  /** Any kind by apiVersion and kind: server-side apply of the sandbox's objects. */
+  objects: KubernetesObjectApi;
 }
 
 /** Builds API clients on `kubeConfig` that report each request to `observe`. */
@@ -39,6 +44,8 @@ export function createKubeClients(kubeConfig: KubeConfig, observe: RequestObserv
     kubeConfig,
     custom: new CustomObjectsApi(configuration),
     core: new CoreV1Api(configuration),
+    apps: new AppsV1Api(configuration),
+    objects: new KubernetesObjectApi(configuration),
   };
 }
 

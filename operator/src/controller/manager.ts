@@ -24,7 +24,8 @@ export interface ManagerOptions {
   kubeConfig: KubeConfig;
   log: Logger;
   metrics: OperatorMetrics;
-  providers: CycleProviders;
+  /** The cycle's providers, or a function making them from the manager's API clients. */
+  providers: CycleProviders | ((clients: KubeClients) => CycleProviders);
   identity: string;
   /** Watch one namespace only; all namespaces when undefined. */
   namespace?: string;
@@ -66,7 +67,8 @@ export class Manager {
     const cycleReconciler = new CycleReconciler({
       clients: this.clients,
       cycles: this.cycles,
-      providers: options.providers,
+      providers:
+        typeof options.providers === 'function' ? options.providers(this.clients) : options.providers,
       events,
       log,
     });

@@ -24,22 +24,17 @@ export interface CycleProviders {
 /** No providers at all: every cycle fails naming what it lacks. */
 export const NO_PROVIDERS: CycleProviders = { proposers: {}, imageBuilders: {} };
 
-/** Builders a cycle may need: parameter changes need `config`; code changes need `overlay`. */
-export function buildersNeeded(spec: ImprovementCycleSpec): BuilderType[] {
-  return spec.agentSpec.improvement.proposer.type === 'tuner' ? ['config'] : ['config', 'overlay'];
-}
-
-/** Lists, in loop order, the capabilities this cycle needs that `providers` lack. */
+/**
+ * Lists, in loop order, the capabilities a cycle needs up to selection (graph, proposer, sandbox)
+ * that `providers` lack. Delivery capabilities (commit, image build, canary) are checked when
+ * delivery starts: which builder is needed depends on the kind of the candidate selected, and a
+ * cycle that cannot deliver still shows which candidates passed and why.
+ */
 export function missingCapabilities(spec: ImprovementCycleSpec, providers: CycleProviders): string[] {
   const missing: string[] = [];
   if (!providers.representer) missing.push('Representer (service graph)');
   const proposerType = spec.agentSpec.improvement.proposer.type;
   if (!providers.proposers[proposerType]) missing.push(`Proposer '${proposerType}'`);
   if (!providers.sandbox) missing.push('Sandbox (candidate evaluation)');
-  if (!providers.sourceRepository) missing.push('SourceRepository (git commit)');
-  for (const builder of buildersNeeded(spec)) {
-    if (!providers.imageBuilders[builder]) missing.push(`ImageBuilder '${builder}'`);
-  }
-  if (!providers.canary) missing.push('Canary (TrafficRouter and MetricProvider)');
   return missing;
 }

@@ -117,6 +117,8 @@ evictionHard:
   imagefs.available: 2%
 serializeImagePulls: false
 maxPods: 110
+# A fork bomb in one pod (a sandboxed candidate, say) must not exhaust the node's process table.
+podPidsLimit: 1024
 YAML
 }
 

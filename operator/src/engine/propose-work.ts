@@ -1,0 +1,234 @@
+// The Proposing phase in the operator: gathers what a proposal round needs from the cluster (the
+// agent's archive, the parameter values the Deployment runs with, the service graph), runs the
+// round (parent choice → proposer → patch policy), and keeps what evaluation needs in the cycle's
+// inputs ConfigMap. Status gets the candidates and how they were obtained.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
+import { HYPERAGENTS, type HyperAgent } from '../api/resources.js';
+import type { Candidate } from '../api/schema.js';
+import { describeError, statusCodeOf, type KubeClients } from '../controller/kube.js';
+import {
+  candidateStatuses,
+  proposeCandidates,
+  usableAsParent,
+  type RoundContext,
+} from '../cycle/proposal-round.js';
+import type { CycleContext, WorkOutcome } from '../cycle/work.js';
+import { readRepositorySnapshot } from '../git/base-tree.js';
+import type { Workspace } from '../git/workspace.js';
+import { policyInputFor } from '../policy/agent-policy.js';
+import { fromArchiveRecord, parameterValues } from '../policy/archive-record.js';
+import { checkPatch } from '../policy/patch-policy.js';
+import { selectParent } from '../policy/parent-selection.js';
+import { startingValues } from '../propose/candidate-schema.js';
+import type { ArchiveEntry, ParameterSpec, ParameterValues } from '../propose/candidate.js';
+import type { ProposeWork, Proposer } from '../propose/proposer.js';
+import { hotSpotContext } from '../represent/query.js';
+import { parseDuration } from '../util/duration.js';
+import {
+  BASELINE,
+  cycleInputsConfigMap,
+  cycleInputsName,
+  inputKeys,
+  parametersJson,
+  sha256,
+} from './cycle-inputs.js';
+import { graphOf, checkoutCommit, type GraphCache } from './represent-work.js';
+import { SourceUnavailableError, type SourceCheckouts } from './source-checkout.js';
+
+/** Source files shown to a proposer: the modules around the hot spots, bounded. */
+const MAX_SOURCE_FILES = 8;
+const MAX_SOURCE_CHARS = 16_000;
+
+/** Makes the proposer a cycle asks (reading an API key Secret, say); throws a ProposerUnavailableError. */
+export type ProposerFactory = (cycle: CycleContext) => Promise<Proposer>;
+
+export class ProposerUnavailableError extends Error {
+  override readonly name = 'ProposerUnavailableError';
+}
+
+export interface ProposalWorkDeps {
+  clients: KubeClients;
+  checkouts: SourceCheckouts;
+  graphs: GraphCache;
+  makeProposer: ProposerFactory;
+  now?: () => Date;
+}
+
+export class ProposalWork implements ProposeWork {
+  constructor(private readonly deps: ProposalWorkDeps) {}
+
+  async propose(cycle: CycleContext): Promise<WorkOutcome> {
+    const spec = cycle.spec.agentSpec;
+    const baseCommit = cycle.status.baseCommit;
+    if (!baseCommit) {
+      return { state: 'failed', reason: 'NoBaseCommit', message: 'The cycle has no base commit: Represent did not record one.' };
+    }
+    let proposer: Proposer;
+    try {
+      proposer = await this.deps.makeProposer(cycle);
+    } catch (error) {
+      if (error instanceof ProposerUnavailableError) {
+        return { state: 'failed', reason: 'ProposerUnavailable', message: error.message };
+      }
+      throw error;
+    }
+    const archive = await this.archiveOf(cycle);
+    const current = await this.currentValues(cycle, spec.improvement.parameters);
+    if ('failed' in current) return current.failed;
+
+    try {
+      return await this.deps.checkouts.withWorkspace(
+        { namespace: cycle.namespace, agent: cycle.spec.agent, source: spec.source },
+        async (workspace) => {
+          const graph = this.deps.graphs.get(cycle.uid) ?? (await graphOf(workspace, cycle, baseCommit));
+          await checkoutCommit(workspace, baseCommit);
+          const now = this.deps.now?.() ?? new Date();
+          const started = Date.parse(cycle.status.startTime ?? now.toISOString());
+          const context: RoundContext = {
+            agent: { namespace: cycle.namespace, name: cycle.spec.agent },
+            cycle: cycle.name,
+            spec,
+            archive,
+            current: current.values,
+            graph,
+            sources: await sourcesAround(workspace.dir, hotSpotContext(graph)),
+            deadline: new Date(started + parseDuration(spec.improvement.budget.maxDuration)),
+          };
+          const round = await proposeCandidates(context, {
+            proposer,
+            ...(spec.improvement.proposer.model ? { model: spec.improvement.proposer.model } : {}),
+            chooseParent: (past) => {
+              const usable = past.filter(usableAsParent);
+              const choice = selectParent({ archive: usable, rng: xoroshiro128plus(seedOf(cycle)) });
+              const odds = choice.odds.find((entry) => entry.id === choice.parent?.id);
+              return { ...(choice.parent ? { parent: choice.parent } : {}), probability: odds?.probability ?? 1 };
+            },
+            checkPatch: async (diff, parent) => {
+              const snapshot = await readRepositorySnapshot(workspace.dir, parent?.commit ?? baseCommit);
+              return checkPatch({ ...policyInputFor(spec, snapshot), diff, tree: await snapshot.treeFor(diff) });
+            },
+          });
+
+          const parent = round.request.parent;
+          const data: Record<string, string> = { [inputKeys.parameters(BASELINE)]: parametersJson(current.values) };
+          const parentDiff =
+            parent?.kind === 'code' && parent.commit
+              ? await workspace.runner.git(["diff", "--binary", baseCommit, parent.commit])
+              : undefined;
+          const candidates: Candidate[] = candidateStatuses(round.reviewed);
+          for (const [index, item] of round.reviewed.entries()) {
+            const values: ParameterValues = {
+              ...startingValues({ current: current.values, ...(parent ? { parent } : {}) }),
+              ...(item.candidate.kind === 'config' ? item.candidate.parameters : {}),
+            };
+            data[inputKeys.parameters(item.id)] = parametersJson(values);
+            if (parentDiff) data[inputKeys.parentDiff(item.id)] = parentDiff;
+            if (item.candidate.kind === 'code') {
+              const diff = item.candidate.diff;
+              data[inputKeys.diff(item.id)] = diff;
+              const files = item.files ?? [];
+              candidates[index] = {
+                ...candidates[index]!,
+                patch: {
+                  configMap: cycleInputsName(cycle.name),
+                  key: inputKeys.diff(item.id),
+                  sha256: sha256(diff),
+                  files: files.length,
+                  linesAdded: files.reduce((sum, file) => sum + file.linesAdded, 0),
+                  linesRemoved: files.reduce((sum, file) => sum + file.linesRemoved, 0),
+                },
+              };
+            }
+          }
+          await this.storeInputs(cycle, data);
+          const pending = candidates.filter((candidate) => candidate.verdict === 'Pending').length;
+          return {
+            state: 'succeeded',
+            message: `${proposer.type} proposed ${candidates.length} candidates (${pending} to evaluate, ${candidates.length - pending} refused by the patch policy)${parent ? ` from parent ${parent.id}` : ''}`,
+            status: { candidates, proposal: round.proposal },
+          };
+        },
+      );
+    } catch (error) {
+      if (error instanceof SourceUnavailableError) {
+        return { state: 'failed', reason: 'SourceUnavailable', message: error.message };
+      }
+      throw error;
+    }
+  }
+
+  private async archiveOf(cycle: CycleContext): Promise<ArchiveEntry[]> {
+    const agent = (await this.deps.clients.custom.getNamespacedCustomObject({
+      group: HYPERAGENTS.group,
+      version: HYPERAGENTS.version,
+      plural: HYPERAGENTS.plural,
+      namespace: cycle.namespace,
+      name: cycle.spec.agent,
+    })) as HyperAgent;
+    const declared = cycle.spec.agentSpec.improvement.parameters;
+    return (agent.status?.archive ?? []).map((record) => fromArchiveRecord(record, declared));
+  }
+
+  /** The values of env-carried parameters in the target container; configKey ones are unknown here. */
+  private async currentValues(
+    cycle: CycleContext,
+    declared: readonly ParameterSpec[],
+  ): Promise<{ values: ParameterValues } | { failed: WorkOutcome }> {
+    const target = cycle.spec.agentSpec.target;
+    try {
+      const deployment = await this.deps.clients.apps.readNamespacedDeployment({
+        name: target.deployment,
+        namespace: cycle.namespace,
+      });
+      const containers = deployment.spec?.template.spec?.containers ?? [];
+      const container = target.container ? containers.find((c) => c.name === target.container) : containers[0];
+      const env = Object.fromEntries((container?.env ?? []).map((variable) => [variable.name, variable.value ?? '']));
+      const strings: Record<string, string> = {};
+      for (const parameter of declared) {
+        if (parameter.env && env[parameter.env] !== undefined) strings[parameter.name] = env[parameter.env]!;
+      }
+      return { values: parameterValues(strings, declared) };
+    } catch (error) {
+      return {
+        failed: {
+          state: 'failed',
+          reason: 'TargetUnavailable',
+          message: `cannot read the target Deployment ${cycle.namespace}/${target.deployment}: ${describeError(error)}`,
+        },
+      };
+    }
+  }
+
+  private async storeInputs(cycle: CycleContext, data: Record<string, string>): Promise<void> {
+    const body = cycleInputsConfigMap(
+      { namespace: cycle.namespace, name: cycle.name, uid: cycle.uid, agent: cycle.spec.agent },
+      data,
+    );
+    const core = this.deps.clients.core;
+    try {
+      await core.createNamespacedConfigMap({ namespace: cycle.namespace, body });
+    } catch (error) {
+      // A visit that died after storing but before status was written proposes again: replace.
+      if (statusCodeOf(error) !== 409) throw error;
+      await core.replaceNamespacedConfigMap({ name: body.metadata!.name!, namespace: cycle.namespace, body });
+    }
+  }
+}
+
+/** A seed per cycle from the agent's seed, so a rerun of the same cycle draws the same parent. */
+function seedOf(cycle: CycleContext): number {
+  let hash = cycle.spec.agentSpec.improvement.proposer.seed >>> 0;
+  for (const char of cycle.name) hash = (Math.imul(hash, 31) + char.charCodeAt(0)) >>> 0;
+  return hash;
+}
+
+async function sourcesAround(dir: string, paths: readonly string[]): Promise<Record<string, string>> {
+  const sources: Record<string, string> = {};
+  for (const path of paths.slice(0, MAX_SOURCE_FILES)) {
+    const text = await readFile(join(dir, path), 'utf8').catch(() => undefined);
+    if (text !== undefined) sources[path] = text.slice(0, MAX_SOURCE_CHARS);
+  }
+  return sources;
+}

@@ -1,0 +1,53 @@
+// The providers this operator ships, wired to one set of API clients: the service graph, the
+// tuner and openai proposers, and the sandbox. Delivery (commit, build, canary) is not offered yet.
+import type { Logger } from 'pino';
+import type { KubeClients } from '../controller/kube.js';
+import type { CycleProviders } from '../cycle/capabilities.js';
+import { KubeSandbox } from '../sandbox/kube-sandbox.js';
+import type { OperatorMetrics } from '../telemetry/metrics.js';
+import { ProposalWork } from './propose-work.js';
+import { openAIFactory, tunerFactory } from './proposers.js';
+import { GraphCache, RepresentWork } from './represent-work.js';
+import { SourceCheckouts } from './source-checkout.js';
+
+export interface EngineOptions {
+  clients: KubeClients;
+  log: Logger;
+  metrics: OperatorMetrics;
+  /** Where repository clones live. */
+  workDir: string;
+  /** The evaluation runner image for agents that name none; without it such agents fail to evaluate. */
+  sandboxImage?: string;
+  /** `host:port` outside the cluster that sandboxes must not reach. */
+  outsideProbe: string;
+}
+
+export function engineProviders(options: EngineOptions): CycleProviders {
+  const { clients, log, metrics } = options;
+  const checkouts = new SourceCheckouts(clients.core, options.workDir);
+  const graphs = new GraphCache();
+  const proposal = (makeProposer: ConstructorParameters<typeof ProposalWork>[0]['makeProposer']) =>
+    new ProposalWork({ clients, checkouts, graphs, makeProposer });
+  return {
+    representer: new RepresentWork(checkouts, graphs),
+    proposers: {
+      tuner: proposal(tunerFactory()),
+      openai: proposal(openAIFactory(clients, metrics, log)),
+    },
+    sandbox: new KubeSandbox({
+      clients,
+      log: log.child({ component: 'sandbox' }),
+      ...(options.sandboxImage ? { runnerImage: options.sandboxImage } : { runnerImage: '' }),
+      outsideProbe: parseHostPort(options.outsideProbe),
+    }),
+    imageBuilders: {},
+  };
+}
+
+/** `host:port` (IPv6 hosts in brackets); throws on anything else, at start-up. */
+export function parseHostPort(text: string): { host: string; port: number } {
+  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(text);
+  const port = Number(match?.[3]);
+  if (!match || port < 1 || port > 65535) throw new Error(`not a host:port address: ${text}`);
+  return { host: (match[1] ?? match[2])!, port };
+}

@@ -1,0 +1,67 @@
+// The operator's clone of an agent's repository, one per agent under the work directory, reused
+// across cycles (a fetch brings it up to date). Credentials come from the agent's Secret for the
+// time of one use and are removed after it.
+import type { CoreV1Api } from '@kubernetes/client-node';
+import { join } from 'node:path';
+import type { HyperAgentSpec } from '../api/schema.js';
+import { decodeSecretData, openGitAccess } from '../git/credentials.js';
+import { openWorkspace, type Workspace } from '../git/workspace.js';
+import { describeError } from '../controller/kube.js';
+
+export interface CheckoutTarget {
+  namespace: string;
+  agent: string;
+  source: HyperAgentSpec['source'];
+}
+
+/** The repository could not be reached or read; the message says which and why. */
+export class SourceUnavailableError extends Error {
+  override readonly name = 'SourceUnavailableError';
+}
+
+export class SourceCheckouts {
+  constructor(
+    private readonly core: CoreV1Api,
+    /** Where clones live (an emptyDir in the operator pod). */
+    private readonly workRoot: string,
+  ) {}
+
+  /**
+   * Runs `use` on an up-to-date clone of the agent's repository. Throws SourceUnavailableError
+   * when the credentials Secret cannot be read or git cannot clone or fetch.
+   */
+  async withWorkspace<T>(target: CheckoutTarget, use: (workspace: Workspace) => Promise<T>): Promise<T> {
+    const { repo, branch, credentialsSecret } = target.source;
+    let secret: Record<string, string> | undefined;
+    if (credentialsSecret) {
+      try {
+        secret = (await this.core.readNamespacedSecret({ name: credentialsSecret, namespace: target.namespace }))
+          .data;
+      } catch (error) {
+        throw new SourceUnavailableError(
+          `cannot read the credentials Secret ${target.namespace}/${credentialsSecret}: ${describeError(error)}`,
+        );
+      }
+    }
+    const access = await openGitAccess({
+      repo,
+      ...(secret ? { secret: decodeSecretData(secret), secretName: credentialsSecret } : {}),
+    }).catch((error: Error) => {
+      throw new SourceUnavailableError(`cannot use the repository ${repo}: ${error.message}`);
+    });
+    try {
+      const workspace = await openWorkspace({
+        agent: { namespace: target.namespace, name: target.agent },
+        repo,
+        branch,
+        dir: join(this.workRoot, target.namespace, target.agent),
+        access,
+      }).catch((error: Error) => {
+        throw new SourceUnavailableError(`cannot clone ${repo} (branch ${branch}): ${access.redact(error.message)}`);
+      });
+      return await use(workspace);
+    } finally {
+      await access.dispose();
+    }
+  }
+}

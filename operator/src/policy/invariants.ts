@@ -1,0 +1,643 @@
+// The sandbox verdict of one candidate: its runner result judged against the baseline's (the
+// unmodified source, evaluated by the same runner in the same cycle), check by check.
+//
+// Every verdict lists the same seven checks in the same order, each Passed, Failed or Skipped with
+// its figures, so a reader can always see what was judged and what was not. A candidate passes when
+// no check failed. Whatever cannot be read is a failure (fail closed), with one exception: peak
+// memory, which some nodes do not expose.
+//
+// Isolation   Failed when the runner reports a breach: nothing it measured is trusted, and every
+//             later check is Skipped. Passed only for an evaluated result.
+// Evaluation  Failed when the runner did not evaluate (patch-failed, invalid-manifest, error: its
+//             message), when the pod died (deadline, OOM: the I/O layer's text), when a command
+//             timed out, was killed or has no exit code, when the benchmark exited non-zero, or
+//             when the baseline is unusable (see judgeBaseline). Later checks are then Skipped.
+// TestsPass   Always required. Failed when the typecheck fails, no test command ran, the test
+//             command exits non-zero or any test is counted failed.
+// TestCountStable  Candidate passed-count ≥ baseline passed-count; counts unreadable on either
+//             side (no reporter found, or format `none`) fail.
+// InterfaceStable  Same fingerprint kind and sha256 on both sides; a missing one fails.
+// GoalImproved  The primary objective (the first with a benchmark key) must improve by more than
+//             SIGNIFICANCE × noise, median against median; every other benchmark objective may get
+//             worse by at most its maxRegressionPercent + SIGNIFICANCE × noise. Missing figures
+//             fail. Without benchmark objectives it is Skipped: the canary judges the goal.
+// ResourcesWithinBounds  Peak memory ≤ 90% of the pod limit and, when the baseline's peak is known,
+//             ≤ max(1.5 × baseline, baseline + 64 MiB). Unknown peak: Skipped (cgroup unreadable).
+//
+// Invariants the agent does not list are Skipped ("not required by the agent"); TestsPass never is.
+// The score is the primary objective's improvement in percent (positive = better), reported
+// whenever both sides measured it, even for a failed candidate, so people can see what it bought.
+//
+// Noise. One side's noise is the robust relative spread of its runs:
+//   noise = 1.4826 × MAD / |median| × 100 %   (MAD: median absolute deviation from the median;
+//   1.4826 makes it estimate the standard deviation of normally distributed runs).
+// The two sides are pooled as the root mean square of their noises, floored at 1%. A side with
+// fewer than 3 runs has no estimate and the floor is used, which the message says. The spread of
+// single runs is used rather than the smaller standard error of the median on purpose: runs in
+// one pod share a node and caches, so they vary together and are fewer than statistics assume.
+import { INVARIANTS, type HyperAgentSpec } from '../api/schema.js';
+import type { CommandReport, SandboxResult } from '../sandbox/protocol.js';
+
+export type Invariant = (typeof INVARIANTS)[number];
+export type CheckName = 'Isolation' | 'Evaluation' | Invariant;
+export type CheckStatus = 'Passed' | 'Failed' | 'Skipped';
+
+export interface InvariantCheck {
+  name: CheckName;
+  status: CheckStatus;
+  /** What was compared, with its figures. */
+  message: string;
+}
+
+export interface CandidateVerdict {
+  /** No check failed. */
+  passed: boolean;
+  /** Improvement of the primary objective, percent, positive = better; absent when not measured. */
+  score?: number;
+  /** Every check, in CHECK_ORDER. */
+  checks: InvariantCheck[];
+  /** One line per failed check: `${name}: ${message}`. */
+  reasons: string[];
+}
+
+/** A sandbox pod that ended without a runner result; the I/O layer words why (deadline, OOM …). */
+export interface PodFailure {
+  failure: string;
+}
+
+/** What one sandbox pod gave: the runner's result, or why there is none. */
+export type SandboxOutcome = SandboxResult | PodFailure;
+
+export type JudgedSpec = Pick<HyperAgentSpec, 'verification' | 'objectives'>;
+type Objective = HyperAgentSpec['objectives'][number];
+
+export interface JudgeInput {
+  spec: JudgedSpec;
+  baseline: SandboxOutcome;
+  candidate: SandboxOutcome;
+  /** The memory limit of one sandbox pod, bytes. */
+  memoryLimitBytes: number;
+}
+
+export interface CycleJudgeInput {
+  spec: JudgedSpec;
+  /** Absent when the baseline was never evaluated: every candidate then fails. */
+  baseline?: SandboxOutcome;
+  candidates: ReadonlyMap<string, SandboxOutcome>;
+  memoryLimitBytes: number;
+}
+
+export interface BaselineVerdict {
+  usable: boolean;
+  /** Why no candidate can be judged against it, worded for the cycle's status. */
+  reason?: string;
+}
+
+export const CHECK_ORDER: readonly CheckName[] = ['Isolation', 'Evaluation', ...INVARIANTS];
+
+/** Smallest pooled noise, percent: even identical runs do not prove a smaller change is real. */
+export const NOISE_FLOOR_PERCENT = 1;
+/** Fewest runs a side needs for its own noise estimate. */
+export const MIN_NOISE_RUNS = 3;
+/** How many times the noise a change must exceed to count. */
+export const SIGNIFICANCE = 2;
+/** Share of the pod's memory limit a candidate may peak at: above it, production would OOM soon. */
+export const MEMORY_LIMIT_SHARE = 0.9;
+/** A candidate may grow the baseline's peak memory by this factor … */
+export const MEMORY_GROWTH_FACTOR = 1.5;
+/** … or by this many bytes, whichever is larger, so small services are not held to a few MiB. */
+export const MEMORY_GROWTH_SLACK_BYTES = 64 * 1024 * 1024;
+
+const MAD_TO_STANDARD_DEVIATION = 1.4826;
+const MIB = 1024 * 1024;
+const BASELINE_UNUSABLE = 'the unmodified source could not be measured';
+
+/**
+ * Relative noise of repeat runs, percent: 1.4826 × MAD / |median| × 100. NaN when there are fewer
+ * than MIN_NOISE_RUNS runs or a run is not finite (no estimate); Infinity when the runs spread
+ * around a median of 0.
+ */
+export function noiseOf(runs: readonly number[]): number {
+  if (runs.length < MIN_NOISE_RUNS || !runs.every(Number.isFinite)) return Number.NaN;
+  const center = median(runs);
+  const mad = median(runs.map((run) => Math.abs(run - center)));
+  if (mad === 0) return 0;
+  if (center === 0) return Number.POSITIVE_INFINITY;
+  return ((MAD_TO_STANDARD_DEVIATION * mad) / Math.abs(center)) * 100;
+}
+
+export interface PooledNoise {
+  /** Percent, never below NOISE_FLOOR_PERCENT. */
+  percent: number;
+  /** Why the floor was used, when it was: too few runs, or runs steadier than the floor. */
+  floor?: string;
+}
+
+/** The noise two sides' runs are compared under: RMS of both sides' noise, floored. */
+export function pooledNoise(baseline: readonly number[], candidate: readonly number[]): PooledNoise {
+  const few = [
+    baseline.length < MIN_NOISE_RUNS ? 'baseline' : undefined,
+    candidate.length < MIN_NOISE_RUNS ? 'candidate' : undefined,
+  ].filter((side) => side !== undefined);
+  if (few.length > 0) {
+    const sides = few.length === 2 ? 'both sides' : `the ${few[0]}`;
+    return {
+      percent: NOISE_FLOOR_PERCENT,
+      floor: `floor: fewer than ${MIN_NOISE_RUNS} runs on ${sides}`,
+    };
+  }
+  const percent = Math.sqrt((noiseOf(baseline) ** 2 + noiseOf(candidate) ** 2) / 2);
+  if (percent < NOISE_FLOOR_PERCENT) return { percent: NOISE_FLOOR_PERCENT, floor: 'floor' };
+  return { percent };
+}
+
+/**
+ * Whether candidates can be judged against this baseline. Unusable when it was not evaluated, a
+ * command did not complete, its tests do not pass, or it lacks figures for a benchmark objective of
+ * `spec` (without `spec` figures are not asked for: GoalImproved still fails each candidate then):
+ * the reason then explains the cycle's failure and every candidate's.
+ */
+export function judgeBaseline(
+  baseline: SandboxOutcome,
+  spec: Pick<HyperAgentSpec, 'objectives'> = { objectives: [] },
+): BaselineVerdict {
+  const unusable = (why: string): BaselineVerdict => ({
+    usable: false,
+    reason: `${BASELINE_UNUSABLE}: ${why}`,
+  });
+  if (isPodFailure(baseline)) return unusable(baseline.failure);
+  const refusal = notEvaluated(baseline);
+  if (refusal) return unusable(refusal.message);
+  const incomplete = incompleteCommands(baseline);
+  if (incomplete) return unusable(incomplete);
+  const tests = testsPass(baseline);
+  if (!tests.ok) return unusable(`its tests do not pass: ${tests.message}`);
+  const missing = benchmarkObjectives(spec.objectives)
+    .map((objective) => objective.benchmark)
+    .filter((key) => figures(baseline, key) === undefined);
+  if (missing.length > 0) return unusable(`no benchmark figures for ${[...new Set(missing)].join(', ')}`);
+  return { usable: true };
+}
+
+/** The verdict of one candidate against the baseline of its cycle. */
+export function judgeCandidate(input: JudgeInput): CandidateVerdict {
+  return judgeAgainst(input, judgeBaseline(input.baseline, input.spec));
+}
+
+/** Verdicts of every candidate of a cycle, by candidate id; the baseline is judged once. */
+export function judgeCycle(input: CycleJudgeInput): Map<string, CandidateVerdict> {
+  const baseline = input.baseline ?? { failure: 'no result for it' };
+  const baselineVerdict = judgeBaseline(baseline, input.spec);
+  const verdicts = new Map<string, CandidateVerdict>();
+  for (const [id, candidate] of input.candidates) {
+    verdicts.set(
+      id,
+      judgeAgainst(
+        { spec: input.spec, baseline, candidate, memoryLimitBytes: input.memoryLimitBytes },
+        baselineVerdict,
+      ),
+    );
+  }
+  return verdicts;
+}
+
+function judgeAgainst(input: JudgeInput, baselineVerdict: BaselineVerdict): CandidateVerdict {
+  const { spec, candidate } = input;
+  if (isPodFailure(candidate)) {
+    return verdictOf(
+      [
+        skipped('Isolation', 'not established: the runner gave no result'),
+        failed('Evaluation', candidate.failure),
+      ],
+      'not judged: the evaluation did not complete',
+    );
+  }
+  const refusal = notEvaluated(candidate);
+  if (refusal) {
+    const skipReason =
+      refusal.name === 'Isolation'
+        ? 'not judged: the sandbox was not isolated'
+        : 'not judged: the evaluation did not complete';
+    const early: InvariantCheck[] =
+      refusal.name === 'Isolation'
+        ? [refusal]
+        : [skipped('Isolation', `not established: the runner stopped with ${candidate.outcome}`), refusal];
+    return verdictOf(early, skipReason);
+  }
+  const isolation = passed('Isolation', `no probe got through (proof took ${candidate.isolationMs} ms)`);
+  const incomplete = incompleteCommands(candidate);
+  if (incomplete)
+    return verdictOf([isolation, failed('Evaluation', incomplete)], 'not judged: a command did not complete');
+  if (!baselineVerdict.usable || isPodFailure(input.baseline)) {
+    const reason = baselineVerdict.reason ?? `${BASELINE_UNUSABLE}: no result for it`;
+    return verdictOf([isolation, failed('Evaluation', reason)], 'not judged: no usable baseline');
+  }
+  const baseline = input.baseline;
+  const required = new Set<Invariant>(spec.verification.invariants);
+  const goal = judgeGoal(spec.objectives, baseline, candidate);
+  const checks = [
+    isolation,
+    passed('Evaluation', completedMessage(candidate)),
+    testsPassCheck(candidate),
+    required.has('TestCountStable')
+      ? testCountStable(baseline, candidate)
+      : skipped('TestCountStable', 'not required by the agent'),
+    required.has('InterfaceStable')
+      ? interfaceStable(baseline, candidate)
+      : skipped('InterfaceStable', 'not required by the agent: it allows interface changes'),
+    required.has('GoalImproved')
+      ? goal.check
+      : skipped('GoalImproved', `not required by the agent${goal.figures ? ` (${goal.figures})` : ''}`),
+    required.has('ResourcesWithinBounds')
+      ? resourcesWithinBounds(baseline, candidate, input.memoryLimitBytes)
+      : skipped('ResourcesWithinBounds', 'not required by the agent'),
+  ];
+  return verdictOf(checks, '', goal.score);
+}
+
+/** Completes `early` checks with Skipped ones in CHECK_ORDER and derives the rest of the verdict. */
+function verdictOf(early: InvariantCheck[], skipReason: string, score?: number): CandidateVerdict {
+  const checks = CHECK_ORDER.map(
+    (name) => early.find((check) => check.name === name) ?? skipped(name, skipReason),
+  );
+  const failures = checks.filter((check) => check.status === 'Failed');
+  const verdict: CandidateVerdict = {
+    passed: failures.length === 0,
+    checks,
+    reasons: failures.map((check) => `${check.name}: ${check.message}`),
+  };
+  if (score !== undefined) verdict.score = score;
+  return verdict;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Outcome and commands
+// ---------------------------------------------------------------------------------------------
+
+function isPodFailure(outcome: SandboxOutcome): outcome is PodFailure {
+  return 'failure' in outcome;
+}
+
+/** The failed check of a result the runner did not evaluate, or that reports a breach anyway. */
+function notEvaluated(result: SandboxResult): InvariantCheck | undefined {
+  if (result.outcome === 'isolation-breached' || result.breached.length > 0) {
+    const reached = result.breached.length > 0 ? result.breached.join(', ') : 'an address it must not reach';
+    return failed('Isolation', `the sandbox could reach ${reached}: evaluation refused (fail closed)`);
+  }
+  if (result.outcome !== 'evaluated') {
+    return failed('Evaluation', `${result.outcome}: ${result.message ?? 'the runner gave no message'}`);
+  }
+  return undefined;
+}
+
+/**
+ * Why the commands' figures cannot be trusted: a command that timed out, was killed or has no exit
+ * code, or a benchmark that failed (its figures may be partial). Test and typecheck exit codes are
+ * TestsPass's to judge.
+ */
+function incompleteCommands(result: SandboxResult): string | undefined {
+  const problems = result.commands.flatMap((command): string[] => {
+    if (command.timedOut) return [`${command.name} timed out after ${seconds(command.durationMs)}`];
+    if (command.signal !== undefined) return [`${command.name} was killed by ${command.signal}`];
+    if (command.exitCode === null) return [`${command.name} ended without an exit code`];
+    if (command.name === 'benchmark' && command.exitCode !== 0) {
+      return [`benchmark exited with ${command.exitCode}`];
+    }
+    return [];
+  });
+  return problems.length > 0 ? problems.join('; ') : undefined;
+}
+
+function completedMessage(result: SandboxResult): string {
+  if (result.commands.length === 0) return 'no command ran';
+  const names = result.commands.map((command) => command.name).join(', ');
+  return `${names} completed in ${seconds(result.commandMs)}`;
+}
+
+function commandsNamed(result: SandboxResult, name: CommandReport['name']): CommandReport[] {
+  return result.commands.filter((command) => command.name === name);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tests and interface
+// ---------------------------------------------------------------------------------------------
+
+function testsPass(result: SandboxResult): { ok: boolean; message: string } {
+  const problems: string[] = [];
+  const notes: string[] = [];
+  // Every command of a name is judged, not the first: a repeated one must not hide a failure.
+  const typechecks = commandsNamed(result, 'typecheck');
+  const failedTypecheck = typechecks.find((command) => command.exitCode !== 0);
+  if (failedTypecheck) problems.push(`typecheck failed (${exitText(failedTypecheck)})`);
+  else if (typechecks.length > 0) notes.push('typecheck passed');
+  const tests = commandsNamed(result, 'test');
+  const failedTest = tests.find((command) => command.exitCode !== 0);
+  const counts = readableCounts(result);
+  if (tests.length === 0) {
+    problems.push('no test command ran');
+  } else if (counts && counts.failed > 0) {
+    problems.push(`${counts.failed} of ${counts.passed + counts.failed} tests failed${skippedText(counts)}`);
+  } else if (failedTest) {
+    const counted = counts ? ` (${counts.passed} passed, none counted failed)` : '';
+    problems.push(`the test command failed (${exitText(failedTest)})${counted}`);
+  } else {
+    notes.unshift(
+      counts
+        ? `${counts.passed} tests passed${skippedText(counts)}`
+        : 'the test command exited with 0 (no test counts read)',
+    );
+  }
+  return problems.length > 0
+    ? { ok: false, message: problems.join('; ') }
+    : { ok: true, message: notes.join('; ') };
+}
+
+function testsPassCheck(result: SandboxResult): InvariantCheck {
+  const outcome = testsPass(result);
+  return outcome.ok ? passed('TestsPass', outcome.message) : failed('TestsPass', outcome.message);
+}
+
+/** Test counts when a known reporter produced them; `none` counts nothing. */
+function readableCounts(result: SandboxResult): SandboxResult['tests'] {
+  return result.tests && result.tests.format !== 'none' ? result.tests : undefined;
+}
+
+function testCountStable(baseline: SandboxResult, candidate: SandboxResult): InvariantCheck {
+  const before = readableCounts(baseline);
+  const after = readableCounts(candidate);
+  if (!before || !after) {
+    const side = !before && !after ? 'both sides' : !before ? 'the baseline' : 'the candidate';
+    return failed(
+      'TestCountStable',
+      `test counts unreadable on ${side}: use a TAP, JUnit or node test reporter`,
+    );
+  }
+  const figures = `${after.passed} tests passed, baseline ${before.passed}`;
+  return after.passed >= before.passed
+    ? passed('TestCountStable', figures)
+    : failed('TestCountStable', `${figures}: ${before.passed - after.passed} fewer`);
+}
+
+function interfaceStable(baseline: SandboxResult, candidate: SandboxResult): InvariantCheck {
+  const before = baseline.fingerprint;
+  const after = candidate.fingerprint;
+  if (!before || !after) {
+    const side = !before && !after ? 'both sides' : !before ? 'the baseline' : 'the candidate';
+    return failed('InterfaceStable', `no interface fingerprint from ${side}`);
+  }
+  const kind = (source: string): string =>
+    source === 'openapi' ? 'OpenAPI operations' : 'exported declarations';
+  if (before.source !== after.source) {
+    return failed(
+      'InterfaceStable',
+      `fingerprints of different kinds: ${kind(before.source)} on the baseline, ${kind(after.source)} on the candidate`,
+    );
+  }
+  if (before.sha256 === after.sha256) {
+    return passed(
+      'InterfaceStable',
+      `${after.items} ${kind(after.source)} unchanged (sha256 ${after.sha256.slice(0, 12)})`,
+    );
+  }
+  return failed(
+    'InterfaceStable',
+    `${kind(after.source)} changed: ${before.items} → ${after.items}, ` +
+      `sha256 ${before.sha256.slice(0, 12)} → ${after.sha256.slice(0, 12)}`,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Goal
+// ---------------------------------------------------------------------------------------------
+
+type BenchmarkObjective = Objective & { benchmark: string };
+
+function benchmarkObjectives(objectives: readonly Objective[]): BenchmarkObjective[] {
+  return objectives.filter((objective): objective is BenchmarkObjective => objective.benchmark !== undefined);
+}
+
+/** A key's runs, when there is at least one and every one is a finite number. */
+function figures(result: SandboxResult, key: string): readonly number[] | undefined {
+  const runs = result.benchmark?.[key];
+  return runs && runs.length > 0 && runs.every(Number.isFinite) ? runs : undefined;
+}
+
+interface Comparison {
+  key: string;
+  baselineRuns: readonly number[];
+  candidateRuns: readonly number[];
+  baselineMedian: number;
+  candidateMedian: number;
+  /** Percent of the baseline median, positive = better in the objective's direction. */
+  change: number;
+  noise: PooledNoise;
+}
+
+function compare(
+  objective: BenchmarkObjective,
+  baseline: SandboxResult,
+  candidate: SandboxResult,
+): Comparison | string {
+  const key = objective.benchmark;
+  const baselineRuns = figures(baseline, key);
+  const candidateRuns = figures(candidate, key);
+  if (!baselineRuns || !candidateRuns) {
+    const side =
+      !baselineRuns && !candidateRuns ? 'either side' : !baselineRuns ? 'the baseline' : 'the candidate';
+    return `no figures for ${key} from ${side}`;
+  }
+  const baselineMedian = median(baselineRuns);
+  const candidateMedian = median(candidateRuns);
+  const sign = objective.direction === 'Maximize' ? 1 : -1;
+  const delta = sign * (candidateMedian - baselineMedian);
+  // From a baseline of 0 a relative change is infinite in whichever way it goes.
+  const change =
+    baselineMedian !== 0
+      ? (delta / Math.abs(baselineMedian)) * 100
+      : delta === 0
+        ? 0
+        : Math.sign(delta) * Number.POSITIVE_INFINITY;
+  return {
+    key,
+    baselineRuns,
+    candidateRuns,
+    baselineMedian,
+    candidateMedian,
+    change,
+    noise: pooledNoise(baselineRuns, candidateRuns),
+  };
+}
+
+function describeComparison(comparison: Comparison): string {
+  const { key, baselineRuns, candidateRuns, change, noise } = comparison;
+  const runs =
+    baselineRuns.length === candidateRuns.length
+      ? `median of ${plural(baselineRuns.length, 'run')}`
+      : `medians of ${baselineRuns.length} and ${plural(candidateRuns.length, 'run')}`;
+  const direction =
+    change === 0
+      ? 'no change'
+      : !Number.isFinite(change)
+        ? `${change > 0 ? 'better' : 'worse'} from a baseline of 0`
+        : `${percent(Math.abs(change))} ${change > 0 ? 'better' : 'worse'}`;
+  const floor = noise.floor ? ` (${noise.floor})` : '';
+  return (
+    `${key} ${figure(comparison.baselineMedian)} → ${figure(comparison.candidateMedian)} ${runs}: ` +
+    `${direction}, noise ±${percent(noise.percent)}${floor}`
+  );
+}
+
+interface GoalJudgement {
+  check: InvariantCheck;
+  /** The primary objective's figures, when both sides had them. */
+  figures?: string;
+  score?: number;
+}
+
+function judgeGoal(
+  objectives: readonly Objective[],
+  baseline: SandboxResult,
+  candidate: SandboxResult,
+): GoalJudgement {
+  const [primary, ...others] = benchmarkObjectives(objectives);
+  if (!primary)
+    return { check: skipped('GoalImproved', 'no benchmark objective: the canary judges the goal') };
+  const problems: string[] = [];
+  const notes: string[] = [];
+  let figuresText: string | undefined;
+  let score: number | undefined;
+
+  const main = compare(primary, baseline, candidate);
+  if (typeof main === 'string') {
+    problems.push(main);
+  } else if (main.baselineMedian === 0) {
+    figuresText = describeComparison(main);
+    problems.push(`${figuresText}: a relative improvement cannot be measured from a baseline median of 0`);
+  } else {
+    figuresText = describeComparison(main);
+    score = roundScore(main.change);
+    const needed = SIGNIFICANCE * main.noise.percent;
+    if (main.change > needed) notes.push(figuresText);
+    else problems.push(`${figuresText}: needs more than ${percent(needed)} better`);
+  }
+
+  let within = 0;
+  for (const objective of others) {
+    const other = compare(objective, baseline, candidate);
+    if (typeof other === 'string') {
+      problems.push(other);
+      continue;
+    }
+    const allowed = objective.maxRegressionPercent + SIGNIFICANCE * other.noise.percent;
+    if (-other.change > allowed) {
+      problems.push(
+        `${describeComparison(other)}: more than the allowed ${percent(objective.maxRegressionPercent)} ` +
+          `+ ${SIGNIFICANCE} × noise`,
+      );
+    } else {
+      within += 1;
+    }
+  }
+  if (within > 0) notes.push(`${plural(within, 'other objective')} within their regression bounds`);
+
+  const check =
+    problems.length > 0
+      ? failed('GoalImproved', problems.join('; '))
+      : passed('GoalImproved', notes.join('; '));
+  const judgement: GoalJudgement = { check };
+  if (figuresText !== undefined) judgement.figures = figuresText;
+  if (score !== undefined) judgement.score = score;
+  return judgement;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Resources
+// ---------------------------------------------------------------------------------------------
+
+function resourcesWithinBounds(
+  baseline: SandboxResult,
+  candidate: SandboxResult,
+  memoryLimitBytes: number,
+): InvariantCheck {
+  const peak = candidate.peakMemoryBytes;
+  if (peak === undefined) {
+    return skipped('ResourcesWithinBounds', 'peak memory unknown: the cgroup was unreadable');
+  }
+  if (!Number.isFinite(memoryLimitBytes) || memoryLimitBytes <= 0) {
+    return failed('ResourcesWithinBounds', `peak ${mib(peak)}, but the pod's memory limit is unknown`);
+  }
+  const limitBound = MEMORY_LIMIT_SHARE * memoryLimitBytes;
+  const parts = [`peak ${mib(peak)}`];
+  const problems: string[] = [];
+  const limitText = `${Math.round(MEMORY_LIMIT_SHARE * 100)}% of the ${mib(memoryLimitBytes)} limit is ${mib(limitBound)}`;
+  if (peak > limitBound) problems.push(`above ${limitText}`);
+  else parts.push(`within ${limitText}`);
+  const before = baseline.peakMemoryBytes;
+  if (before !== undefined) {
+    const growthBound = Math.max(MEMORY_GROWTH_FACTOR * before, before + MEMORY_GROWTH_SLACK_BYTES);
+    const growthText = `the baseline's ${mib(before)} allows ${mib(growthBound)}`;
+    if (peak > growthBound) problems.push(`above what ${growthText}`);
+    else parts.push(`within what ${growthText}`);
+  } else {
+    parts.push("the baseline's peak is unknown");
+  }
+  return problems.length > 0
+    ? failed('ResourcesWithinBounds', `peak ${mib(peak)}: ${problems.join('; ')}`)
+    : passed('ResourcesWithinBounds', parts.join('; '));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Small helpers
+// ---------------------------------------------------------------------------------------------
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+function passed(name: CheckName, message: string): InvariantCheck {
+  return { name, status: 'Passed', message };
+}
+
+function failed(name: CheckName, message: string): InvariantCheck {
+  return { name, status: 'Failed', message };
+}
+
+function skipped(name: CheckName, message: string): InvariantCheck {
+  return { name, status: 'Skipped', message };
+}
+
+function exitText(command: CommandReport): string {
+  return command.exitCode === null ? 'no exit code' : `exit ${command.exitCode}`;
+}
+
+function skippedText(counts: { skipped: number }): string {
+  return counts.skipped > 0 ? `, ${counts.skipped} skipped` : '';
+}
+
+function seconds(ms: number): string {
+  return ms >= 10_000 || ms % 1000 === 0 ? `${Math.round(ms / 1000)}s` : `${(ms / 1000).toFixed(1)}s`;
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}
+
+function percent(value: number): string {
+  return Number.isFinite(value) ? `${value.toFixed(1)}%` : '∞%';
+}
+
+/** Three significant digits; whole numbers from 1000 on, so large figures are not in e-notation. */
+function figure(value: number): string {
+  return Math.abs(value) >= 1000 ? Math.round(value).toString() : value.toPrecision(3);
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / MIB).toFixed(1)} MiB`;
+}
+
+function roundScore(change: number): number {
+  const rounded = Math.round(change * 100) / 100;
+  return rounded === 0 ? 0 : rounded;
+}

@@ -1,0 +1,455 @@
+// The Evaluating phase on a cluster: one sandbox pod per candidate, plus one for the unmodified
+// source (the baseline every candidate is compared with), in the agent namespace's sandbox
+// namespace. Each visit is idempotent: it re-asserts the isolation (namespace labels, quota, limit
+// range, default-deny policies) before it starts pods, starts the pods that do not exist yet as
+// far as the quota allows (the rest wait their turn), reads the finished ones, and, when all are
+// done, judges every candidate against the baseline. `release` removes what a cycle left behind.
+import type { KubernetesObject, V1ConfigMap, V1Pod } from '@kubernetes/client-node';
+import { quantityToScalar } from '@kubernetes/client-node/dist/util.js';
+import type { Logger } from 'pino';
+import type { BaselineMeasurement, Candidate, HyperAgentSpec } from '../api/schema.js';
+import { describeError, statusCodeOf, type KubeClients } from '../controller/kube.js';
+import type { CycleContext, WorkOutcome } from '../cycle/work.js';
+import { BASELINE, cycleInputsName, inputKeys, sha256 } from '../engine/cycle-inputs.js';
+import { judgeBaseline, judgeCycle } from '../policy/invariants.js';
+import {
+  CYCLE_UID_LABEL,
+  sandboxInputConfigMap,
+  sandboxLimitRange,
+  sandboxNamespace,
+  sandboxNamespaceName,
+  sandboxNetworkPolicies,
+  sandboxPod,
+  sandboxQuota,
+} from './manifests.js';
+import { readSandboxPod, type SandboxPodState } from './pod-outcome.js';
+import { PROTOCOL_VERSION, type IsolationProbe, type SandboxManifest, type SandboxResult } from './protocol.js';
+import type { Sandbox } from './sandbox.js';
+
+export interface KubeSandboxOptions {
+  clients: KubeClients;
+  /** The evaluation runner image, used when the agent does not name one; '' = none. */
+  runnerImage: string;
+  /** An address outside the cluster the sandbox must not reach (host:port). */
+  outsideProbe: { host: string; port: number };
+  log: Logger;
+  /** How long one isolation probe waits (ms). */
+  probeTimeoutMs?: number;
+  /** How long the runner waits for a new policy to take effect before it refuses (s). */
+  settleSeconds?: number;
+  /** Benchmark repetitions per candidate, for the noise estimate. */
+  benchmarkRuns?: number;
+  /** How soon to look again while pods run. */
+  pollMs?: number;
+}
+
+const FIELD_MANAGER = 'hyperagent-operator';
+const DEFAULT_POLL_MS = 2000;
+
+/** A candidate (or the baseline) to evaluate, with what its pod needs. */
+interface Unit {
+  id: string;
+  files: Record<string, string>;
+  manifestKey: string;
+  patchKeys: string[];
+}
+
+export class KubeSandbox implements Sandbox {
+  constructor(private readonly options: KubeSandboxOptions) {}
+
+  async evaluate(cycle: CycleContext): Promise<WorkOutcome> {
+    const spec = cycle.spec.agentSpec;
+    const namespace = sandboxNamespaceName(cycle.namespace);
+    const pending = (cycle.status.candidates ?? []).filter((candidate) => candidate.verdict === 'Pending');
+    if (pending.length === 0) {
+      return { state: 'succeeded', message: 'No candidate passed the patch policy: nothing to evaluate.' };
+    }
+
+    const runnerImage = spec.sandbox.image ?? this.options.runnerImage;
+    if (!runnerImage) {
+      return {
+        state: 'failed',
+        reason: 'SandboxImageUnset',
+        message: 'No evaluation runner image: set spec.sandbox.image, or the chart value sandbox.image.',
+      };
+    }
+    const inputs = await this.readInputs(cycle);
+    if ('failed' in inputs) return inputs.failed;
+    const units = await this.unitsOf(cycle, pending, inputs.data);
+    if ('failed' in units) return units.failed;
+
+    const existing = await this.cyclePods(namespace, cycle.uid);
+    const missing = units.units.filter((unit) => !existing.has(unit.id));
+    if (missing.length > 0) {
+      await this.assertIsolation(namespace, spec.sandbox, cycle.namespace);
+      const configMap = await this.ensureInputConfigMap(namespace, cycle, units.units);
+      const sourceImage = await this.sourceImageOf(cycle);
+      if ('failed' in sourceImage) return sourceImage.failed;
+      let free = await this.freePodSlots(namespace, spec.sandbox.quota.pods);
+      for (const unit of missing) {
+        if (free <= 0) break;
+        const pod = sandboxPod({
+          namespace,
+          configMap,
+          cycle: { namespace: cycle.namespace, name: cycle.name, uid: cycle.uid },
+          candidate: unit.id,
+          manifestKey: unit.manifestKey,
+          patchKeys: unit.patchKeys,
+          sandbox: spec.sandbox,
+          image: runnerImage,
+          sourceImage: sourceImage.image,
+        });
+        const created = await this.createPod(pod);
+        if (!created) break;
+        existing.set(unit.id, created);
+        free -= 1;
+      }
+    }
+
+    const states = new Map<string, { pod: V1Pod; state: SandboxPodState }>();
+    for (const [id, pod] of existing) states.set(id, { pod, state: readSandboxPod(pod) });
+    const done = units.units.filter((unit) => isDone(states.get(unit.id)?.state));
+    if (done.length < units.units.length) {
+      const running = [...states.values()].filter((entry) => !isDone(entry.state)).length;
+      const waiting = units.units.length - done.length - running;
+      return {
+        state: 'running',
+        message: `Evaluating in ${namespace}: ${done.length} of ${units.units.length} sandboxes done, ${running} running${waiting > 0 ? `, ${waiting} waiting for quota` : ''}`,
+        retryAfterMs: this.options.pollMs ?? DEFAULT_POLL_MS,
+      };
+    }
+    return this.judge(cycle, states);
+  }
+
+  /** Deletes the cycle's sandbox inputs; the garbage collector removes its pods with them. */
+  async release(cycle: Pick<CycleContext, 'namespace' | 'uid'>): Promise<void> {
+    const namespace = sandboxNamespaceName(cycle.namespace);
+    const core = this.options.clients.core;
+    const list = await core
+      .listNamespacedConfigMap({ namespace, labelSelector: `${CYCLE_UID_LABEL}=${cycle.uid}` })
+      .catch((error: unknown) => {
+        if (statusCodeOf(error) === 404) return { items: [] };
+        throw error;
+      });
+    for (const configMap of list.items) {
+      await core
+        .deleteNamespacedConfigMap({ name: configMap.metadata!.name!, namespace, propagationPolicy: 'Background' })
+        .catch((error: unknown) => {
+          if (statusCodeOf(error) !== 404) throw error;
+        });
+    }
+  }
+
+  private judge(cycle: CycleContext, states: Map<string, { pod: V1Pod; state: SandboxPodState }>): WorkOutcome {
+    const spec = cycle.spec.agentSpec;
+    const results = new Map<string, SandboxResult | { failure: string }>();
+    for (const [id, { state }] of states) {
+      if (id === BASELINE) continue;
+      results.set(id, state.state === 'finished' ? state.result : { failure: failureText(state) });
+    }
+    const baselineState = states.get(BASELINE)?.state;
+    const baselineResult = baselineState?.state === 'finished' ? baselineState.result : undefined;
+    const memoryLimitBytes = Number(quantityToScalar(spec.sandbox.resources.memory));
+    const verdicts = judgeCycle({
+      spec,
+      ...(baselineState
+        ? { baseline: baselineResult ?? { failure: failureText(baselineState) } }
+        : {}),
+      candidates: results,
+      memoryLimitBytes,
+    });
+    const candidates: Candidate[] = (cycle.status.candidates ?? []).map((candidate) => {
+      const verdict = verdicts.get(candidate.id);
+      if (!verdict) return candidate;
+      const { score: _previous, ...rest } = candidate;
+      return {
+        ...rest,
+        sandboxPod: states.get(candidate.id)?.pod.metadata?.name,
+        verdict: verdict.passed ? 'Passed' : 'Failed',
+        ...(verdict.score !== undefined && Number.isFinite(verdict.score) ? { score: round(verdict.score) } : {}),
+        reasons: verdict.reasons.slice(0, 32).map((reason) => reason.slice(0, 4096)),
+        checks: verdict.checks.slice(0, 8).map((check) => ({ ...check, message: check.message.slice(0, 1024) })),
+      };
+    });
+    const passed = candidates.filter((candidate) => candidate.verdict === 'Passed').length;
+    const evaluated = verdicts.size;
+    return {
+      state: 'succeeded',
+      message: `Evaluated ${evaluated} candidates against the baseline: ${passed} passed, ${evaluated - passed} failed`,
+      status: { candidates, baseline: baselineOf(spec, states.get(BASELINE), baselineResult) },
+    };
+  }
+
+  private async readInputs(cycle: CycleContext): Promise<{ data: Record<string, string> } | { failed: WorkOutcome }> {
+    try {
+      const configMap = await this.options.clients.core.readNamespacedConfigMap({
+        name: cycleInputsName(cycle.name),
+        namespace: cycle.namespace,
+      });
+      return { data: configMap.data ?? {} };
+    } catch (error) {
+      return {
+        failed: {
+          state: 'failed',
+          reason: 'InputsMissing',
+          message: `cannot read the cycle's inputs ConfigMap ${cycle.namespace}/${cycleInputsName(cycle.name)}: ${describeError(error)}`,
+        },
+      };
+    }
+  }
+
+  /** The baseline and every pending candidate, each with its manifest and patches. */
+  private async unitsOf(
+    cycle: CycleContext,
+    pending: readonly Candidate[],
+    data: Record<string, string>,
+  ): Promise<{ units: Unit[] } | { failed: WorkOutcome }> {
+    const probes = await this.probes();
+    const units: Unit[] = [];
+    for (const id of [BASELINE, ...pending.map((candidate) => candidate.id)]) {
+      const candidate = pending.find((item) => item.id === id);
+      const patches: Record<string, string> = {};
+      if (candidate) {
+        const parentDiff = data[inputKeys.parentDiff(id)];
+        if (parentDiff) patches[`${id}.1.diff`] = parentDiff;
+        if (candidate.kind === 'code') {
+          const diff = data[inputKeys.diff(id)];
+          // The diff judged by the patch policy is the diff evaluated, or nothing is.
+          if (diff === undefined || !candidate.patch || sha256(diff) !== candidate.patch.sha256) {
+            return {
+              failed: {
+                state: 'failed',
+                reason: 'InputsTampered',
+                message: `the diff of candidate ${id} is missing or differs from the one the patch policy accepted`,
+              },
+            };
+          }
+          patches[`${id}.2.diff`] = diff;
+        }
+      }
+      const values = JSON.parse(data[inputKeys.parameters(id)] ?? '{}') as Record<string, string | number | boolean>;
+      const manifest = manifestFor(cycle, id, values, Object.keys(patches), probes, this.options);
+      const manifestKey = `${id}.manifest.json`;
+      units.push({
+        id,
+        manifestKey,
+        patchKeys: Object.keys(patches),
+        files: { [manifestKey]: `${JSON.stringify(manifest)}\n`, ...patches },
+      });
+    }
+    return { units };
+  }
+
+  /** Addresses the runner must fail to reach: the API server, cluster DNS, a pod, the outside. */
+  private async probes(): Promise<IsolationProbe[]> {
+    const core = this.options.clients.core;
+    const probes: IsolationProbe[] = [];
+    const api = await core.readNamespacedService({ name: 'kubernetes', namespace: 'default' }).catch(() => undefined);
+    const apiPort = api?.spec?.ports?.find((port) => port.name === 'https')?.port ?? 443;
+    if (api?.spec?.clusterIP) probes.push({ name: 'api-server', kind: 'tcp', host: api.spec.clusterIP, port: apiPort });
+    const dns = await core.readNamespacedService({ name: 'kube-dns', namespace: 'kube-system' }).catch(() => undefined);
+    if (dns?.spec?.clusterIP) probes.push({ name: 'cluster-dns', kind: 'dns', host: dns.spec.clusterIP, port: 53 });
+    // Another pod: a DNS server pod, which every cluster runs and which answers on TCP 53.
+    const dnsPods = await core
+      .listNamespacedPod({ namespace: 'kube-system', labelSelector: 'k8s-app=kube-dns' })
+      .catch(() => ({ items: [] as V1Pod[] }));
+    const podIP = dnsPods.items.find((pod) => pod.status?.podIP && pod.status.phase === 'Running')?.status?.podIP;
+    if (podIP) probes.push({ name: 'pod', kind: 'tcp', host: podIP, port: 53 });
+    probes.push({ name: 'outside', kind: 'tcp', ...this.options.outsideProbe });
+    return probes;
+  }
+
+  private async cyclePods(namespace: string, uid: string): Promise<Map<string, V1Pod>> {
+    const list = await this.options.clients.core
+      .listNamespacedPod({ namespace, labelSelector: `${CYCLE_UID_LABEL}=${uid}` })
+      .catch((error: unknown) => {
+        if (statusCodeOf(error) === 404) return { items: [] as V1Pod[] };
+        throw error;
+      });
+    const pods = new Map<string, V1Pod>();
+    for (const pod of list.items) {
+      const id = pod.metadata?.labels?.['hyperagents.io/candidate'];
+      if (id && !pod.metadata?.deletionTimestamp) pods.set(id, pod);
+    }
+    return pods;
+  }
+
+  /** Applies the namespace, its quota, limit range and default-deny policies (server-side apply). */
+  private async assertIsolation(namespace: string, sandbox: HyperAgentSpec['sandbox'], agentNamespace: string) {
+    const objects: KubernetesObject[] = [
+      sandboxNamespace(agentNamespace),
+      ...sandboxNetworkPolicies(namespace),
+      sandboxQuota(namespace, sandbox),
+      sandboxLimitRange(namespace, sandbox),
+    ];
+    for (const object of objects) {
+      await this.options.clients.objects.patch(
+        object,
+        undefined,
+        undefined,
+        FIELD_MANAGER,
+        true,
+        'application/apply-patch+yaml',
+      );
+    }
+  }
+
+  private async ensureInputConfigMap(namespace: string, cycle: CycleContext, units: Unit[]): Promise<V1ConfigMap> {
+    const files = Object.assign({}, ...units.map((unit) => unit.files)) as Record<string, string>;
+    const body = sandboxInputConfigMap({
+      namespace,
+      cycle: { namespace: cycle.namespace, name: cycle.name, uid: cycle.uid },
+      agent: cycle.spec.agent,
+      files,
+    });
+    const core = this.options.clients.core;
+    try {
+      return await core.createNamespacedConfigMap({ namespace, body });
+    } catch (error) {
+      if (statusCodeOf(error) !== 409) throw error;
+      return core.readNamespacedConfigMap({ name: body.metadata!.name!, namespace });
+    }
+  }
+
+  private async sourceImageOf(cycle: CycleContext): Promise<{ image: string } | { failed: WorkOutcome }> {
+    const spec = cycle.spec.agentSpec;
+    if (spec.sandbox.sourceImage) return { image: spec.sandbox.sourceImage };
+    try {
+      const deployment = await this.options.clients.apps.readNamespacedDeployment({
+        name: spec.target.deployment,
+        namespace: cycle.namespace,
+      });
+      const containers = deployment.spec?.template.spec?.containers ?? [];
+      const container = spec.target.container
+        ? containers.find((c) => c.name === spec.target.container)
+        : containers[0];
+      if (container?.image) return { image: container.image };
+      return {
+        failed: {
+          state: 'failed',
+          reason: 'SourceImageUnknown',
+          message: `the target Deployment has no container${spec.target.container ? ` named ${spec.target.container}` : ''}: set spec.sandbox.sourceImage`,
+        },
+      };
+    } catch (error) {
+      return {
+        failed: {
+          state: 'failed',
+          reason: 'TargetUnavailable',
+          message: `cannot read the target Deployment ${cycle.namespace}/${spec.target.deployment}: ${describeError(error)}`,
+        },
+      };
+    }
+  }
+
+  /** Pods the quota still allows: its limit minus the namespace's pods that have not ended. */
+  private async freePodSlots(namespace: string, quotaPods: number): Promise<number> {
+    const list = await this.options.clients.core.listNamespacedPod({ namespace });
+    const active = list.items.filter(
+      (pod) => pod.status?.phase !== 'Succeeded' && pod.status?.phase !== 'Failed',
+    ).length;
+    return quotaPods - active;
+  }
+
+  /** Creates a pod; undefined when the quota refused it (it waits for the next visit). */
+  private async createPod(pod: V1Pod): Promise<V1Pod | undefined> {
+    try {
+      return await this.options.clients.core.createNamespacedPod({ namespace: pod.metadata!.namespace!, body: pod });
+    } catch (error) {
+      const code = statusCodeOf(error);
+      if (code === 409) {
+        return this.options.clients.core.readNamespacedPod({
+          name: pod.metadata!.name!,
+          namespace: pod.metadata!.namespace!,
+        });
+      }
+      if (code === 403 && /exceeded quota/i.test(describeError(error))) {
+        this.options.log.debug({ pod: pod.metadata?.name }, 'sandbox quota full; the candidate waits');
+        return undefined;
+      }
+      throw error;
+    }
+  }
+}
+
+function manifestFor(
+  cycle: CycleContext,
+  id: string,
+  values: Record<string, string | number | boolean>,
+  patches: string[],
+  probes: IsolationProbe[],
+  options: KubeSandboxOptions,
+): SandboxManifest {
+  const spec = cycle.spec.agentSpec;
+  const env: Record<string, string> = {};
+  const config: Record<string, string | number | boolean> = {};
+  for (const parameter of spec.improvement.parameters) {
+    const value = values[parameter.name];
+    if (value === undefined) continue;
+    if (parameter.env) env[parameter.env] = String(value);
+    else if (parameter.configKey) config[parameter.configKey] = value;
+  }
+  // Each command may use most of the pod's deadline; the deadline bounds them all together.
+  const timeoutSeconds = Math.max(5, spec.sandbox.timeoutSeconds - 10);
+  const verification = spec.verification;
+  const commands: SandboxManifest['commands'] = [];
+  if (verification.typecheck) commands.push({ name: 'typecheck', run: verification.typecheck, timeoutSeconds });
+  if (verification.test) commands.push({ name: 'test', run: verification.test, timeoutSeconds });
+  if (verification.benchmark) commands.push({ name: 'benchmark', run: verification.benchmark, timeoutSeconds });
+  return {
+    version: PROTOCOL_VERSION,
+    cycle: cycle.name,
+    candidate: id,
+    patches,
+    env,
+    config,
+    commands,
+    benchmarkKeys: spec.objectives.flatMap((objective) => (objective.benchmark ? [objective.benchmark] : [])),
+    benchmarkRuns: options.benchmarkRuns ?? 5,
+    interfaceFiles: [],
+    isolation: {
+      probes,
+      timeoutMs: options.probeTimeoutMs ?? 1000,
+      settleSeconds: options.settleSeconds ?? 20,
+    },
+  };
+}
+
+function isDone(state: SandboxPodState | undefined): boolean {
+  return state?.state === 'finished' || state?.state === 'failed';
+}
+
+function failureText(state: SandboxPodState): string {
+  if (state.state === 'failed') return `${state.reason}: ${state.message}`;
+  return 'the sandbox pod ended without a result';
+}
+
+function round(value: number): number {
+  return Math.round(value * 100) / 100;
+}
+
+function baselineOf(
+  spec: HyperAgentSpec,
+  entry: { pod: V1Pod; state: SandboxPodState } | undefined,
+  result: SandboxResult | undefined,
+): BaselineMeasurement {
+  const sandboxPod = entry?.pod.metadata?.name;
+  const judged = result ? judgeBaseline(result, spec) : { usable: false, reason: entry ? failureText(entry.state) : 'never evaluated' };
+  const figures: Record<string, number> = {};
+  for (const [key, runs] of Object.entries(result?.benchmark ?? {})) {
+    const sorted = [...runs].sort((a, b) => a - b);
+    if (sorted.length > 0) figures[key] = round(sorted[Math.floor((sorted.length - 1) / 2)]!);
+  }
+  return {
+    ...(sandboxPod ? { sandboxPod } : {}),
+    usable: judged.usable,
+    message: (judged.usable
+      ? `tests ${result?.tests ? `${result.tests.passed} passed` : 'passed'}; ${Object.entries(figures)
+          .map(([key, value]) => `${key} ${value}`)
+          .join(', ') || 'no benchmark figures'}`
+      : (judged.reason ?? 'the unmodified source could not be measured')
+    ).slice(0, 1024),
+    ...(result?.tests ? { testsPassed: result.tests.passed } : {}),
+    ...(Object.keys(figures).length > 0 ? { figures } : {}),
+  };
+}

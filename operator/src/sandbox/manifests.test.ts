@@ -1,0 +1,457 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { V1ConfigMap, V1Container, V1Pod } from '@kubernetes/client-node';
+import {
+  AGENT_LABEL,
+  AGENT_NAMESPACE_LABEL,
+  CANDIDATE_LABEL,
+  CYCLE_LABEL,
+  CYCLE_UID_LABEL,
+  MANAGED_BY,
+  MANAGED_BY_LABEL,
+  RUNNER_CONTAINER,
+  SANDBOX_FOR_LABEL,
+  SOURCE_CONTAINER,
+  SOURCE_DIR,
+  dnsLabel,
+  labelValue,
+  sandboxInputConfigMap,
+  sandboxLimitRange,
+  sandboxNamespace,
+  sandboxNamespaceName,
+  sandboxNetworkPolicies,
+  sandboxPod,
+  sandboxPodName,
+  sandboxQuota,
+  type CycleRef,
+  type SandboxPodInput,
+  type SandboxSpec,
+} from './manifests.js';
+import { SANDBOX_PATHS } from './protocol.js';
+
+const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+
+const sandbox: SandboxSpec = {
+  sourcePath: '/app',
+  resources: { cpu: '500m', memory: '768Mi' },
+  quota: { pods: 3, cpu: '2', memory: '4Gi' },
+  timeoutSeconds: 600,
+};
+
+const cycle: CycleRef = {
+  namespace: 'shop',
+  name: 'checkout-29448000',
+  uid: '3f2a9c1e-5b7d-4e0a-9c1f-2d3e4f5a6b7c',
+};
+
+const sandboxNs = sandboxNamespaceName('shop');
+
+/** The ConfigMap as the API server returns it: with a uid. */
+function storedConfigMap(files: Record<string, string> = defaultFiles): V1ConfigMap {
+  const configMap = sandboxInputConfigMap({ namespace: sandboxNs, cycle, agent: 'checkout', files });
+  return { ...configMap, metadata: { ...configMap.metadata, uid: 'b1c2d3e4-0000-4000-8000-000000000001' } };
+}
+
+const defaultFiles = {
+  'c1.manifest.json': '{"version":1}',
+  'c2.manifest.json': '{"version":1}',
+  'c1.patch': 'diff --git a/x b/x\n',
+  'c2.patch': 'diff --git a/y b/y\n',
+  'variant-7.patch': 'diff --git a/z b/z\n',
+};
+
+function podInput(overrides: Partial<SandboxPodInput> = {}): SandboxPodInput {
+  return {
+    namespace: sandboxNs,
+    configMap: storedConfigMap(),
+    cycle,
+    candidate: 'c1',
+    manifestKey: 'c1.manifest.json',
+    patchKeys: ['variant-7.patch', 'c1.patch'],
+    sandbox,
+    image: 'ghcr.io/example/hyperagent-sandbox:0.1.0',
+    sourceImage: 'registry.example/shop/checkout:1.4.2',
+    ...overrides,
+  };
+}
+
+function containersOf(pod: V1Pod): V1Container[] {
+  return [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])];
+}
+
+const ALLOWED_VOLUMES = [
+  'configMap',
+  'csi',
+  'downwardAPI',
+  'emptyDir',
+  'ephemeral',
+  'persistentVolumeClaim',
+  'projected',
+  'secret',
+];
+
+/** What Pod Security admission at `restricted` (and this project) would object to. */
+function restrictedViolations(pod: V1Pod): string[] {
+  const spec = pod.spec ?? { containers: [] };
+  const podSecurity = spec.securityContext ?? {};
+  const problems: string[] = [];
+  if (spec.hostNetwork || spec.hostPID || spec.hostIPC) problems.push('host namespaces');
+  for (const volume of spec.volumes ?? []) {
+    const types = Object.keys(volume).filter((key) => key !== 'name');
+    if (!types.every((type) => ALLOWED_VOLUMES.includes(type)))
+      problems.push(`volume ${volume.name}: ${types}`);
+  }
+  if (podSecurity.runAsUser === 0) problems.push('pod runs as root');
+  for (const container of containersOf(pod)) {
+    const sc = container.securityContext ?? {};
+    const where = `container ${container.name}`;
+    if (sc.privileged) problems.push(`${where}: privileged`);
+    if (sc.allowPrivilegeEscalation !== false) problems.push(`${where}: privilege escalation`);
+    if (!(sc.capabilities?.drop ?? []).includes('ALL')) problems.push(`${where}: capabilities not dropped`);
+    if ((sc.capabilities?.add ?? []).some((cap) => cap !== 'NET_BIND_SERVICE'))
+      problems.push(`${where}: adds capabilities`);
+    if ((sc.runAsNonRoot ?? podSecurity.runAsNonRoot) !== true) problems.push(`${where}: may run as root`);
+    if (sc.runAsUser === 0) problems.push(`${where}: runs as root`);
+    const seccomp = sc.seccompProfile?.type ?? podSecurity.seccompProfile?.type;
+    if (seccomp !== 'RuntimeDefault' && seccomp !== 'Localhost')
+      problems.push(`${where}: no seccomp profile`);
+    if ((container.ports ?? []).some((port) => port.hostPort)) problems.push(`${where}: host port`);
+    if (sc.readOnlyRootFilesystem !== true) problems.push(`${where}: writable root filesystem`);
+    if (container.imagePullPolicy !== 'IfNotPresent') problems.push(`${where}: pull policy`);
+  }
+  return problems;
+}
+
+test('the sandbox namespace is named after the agent namespace and enforces restricted Pod Security', () => {
+  const ns = sandboxNamespace('shop');
+  assert.equal(ns.metadata?.name, 'hyperagent-sandbox-shop');
+  assert.deepEqual(ns.metadata?.labels, {
+    'pod-security.kubernetes.io/enforce': 'restricted',
+    'pod-security.kubernetes.io/enforce-version': 'latest',
+    'pod-security.kubernetes.io/warn': 'restricted',
+    'pod-security.kubernetes.io/warn-version': 'latest',
+    'pod-security.kubernetes.io/audit': 'restricted',
+    'pod-security.kubernetes.io/audit-version': 'latest',
+    [MANAGED_BY_LABEL]: MANAGED_BY,
+    [SANDBOX_FOR_LABEL]: 'shop',
+  });
+});
+
+test('a long agent namespace gives a sandbox namespace of 63 characters at most, kept apart by a hash', () => {
+  const a = sandboxNamespaceName(`${'a'.repeat(50)}-one`);
+  const b = sandboxNamespaceName(`${'a'.repeat(50)}-two`);
+  for (const name of [a, b]) {
+    assert.ok(name.length <= 63, name);
+    assert.match(name, DNS_LABEL);
+    assert.ok(name.startsWith('hyperagent-sandbox-aaa'), name);
+  }
+  assert.notEqual(a, b);
+  assert.equal(sandboxNamespaceName(`${'a'.repeat(50)}-one`), a, 'deterministic');
+});
+
+test('the quota caps pods and both requests and limits of CPU and memory', () => {
+  const quota = sandboxQuota(sandboxNs, sandbox);
+  assert.equal(quota.metadata?.name, 'hyperagent-sandbox');
+  assert.equal(quota.metadata?.namespace, sandboxNs);
+  assert.deepEqual(quota.spec?.hard, {
+    pods: '3',
+    'limits.cpu': '2',
+    'limits.memory': '4Gi',
+    'requests.cpu': '2',
+    'requests.memory': '4Gi',
+  });
+});
+
+test('the limit range gives containers without limits the sandbox limits, and caps the rest', () => {
+  const limits = sandboxLimitRange(sandboxNs, sandbox).spec?.limits;
+  assert.equal(limits?.length, 1);
+  const [item] = limits ?? [];
+  const bounds = { cpu: '500m', memory: '768Mi' };
+  assert.equal(item?.type, 'Container');
+  assert.deepEqual(item?._default, bounds);
+  assert.deepEqual(item?.defaultRequest, bounds);
+  assert.deepEqual(item?.max, bounds);
+});
+
+test('two network policies deny all ingress and all egress of every pod, with no exceptions', () => {
+  const policies = sandboxNetworkPolicies(sandboxNs);
+  assert.deepEqual(
+    policies.map((p) => [p.metadata?.name, p.metadata?.namespace, p.spec?.policyTypes]),
+    [
+      ['default-deny-ingress', sandboxNs, ['Ingress']],
+      ['default-deny-egress', sandboxNs, ['Egress']],
+    ],
+  );
+  for (const policy of policies) {
+    assert.deepEqual(policy.spec?.podSelector, {});
+    assert.equal(policy.spec?.ingress, undefined);
+    assert.equal(policy.spec?.egress, undefined);
+  }
+});
+
+test('the input ConfigMap is one per cycle, immutable, labelled for the cycle and carries the files', () => {
+  const configMap = sandboxInputConfigMap({
+    namespace: sandboxNs,
+    cycle,
+    agent: 'checkout',
+    files: defaultFiles,
+  });
+  assert.equal(configMap.metadata?.name, `cycle-${cycle.uid}`);
+  assert.equal(configMap.metadata?.namespace, sandboxNs);
+  assert.equal(configMap.immutable, true);
+  assert.deepEqual(configMap.data, defaultFiles);
+  assert.deepEqual(configMap.metadata?.labels, {
+    [MANAGED_BY_LABEL]: MANAGED_BY,
+    [CYCLE_UID_LABEL]: cycle.uid,
+    [CYCLE_LABEL]: 'checkout-29448000',
+    [AGENT_LABEL]: 'checkout',
+    [AGENT_NAMESPACE_LABEL]: 'shop',
+  });
+  const again = sandboxInputConfigMap({ namespace: sandboxNs, cycle, agent: 'checkout', files: {} });
+  assert.equal(again.metadata?.name, configMap.metadata?.name, 'deterministic per cycle');
+});
+
+test('the input ConfigMap refuses keys Kubernetes would refuse, and data over 1 MiB', () => {
+  for (const key of ['../escape', 'a/b', '', '.', 'x'.repeat(254), 'with space']) {
+    assert.throws(
+      () => sandboxInputConfigMap({ namespace: sandboxNs, cycle, agent: 'a', files: { [key]: 'x' } }),
+      /not a valid ConfigMap key/,
+      key,
+    );
+  }
+  assert.throws(
+    () =>
+      sandboxInputConfigMap({
+        namespace: sandboxNs,
+        cycle,
+        agent: 'a',
+        files: { big: 'x'.repeat(1024 * 1024) },
+      }),
+    /1 MiB/,
+  );
+});
+
+test('the pod is restricted-compliant in every container, with no service account token or links', () => {
+  const pod = sandboxPod(podInput());
+  assert.deepEqual(restrictedViolations(pod), []);
+  const spec = pod.spec!;
+  assert.equal(spec.automountServiceAccountToken, false);
+  assert.equal(spec.enableServiceLinks, false);
+  assert.equal(spec.hostNetwork, undefined);
+  assert.equal(spec.hostPID, undefined);
+  assert.equal(spec.hostIPC, undefined);
+  assert.deepEqual(spec.securityContext, {
+    runAsNonRoot: true,
+    runAsUser: 65532,
+    runAsGroup: 65532,
+    fsGroup: 65532,
+    seccompProfile: { type: 'RuntimeDefault' },
+  });
+  for (const container of containersOf(pod)) {
+    assert.deepEqual(container.securityContext, {
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'] },
+      runAsNonRoot: true,
+    });
+  }
+});
+
+test('the restricted check itself catches what the pod must not have', () => {
+  const pod = sandboxPod(podInput());
+  const runner = pod.spec!.containers[0]!;
+  runner.securityContext = { ...runner.securityContext, allowPrivilegeEscalation: true };
+  pod.spec!.volumes!.push({ name: 'host', hostPath: { path: '/' } });
+  assert.deepEqual(restrictedViolations(pod), [
+    'volume host: hostPath',
+    'container runner: privilege escalation',
+  ]);
+});
+
+test('the pod stops at its deadline, never restarts, and ends quickly', () => {
+  const spec = sandboxPod(podInput()).spec!;
+  assert.equal(spec.activeDeadlineSeconds, 600);
+  assert.equal(spec.restartPolicy, 'Never');
+  assert.equal(spec.terminationGracePeriodSeconds, 5);
+});
+
+test('every container requests exactly its limits, the sandbox resources', () => {
+  for (const container of containersOf(sandboxPod(podInput()))) {
+    assert.deepEqual(container.resources, {
+      limits: { cpu: '500m', memory: '768Mi' },
+      requests: { cpu: '500m', memory: '768Mi' },
+    });
+  }
+});
+
+test('the init container copies the source into the workspace without a shell', () => {
+  const [source] = sandboxPod(podInput({ sandbox: { ...sandbox, sourcePath: '/srv/my app/' } })).spec!
+    .initContainers!;
+  assert.equal(source?.name, SOURCE_CONTAINER);
+  assert.equal(source?.image, 'registry.example/shop/checkout:1.4.2');
+  assert.deepEqual(source?.command, ['cp', '-R', '/srv/my app/.', SOURCE_DIR]);
+  assert.equal(SOURCE_DIR, `${SANDBOX_PATHS.workspace}/src`);
+  assert.deepEqual(source?.volumeMounts, [{ name: 'workspace', mountPath: SANDBOX_PATHS.workspace }]);
+  const root = sandboxPod(podInput({ sandbox: { ...sandbox, sourcePath: '/' } })).spec!.initContainers![0]!;
+  assert.equal(root.command?.[2], '/.');
+});
+
+test('the runner reads its manifest and reports by the termination file, never by its log', () => {
+  const [runner] = sandboxPod(podInput()).spec!.containers;
+  assert.equal(runner?.name, RUNNER_CONTAINER);
+  assert.equal(runner?.image, 'ghcr.io/example/hyperagent-sandbox:0.1.0');
+  assert.deepEqual(runner?.args, ['/hyperagent/input/c1.manifest.json']);
+  assert.deepEqual(runner?.env, [
+    { name: 'HOME', value: '/tmp' },
+    { name: 'TMPDIR', value: '/tmp' },
+  ]);
+  assert.equal(runner?.terminationMessagePath, '/dev/termination-log');
+  assert.equal(runner?.terminationMessagePolicy, 'File');
+  assert.deepEqual(runner?.volumeMounts, [
+    { name: 'input', mountPath: '/hyperagent/input', readOnly: true },
+    { name: 'workspace', mountPath: '/hyperagent/workspace' },
+    { name: 'tmp', mountPath: '/tmp' },
+  ]);
+});
+
+test('the pod mounts only its own inputs, read-only, and bounded scratch space', () => {
+  const volumes = sandboxPod(podInput()).spec!.volumes!;
+  const configMapName = storedConfigMap().metadata!.name;
+  assert.deepEqual(volumes, [
+    {
+      name: 'input',
+      configMap: {
+        name: configMapName,
+        defaultMode: 0o444,
+        items: [
+          { key: 'c1.manifest.json', path: 'c1.manifest.json', mode: 0o444 },
+          { key: 'variant-7.patch', path: 'variant-7.patch', mode: 0o444 },
+          { key: 'c1.patch', path: 'c1.patch', mode: 0o444 },
+        ],
+      },
+    },
+    { name: 'workspace', emptyDir: { sizeLimit: '1Gi' } },
+    { name: 'tmp', emptyDir: { sizeLimit: '256Mi' } },
+  ]);
+  const bigger = sandboxPod(podInput({ workspaceSizeLimit: '4Gi' })).spec!.volumes!;
+  assert.deepEqual(bigger[1], { name: 'workspace', emptyDir: { sizeLimit: '4Gi' } });
+});
+
+test('the pod is owned by the input ConfigMap and labelled like it, plus the candidate', () => {
+  const configMap = storedConfigMap();
+  const pod = sandboxPod(podInput({ candidate: 'baseline', manifestKey: 'c2.manifest.json', patchKeys: [] }));
+  assert.deepEqual(pod.metadata?.ownerReferences, [
+    {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      name: configMap.metadata!.name,
+      uid: configMap.metadata!.uid,
+      controller: true,
+      blockOwnerDeletion: true,
+    },
+  ]);
+  assert.equal(pod.metadata?.namespace, sandboxNs);
+  assert.deepEqual(pod.metadata?.labels, { ...configMap.metadata!.labels, [CANDIDATE_LABEL]: 'baseline' });
+  assert.equal(pod.metadata?.name, 'checkout-29448000-3f2a9c1e-baseline');
+});
+
+test('a pod that could never start is refused before it is created', () => {
+  const unsaved = sandboxInputConfigMap({ namespace: sandboxNs, cycle, agent: 'a', files: defaultFiles });
+  assert.throws(() => sandboxPod(podInput({ configMap: unsaved })), /created before its pods/);
+  assert.throws(
+    () => sandboxPod(podInput({ namespace: 'elsewhere' })),
+    /not the sandbox namespace elsewhere/,
+  );
+  assert.throws(() => sandboxPod(podInput({ patchKeys: ['c9.patch'] })), /has no c9\.patch/);
+});
+
+test('pod names are deterministic, differ by candidate and by cycle uid', () => {
+  assert.equal(sandboxPodName(cycle, 'c1'), sandboxPodName(cycle, 'c1'));
+  assert.notEqual(sandboxPodName(cycle, 'c1'), sandboxPodName(cycle, 'c2'));
+  const recreated = { ...cycle, uid: '9e8d7c6b-0000-4000-8000-000000000000' };
+  assert.notEqual(sandboxPodName(cycle, 'c1'), sandboxPodName(recreated, 'c1'));
+});
+
+test('dnsLabel keeps valid labels and hashes the rest', () => {
+  assert.equal(dnsLabel('c1'), 'c1');
+  assert.match(dnsLabel('C1'), /^c1-[0-9a-f]{10}$/);
+  assert.notEqual(dnsLabel('a.b'), dnsLabel('a_b'));
+  assert.match(dnsLabel('...'), /^[0-9a-f]{10}$/);
+  assert.throws(() => dnsLabel('x', 11), /no room/);
+});
+
+test('labelValue keeps valid values and hashes the rest', () => {
+  assert.equal(labelValue('Check_out.v2'), 'Check_out.v2');
+  assert.match(labelValue('-x-'), /^x-[0-9a-f]{10}$/);
+  assert.equal(labelValue('a'.repeat(70)).length, 63);
+});
+
+/** A small deterministic generator, so a failure can be reproduced. */
+function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state * 1664525 + 1013904223) >>> 0;
+    return state / 2 ** 32;
+  };
+}
+
+function randomString(next: () => number, alphabet: string, max: number): string {
+  const length = 1 + Math.floor(next() * max);
+  let text = '';
+  for (let i = 0; i < length; i += 1) text += alphabet[Math.floor(next() * alphabet.length)];
+  return text;
+}
+
+test('property: names and label values stay valid and distinct for inputs of any length', () => {
+  const next = random(20260101);
+  const wild = 'abcdefghijklmnopqrstuvwxyzABCXYZ0123456789-._ /é';
+  const dns = 'abcdefghijklmnopqrstuvwxyz0123456789-';
+  const podNames = new Map<string, string>();
+  const namespaces = new Map<string, string>();
+  for (let i = 0; i < 500; i += 1) {
+    const agentNs = randomString(next, dns, 63).replace(/^-+|-+$/g, '') || 'ns';
+    const loop: CycleRef = {
+      namespace: agentNs,
+      name: randomString(next, wild, 253),
+      uid: `${i.toString(16).padStart(8, '0')}-0000-4000-8000-000000000000`,
+    };
+    const candidate = randomString(next, wild, 63);
+    const agent = randomString(next, wild, 253);
+
+    const nsName = sandboxNamespaceName(agentNs);
+    assert.ok(nsName.length <= 63 && DNS_LABEL.test(nsName), nsName);
+    assert.equal(namespaces.get(nsName) ?? agentNs, agentNs, `namespace collision: ${nsName}`);
+    namespaces.set(nsName, agentNs);
+
+    const configMap = sandboxInputConfigMap({
+      namespace: nsName,
+      cycle: loop,
+      agent,
+      files: { 'm.json': '{}' },
+    });
+    const stored = { ...configMap, metadata: { ...configMap.metadata, uid: `uid-${i}` } };
+    assert.match(configMap.metadata!.name!, DNS_LABEL);
+    const pod = sandboxPod({
+      ...podInput(),
+      namespace: nsName,
+      configMap: stored,
+      cycle: loop,
+      candidate,
+      manifestKey: 'm.json',
+      patchKeys: [],
+    });
+    const name = pod.metadata!.name!;
+    assert.ok(
+      name.length <= 63 && DNS_LABEL.test(name),
+      `${JSON.stringify([loop.name, candidate])} → ${name}`,
+    );
+    const key = `${loop.uid}/${candidate}`;
+    assert.equal(podNames.get(name) ?? key, key, `pod name collision: ${name}`);
+    podNames.set(name, key);
+    for (const value of Object.values(pod.metadata!.labels!)) {
+      assert.ok(value.length <= 63 && LABEL_VALUE.test(value), value);
+    }
+    assert.deepEqual(restrictedViolations(pod), []);
+  }
+});

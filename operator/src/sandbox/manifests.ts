@@ -1,0 +1,393 @@
+// The Kubernetes objects of the sandbox, built as plain values: the namespace and its guard rails
+// (Pod Security labels, quota, limit range, default-deny network policies), the ConfigMap that
+// carries a cycle's inputs, and one pod per candidate. Nothing here talks to the API server, so the
+// safety properties of these objects are tested by inspecting them.
+import { createHash } from 'node:crypto';
+import type {
+  V1ConfigMap,
+  V1Container,
+  V1LimitRange,
+  V1Namespace,
+  V1NetworkPolicy,
+  V1Pod,
+  V1ResourceQuota,
+  V1ResourceRequirements,
+  V1SecurityContext,
+} from '@kubernetes/client-node';
+import { AGENT_LABEL } from '../api/resources.js';
+import type { HyperAgentSpec } from '../api/schema.js';
+import { SANDBOX_PATHS } from './protocol.js';
+
+/** `spec.sandbox` of a HyperAgent, with its defaults applied. */
+export type SandboxSpec = HyperAgentSpec['sandbox'];
+
+export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
+export const MANAGED_BY = 'hyperagent-operator';
+/** On a sandbox namespace: the agent namespace whose candidates it evaluates. */
+export const SANDBOX_FOR_LABEL = 'hyperagents.io/sandbox-for';
+/** The cycle's uid: the exact selector for a cycle's ConfigMap and pods (names may be shortened). */
+export const CYCLE_UID_LABEL = 'hyperagents.io/cycle-uid';
+/** The cycle's name, for people; shortened with a hash when it is not a valid label value. */
+export const CYCLE_LABEL = 'hyperagents.io/cycle';
+export { AGENT_LABEL };
+/** Namespace of the cycle and its agent (the sandbox namespace is a different one). */
+export const AGENT_NAMESPACE_LABEL = 'hyperagents.io/agent-namespace';
+/** Candidate id, or `baseline`, of a sandbox pod. */
+export const CANDIDATE_LABEL = 'hyperagents.io/candidate';
+
+export const SANDBOX_NAMESPACE_PREFIX = 'hyperagent-sandbox-';
+export const SANDBOX_QUOTA_NAME = 'hyperagent-sandbox';
+export const SANDBOX_LIMIT_RANGE_NAME = 'hyperagent-sandbox';
+/** The init container that copies the source into the workspace. */
+export const SOURCE_CONTAINER = 'source';
+/** The container that proves isolation and evaluates the candidate. */
+export const RUNNER_CONTAINER = 'runner';
+/** Where the init container puts the source, inside the workspace volume. */
+export const SOURCE_DIR = `${SANDBOX_PATHS.workspace}/src`;
+
+/** The non-root user of every sandbox container (the conventional "nonroot" uid of distroless images). */
+export const SANDBOX_UID = 65532;
+const DEFAULT_WORKSPACE_SIZE = '1Gi';
+const SCRATCH_SIZE = '256Mi';
+const MAX_NAME = 63;
+const HASH_LENGTH = 10;
+/** The API server refuses objects over 1 MiB; the data alone must stay under it. */
+const MAX_CONFIG_MAP_BYTES = 1024 * 1024;
+
+const PSS_LABELS = {
+  'pod-security.kubernetes.io/enforce': 'restricted',
+  'pod-security.kubernetes.io/enforce-version': 'latest',
+  'pod-security.kubernetes.io/warn': 'restricted',
+  'pod-security.kubernetes.io/warn-version': 'latest',
+  'pod-security.kubernetes.io/audit': 'restricted',
+  'pod-security.kubernetes.io/audit-version': 'latest',
+};
+
+function shortHash(value: string): string {
+  return createHash('sha256').update(value).digest('hex').slice(0, HASH_LENGTH);
+}
+
+/**
+ * `raw` as a DNS-1123 label of at most `max` characters: unchanged when it already is one,
+ * otherwise cleaned, cut and suffixed with a hash of `raw`, so distinct inputs stay distinct.
+ */
+export function dnsLabel(raw: string, max = MAX_NAME): string {
+  if (max < HASH_LENGTH + 2) throw new Error(`a DNS label limit of ${max} leaves no room for the hash`);
+  const clean = raw
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^-+|-+$/g, '');
+  if (clean === raw && raw.length > 0 && raw.length <= max) return raw;
+  const head = clean.slice(0, max - HASH_LENGTH - 1).replace(/-+$/, '');
+  return head ? `${head}-${shortHash(raw)}` : shortHash(raw);
+}
+
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+
+/** `raw` as a label value (at most 63 characters): unchanged when valid, otherwise cut and hashed. */
+export function labelValue(raw: string): string {
+  if (raw.length <= MAX_NAME && LABEL_VALUE.test(raw)) return raw;
+  const head = raw
+    .replace(/[^A-Za-z0-9._-]+/g, '-')
+    .replace(/^[^A-Za-z0-9]+/, '')
+    .slice(0, MAX_NAME - HASH_LENGTH - 1)
+    .replace(/[^A-Za-z0-9]+$/, '');
+  return head ? `${head}-${shortHash(raw)}` : shortHash(raw);
+}
+
+/**
+ * The sandbox namespace of an agent namespace: `hyperagent-sandbox-<ns>`, shortened with a hash
+ * when that would pass the 63 characters a namespace name may have.
+ */
+export function sandboxNamespaceName(agentNamespace: string): string {
+  return dnsLabel(`${SANDBOX_NAMESPACE_PREFIX}${agentNamespace}`);
+}
+
+function managed(extra: Record<string, string> = {}): Record<string, string> {
+  return { [MANAGED_BY_LABEL]: MANAGED_BY, ...extra };
+}
+
+/** The sandbox namespace, where Pod Security admission enforces `restricted` on every pod. */
+export function sandboxNamespace(agentNamespace: string): V1Namespace {
+  return {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: {
+      name: sandboxNamespaceName(agentNamespace),
+      labels: managed({ ...PSS_LABELS, [SANDBOX_FOR_LABEL]: labelValue(agentNamespace) }),
+    },
+  };
+}
+
+/**
+ * The quota of the sandbox namespace. Every HyperAgent of one agent namespace shares its sandbox
+ * namespace, so when they disagree the quota is the one of the agent whose cycle applied it last.
+ * Requests are capped like limits because sandbox pods request what they limit.
+ */
+export function sandboxQuota(namespace: string, sandbox: SandboxSpec): V1ResourceQuota {
+  const { pods, cpu, memory } = sandbox.quota;
+  return {
+    apiVersion: 'v1',
+    kind: 'ResourceQuota',
+    metadata: { name: SANDBOX_QUOTA_NAME, namespace, labels: managed() },
+    spec: {
+      hard: {
+        pods: String(pods),
+        'limits.cpu': cpu,
+        'limits.memory': memory,
+        'requests.cpu': cpu,
+        'requests.memory': memory,
+      },
+    },
+  };
+}
+
+/**
+ * Bounds for any container in the sandbox namespace, so one created without limits (not by this
+ * module) still gets the sandbox's. Shared like the quota: the last agent to apply it sets it, and
+ * a sibling agent with larger `resources` then has its pods refused at creation until it applies
+ * its own.
+ */
+export function sandboxLimitRange(namespace: string, sandbox: SandboxSpec): V1LimitRange {
+  const bounds = { cpu: sandbox.resources.cpu, memory: sandbox.resources.memory };
+  return {
+    apiVersion: 'v1',
+    kind: 'LimitRange',
+    metadata: { name: SANDBOX_LIMIT_RANGE_NAME, namespace, labels: managed() },
+    spec: {
+      // The generated type spells `default` as `_default`; the client's serializer writes `default`.
+      limits: [{ type: 'Container', _default: bounds, defaultRequest: bounds, max: bounds }],
+    },
+  };
+}
+
+/**
+ * Deny all ingress and all egress of every pod in the namespace. The runner proves the egress
+ * policy holds before evaluating, because a cluster without a NetworkPolicy implementation accepts
+ * these objects and enforces nothing.
+ */
+export function sandboxNetworkPolicies(namespace: string): V1NetworkPolicy[] {
+  return (['Ingress', 'Egress'] as const).map((direction) => ({
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: { name: `default-deny-${direction.toLowerCase()}`, namespace, labels: managed() },
+    spec: { podSelector: {}, policyTypes: [direction] },
+  }));
+}
+
+export interface CycleRef {
+  namespace: string;
+  name: string;
+  uid: string;
+}
+
+/** Name of a cycle's input ConfigMap: one per cycle, stable across reconciles. */
+export function inputConfigMapName(cycle: CycleRef): string {
+  return dnsLabel(`cycle-${cycle.uid}`);
+}
+
+const CONFIG_MAP_KEY = /^[-._a-zA-Z0-9]+$/;
+
+/**
+ * The ConfigMap of one cycle's inputs (manifests and patches, by key) in the sandbox namespace.
+ * It owns the cycle's pods there: owner references cannot cross namespaces, so the cycle cannot
+ * own them itself; the operator deletes this ConfigMap when the cycle leaves Evaluating and the
+ * garbage collector removes the pods. Throws when a key is not a valid ConfigMap key or the data
+ * passes the API server's 1 MiB object limit.
+ */
+export function sandboxInputConfigMap(input: {
+  namespace: string;
+  cycle: CycleRef;
+  agent: string;
+  files: Record<string, string>;
+}): V1ConfigMap {
+  const { namespace, cycle, agent, files } = input;
+  let bytes = 0;
+  for (const [key, value] of Object.entries(files)) {
+    if (key.length > 253 || !CONFIG_MAP_KEY.test(key) || key === '.' || key === '..') {
+      throw new Error(`${JSON.stringify(key)} is not a valid ConfigMap key`);
+    }
+    bytes += Buffer.byteLength(key) + Buffer.byteLength(value);
+  }
+  if (bytes > MAX_CONFIG_MAP_BYTES) {
+    throw new Error(
+      `the sandbox inputs of cycle ${cycle.name} take ${bytes} bytes, over the 1 MiB a ConfigMap may hold`,
+    );
+  }
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: {
+      name: inputConfigMapName(cycle),
+      namespace,
+      labels: managed({
+        [CYCLE_UID_LABEL]: labelValue(cycle.uid),
+        [CYCLE_LABEL]: labelValue(cycle.name),
+        [AGENT_LABEL]: labelValue(agent),
+        [AGENT_NAMESPACE_LABEL]: labelValue(cycle.namespace),
+      }),
+    },
+    // Pods read their inputs once; immutability means what was evaluated is what is stored, and
+    // the kubelet need not watch it.
+    immutable: true,
+    data: { ...files },
+  };
+}
+
+/** Longest candidate part of a pod name, so the cycle part keeps room to be told apart. */
+const MAX_CANDIDATE_PART = 24;
+
+/**
+ * Name of the pod of one candidate of one cycle: `<cycle name>-<uid prefix>-<candidate>`. The uid
+ * prefix keeps a recreated cycle of the same name from meeting its predecessor's pods, which the
+ * garbage collector may not have removed yet.
+ */
+export function sandboxPodName(cycle: CycleRef, candidate: string): string {
+  const candidatePart = dnsLabel(candidate, MAX_CANDIDATE_PART);
+  const cyclePart = dnsLabel(`${cycle.name}-${cycle.uid.slice(0, 8)}`, MAX_NAME - candidatePart.length - 1);
+  return `${cyclePart}-${candidatePart}`;
+}
+
+export interface SandboxPodInput {
+  /** The sandbox namespace. */
+  namespace: string;
+  /** The cycle's input ConfigMap as stored (with its uid): the pod's owner and input volume. */
+  configMap: V1ConfigMap;
+  cycle: CycleRef;
+  /** Candidate id, or `baseline`. */
+  candidate: string;
+  /** ConfigMap key of this pod's manifest. */
+  manifestKey: string;
+  /** ConfigMap keys of the patches the manifest names. */
+  patchKeys: string[];
+  sandbox: SandboxSpec;
+  /** The runner image, defaulted by the caller. */
+  image: string;
+  /** The image holding the source, defaulted by the caller. */
+  sourceImage: string;
+  /** sizeLimit of the workspace emptyDir; 1Gi when unset. */
+  workspaceSizeLimit?: string;
+}
+
+const CONTAINER_SECURITY: V1SecurityContext = {
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  capabilities: { drop: ['ALL'] },
+  runAsNonRoot: true,
+};
+
+/**
+ * The pod that evaluates one candidate. Throws when the ConfigMap has not been stored yet (no
+ * uid to own the pod by), lives elsewhere, or lacks a key the pod would mount: such a pod would
+ * never start, and waiting for its deadline would hide why.
+ */
+export function sandboxPod(input: SandboxPodInput): V1Pod {
+  const { namespace, configMap, cycle, candidate, manifestKey, patchKeys, sandbox } = input;
+  const owner = configMap.metadata;
+  if (!owner?.name || !owner.uid) {
+    throw new Error('the input ConfigMap must be created before its pods: it has no name or uid yet');
+  }
+  if (owner.namespace !== namespace) {
+    throw new Error(
+      `the input ConfigMap is in ${owner.namespace ?? 'no namespace'}, not the sandbox namespace ${namespace}`,
+    );
+  }
+  const keys = [...new Set([manifestKey, ...patchKeys])];
+  const missing = keys.filter((key) => configMap.data?.[key] === undefined);
+  if (missing.length > 0) throw new Error(`the input ConfigMap has no ${missing.join(', ')}`);
+
+  // Requests equal limits (Guaranteed QoS): the quota then counts exactly what pods may use, and
+  // the init container, which runs before the runner, adds nothing to the pod's effective request.
+  const bounds = { cpu: sandbox.resources.cpu, memory: sandbox.resources.memory };
+  const resources: V1ResourceRequirements = { limits: { ...bounds }, requests: { ...bounds } };
+
+  const source: V1Container = {
+    name: SOURCE_CONTAINER,
+    image: input.sourceImage,
+    imagePullPolicy: 'IfNotPresent',
+    // No shell: cp creates the missing target as a copy of the directory, and `/.` follows a
+    // sourcePath that is a symbolic link. Arguments go to cp as they are, spaces included.
+    command: ['cp', '-R', `${sandbox.sourcePath.replace(/\/+$/, '')}/.`, SOURCE_DIR],
+    resources,
+    securityContext: { ...CONTAINER_SECURITY },
+    volumeMounts: [{ name: 'workspace', mountPath: SANDBOX_PATHS.workspace }],
+    // cp writes no termination message; the tail of its log explains a failed copy.
+    terminationMessagePolicy: 'FallbackToLogsOnError',
+  };
+
+  const runner: V1Container = {
+    name: RUNNER_CONTAINER,
+    image: input.image,
+    imagePullPolicy: 'IfNotPresent',
+    args: [`${SANDBOX_PATHS.input}/${manifestKey}`],
+    env: [
+      { name: 'HOME', value: SANDBOX_PATHS.scratch },
+      { name: 'TMPDIR', value: SANDBOX_PATHS.scratch },
+    ],
+    resources,
+    securityContext: { ...CONTAINER_SECURITY },
+    volumeMounts: [
+      { name: 'input', mountPath: SANDBOX_PATHS.input, readOnly: true },
+      { name: 'workspace', mountPath: SANDBOX_PATHS.workspace },
+      { name: 'tmp', mountPath: SANDBOX_PATHS.scratch },
+    ],
+    terminationMessagePath: SANDBOX_PATHS.terminationLog,
+    // Not FallbackToLogsOnError: the log of a runner that died is not a result and must never be
+    // parsed as one.
+    terminationMessagePolicy: 'File',
+  };
+
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name: sandboxPodName(cycle, candidate),
+      namespace,
+      labels: { ...owner.labels, [CANDIDATE_LABEL]: labelValue(candidate) },
+      ownerReferences: [
+        {
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          name: owner.name,
+          uid: owner.uid,
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ],
+    },
+    spec: {
+      restartPolicy: 'Never',
+      // Counted from when the kubelet accepts the pod, so image pulls and the source copy are
+      // inside it; a pod that is never scheduled is not, and needs the caller's own timeout.
+      activeDeadlineSeconds: sandbox.timeoutSeconds,
+      automountServiceAccountToken: false,
+      enableServiceLinks: false,
+      terminationGracePeriodSeconds: 5,
+      // A fork bomb is bounded by the kubelet's podPidsLimit, a node setting: the pod spec has no
+      // field for it. The runner also runs each command in its own process group and kills the
+      // group when the command ends or times out.
+      securityContext: {
+        runAsNonRoot: true,
+        runAsUser: SANDBOX_UID,
+        runAsGroup: SANDBOX_UID,
+        fsGroup: SANDBOX_UID,
+        seccompProfile: { type: 'RuntimeDefault' },
+      },
+      initContainers: [source],
+      containers: [runner],
+      volumes: [
+        {
+          name: 'input',
+          configMap: {
+            name: owner.name,
+            defaultMode: 0o444,
+            // Only this pod's files: a candidate never sees its siblings' patches.
+            items: keys.map((key) => ({ key, path: key, mode: 0o444 })),
+          },
+        },
+        { name: 'workspace', emptyDir: { sizeLimit: input.workspaceSizeLimit ?? DEFAULT_WORKSPACE_SIZE } },
+        { name: 'tmp', emptyDir: { sizeLimit: SCRATCH_SIZE } },
+      ],
+    },
+  };
+}

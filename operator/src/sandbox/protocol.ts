@@ -1,0 +1,144 @@
+// What the operator tells the evaluation runner, and what the runner answers: version 1.
+//
+// The manifest arrives in the pod by ConfigMap (`/hyperagent/input/<key>`); the result leaves by
+// the container's termination message (at most 4096 bytes, so it is compact) while the full log
+// goes to stdout. Both sides import this file, so the protocol has one definition. The runner
+// checks the manifest with these schemas before doing anything; the operator checks the result
+// before trusting it.
+import { Type, type Static } from '@sinclair/typebox';
+
+export const PROTOCOL_VERSION = 1;
+
+/** Where the pod's volumes are mounted (fixed, so manifests stay small). */
+export const SANDBOX_PATHS = {
+  /** ConfigMap with the manifest and the patches (read-only). */
+  input: '/hyperagent/input',
+  /** emptyDir: the init container copies the source to `<workspace>/src`. */
+  workspace: '/hyperagent/workspace',
+  /** emptyDir for HOME, npm caches and temporary files (the root filesystem is read-only). */
+  scratch: '/tmp',
+  /** The kubelet reads the result from here. */
+  terminationLog: '/dev/termination-log',
+} as const;
+
+/** Names the runner gives the commands it runs, in this order. */
+export const COMMAND_NAMES = ['typecheck', 'test', 'benchmark'] as const;
+export type CommandName = (typeof COMMAND_NAMES)[number];
+
+const IsolationProbe = Type.Object({
+  /** What the address stands for, shown in the result: `api-server`, `cluster-dns`, `pod`, `outside`. */
+  name: Type.String({ minLength: 1, maxLength: 63 }),
+  /** tcp: a connection that completes is a breach. dns: any answer to a UDP query is a breach. */
+  kind: Type.Union([Type.Literal('tcp'), Type.Literal('dns')]),
+  host: Type.String({ minLength: 1, maxLength: 253 }),
+  port: Type.Integer({ minimum: 1, maximum: 65535 }),
+});
+export type IsolationProbe = Static<typeof IsolationProbe>;
+
+export const SandboxManifest = Type.Object({
+  version: Type.Literal(PROTOCOL_VERSION),
+  cycle: Type.String({ minLength: 1, maxLength: 253 }),
+  /** Candidate id in the cycle, or `baseline` for the unmodified source. */
+  candidate: Type.String({ minLength: 1, maxLength: 63 }),
+  /**
+   * Unified diffs (keys of the input ConfigMap), applied in order to the copied source: the
+   * parent's changes first when the parent is a code variant, then the candidate's own.
+   */
+  patches: Type.Array(Type.String({ minLength: 1, maxLength: 253 }), { maxItems: 8 }),
+  /** Environment of every command: env-carried parameter values, as strings. */
+  env: Type.Record(Type.String(), Type.String()),
+  /**
+   * Values of configKey parameters by dotted key; written as JSON to a file whose path the
+   * commands find in HYPERAGENT_PARAMETERS_FILE.
+   */
+  config: Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()])),
+  commands: Type.Array(
+    Type.Object({
+      name: Type.Union(COMMAND_NAMES.map((name) => Type.Literal(name))),
+      /** Run by `sh -c` in the source directory. */
+      run: Type.String({ minLength: 1, maxLength: 4096 }),
+      timeoutSeconds: Type.Integer({ minimum: 1, maximum: 86400 }),
+    }),
+    { maxItems: 3 },
+  ),
+  /** Benchmark figures to report (the objectives' keys); others are dropped to keep the result small. */
+  benchmarkKeys: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 16 }),
+  /** How many times the benchmark runs; every run's figures are reported. */
+  benchmarkRuns: Type.Integer({ minimum: 1, maximum: 20 }),
+  /** Repository paths of OpenAPI files; when empty, exported declarations of the source are fingerprinted. */
+  interfaceFiles: Type.Array(Type.String({ minLength: 1, maxLength: 512 }), { maxItems: 16 }),
+  isolation: Type.Object({
+    probes: Type.Array(IsolationProbe, { minItems: 1, maxItems: 16 }),
+    /** How long one probe may wait for an answer. */
+    timeoutMs: Type.Integer({ minimum: 100, maximum: 30000 }),
+    /**
+     * A freshly created pod may run before the network policy reaches its node; the runner
+     * probes again until isolation holds or this much time has passed, and only then refuses.
+     */
+    settleSeconds: Type.Integer({ minimum: 0, maximum: 300 }),
+  }),
+});
+export type SandboxManifest = Static<typeof SandboxManifest>;
+
+export const TEST_REPORT_FORMATS = ['tap', 'junit', 'node-spec', 'none'] as const;
+
+export const CommandReport = Type.Object({
+  name: Type.Union(COMMAND_NAMES.map((name) => Type.Literal(name))),
+  exitCode: Type.Union([Type.Integer(), Type.Null()]),
+  /** Signal that ended it (SIGKILL after a timeout, say), when one did. */
+  signal: Type.Optional(Type.String({ maxLength: 16 })),
+  timedOut: Type.Boolean(),
+  durationMs: Type.Integer({ minimum: 0 }),
+});
+export type CommandReport = Static<typeof CommandReport>;
+
+export const SandboxResult = Type.Object({
+  version: Type.Literal(PROTOCOL_VERSION),
+  candidate: Type.String({ maxLength: 63 }),
+  /**
+   * evaluated: every command ran (pass or fail is in the figures);
+   * isolation-breached: a probe got through, nothing of the candidate ran;
+   * patch-failed: a patch did not apply; invalid-manifest; error: the runner itself failed.
+   */
+  outcome: Type.Union([
+    Type.Literal('evaluated'),
+    Type.Literal('isolation-breached'),
+    Type.Literal('patch-failed'),
+    Type.Literal('invalid-manifest'),
+    Type.Literal('error'),
+  ]),
+  message: Type.Optional(Type.String({ maxLength: 1024 })),
+  /** Names of probes that reached their address (empty when isolated). */
+  breached: Type.Array(Type.String({ maxLength: 63 })),
+  commands: Type.Array(CommandReport),
+  /** Counted from the test command's output; absent when no known reporter format was found. */
+  tests: Type.Optional(
+    Type.Object({
+      format: Type.Union(TEST_REPORT_FORMATS.map((format) => Type.Literal(format))),
+      passed: Type.Integer({ minimum: 0 }),
+      failed: Type.Integer({ minimum: 0 }),
+      skipped: Type.Integer({ minimum: 0 }),
+    }),
+  ),
+  /** Every benchmark run's figures by key: `{ "p99_ms": [41.2, 40.8, 41.0] }`. */
+  benchmark: Type.Optional(Type.Record(Type.String({ maxLength: 64 }), Type.Array(Type.Number()))),
+  /** Interface fingerprint: a hash of the exported declarations or of the OpenAPI operations. */
+  fingerprint: Type.Optional(
+    Type.Object({
+      source: Type.Union([Type.Literal('exports'), Type.Literal('openapi')]),
+      sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+      /** How many declarations or operations went into the hash. */
+      items: Type.Integer({ minimum: 0 }),
+    }),
+  ),
+  /** Peak memory of the evaluation (its cgroup's high-water mark), bytes, when readable. */
+  peakMemoryBytes: Type.Optional(Type.Integer({ minimum: 0 })),
+  /** Time spent in the commands themselves, so overhead = pod time − this. */
+  commandMs: Type.Integer({ minimum: 0 }),
+  /** Time the isolation proof took. */
+  isolationMs: Type.Integer({ minimum: 0 }),
+});
+export type SandboxResult = Static<typeof SandboxResult>;
+
+/** The termination message limit of the kubelet. */
+export const MAX_RESULT_BYTES = 4096;

@@ -1,0 +1,44 @@
+// Where the runner reads and writes. The pod's volumes sit at fixed paths (SANDBOX_PATHS); tests
+// and local runs point the runner elsewhere with environment variables.
+import { join } from 'node:path';
+import { SANDBOX_PATHS } from '../../operator/src/sandbox/protocol.js';
+
+/** Environment variables that move the runner's directories and files (for tests and local runs). */
+export const PATH_OVERRIDES = {
+  input: 'HYPERAGENT_INPUT_DIR',
+  workspace: 'HYPERAGENT_WORKSPACE_DIR',
+  scratch: 'HYPERAGENT_SCRATCH_DIR',
+  result: 'HYPERAGENT_RESULT_PATH',
+  cgroup: 'HYPERAGENT_CGROUP_DIR',
+} as const;
+
+export interface RunnerPaths {
+  manifest: string;
+  /** Directory holding the patches named by the manifest. */
+  input: string;
+  /** The service source the patches apply to and the commands run in. */
+  source: string;
+  /** HOME of the commands; the runner's own files go to `<scratch>/hyperagent`. */
+  scratch: string;
+  /** Where the result is written (the termination log in a pod). */
+  result: string;
+  /** Root of the cgroup filesystem, read for peak memory. */
+  cgroup: string;
+}
+
+/** The runner's paths from its environment and arguments (`runner.mjs [manifest path]`). */
+export function runnerPaths(env: NodeJS.ProcessEnv, args: readonly string[]): RunnerPaths {
+  const pick = (name: string, fallback: string): string => {
+    const value = env[name];
+    return value !== undefined && value !== '' ? value : fallback;
+  };
+  const input = pick(PATH_OVERRIDES.input, SANDBOX_PATHS.input);
+  return {
+    manifest: args[0] ?? join(input, 'manifest.json'),
+    input,
+    source: join(pick(PATH_OVERRIDES.workspace, SANDBOX_PATHS.workspace), 'src'),
+    scratch: pick(PATH_OVERRIDES.scratch, SANDBOX_PATHS.scratch),
+    result: pick(PATH_OVERRIDES.result, SANDBOX_PATHS.terminationLog),
+    cgroup: pick(PATH_OVERRIDES.cgroup, '/sys/fs/cgroup'),
+  };
+}
