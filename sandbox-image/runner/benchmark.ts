@@ -19,7 +19,11 @@ export interface RunFigures {
  * The wanted figures of one run: `file` is the output file's text when the command wrote one.
  * Keys not wanted, not present or not finite numbers are left out.
  */
-export function readRunFigures(file: string | undefined, stdout: string, keys: readonly string[]): RunFigures {
+export function readRunFigures(
+  file: string | undefined,
+  stdout: string,
+  keys: readonly string[],
+): RunFigures {
   if (file !== undefined && file.trim() !== '') {
     const object = parseObject(file.trim());
     return object

@@ -83,7 +83,7 @@ export function runCommand(spec: CommandSpec): Promise<CommandRun> {
       spec.onOutput?.(chunk);
     });
 
-    let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+    let exit: { code: number | null; signal: NodeJS.Signals | null; at: bigint } | undefined;
     let drainTimer: NodeJS.Timeout | undefined;
     let settled = false;
     const settle = (): void => {
@@ -91,7 +91,8 @@ export function runCommand(spec: CommandSpec): Promise<CommandRun> {
       settled = true;
       clearTimeout(timer);
       clearTimeout(drainTimer);
-      const durationMs = Number((process.hrtime.bigint() - started) / 1_000_000n);
+      // Until the command ended, not until its output drained.
+      const durationMs = Number(((exit?.at ?? process.hrtime.bigint()) - started) / 1_000_000n);
       const report: CommandReport = {
         name: spec.name,
         exitCode: exit?.code ?? null,
@@ -112,7 +113,7 @@ export function runCommand(spec: CommandSpec): Promise<CommandRun> {
       settle();
     });
     child.once('exit', (code, signal) => {
-      exit = { code, signal };
+      exit = { code, signal, at: process.hrtime.bigint() };
       clearTimeout(timer);
       // Whatever the command left running in its group (servers, watchers) ends with it, which
       // also closes the pipes they hold.

@@ -115,7 +115,8 @@ export function probeDns(host: string, port: number, timeoutMs: number): Promise
     // connect (no route, unresolvable name) arrives as an 'error' event.
     socket.once('connect', () => {
       socket.send(buildDnsQuery(DNS_PROBE_NAME, (Math.random() * 0x10000) & 0xffff), (error) => {
-        if (error) finish({ breached: false, detail: (error as NodeJS.ErrnoException).code ?? error.message });
+        if (error)
+          finish({ breached: false, detail: (error as NodeJS.ErrnoException).code ?? error.message });
       });
     });
     socket.connect(port, host);

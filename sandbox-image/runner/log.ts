@@ -26,6 +26,3 @@ export function createLog(write: (text: string | Buffer) => void): Log {
     },
   };
 }
-
-/** A log that keeps nothing (tests that do not look at the log). */
-export const silentLog: Log = { line: () => undefined, stream: () => undefined };

@@ -9,7 +9,11 @@ const REPORTED_ERRORS = 3;
 
 export type ManifestCheck =
   | { ok: true; manifest: SandboxManifest }
-  | { ok: false; message: string; /** The candidate id when the document has a usable one. */ candidate: string };
+  | {
+      ok: false;
+      message: string;
+      /** The candidate id when the document has a usable one. */ candidate: string;
+    };
 
 /** Whether `value` is a manifest the runner can follow; the message names the first problems. */
 export function checkManifest(value: unknown): ManifestCheck {
@@ -45,7 +49,8 @@ function extraProblem(manifest: SandboxManifest): string | undefined {
   const repeated = names.find((name, index) => names.indexOf(name) !== index);
   if (repeated !== undefined) return `command ${repeated} is listed more than once`;
   const strayPatch = manifest.patches.find((name) => name.includes('/') || name === '.' || name === '..');
-  if (strayPatch !== undefined) return `patch name ${JSON.stringify(strayPatch)} is not a file of the input directory`;
+  if (strayPatch !== undefined)
+    return `patch name ${JSON.stringify(strayPatch)} is not a file of the input directory`;
   return undefined;
 }
 

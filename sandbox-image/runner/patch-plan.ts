@@ -1,8 +1,8 @@
 // What a unified diff asks for, file by file, and the text each file ends up with. Pure: the
 // filesystem side is patch.ts. Diffs are read in `git diff` form (`a/` and `b/` prefixes, new,
 // deleted, renamed and copied files, mode lines) by the `diff` package.
-import { posix } from 'node:path';
 import { applyPatch, parsePatch, type StructuredPatch } from 'diff';
+import { safeRelativePath } from './relative-path.js';
 
 /** A patch that cannot be applied; the message names the patch, the file and the hunk. */
 export class PatchFailure extends Error {
@@ -31,9 +31,7 @@ export function planChanges(patchName: string, text: string): FileChange[] {
   } catch (error) {
     throw new PatchFailure(`patch ${patchName} cannot be parsed: ${(error as Error).message}`);
   }
-  return parsed
-    .filter((patch) => !isEmptyEntry(patch))
-    .map((patch) => planChange(patchName, patch));
+  return parsed.filter((patch) => !isEmptyEntry(patch)).map((patch) => planChange(patchName, patch));
 }
 
 function planChange(patchName: string, patch: StructuredPatch): FileChange {
@@ -71,17 +69,11 @@ function checkedPath(patchName: string, name: string | undefined, prefix: 'a/' |
   const stripped = name?.startsWith(prefix) ? name.slice(prefix.length) : name;
   const path = stripped === undefined ? undefined : safeRelativePath(stripped);
   if (path === undefined) {
-    throw new PatchFailure(`patch ${patchName}: path ${JSON.stringify(name ?? '')} leaves the source directory`);
+    throw new PatchFailure(
+      `patch ${patchName}: path ${JSON.stringify(name ?? '')} leaves the source directory`,
+    );
   }
   return path;
-}
-
-/** `path` normalised when it stays inside the directory it is relative to; undefined otherwise. */
-export function safeRelativePath(path: string): string | undefined {
-  if (path === '' || path.includes('\0') || path.startsWith('/') || /^[A-Za-z]:/.test(path)) return undefined;
-  if (path.split(/[/\\]/).includes('..')) return undefined;
-  const normalised = posix.normalize(path);
-  return normalised === '.' || normalised.startsWith('../') ? undefined : normalised;
 }
 
 /** Regular files only: a symbolic link or submodule in a diff cannot be applied as text. */
@@ -89,7 +81,9 @@ function modeOf(patchName: string, shown: string, mode: string | undefined): num
   if (mode === undefined) return undefined;
   const type = mode.slice(0, -3);
   if (type !== '100' && type !== '10') {
-    throw new PatchFailure(`patch ${patchName}: ${shown} has mode ${mode}; only regular files can be patched`);
+    throw new PatchFailure(
+      `patch ${patchName}: ${shown} has mode ${mode}; only regular files can be patched`,
+    );
   }
   return Number.parseInt(mode.slice(-3), 8);
 }

@@ -14,7 +14,10 @@ export interface PatchFile {
 export type PatchOutcome = { ok: true; files: number } | { ok: false; message: string };
 
 /** Applies `patches` in order to `sourceDir`; the first one that does not apply cleanly stops it. */
-export async function applyPatchFiles(sourceDir: string, patches: readonly PatchFile[]): Promise<PatchOutcome> {
+export async function applyPatchFiles(
+  sourceDir: string,
+  patches: readonly PatchFile[],
+): Promise<PatchOutcome> {
   let files = 0;
   try {
     const root = await realpath(sourceDir);
@@ -71,7 +74,8 @@ async function patchedFile(
     sourceMode = (await stat(path)).mode & 0o777;
   }
   if (change.to !== undefined && change.to !== change.from && !removals.has(change.to)) {
-    if (await exists(await inside(root, change.to))) throw failure(`${change.to} already exists in the source`);
+    if (await exists(await inside(root, change.to)))
+      throw failure(`${change.to} already exists in the source`);
   }
   const outcome = applyHunks(source, change.patch);
   const shown = change.from ?? change.to ?? '';

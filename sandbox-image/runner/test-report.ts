@@ -20,7 +20,11 @@ export function countTestOutput(output: string): TestCounts | undefined {
  * the same TAP lines). Several blocks (several runs in one command) add up. Cancelled tests count
  * as failed, todo tests as skipped (node counts neither as passed nor failed).
  */
-function summaryCounts(lines: readonly string[], marker: string, format: TestCounts['format']): TestCounts | undefined {
+function summaryCounts(
+  lines: readonly string[],
+  marker: string,
+  format: TestCounts['format'],
+): TestCounts | undefined {
   const totals = new Map<string, number>();
   const pattern = new RegExp(`^${marker} (tests|pass|fail|cancelled|skip|skipped|todo)\\s+(\\d+)\\s*$`);
   for (const line of lines) {
@@ -58,8 +62,8 @@ function tapLineCounts(lines: readonly string[]): TestCounts | undefined {
 }
 
 /**
- * Counts `<testcase>` elements of a JUnit XML text: one with a `<failure>` or `<error>` child
- * failed, one with `<skipped>` was skipped, any other passed. Undefined when the text holds no
+ * Counts `<testcase>` elements of a JUnit XML text: one with a `<skipped>` child was skipped, one
+ * with a `<failure>` or `<error>` child failed, any other passed. Undefined when the text holds no
  * JUnit report at all. A regular expression reader is enough for this one shape.
  */
 export function countJUnit(xml: string): TestCounts | undefined {
@@ -70,8 +74,9 @@ export function countJUnit(xml: string): TestCounts | undefined {
   const testcase = /<testcase\b(?:[^>"']|"[^"]*"|'[^']*')*?(\/>|>([\s\S]*?)<\/testcase\s*>)/g;
   for (const match of text.matchAll(testcase)) {
     const body = match[2] ?? '';
-    if (/<(failure|error)\b/.test(body)) counts.failed++;
-    else if (/<skipped\b/.test(body)) counts.skipped++;
+    // Skipped wins: node's reporter gives a failing todo test both children, and counts it as neither.
+    if (/<skipped\b/.test(body)) counts.skipped++;
+    else if (/<(failure|error)\b/.test(body)) counts.failed++;
     else counts.passed++;
   }
   return counts;
@@ -96,7 +101,9 @@ export function addCounts(reports: readonly (TestCounts | undefined)[]): TestCou
 /** Paths of `.xml` files the output mentions (`Wrote JUnit report to reports/junit.xml`), each once. */
 export function mentionedXmlFiles(output: string): string[] {
   const found = new Set<string>();
-  for (const match of output.replace(ANSI, '').matchAll(/(?:^|[\s"'`(=])((?:[\w@.+-]|\/)*[\w-]\.xml)(?=$|[\s"'`),;:])/gm)) {
+  for (const match of output
+    .replace(ANSI, '')
+    .matchAll(/(?:^|[\s"'`(=])((?:[\w@.+-]|\/)*[\w-]\.xml)(?=$|[\s"'`),;:]|\.(?:\s|$))/gm)) {
     if (match[1]) found.add(match[1]);
   }
   return [...found];

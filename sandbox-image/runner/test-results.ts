@@ -51,7 +51,10 @@ async function freshReports(dir: string, since: number, depth = 0): Promise<stri
     if (entry.isDirectory() && depth < SEARCH_DEPTH && !SKIPPED_FOLDERS.has(entry.name)) {
       found.push(...(await freshReports(path, since, depth + 1)));
     } else if (entry.isFile() && JUNIT_FILE.test(entry.name)) {
-      const modified = await stat(path).then((info) => info.mtimeMs, () => 0);
+      const modified = await stat(path).then(
+        (info) => info.mtimeMs,
+        () => 0,
+      );
       if (modified >= since) found.push(path);
     }
   }

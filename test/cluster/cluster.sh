@@ -191,6 +191,8 @@ install_operator() {
   repository=${image%:*}
   tag=${image##*:}
   log "installing the operator with its Helm chart ($image)"
+  # Helm installs the chart's CRDs once and never upgrades them: apply the current ones first.
+  kubectl_admin apply --server-side --force-conflicts -f "$repo/crds/" >/dev/null
   "$TOOLS_BIN/helm" --kubeconfig "$ADMIN_KUBECONFIG" upgrade --install hyperagent "$repo/charts/hyperagent-operator" \
     --namespace hyperagent-system --create-namespace \
     --set image.repository="$repository" --set-string image.tag="$tag" \

@@ -31,15 +31,22 @@ describe('one operator', () => {
     await operator.kill('SIGTERM');
   });
 
-  test('an applied agent gets one cycle, which fails naming the capabilities this build lacks', async () => {
+  test('an applied agent gets one cycle, which fails saying why its source cannot be read', async () => {
     await createAgent(agentManifest('quote', namespace));
-    const cycles = await eventually('a failed cycle', async () => {
-      const list = await listCycles(namespace);
-      return list.length === 1 && list[0]?.status?.phase === 'Failed' ? list : undefined;
-    });
+    const cycles = await eventually(
+      'a failed cycle',
+      async () => {
+        const list = await listCycles(namespace);
+        return list.length === 1 && list[0]?.status?.phase === 'Failed' ? list : undefined;
+      },
+      60_000,
+    );
     const cycle = cycles[0]!;
-    assert.equal(cycle.status?.reason, 'CapabilityMissing');
-    assert.match(cycle.status?.message ?? '', /no Representer .*no Proposer 'tuner'.*no Sandbox/);
+    assert.equal(cycle.status?.reason, 'SourceUnavailable');
+    assert.match(
+      cycle.status?.message ?? '',
+      /cannot clone https:\/\/git\.example\.com\/shop\/quote-service\.git/,
+    );
     assert.equal(cycle.spec.agent, 'quote');
     assert.equal(cycle.spec.agentSpec.goal, 'reduce p99 latency of GET /quote');
     assert.equal(cycle.metadata.ownerReferences?.[0]?.kind, 'HyperAgent');
@@ -53,13 +60,13 @@ describe('one operator', () => {
     assert.equal(findCondition(agent.status?.conditions, 'Ready')?.status, 'True');
     assert.equal(findCondition(agent.status?.conditions, 'Progressing')?.status, 'False');
     const degraded = findCondition(agent.status?.conditions, 'Degraded');
-    assert.deepEqual([degraded?.status, degraded?.reason], ['True', 'CapabilityMissing']);
+    assert.deepEqual([degraded?.status, degraded?.reason], ['True', 'SourceUnavailable']);
 
     const events = await eventually('events for the agent and its cycle', async () => {
       const list = await core.listNamespacedEvent({ namespace });
       const reasons = list.items.map((e) => `${e.involvedObject.kind}/${e.reason}`);
       return reasons.includes('HyperAgent/CycleCreated') &&
-        reasons.includes('ImprovementCycle/CapabilityMissing')
+        reasons.includes('ImprovementCycle/SourceUnavailable')
         ? reasons
         : undefined;
     });

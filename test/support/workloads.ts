@@ -9,7 +9,7 @@ export const apps = kubeConfig.makeApiClient(AppsV1Api);
 export const ECHO_IMAGE = process.env.HYPERAGENT_E2E_ECHO_IMAGE ?? 'localhost:5001/hyperagent-e2e-echo:0.1.0';
 
 /** Settings every fixture pod shares: restricted-compliant, so they run in any namespace. */
-const restrictedContainer = {
+export const restrictedContainer = {
   imagePullPolicy: 'IfNotPresent',
   securityContext: {
     allowPrivilegeEscalation: false,

@@ -811,7 +811,10 @@ export const InvariantCheck = Type.Object(
         'What was checked: Isolation, Evaluation, or an invariant (TestsPass, TestCountStable, InterfaceStable, GoalImproved, ResourcesWithinBounds).',
     }),
     status: StringEnum(['Passed', 'Failed', 'Skipped'] as const, { description: 'How the check came out.' }),
-    message: Type.String({ maxLength: 1024, description: 'The figures and the reasoning behind the outcome.' }),
+    message: Type.String({
+      maxLength: 1024,
+      description: 'The figures and the reasoning behind the outcome.',
+    }),
   },
   { description: 'One check of a candidate in its sandbox.' },
 );

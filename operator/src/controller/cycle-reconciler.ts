@@ -73,12 +73,24 @@ function approvalOf(cycle: ImprovementCycle): 'Approved' | 'Rejected' | undefine
 }
 
 export class CycleReconciler {
+  /**
+   * The resourceVersion each cycle had when this replica last wrote its status. While the cache
+   * still shows that version it has not seen the write yet: acting on it would run a phase's
+   * work twice (a second LLM request, say), so the visit waits for the cache instead.
+   */
+  private readonly writtenFrom = new Map<string, string>();
+
   constructor(private readonly deps: CycleReconcilerDeps) {}
 
   async reconcile(key: string): Promise<ReconcileResult> {
     const { namespace, name } = splitKey(key);
     const cached = this.deps.cycles.get(name, namespace);
-    if (!cached) return {};
+    if (!cached) {
+      this.writtenFrom.delete(key);
+      return {};
+    }
+    if (this.writtenFrom.get(key) === cached.metadata.resourceVersion) return { requeueAfterMs: 200 };
+    this.writtenFrom.delete(key);
     const cycle = await this.releaseSandbox(cached);
     if (!cycle || cycle.metadata.deletionTimestamp || isTerminal(cycle.status?.phase)) return {};
     const status = cycle.status ?? {};
@@ -88,6 +100,7 @@ export class CycleReconciler {
     // Evaluating (deletion included) leaves sandbox pods behind.
     if (kind === 'evaluate' && this.deps.providers.sandbox && !hasFinalizer(cycle)) {
       await this.setFinalizer(cycle, true);
+      if (cycle.metadata.resourceVersion) this.writtenFrom.set(key, cycle.metadata.resourceVersion);
       return { requeueAfterMs: 0 };
     }
     const context: CycleContext = {
@@ -113,6 +126,9 @@ export class CycleReconciler {
       current === cycle ? result.status : (current.status ?? {}),
     );
     if (!written) return {};
+    if (written !== cycle && cycle.metadata.resourceVersion) {
+      this.writtenFrom.set(key, cycle.metadata.resourceVersion);
+    }
     // Events only for a transition this replica actually persisted.
     if (written.status?.phase === result.status.phase) {
       for (const event of result.events)
@@ -141,7 +157,10 @@ export class CycleReconciler {
     return this.setFinalizer(cycle, false);
   }
 
-  private async setFinalizer(cycle: ImprovementCycle, present: boolean): Promise<ImprovementCycle | undefined> {
+  private async setFinalizer(
+    cycle: ImprovementCycle,
+    present: boolean,
+  ): Promise<ImprovementCycle | undefined> {
     const others = (cycle.metadata.finalizers ?? []).filter((finalizer) => finalizer !== SANDBOX_FINALIZER);
     const finalizers = present ? [...others, SANDBOX_FINALIZER] : others;
     try {

@@ -16,7 +16,6 @@ import {
 } from '../cycle/proposal-round.js';
 import type { CycleContext, WorkOutcome } from '../cycle/work.js';
 import { readRepositorySnapshot } from '../git/base-tree.js';
-import type { Workspace } from '../git/workspace.js';
 import { policyInputFor } from '../policy/agent-policy.js';
 import { fromArchiveRecord, parameterValues } from '../policy/archive-record.js';
 import { checkPatch } from '../policy/patch-policy.js';
@@ -63,7 +62,11 @@ export class ProposalWork implements ProposeWork {
     const spec = cycle.spec.agentSpec;
     const baseCommit = cycle.status.baseCommit;
     if (!baseCommit) {
-      return { state: 'failed', reason: 'NoBaseCommit', message: 'The cycle has no base commit: Represent did not record one.' };
+      return {
+        state: 'failed',
+        reason: 'NoBaseCommit',
+        message: 'The cycle has no base commit: Represent did not record one.',
+      };
     }
     let proposer: Proposer;
     try {
@@ -103,19 +106,28 @@ export class ProposalWork implements ProposeWork {
               const usable = past.filter(usableAsParent);
               const choice = selectParent({ archive: usable, rng: xoroshiro128plus(seedOf(cycle)) });
               const odds = choice.odds.find((entry) => entry.id === choice.parent?.id);
-              return { ...(choice.parent ? { parent: choice.parent } : {}), probability: odds?.probability ?? 1 };
+              return {
+                ...(choice.parent ? { parent: choice.parent } : {}),
+                probability: odds?.probability ?? 1,
+              };
             },
             checkPatch: async (diff, parent) => {
               const snapshot = await readRepositorySnapshot(workspace.dir, parent?.commit ?? baseCommit);
-              return checkPatch({ ...policyInputFor(spec, snapshot), diff, tree: await snapshot.treeFor(diff) });
+              return checkPatch({
+                ...policyInputFor(spec, snapshot),
+                diff,
+                tree: await snapshot.treeFor(diff),
+              });
             },
           });
 
           const parent = round.request.parent;
-          const data: Record<string, string> = { [inputKeys.parameters(BASELINE)]: parametersJson(current.values) };
+          const data: Record<string, string> = {
+            [inputKeys.parameters(BASELINE)]: parametersJson(current.values),
+          };
           const parentDiff =
             parent?.kind === 'code' && parent.commit
-              ? await workspace.runner.git(["diff", "--binary", baseCommit, parent.commit])
+              ? await workspace.runner.git(['diff', '--binary', baseCommit, parent.commit])
               : undefined;
           const candidates: Candidate[] = candidateStatuses(round.reviewed);
           for (const [index, item] of round.reviewed.entries()) {
@@ -183,8 +195,12 @@ export class ProposalWork implements ProposeWork {
         namespace: cycle.namespace,
       });
       const containers = deployment.spec?.template.spec?.containers ?? [];
-      const container = target.container ? containers.find((c) => c.name === target.container) : containers[0];
-      const env = Object.fromEntries((container?.env ?? []).map((variable) => [variable.name, variable.value ?? '']));
+      const container = target.container
+        ? containers.find((c) => c.name === target.container)
+        : containers[0];
+      const env = Object.fromEntries(
+        (container?.env ?? []).map((variable) => [variable.name, variable.value ?? '']),
+      );
       const strings: Record<string, string> = {};
       for (const parameter of declared) {
         if (parameter.env && env[parameter.env] !== undefined) strings[parameter.name] = env[parameter.env]!;

@@ -33,7 +33,8 @@ export function openAIFactory(clients: KubeClients, metrics: ProposerMetrics, lo
         `cannot read the API key Secret ${cycle.namespace}/${ref.name}: ${describeError(error)}`,
       );
     }
-    if (!apiKey) throw new ProposerUnavailableError(`the Secret ${cycle.namespace}/${ref.name} has no key '${ref.key}'`);
+    if (!apiKey)
+      throw new ProposerUnavailableError(`the Secret ${cycle.namespace}/${ref.name} has no key '${ref.key}'`);
     return new OpenAIProposer({
       apiKey,
       model: settings.model,

@@ -21,7 +21,8 @@ export class GraphCache {
     this.graphs.delete(cycleUid);
     this.graphs.set(cycleUid, graph);
     // Oldest first: a bounded cache, since finished cycles never ask again.
-    while (this.graphs.size > MAX_CACHED_GRAPHS) this.graphs.delete(this.graphs.keys().next().value as string);
+    while (this.graphs.size > MAX_CACHED_GRAPHS)
+      this.graphs.delete(this.graphs.keys().next().value as string);
   }
 }
 
@@ -31,7 +32,11 @@ export async function checkoutCommit(workspace: Workspace, commit: string): Prom
 }
 
 /** Builds the graph of the cycle's base commit, with hot spots from the agent's Prometheus. */
-export async function graphOf(workspace: Workspace, cycle: CycleContext, commit: string): Promise<ServiceGraph> {
+export async function graphOf(
+  workspace: Workspace,
+  cycle: CycleContext,
+  commit: string,
+): Promise<ServiceGraph> {
   await checkoutCommit(workspace, commit);
   const spec = cycle.spec.agentSpec;
   return buildServiceGraph(workspace.dir, {
@@ -58,7 +63,7 @@ export class RepresentWork implements Representer {
           // The commit is fixed once: every later phase (and a restart) works on the same source.
           const commit =
             cycle.status.baseCommit ??
-            (await workspace.runner.git(["rev-parse", "--verify", `${workspace.baseRef}^{commit}`])).trim();
+            (await workspace.runner.git(['rev-parse', '--verify', `${workspace.baseRef}^{commit}`])).trim();
           const graph = await graphOf(workspace, cycle, commit);
           this.graphs.set(cycle.uid, graph);
           return {

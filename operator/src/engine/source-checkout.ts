@@ -35,8 +35,9 @@ export class SourceCheckouts {
     let secret: Record<string, string> | undefined;
     if (credentialsSecret) {
       try {
-        secret = (await this.core.readNamespacedSecret({ name: credentialsSecret, namespace: target.namespace }))
-          .data;
+        secret = (
+          await this.core.readNamespacedSecret({ name: credentialsSecret, namespace: target.namespace })
+        ).data;
       } catch (error) {
         throw new SourceUnavailableError(
           `cannot read the credentials Secret ${target.namespace}/${credentialsSecret}: ${describeError(error)}`,
@@ -57,7 +58,9 @@ export class SourceCheckouts {
         dir: join(this.workRoot, target.namespace, target.agent),
         access,
       }).catch((error: Error) => {
-        throw new SourceUnavailableError(`cannot clone ${repo} (branch ${branch}): ${access.redact(error.message)}`);
+        throw new SourceUnavailableError(
+          `cannot clone ${repo} (branch ${branch}): ${access.redact(error.message)}`,
+        );
       });
       return await use(workspace);
     } finally {

@@ -560,6 +560,12 @@ function resourcesWithinBounds(
   memoryLimitBytes: number,
 ): InvariantCheck {
   const peak = candidate.peakMemoryBytes;
+  if ((candidate.oomKills ?? 0) > 0) {
+    return failed(
+      'ResourcesWithinBounds',
+      `ran out of memory: the OOM killer stopped ${candidate.oomKills} process(es) at the sandbox memory limit of ${mib(memoryLimitBytes)}${peak !== undefined ? ` (peak ${mib(peak)})` : ''}`,
+    );
+  }
   if (peak === undefined) {
     return skipped('ResourcesWithinBounds', 'peak memory unknown: the cgroup was unreadable');
   }

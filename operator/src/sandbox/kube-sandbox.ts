@@ -23,7 +23,12 @@ import {
   sandboxQuota,
 } from './manifests.js';
 import { readSandboxPod, type SandboxPodState } from './pod-outcome.js';
-import { PROTOCOL_VERSION, type IsolationProbe, type SandboxManifest, type SandboxResult } from './protocol.js';
+import {
+  PROTOCOL_VERSION,
+  type IsolationProbe,
+  type SandboxManifest,
+  type SandboxResult,
+} from './protocol.js';
 import type { Sandbox } from './sandbox.js';
 
 export interface KubeSandboxOptions {
@@ -133,14 +138,21 @@ export class KubeSandbox implements Sandbox {
       });
     for (const configMap of list.items) {
       await core
-        .deleteNamespacedConfigMap({ name: configMap.metadata!.name!, namespace, propagationPolicy: 'Background' })
+        .deleteNamespacedConfigMap({
+          name: configMap.metadata!.name!,
+          namespace,
+          propagationPolicy: 'Background',
+        })
         .catch((error: unknown) => {
           if (statusCodeOf(error) !== 404) throw error;
         });
     }
   }
 
-  private judge(cycle: CycleContext, states: Map<string, { pod: V1Pod; state: SandboxPodState }>): WorkOutcome {
+  private judge(
+    cycle: CycleContext,
+    states: Map<string, { pod: V1Pod; state: SandboxPodState }>,
+  ): WorkOutcome {
     const spec = cycle.spec.agentSpec;
     const results = new Map<string, SandboxResult | { failure: string }>();
     for (const [id, { state }] of states) {
@@ -152,9 +164,7 @@ export class KubeSandbox implements Sandbox {
     const memoryLimitBytes = Number(quantityToScalar(spec.sandbox.resources.memory));
     const verdicts = judgeCycle({
       spec,
-      ...(baselineState
-        ? { baseline: baselineResult ?? { failure: failureText(baselineState) } }
-        : {}),
+      ...(baselineState ? { baseline: baselineResult ?? { failure: failureText(baselineState) } } : {}),
       candidates: results,
       memoryLimitBytes,
     });
@@ -166,9 +176,13 @@ export class KubeSandbox implements Sandbox {
         ...rest,
         sandboxPod: states.get(candidate.id)?.pod.metadata?.name,
         verdict: verdict.passed ? 'Passed' : 'Failed',
-        ...(verdict.score !== undefined && Number.isFinite(verdict.score) ? { score: round(verdict.score) } : {}),
+        ...(verdict.score !== undefined && Number.isFinite(verdict.score)
+          ? { score: round(verdict.score) }
+          : {}),
         reasons: verdict.reasons.slice(0, 32).map((reason) => reason.slice(0, 4096)),
-        checks: verdict.checks.slice(0, 8).map((check) => ({ ...check, message: check.message.slice(0, 1024) })),
+        checks: verdict.checks
+          .slice(0, 8)
+          .map((check) => ({ ...check, message: check.message.slice(0, 1024) })),
       };
     });
     const passed = candidates.filter((candidate) => candidate.verdict === 'Passed').length;
@@ -180,7 +194,9 @@ export class KubeSandbox implements Sandbox {
     };
   }
 
-  private async readInputs(cycle: CycleContext): Promise<{ data: Record<string, string> } | { failed: WorkOutcome }> {
+  private async readInputs(
+    cycle: CycleContext,
+  ): Promise<{ data: Record<string, string> } | { failed: WorkOutcome }> {
     try {
       const configMap = await this.options.clients.core.readNamespacedConfigMap({
         name: cycleInputsName(cycle.name),
@@ -227,7 +243,10 @@ export class KubeSandbox implements Sandbox {
           patches[`${id}.2.diff`] = diff;
         }
       }
-      const values = JSON.parse(data[inputKeys.parameters(id)] ?? '{}') as Record<string, string | number | boolean>;
+      const values = JSON.parse(data[inputKeys.parameters(id)] ?? '{}') as Record<
+        string,
+        string | number | boolean
+      >;
       const manifest = manifestFor(cycle, id, values, Object.keys(patches), probes, this.options);
       const manifestKey = `${id}.manifest.json`;
       units.push({
@@ -244,16 +263,23 @@ export class KubeSandbox implements Sandbox {
   private async probes(): Promise<IsolationProbe[]> {
     const core = this.options.clients.core;
     const probes: IsolationProbe[] = [];
-    const api = await core.readNamespacedService({ name: 'kubernetes', namespace: 'default' }).catch(() => undefined);
+    const api = await core
+      .readNamespacedService({ name: 'kubernetes', namespace: 'default' })
+      .catch(() => undefined);
     const apiPort = api?.spec?.ports?.find((port) => port.name === 'https')?.port ?? 443;
-    if (api?.spec?.clusterIP) probes.push({ name: 'api-server', kind: 'tcp', host: api.spec.clusterIP, port: apiPort });
-    const dns = await core.readNamespacedService({ name: 'kube-dns', namespace: 'kube-system' }).catch(() => undefined);
-    if (dns?.spec?.clusterIP) probes.push({ name: 'cluster-dns', kind: 'dns', host: dns.spec.clusterIP, port: 53 });
+    if (api?.spec?.clusterIP)
+      probes.push({ name: 'api-server', kind: 'tcp', host: api.spec.clusterIP, port: apiPort });
+    const dns = await core
+      .readNamespacedService({ name: 'kube-dns', namespace: 'kube-system' })
+      .catch(() => undefined);
+    if (dns?.spec?.clusterIP)
+      probes.push({ name: 'cluster-dns', kind: 'dns', host: dns.spec.clusterIP, port: 53 });
     // Another pod: a DNS server pod, which every cluster runs and which answers on TCP 53.
     const dnsPods = await core
       .listNamespacedPod({ namespace: 'kube-system', labelSelector: 'k8s-app=kube-dns' })
       .catch(() => ({ items: [] as V1Pod[] }));
-    const podIP = dnsPods.items.find((pod) => pod.status?.podIP && pod.status.phase === 'Running')?.status?.podIP;
+    const podIP = dnsPods.items.find((pod) => pod.status?.podIP && pod.status.phase === 'Running')?.status
+      ?.podIP;
     if (podIP) probes.push({ name: 'pod', kind: 'tcp', host: podIP, port: 53 });
     probes.push({ name: 'outside', kind: 'tcp', ...this.options.outsideProbe });
     return probes;
@@ -275,7 +301,11 @@ export class KubeSandbox implements Sandbox {
   }
 
   /** Applies the namespace, its quota, limit range and default-deny policies (server-side apply). */
-  private async assertIsolation(namespace: string, sandbox: HyperAgentSpec['sandbox'], agentNamespace: string) {
+  private async assertIsolation(
+    namespace: string,
+    sandbox: HyperAgentSpec['sandbox'],
+    agentNamespace: string,
+  ) {
     const objects: KubernetesObject[] = [
       sandboxNamespace(agentNamespace),
       ...sandboxNetworkPolicies(namespace),
@@ -294,7 +324,11 @@ export class KubeSandbox implements Sandbox {
     }
   }
 
-  private async ensureInputConfigMap(namespace: string, cycle: CycleContext, units: Unit[]): Promise<V1ConfigMap> {
+  private async ensureInputConfigMap(
+    namespace: string,
+    cycle: CycleContext,
+    units: Unit[],
+  ): Promise<V1ConfigMap> {
     const files = Object.assign({}, ...units.map((unit) => unit.files)) as Record<string, string>;
     const body = sandboxInputConfigMap({
       namespace,
@@ -354,7 +388,10 @@ export class KubeSandbox implements Sandbox {
   /** Creates a pod; undefined when the quota refused it (it waits for the next visit). */
   private async createPod(pod: V1Pod): Promise<V1Pod | undefined> {
     try {
-      return await this.options.clients.core.createNamespacedPod({ namespace: pod.metadata!.namespace!, body: pod });
+      return await this.options.clients.core.createNamespacedPod({
+        namespace: pod.metadata!.namespace!,
+        body: pod,
+      });
     } catch (error) {
       const code = statusCodeOf(error);
       if (code === 409) {
@@ -393,9 +430,11 @@ function manifestFor(
   const timeoutSeconds = Math.max(5, spec.sandbox.timeoutSeconds - 10);
   const verification = spec.verification;
   const commands: SandboxManifest['commands'] = [];
-  if (verification.typecheck) commands.push({ name: 'typecheck', run: verification.typecheck, timeoutSeconds });
+  if (verification.typecheck)
+    commands.push({ name: 'typecheck', run: verification.typecheck, timeoutSeconds });
   if (verification.test) commands.push({ name: 'test', run: verification.test, timeoutSeconds });
-  if (verification.benchmark) commands.push({ name: 'benchmark', run: verification.benchmark, timeoutSeconds });
+  if (verification.benchmark)
+    commands.push({ name: 'benchmark', run: verification.benchmark, timeoutSeconds });
   return {
     version: PROTOCOL_VERSION,
     cycle: cycle.name,
@@ -434,7 +473,9 @@ function baselineOf(
   result: SandboxResult | undefined,
 ): BaselineMeasurement {
   const sandboxPod = entry?.pod.metadata?.name;
-  const judged = result ? judgeBaseline(result, spec) : { usable: false, reason: entry ? failureText(entry.state) : 'never evaluated' };
+  const judged = result
+    ? judgeBaseline(result, spec)
+    : { usable: false, reason: entry ? failureText(entry.state) : 'never evaluated' };
   const figures: Record<string, number> = {};
   for (const [key, runs] of Object.entries(result?.benchmark ?? {})) {
     const sorted = [...runs].sort((a, b) => a - b);
@@ -444,9 +485,11 @@ function baselineOf(
     ...(sandboxPod ? { sandboxPod } : {}),
     usable: judged.usable,
     message: (judged.usable
-      ? `tests ${result?.tests ? `${result.tests.passed} passed` : 'passed'}; ${Object.entries(figures)
-          .map(([key, value]) => `${key} ${value}`)
-          .join(', ') || 'no benchmark figures'}`
+      ? `tests ${result?.tests ? `${result.tests.passed} passed` : 'passed'}; ${
+          Object.entries(figures)
+            .map(([key, value]) => `${key} ${value}`)
+            .join(', ') || 'no benchmark figures'
+        }`
       : (judged.reason ?? 'the unmodified source could not be measured')
     ).slice(0, 1024),
     ...(result?.tests ? { testsPassed: result.tests.passed } : {}),

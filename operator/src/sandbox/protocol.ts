@@ -133,6 +133,8 @@ export const SandboxResult = Type.Object({
   ),
   /** Peak memory of the evaluation (its cgroup's high-water mark), bytes, when readable. */
   peakMemoryBytes: Type.Optional(Type.Integer({ minimum: 0 })),
+  /** Processes the kernel's OOM killer stopped in the evaluation's cgroup, when readable. */
+  oomKills: Type.Optional(Type.Integer({ minimum: 0 })),
   /** Time spent in the commands themselves, so overhead = pod time − this. */
   commandMs: Type.Integer({ minimum: 0 }),
   /** Time the isolation proof took. */

@@ -1,3 +1,4 @@
+/* global process */
 // Prints the benchmark figures as one JSON object (the sandbox runner's convention).
 import { p99Ms } from '../src/quote.mjs';
 const cache = Number(process.env.QUOTE_CACHE_SIZE ?? 64);

@@ -1,0 +1,259 @@
+// End to end: the runner as a process, on a temporary workspace laid out like the pod's.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { test } from 'node:test';
+import { Value } from '@sinclair/typebox/value';
+import { SandboxResult, type SandboxManifest } from '../../operator/src/sandbox/protocol.js';
+import { RESULT_LINE_PREFIX } from './result.js';
+import { childNodeEnv, gitDiff, sampleManifest, tempDir, writeFiles } from './test-helpers.js';
+
+const MAIN = join(dirname(fileURLToPath(import.meta.url)), 'main.ts');
+
+/** A small node service whose test expects a bulk discount only the candidate's patch adds. */
+const SERVICE: Record<string, string> = {
+  'package.json': '{ "name": "pricing", "type": "module" }\n',
+  'src/pricing.js': 'export function price(quantity, unit) {\n  return quantity * unit;\n}\n',
+  'test/pricing.test.js': [
+    "import { test } from 'node:test';",
+    "import assert from 'node:assert/strict';",
+    "import { price } from '../src/pricing.js';",
+    "test('single items cost the unit price', () => assert.equal(price(1, 5), 5));",
+    "test('ten or more get ten percent off', () => assert.equal(price(10, 2), 18));",
+    '',
+  ].join('\n'),
+  // Figures derived from the parameters, so the test can see config and env arrive.
+  'bench.js': [
+    "import { readFileSync, writeFileSync, existsSync } from 'node:fs';",
+    "const config = JSON.parse(readFileSync(process.env.HYPERAGENT_PARAMETERS_FILE, 'utf8'));",
+    "const runs = existsSync('runs') ? Number(readFileSync('runs', 'utf8')) + 1 : 1;",
+    "writeFileSync('runs', String(runs));",
+    'const figures = { p99_ms: Number(process.env.BASE_MS) + runs / 10, rps: config["cache.size"] * runs, label: "x" };',
+    'writeFileSync(process.env.HYPERAGENT_BENCHMARK_OUTPUT, JSON.stringify(figures));',
+    'console.log("benchmark done");',
+    '',
+  ].join('\n'),
+};
+
+const DISCOUNTED =
+  'export function price(quantity, unit) {\n  return quantity * unit * (quantity >= 10 ? 0.9 : 1);\n}\n\nexport function discount(quantity) {\n  return quantity >= 10 ? 0.1 : 0;\n}\n';
+
+interface Workspace {
+  root: string;
+  env: NodeJS.ProcessEnv;
+  source: string;
+  resultPath: string;
+}
+
+async function workspace(
+  manifest: SandboxManifest,
+  patches: Record<string, string> = {},
+): Promise<Workspace> {
+  const root = await tempDir('hyperagent-e2e-');
+  const source = join(root, 'workspace/src');
+  await writeFiles(source, SERVICE);
+  await writeFiles(join(root, 'input'), { 'manifest.json': JSON.stringify(manifest), ...patches });
+  await writeFiles(join(root, 'cgroup'), {
+    'memory.peak': '104857600\n',
+    'memory.events': 'oom 0\noom_kill 0\n',
+  });
+  await mkdir(join(root, 'scratch'));
+  const resultPath = join(root, 'termination-log');
+  const env = {
+    ...childNodeEnv(),
+    HYPERAGENT_INPUT_DIR: join(root, 'input'),
+    HYPERAGENT_WORKSPACE_DIR: join(root, 'workspace'),
+    HYPERAGENT_SCRATCH_DIR: join(root, 'scratch'),
+    HYPERAGENT_RESULT_PATH: resultPath,
+    HYPERAGENT_CGROUP_DIR: join(root, 'cgroup'),
+  };
+  return { root, env, source, resultPath };
+}
+
+async function runRunner(
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number | null; stdout: string; result: SandboxResult }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
+    env,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let stdout = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  const last = stdout.trimEnd().split('\n').at(-1) ?? '';
+  assert.ok(last.startsWith(RESULT_LINE_PREFIX), `last line: ${last}`);
+  const result = JSON.parse(last.slice(RESULT_LINE_PREFIX.length)) as SandboxResult;
+  assert.ok(Value.Check(SandboxResult, result), JSON.stringify([...Value.Errors(SandboxResult, result)][0]));
+  return { code, stdout, result };
+}
+
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function isolated(): Promise<SandboxManifest['isolation']> {
+  return {
+    probes: [
+      { name: 'api-server', kind: 'tcp', host: '127.0.0.1', port: await closedPort() },
+      { name: 'cluster-dns', kind: 'dns', host: '127.0.0.1', port: await closedPort() },
+    ],
+    timeoutMs: 500,
+    settleSeconds: 0,
+  };
+}
+
+const COMMANDS: SandboxManifest['commands'] = [
+  { name: 'typecheck', run: 'node --check src/pricing.js', timeoutSeconds: 60 },
+  { name: 'test', run: 'node --test --test-reporter=tap test/', timeoutSeconds: 120 },
+  { name: 'benchmark', run: 'node bench.js', timeoutSeconds: 60 },
+];
+
+test('a candidate is patched, tested, benchmarked three times and fingerprinted', async () => {
+  const { diff } = await gitDiff(SERVICE, (repo) => writeFile(join(repo, 'src/pricing.js'), DISCOUNTED));
+  const manifest = sampleManifest({
+    candidate: 'c2',
+    patches: ['c2.diff'],
+    env: { BASE_MS: '40' },
+    config: { 'cache.size': 128 },
+    commands: COMMANDS,
+    benchmarkKeys: ['p99_ms', 'rps', 'label', 'absent'],
+    benchmarkRuns: 3,
+    isolation: await isolated(),
+  });
+  const ws = await workspace(manifest, { 'c2.diff': diff });
+  const { code, stdout, result } = await runRunner(ws.env);
+
+  assert.equal(code, 0);
+  assert.equal(await readFile(ws.resultPath, 'utf8'), JSON.stringify(result));
+  assert.equal(result.outcome, 'evaluated', result.message);
+  assert.equal(result.candidate, 'c2');
+  assert.deepEqual(result.breached, []);
+  assert.deepEqual(
+    result.commands.map((command) => [command.name, command.exitCode, command.timedOut]),
+    [
+      ['typecheck', 0, false],
+      ['test', 0, false],
+      ['benchmark', 0, false],
+      ['benchmark', 0, false],
+      ['benchmark', 0, false],
+    ],
+  );
+  assert.deepEqual(result.tests, { format: 'tap', passed: 2, failed: 0, skipped: 0 });
+  assert.deepEqual(result.benchmark, { p99_ms: [40.1, 40.2, 40.3], rps: [128, 256, 384] });
+  assert.equal(result.fingerprint?.source, 'exports');
+  assert.equal(result.fingerprint?.items, 2, 'price and the new discount');
+  assert.equal(result.peakMemoryBytes, 104857600);
+  assert.equal(result.oomKills, 0);
+  assert.equal(
+    result.commandMs,
+    result.commands.reduce((sum, command) => sum + command.durationMs, 0),
+  );
+  assert.equal(result.message, undefined);
+  assert.equal(await readFile(join(ws.source, 'src/pricing.js'), 'utf8'), DISCOUNTED);
+  // The full log: isolation, each command's header and output, then the result.
+  assert.match(stdout, /\[hyperagent\] isolation round 1: api-server blocked \(ECONNREFUSED\)/);
+  assert.match(stdout, /\[hyperagent\] >>> test: sh -c "node --test --test-reporter=tap test\/"/);
+  assert.match(stdout, /ok 2 - ten or more get ten percent off/);
+  assert.match(stdout, /benchmark done/);
+});
+
+test('without the patch the same tests fail, and the result still says evaluated with exit 0', async () => {
+  const manifest = sampleManifest({
+    commands: COMMANDS,
+    benchmarkKeys: ['rps'],
+    isolation: await isolated(),
+  });
+  const ws = await workspace(manifest);
+  const { code, result } = await runRunner(ws.env);
+  assert.equal(code, 0);
+  assert.equal(result.outcome, 'evaluated');
+  assert.deepEqual(result.tests, { format: 'tap', passed: 1, failed: 1, skipped: 0 });
+  assert.deepEqual(
+    result.commands.map((command) => command.name),
+    ['typecheck', 'test'],
+  );
+  assert.equal(result.benchmark, undefined);
+  assert.equal(result.message, 'benchmark skipped: test failed');
+});
+
+test('a reachable address stops everything: no patch, no command', async () => {
+  const server = createServer((socket) => socket.destroy());
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const { diff } = await gitDiff(SERVICE, (repo) => writeFile(join(repo, 'src/pricing.js'), DISCOUNTED));
+    const manifest = sampleManifest({
+      patches: ['c.diff'],
+      commands: [{ name: 'test', run: 'touch ran', timeoutSeconds: 10 }],
+      isolation: {
+        probes: [
+          {
+            name: 'api-server',
+            kind: 'tcp',
+            host: '127.0.0.1',
+            port: (server.address() as AddressInfo).port,
+          },
+          { name: 'outside', kind: 'tcp', host: '127.0.0.1', port: await closedPort() },
+        ],
+        timeoutMs: 500,
+        settleSeconds: 1,
+      },
+    });
+    const ws = await workspace(manifest, { 'c.diff': diff });
+    const { code, result } = await runRunner(ws.env);
+    assert.equal(code, 0);
+    assert.equal(result.outcome, 'isolation-breached');
+    assert.deepEqual(result.breached, ['api-server']);
+    assert.deepEqual(result.commands, []);
+    assert.ok(result.isolationMs >= 1000);
+    assert.equal(result.message, 'still reachable after 1s: api-server');
+    await assert.rejects(access(join(ws.source, 'ran')));
+    assert.equal(await readFile(join(ws.source, 'src/pricing.js'), 'utf8'), SERVICE['src/pricing.js']);
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
+  }
+});
+
+test('a patch that does not apply ends in patch-failed, and nothing runs', async () => {
+  const { diff } = await gitDiff({ ...SERVICE, 'src/pricing.js': 'something else\n' }, (repo) =>
+    writeFile(join(repo, 'src/pricing.js'), 'something other\n'),
+  );
+  const manifest = sampleManifest({ patches: ['bad.diff'], commands: COMMANDS, isolation: await isolated() });
+  const ws = await workspace(manifest, { 'bad.diff': diff });
+  const { code, result } = await runRunner(ws.env);
+  assert.equal(code, 0);
+  assert.equal(result.outcome, 'patch-failed');
+  assert.equal(
+    result.message,
+    'patch bad.diff: hunk 1 of 1 (@@ -1,1 +1,1 @@) does not apply to src/pricing.js',
+  );
+  assert.deepEqual(result.commands, []);
+});
+
+test('an invalid manifest is answered with its errors', async () => {
+  const ws = await workspace({ ...sampleManifest(), benchmarkRuns: 0 } as SandboxManifest);
+  const { code, result } = await runRunner(ws.env);
+  assert.equal(code, 0);
+  assert.equal(result.outcome, 'invalid-manifest');
+  assert.equal(
+    result.message,
+    'manifest does not match the schema: /benchmarkRuns: Expected integer to be greater or equal to 1',
+  );
+});
+
+test('a result that cannot be written makes the runner exit 1, still printing it', async () => {
+  const ws = await workspace(sampleManifest({ isolation: await isolated() }));
+  const { code, result, stdout } = await runRunner({
+    ...ws.env,
+    HYPERAGENT_RESULT_PATH: join(ws.root, 'missing/dir/log'),
+  });
+  assert.equal(code, 1);
+  assert.equal(result.outcome, 'evaluated');
+  assert.match(stdout, /cannot write the result to /);
+});

@@ -1,0 +1,96 @@
+// The result leaves the pod as the container's termination message, which the kubelet cuts at
+// MAX_RESULT_BYTES. Rather than let it be cut mid-JSON, the runner shrinks it itself, always in
+// the same order: the message first, then the precision and number of benchmark figures.
+import { Value } from '@sinclair/typebox/value';
+import { MAX_RESULT_BYTES, PROTOCOL_VERSION, SandboxResult } from '../../operator/src/sandbox/protocol.js';
+
+/** Prefix of the stdout line that repeats the result (the last line of the log). */
+export const RESULT_LINE_PREFIX = 'HYPERAGENT_RESULT ';
+
+/** The schema's limit on the message. */
+const MAX_MESSAGE_CHARS = 1024;
+
+/** Significant digits benchmark figures are rounded to before whole runs are dropped. */
+const ROUNDED_DIGITS = 6;
+
+/** A result with nothing known yet beyond the candidate. */
+export function emptyResult(candidate: string): SandboxResult {
+  return {
+    version: PROTOCOL_VERSION,
+    candidate: candidate.slice(0, 63),
+    outcome: 'error',
+    breached: [],
+    commands: [],
+    commandMs: 0,
+    isolationMs: 0,
+  };
+}
+
+/** Notes joined into one message within the schema's limit; undefined when there are none. */
+export function joinNotes(notes: readonly string[]): string | undefined {
+  if (notes.length === 0) return undefined;
+  return truncate(notes.join('; '), MAX_MESSAGE_CHARS);
+}
+
+/**
+ * The compact JSON of `result`, shrunk until it fits in `maxBytes`: the message is shortened, then
+ * dropped; benchmark figures are rounded; then the last runs, then the last keys are dropped. A
+ * result that breaks the schema is replaced by an `error` result that says so.
+ */
+export function fitResult(result: SandboxResult, maxBytes = MAX_RESULT_BYTES): string {
+  const candidate = typeof result.candidate === 'string' ? result.candidate : '';
+  if (!Value.Check(SandboxResult, result)) {
+    const first = [...Value.Errors(SandboxResult, result)][0];
+    const reason = first ? `${first.path || '/'}: ${first.message}` : 'unknown';
+    return fitResult(
+      { ...emptyResult(candidate), message: `the runner built an invalid result (${reason})` },
+      maxBytes,
+    );
+  }
+  let current = structuredClone(result);
+  const fits = (): boolean => size(current) <= maxBytes;
+
+  while (!fits() && current.message !== undefined) {
+    const keep = current.message.length - (size(current) - maxBytes) - 3;
+    if (keep < 16) delete current.message;
+    else current.message = truncate(current.message, keep);
+  }
+  if (!fits() && current.benchmark) {
+    current.benchmark = mapValues(current.benchmark, (values) => values.map((value) => round(value)));
+  }
+  while (!fits() && current.benchmark && Object.keys(current.benchmark).length > 0) {
+    const longest = Math.max(...Object.values(current.benchmark).map((values) => values.length));
+    if (longest > 1) {
+      current.benchmark = mapValues(current.benchmark, (values) => values.slice(0, longest - 1));
+    } else {
+      const keys = Object.keys(current.benchmark);
+      current.benchmark = Object.fromEntries(Object.entries(current.benchmark).slice(0, keys.length - 1));
+    }
+  }
+  if (!fits()) {
+    current = {
+      ...emptyResult(result.candidate),
+      message: 'the result did not fit in the termination message',
+    };
+  }
+  return JSON.stringify(current);
+}
+
+function size(result: SandboxResult): number {
+  return Buffer.byteLength(JSON.stringify(result));
+}
+
+function truncate(text: string, chars: number): string {
+  return text.length <= chars ? text : `${text.slice(0, Math.max(0, chars - 1))}…`;
+}
+
+function round(value: number): number {
+  return Number(value.toPrecision(ROUNDED_DIGITS));
+}
+
+function mapValues(
+  record: Record<string, number[]>,
+  change: (values: number[]) => number[],
+): Record<string, number[]> {
+  return Object.fromEntries(Object.entries(record).map(([key, values]) => [key, change(values)]));
+}

@@ -1,0 +1,86 @@
+// Shared by the runner's tests: temporary directories, files and git repositories.
+import { execFile } from 'node:child_process';
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { after } from 'node:test';
+import { promisify } from 'node:util';
+import type { SandboxManifest } from '../../operator/src/sandbox/protocol.js';
+
+const execFileAsync = promisify(execFile);
+
+/** A fresh directory, removed when the test file's tests are done. */
+export async function tempDir(prefix = 'hyperagent-runner-'): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  after(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Writes `files` (relative path → text) under `dir`, creating folders as needed. */
+export async function writeFiles(dir: string, files: Record<string, string>): Promise<void> {
+  for (const [path, text] of Object.entries(files)) {
+    await mkdir(dirname(join(dir, path)), { recursive: true });
+    await writeFile(join(dir, path), text);
+  }
+}
+
+/** Runs git in `dir` with a fixed identity; resolves to its stdout. */
+export async function git(dir: string, ...args: string[]): Promise<string> {
+  const { stdout } = await execFileAsync(
+    'git',
+    ['-c', 'user.name=test', '-c', 'user.email=test@example.com', ...args],
+    {
+      cwd: dir,
+      maxBuffer: 16 * 1024 * 1024,
+    },
+  );
+  return stdout;
+}
+
+/**
+ * A real `git diff` from `before` to the result of `change`: a temporary repository is committed
+ * with `before`, `change` edits it, and the staged difference (renames detected) is returned.
+ */
+export async function gitDiff(
+  before: Record<string, string>,
+  change: (repo: string) => Promise<void>,
+): Promise<{ diff: string; repo: string }> {
+  const repo = await tempDir('hyperagent-diff-');
+  await git(repo, 'init', '-q');
+  await writeFiles(repo, before);
+  await git(repo, 'add', '-A');
+  await git(repo, 'commit', '-q', '--allow-empty', '-m', 'before');
+  await change(repo);
+  await git(repo, 'add', '-A');
+  return { diff: await git(repo, 'diff', '--cached', '-M', '--no-color'), repo };
+}
+
+/** The environment for child `node --test` runs: without the parent runner's context variable. */
+export function childNodeEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  // Set by a parent `node --test`; a child test run would then report to the parent, not print.
+  delete env.NODE_TEST_CONTEXT;
+  return env;
+}
+
+/** A valid manifest with no patches, no commands and one probe of a closed local port. */
+export function sampleManifest(overrides: Partial<SandboxManifest> = {}): SandboxManifest {
+  return {
+    version: 1,
+    cycle: 'checkout-7f3a',
+    candidate: 'c1',
+    patches: [],
+    env: {},
+    config: {},
+    commands: [],
+    benchmarkKeys: [],
+    benchmarkRuns: 1,
+    interfaceFiles: [],
+    isolation: {
+      probes: [{ name: 'api-server', kind: 'tcp', host: '127.0.0.1', port: 9 }],
+      timeoutMs: 500,
+      settleSeconds: 0,
+    },
+    ...overrides,
+  };
+}

@@ -1,0 +1,296 @@
+// Candidates are evaluated in sandbox pods by the in-cluster operator: a HyperAgent whose proposer
+// is an LLM (the local OpenAI-compatible server, scripted) offers a good change, one that breaks a
+// test, one that sleeps past its deadline, one that allocates beyond its memory limit and one that
+// forks without bound. Every candidate gets a verdict in the cycle's status, with the invariants
+// and their figures; the node stays healthy; nothing of the sandbox outlives the evaluation.
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { after, before, test } from 'node:test';
+import type { ImprovementCycle } from '../../operator/src/api/resources.js';
+import { sandboxNamespaceName } from '../../operator/src/sandbox/manifests.js';
+import {
+  agentManifest,
+  core,
+  createAgent,
+  eventually,
+  freshNamespace,
+  kubectl,
+  listCycles,
+} from '../support/cluster.js';
+import { gitDiff } from '../support/git-diff.js';
+import { git } from '../support/git-repos.js';
+import { startGitHttpServer } from '../support/git-http-server.js';
+import { reply, startLlmServer, type LlmServer } from '../support/llm-server.js';
+import { applyJson, deleteNamespace, restrictedContainer } from '../support/workloads.js';
+
+const NODE_IP = process.env.HYPERAGENT_NODE_IP ?? '127.0.0.1';
+const QUOTE_IMAGE = process.env.HYPERAGENT_E2E_QUOTE_IMAGE ?? 'localhost:5001/hyperagent-e2e-quote:0.1.0';
+const FIXTURE = 'test/e2e/images/quote';
+const API_KEY = 'sk-e2e-sandbox-key';
+
+let namespace: string;
+let scratch: string;
+let llm: LlmServer;
+let closeGit: () => Promise<void>;
+let files: Record<string, string>;
+let repoUrl: string;
+
+async function fixtureFiles(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile() || entry.name === 'Dockerfile') continue;
+    const path = join(entry.parentPath, entry.name);
+    out[relative(dir, path)] = await readFile(path, 'utf8');
+  }
+  return out;
+}
+
+function edit(path: string, change: (text: string) => string): string {
+  const before = files[path]!;
+  return gitDiff([{ kind: 'modify', oldPath: path, newPath: path, before, after: change(before) }]);
+}
+
+const candidate = (summary: string, diff: string) => ({ kind: 'code', diff, summary, rationale: summary });
+
+before(async () => {
+  namespace = await freshNamespace('e2e-sandbox');
+  scratch = await mkdtemp(join(tmpdir(), 'e2e-sandbox-'));
+  files = await fixtureFiles(FIXTURE);
+
+  // The service's repository, served over smart HTTP with Basic auth from this machine.
+  const seed = join(scratch, 'seed');
+  const bare = join(scratch, 'repos', 'quote.git');
+  git(scratch, ['init', '-q', '--bare', '-b', 'main', bare]);
+  git(scratch, ['init', '-q', '-b', 'main', seed]);
+  for (const [path, text] of Object.entries(files)) {
+    await mkdir(dirname(join(seed, path)), { recursive: true });
+    await writeFile(join(seed, path), text);
+  }
+  git(seed, ['add', '-A']);
+  git(seed, [
+    '-c',
+    'user.name=Dev',
+    '-c',
+    'user.email=dev@example.com',
+    'commit',
+    '-q',
+    '-m',
+    'quote service',
+  ]);
+  git(seed, ['push', '-q', bare, 'main']);
+  const server = await startGitHttpServer({
+    projectRoot: join(scratch, 'repos'),
+    username: 'builder',
+    password: 'git-e2e-password',
+    host: NODE_IP,
+  });
+  closeGit = () => server.close();
+  repoUrl = `${server.url}/quote.git`;
+
+  llm = await startLlmServer({ host: NODE_IP, apiKey: API_KEY, models: ['e2e-model'] });
+  llm.script(
+    reply(
+      JSON.stringify({
+        candidates: [
+          candidate(
+            'cut the per-request overhead',
+            edit('src/quote.mjs', (t) => t.replace('OVERHEAD_MS = 40', 'OVERHEAD_MS = 25')),
+          ),
+          candidate(
+            'round prices up',
+            edit('src/quote.mjs', (t) => t.replace('symbol.length * 10', 'symbol.length * 11')),
+          ),
+          candidate(
+            'warm the cache before serving',
+            edit(
+              'src/quote.mjs',
+              (t) => `${t}\nawait new Promise((resolve) => setTimeout(resolve, 600_000));\n`,
+            ),
+          ),
+          candidate(
+            'preload every quote',
+            edit(
+              'src/quote.mjs',
+              (t) => `${t}\nconst preload = [];\nfor (;;) preload.push(Buffer.alloc(16 << 20, 1));\n`,
+            ),
+          ),
+          candidate(
+            'prefork workers',
+            edit(
+              'src/quote.mjs',
+              (t) =>
+                `import { execSync } from 'node:child_process';\n${t}\nexecSync('w() { w | w & }; w; sleep 600', { shell: '/bin/sh' });\n`,
+            ),
+          ),
+        ],
+      }),
+    ),
+  );
+
+  await applyJson([
+    {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'git', namespace },
+      stringData: { username: 'builder', password: 'git-e2e-password' },
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'llm', namespace },
+      stringData: { apiKey: API_KEY },
+    },
+    {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'quote', namespace },
+      spec: {
+        selector: { matchLabels: { app: 'quote' } },
+        template: {
+          metadata: { labels: { app: 'quote' } },
+          spec: {
+            automountServiceAccountToken: false,
+            containers: [
+              {
+                name: 'quote',
+                image: QUOTE_IMAGE,
+                ...restrictedContainer,
+                env: [
+                  { name: 'QUOTE_CACHE_SIZE', value: '64' },
+                  { name: 'QUOTE_BATCH_WINDOW_MS', value: '0' },
+                ],
+              },
+            ],
+          },
+        },
+      },
+    },
+  ]);
+});
+
+after(async () => {
+  await llm?.close();
+  await closeGit?.();
+  await deleteNamespace(namespace);
+  await deleteNamespace(sandboxNamespaceName(namespace));
+  await rm(scratch, { recursive: true, force: true });
+});
+
+test('every candidate is judged in its own sandbox pod, with verdicts and figures in status', async (t) => {
+  const started = Date.now();
+  await createAgent(
+    agentManifest('quote', namespace, {
+      target: { deployment: 'quote' },
+      source: {
+        repo: repoUrl,
+        credentialsSecret: 'git',
+        paths: ['src', 'test'],
+        protectedPaths: ['bench'],
+      },
+      objectives: [{ name: 'p99', benchmark: 'p99_ms', direction: 'Minimize' }],
+      improvement: {
+        interval: '24h',
+        maxCandidates: 5,
+        proposer: {
+          type: 'openai',
+          model: 'e2e-model',
+          baseURL: llm.baseURL,
+          apiKeySecret: { name: 'llm', key: 'apiKey' },
+        },
+        parameters: [
+          { name: 'cache-size', env: 'QUOTE_CACHE_SIZE', type: 'integer', min: 16, max: 1024, step: 16 },
+          { name: 'batch-window', env: 'QUOTE_BATCH_WINDOW_MS', type: 'integer', min: 0, max: 50, step: 1 },
+        ],
+      },
+      sandbox: {
+        timeoutSeconds: 45,
+        resources: { cpu: '250m', memory: '192Mi' },
+        quota: { pods: 3, cpu: '1', memory: '1Gi' },
+      },
+      verification: { test: 'node --test', benchmark: 'node bench/run.mjs' },
+      approval: 'Always',
+    }),
+  );
+
+  const cycle = await eventually(
+    'the cycle to leave Evaluating',
+    async () => {
+      const [current] = await listCycles(namespace);
+      const phase = current?.status?.phase;
+      return phase && !['Pending', 'Representing', 'Proposing', 'Evaluating', 'Selecting'].includes(phase)
+        ? current
+        : undefined;
+    },
+    420_000,
+  );
+  t.diagnostic(
+    `cycle ${cycle.metadata.name}: ${cycle.status?.phase} after ${Math.round((Date.now() - started) / 1000)}s`,
+  );
+  for (const c of cycle.status?.candidates ?? []) {
+    t.diagnostic(
+      `${c.id} ${c.verdict} score=${c.score ?? '-'} ${c.summary}: ${(c.reasons ?? []).join(' | ')}`,
+    );
+  }
+  t.diagnostic(`baseline: ${cycle.status?.baseline?.message}`);
+
+  assert.equal(cycle.status?.phase, 'AwaitingApproval', cycle.status?.message);
+  assert.equal(cycle.status?.baseline?.usable, true, cycle.status?.baseline?.message);
+  const byId = new Map((cycle.status?.candidates ?? []).map((c) => [c.summary, c]));
+  const good = byId.get('cut the per-request overhead')!;
+  assert.equal(good.verdict, 'Passed', good.reasons?.join('; '));
+  assert.equal(cycle.status?.selected, good.id);
+  assert.ok((good.score ?? 0) > 15, `score ${good.score}`);
+  assert.deepEqual(
+    good.checks?.filter((check) => check.status === 'Failed'),
+    [],
+  );
+  const check = (summary: string, name: string) =>
+    byId.get(summary)?.checks?.find((item) => item.name === name);
+
+  const broken = byId.get('round prices up')!;
+  assert.equal(broken.verdict, 'Failed');
+  assert.equal(check('round prices up', 'TestsPass')?.status, 'Failed');
+  assert.match(check('round prices up', 'TestsPass')?.message ?? '', /1 of 3 tests failed/);
+
+  const sleeper = byId.get('warm the cache before serving')!;
+  assert.equal(sleeper.verdict, 'Failed');
+  assert.match(sleeper.reasons?.join('\n') ?? '', /timed out|deadline/);
+
+  const hog = byId.get('preload every quote')!;
+  assert.equal(hog.verdict, 'Failed');
+  assert.match(hog.reasons?.join('\n') ?? '', /memory/i);
+
+  const bomb = byId.get('prefork workers')!;
+  assert.equal(bomb.verdict, 'Failed');
+  assert.match(bomb.reasons?.join('\n') ?? '', /timed out|deadline|process/i);
+
+  // kubectl describe shows the verdicts (status is printed in full).
+  const described = await kubectl('describe', 'improvementcycle', '-n', namespace, cycle.metadata.name);
+  assert.match(described, /Checks:/);
+  assert.match(described, /GoalImproved/);
+
+  // The node stayed healthy: Ready, and a new pod still starts.
+  const node = JSON.parse(await kubectl('get', 'nodes', '-o', 'json')) as {
+    items: { status: { conditions: { type: string; status: string }[] } }[];
+  };
+  for (const item of node.items) {
+    assert.equal(item.status.conditions.find((c) => c.type === 'Ready')?.status, 'True');
+    assert.equal(item.status.conditions.find((c) => c.type === 'PIDPressure')?.status, 'False');
+    assert.equal(item.status.conditions.find((c) => c.type === 'MemoryPressure')?.status, 'False');
+  }
+
+  // Nothing of the evaluation is left in the sandbox namespace.
+  const sandboxNamespace = sandboxNamespaceName(namespace);
+  await eventually(
+    'the sandbox pods to be removed',
+    async () =>
+      (await core.listNamespacedPod({ namespace: sandboxNamespace })).items.length === 0 ? true : undefined,
+    60_000,
+  );
+  const refreshed = JSON.parse(
+    await kubectl('get', 'improvementcycle', '-n', namespace, cycle.metadata.name, '-o', 'json'),
+  ) as ImprovementCycle;
+  assert.ok(!refreshed.metadata.finalizers?.length, 'the sandbox finalizer is removed');
+});

@@ -1,0 +1,115 @@
+// Runs one sandbox pod the way the operator does (the same manifest builders, the same runner
+// image) and waits for its result: for e2e tests and the overhead benchmark that need a single
+// evaluation without a whole cycle around it.
+import type { V1ConfigMap } from '@kubernetes/client-node';
+import { randomBytes } from 'node:crypto';
+import { sandboxInputConfigMap, sandboxPod, type SandboxSpec } from '../../operator/src/sandbox/manifests.js';
+import { readSandboxPod, type SandboxPodState } from '../../operator/src/sandbox/pod-outcome.js';
+import {
+  PROTOCOL_VERSION,
+  type IsolationProbe,
+  type SandboxManifest,
+} from '../../operator/src/sandbox/protocol.js';
+import { core, eventually } from './cluster.js';
+
+export const SANDBOX_IMAGE =
+  process.env.HYPERAGENT_SANDBOX_IMAGE ?? 'localhost:5001/hyperagent-sandbox:0.1.0';
+export const QUOTE_IMAGE =
+  process.env.HYPERAGENT_E2E_QUOTE_IMAGE ?? 'localhost:5001/hyperagent-e2e-quote:0.1.0';
+const OUTSIDE = new URL(process.env.HYPERAGENT_OUTSIDE_URL ?? 'http://198.51.100.10/');
+
+export const SMALL_SANDBOX: SandboxSpec = {
+  sourcePath: '/app',
+  resources: { cpu: '250m', memory: '192Mi' },
+  quota: { pods: 4, cpu: '2', memory: '2Gi' },
+  timeoutSeconds: 60,
+};
+
+/** The addresses the operator gives the runner: API server, cluster DNS, a DNS pod, the outside. */
+export async function clusterProbes(): Promise<IsolationProbe[]> {
+  const api = await core.readNamespacedService({ name: 'kubernetes', namespace: 'default' });
+  const dns = await core.readNamespacedService({ name: 'kube-dns', namespace: 'kube-system' });
+  const dnsPod = (
+    await core.listNamespacedPod({ namespace: 'kube-system', labelSelector: 'k8s-app=kube-dns' })
+  ).items[0];
+  return [
+    { name: 'api-server', kind: 'tcp', host: api.spec!.clusterIP!, port: 443 },
+    { name: 'cluster-dns', kind: 'dns', host: dns.spec!.clusterIP!, port: 53 },
+    { name: 'pod', kind: 'tcp', host: dnsPod!.status!.podIP!, port: 53 },
+    { name: 'outside', kind: 'tcp', host: OUTSIDE.hostname, port: Number(OUTSIDE.port || 80) },
+  ];
+}
+
+export function testManifest(
+  candidate: string,
+  probes: IsolationProbe[],
+  overrides: Partial<SandboxManifest> = {},
+): SandboxManifest {
+  return {
+    version: PROTOCOL_VERSION,
+    cycle: 'bench',
+    candidate,
+    patches: [],
+    env: {},
+    config: {},
+    commands: [{ name: 'test', run: 'node --test', timeoutSeconds: 30 }],
+    benchmarkKeys: [],
+    benchmarkRuns: 1,
+    interfaceFiles: [],
+    isolation: { probes, timeoutMs: 1000, settleSeconds: 0 },
+    ...overrides,
+  };
+}
+
+export interface SandboxRun {
+  state: SandboxPodState;
+  /** ms from the create call to the moment the finished pod was seen. */
+  wallMs: number;
+}
+
+/** Creates the inputs and the pod in `namespace`, waits for the runner's result. */
+export async function runSandboxPod(
+  namespace: string,
+  manifest: SandboxManifest,
+  timeoutMs = 120_000,
+): Promise<SandboxRun> {
+  const cycle = {
+    namespace,
+    name: `run-${randomBytes(3).toString('hex')}`,
+    uid: randomBytes(16).toString('hex'),
+  };
+  const manifestKey = `${manifest.candidate}.manifest.json`;
+  const configMap: V1ConfigMap = await core.createNamespacedConfigMap({
+    namespace,
+    body: sandboxInputConfigMap({
+      namespace,
+      cycle,
+      agent: 'bench',
+      files: { [manifestKey]: JSON.stringify(manifest) },
+    }),
+  });
+  const pod = sandboxPod({
+    namespace,
+    configMap,
+    cycle,
+    candidate: manifest.candidate,
+    manifestKey,
+    patchKeys: [],
+    sandbox: SMALL_SANDBOX,
+    image: SANDBOX_IMAGE,
+    sourceImage: QUOTE_IMAGE,
+  });
+  const started = performance.now();
+  await core.createNamespacedPod({ namespace, body: pod });
+  const state = await eventually(
+    `sandbox pod ${pod.metadata!.name}`,
+    async () => {
+      const current = readSandboxPod(await core.readNamespacedPod({ name: pod.metadata!.name!, namespace }));
+      return current.state === 'finished' || current.state === 'failed' ? current : undefined;
+    },
+    timeoutMs,
+  );
+  const wallMs = performance.now() - started;
+  await core.deleteNamespacedConfigMap({ name: configMap.metadata!.name!, namespace });
+  return { state, wallMs };
+}
