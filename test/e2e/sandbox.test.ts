@@ -4,9 +4,9 @@
 // forks without bound. Every candidate gets a verdict in the cycle's status, with the invariants
 // and their figures; the node stays healthy; nothing of the sandbox outlives the evaluation.
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { join, relative } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { ImprovementCycle } from '../../operator/src/api/resources.js';
 import { sandboxNamespaceName } from '../../operator/src/sandbox/manifests.js';
@@ -20,7 +20,7 @@ import {
   listCycles,
 } from '../support/cluster.js';
 import { gitDiff } from '../support/git-diff.js';
-import { git } from '../support/git-repos.js';
+import { createQuoteRemote } from '../support/quote-fixture.js';
 import { startGitHttpServer } from '../support/git-http-server.js';
 import { reply, startLlmServer, type LlmServer } from '../support/llm-server.js';
 import { applyJson, deleteNamespace, restrictedContainer } from '../support/workloads.js';
@@ -60,34 +60,15 @@ before(async () => {
   files = await fixtureFiles(FIXTURE);
 
   // The service's repository, served over smart HTTP with Basic auth from this machine.
-  const seed = join(scratch, 'seed');
-  const bare = join(scratch, 'repos', 'quote.git');
-  git(scratch, ['init', '-q', '--bare', '-b', 'main', bare]);
-  git(scratch, ['init', '-q', '-b', 'main', seed]);
-  for (const [path, text] of Object.entries(files)) {
-    await mkdir(dirname(join(seed, path)), { recursive: true });
-    await writeFile(join(seed, path), text);
-  }
-  git(seed, ['add', '-A']);
-  git(seed, [
-    '-c',
-    'user.name=Dev',
-    '-c',
-    'user.email=dev@example.com',
-    'commit',
-    '-q',
-    '-m',
-    'quote service',
-  ]);
-  git(seed, ['push', '-q', bare, 'main']);
+  createQuoteRemote(scratch, files);
   const server = await startGitHttpServer({
-    projectRoot: join(scratch, 'repos'),
+    projectRoot: scratch,
     username: 'builder',
     password: 'git-e2e-password',
     host: NODE_IP,
   });
   closeGit = () => server.close();
-  repoUrl = `${server.url}/quote.git`;
+  repoUrl = `${server.url}/remote.git`;
 
   llm = await startLlmServer({ host: NODE_IP, apiKey: API_KEY, models: ['e2e-model'] });
   llm.script(

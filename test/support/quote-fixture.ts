@@ -74,10 +74,10 @@ function git(cwd: string, ...args: string[]): string {
 }
 
 /**
- * Creates a bare "remote" at `<root>/remote.git` seeded with the quote service on `main`, and
- * returns its file:// URL.
+ * Creates a bare "remote" at `<root>/remote.git` seeded with the quote service (or `files`) on
+ * `main`, and returns its file:// URL.
  */
-export function createQuoteRemote(root: string): string {
+export function createQuoteRemote(root: string, files: Record<string, string> = QUOTE_FILES): string {
   const seed = join(root, 'seed');
   const remote = join(root, 'remote.git');
   mkdirSync(seed, { recursive: true });
@@ -85,7 +85,7 @@ export function createQuoteRemote(root: string): string {
   git(seed, 'init', '-q', '-b', 'main');
   git(seed, 'config', 'user.email', 'dev@example.com');
   git(seed, 'config', 'user.name', 'Dev');
-  for (const [path, content] of Object.entries(QUOTE_FILES)) {
+  for (const [path, content] of Object.entries(files)) {
     mkdirSync(dirname(join(seed, path)), { recursive: true });
     writeFileSync(join(seed, path), content);
   }
