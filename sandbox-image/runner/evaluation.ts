@@ -1,15 +1,15 @@
-// One evaluation, step by step: check the manifest, prove isolation, apply the patches,
-// fingerprint the interface, run the commands, read the memory counters. Each step that fails
+// One evaluation, step by step: check the manifest, prove isolation, read the interface, apply
+// the patches, read the interface again, run the commands, read the memory counters. Each step that fails
 // decides the outcome and nothing after it runs; whatever happens, a result comes back.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SandboxManifest, SandboxResult } from '../../operator/src/sandbox/protocol.js';
 import { commandEnv } from './commands.js';
-import { fingerprintSource } from './fingerprint.js';
+import { compareSurfaces, interfaceScope, readSurface } from './interface-surface.js';
 import { proveIsolation } from './isolation.js';
 import type { Log } from './log.js';
 import { readManifest } from './manifest.js';
-import { applyPatchFiles, type PatchFile } from './patch.js';
+import { applyPatchFiles, touchedPaths, type PatchFile } from './patch.js';
 import type { RunnerPaths } from './paths.js';
 import { readMemoryUse } from './resources.js';
 import { emptyResult, joinNotes } from './result.js';
@@ -76,6 +76,16 @@ async function evaluateSteps(
   }
 
   const read = await readPatches(paths.input, manifest.patches);
+  const touched = read.ok ? touchedPaths(read.patches) : read;
+  if (!touched.ok) {
+    result.outcome = 'patch-failed';
+    notes.push(touched.message);
+    log.line(touched.message);
+    return;
+  }
+  const scope = interfaceScope(manifest.interfaceFiles, touched.paths);
+  const before = await readSurface(paths.source, scope);
+
   const applied = read.ok ? await applyPatchFiles(paths.source, read.patches) : read;
   if (!applied.ok) {
     result.outcome = 'patch-failed';
@@ -85,14 +95,24 @@ async function evaluateSteps(
   }
   log.line(`applied ${manifest.patches.length} patch(es) touching ${applied.files} file(s)`);
 
-  const fingerprint = await fingerprintSource(paths.source, manifest.interfaceFiles);
-  if (fingerprint.ok) {
-    const { source, items, sha256 } = fingerprint.fingerprint;
-    result.fingerprint = fingerprint.fingerprint;
-    log.line(`interface fingerprint (${source}, ${items} items): ${sha256}`);
+  const after = await readSurface(paths.source, scope);
+  const problem = !before.ok
+    ? `before the patches, ${before.problem}`
+    : !after.ok
+      ? after.problem
+      : undefined;
+  if (before.ok && after.ok) {
+    result.interface = compareSurfaces(scope, before.lines, after.lines);
+    const { files, removed, added, more } = result.interface;
+    const what = scope.source === 'openapi' ? 'OpenAPI operations' : 'exported declarations';
+    log.line(
+      removed.length + added.length === 0
+        ? `interface: ${what} of ${files} file(s) unchanged`
+        : `interface: ${what} changed: removed [${removed.join(', ')}], added [${added.join(', ')}]${more ? `, ${more} more` : ''}`,
+    );
   } else {
-    notes.push(`no fingerprint: ${fingerprint.problem}`);
-    log.line(`no fingerprint: ${fingerprint.problem}`);
+    notes.push(`no interface comparison: ${problem}`);
+    log.line(`no interface comparison: ${problem}`);
   }
 
   const runnerDir = join(paths.scratch, 'hyperagent');

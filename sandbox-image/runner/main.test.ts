@@ -115,7 +115,7 @@ const COMMANDS: SandboxManifest['commands'] = [
   { name: 'benchmark', run: 'node bench.js', timeoutSeconds: 60 },
 ];
 
-test('a candidate is patched, tested, benchmarked three times and fingerprinted', async () => {
+test('a candidate is patched, tested, benchmarked three times and its interface compared', async () => {
   const { diff } = await gitDiff(SERVICE, (repo) => writeFile(join(repo, 'src/pricing.js'), DISCOUNTED));
   const manifest = sampleManifest({
     candidate: 'c2',
@@ -147,8 +147,15 @@ test('a candidate is patched, tested, benchmarked three times and fingerprinted'
   );
   assert.deepEqual(result.tests, { format: 'tap', passed: 2, failed: 0, skipped: 0 });
   assert.deepEqual(result.benchmark, { p99_ms: [40.1, 40.2, 40.3], rps: [128, 256, 384] });
-  assert.equal(result.fingerprint?.source, 'exports');
-  assert.equal(result.fingerprint?.items, 2, 'price and the new discount');
+  assert.equal(result.interface?.source, 'exports');
+  assert.equal(result.interface.files, 1, 'only the touched src/pricing.js is read');
+  assert.deepEqual(
+    [result.interface.before.items, result.interface.after.items],
+    [1, 2],
+    'price, then price and the new discount',
+  );
+  assert.deepEqual(result.interface.removed, []);
+  assert.deepEqual(result.interface.added, ['src/pricing.js:discount:function:1(quantity)']);
   assert.equal(result.peakMemoryBytes, 104857600);
   assert.equal(result.oomKills, 0);
   assert.equal(

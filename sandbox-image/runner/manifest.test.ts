@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { PROTOCOL_VERSION } from '../../operator/src/sandbox/protocol.js';
 import { checkManifest, readManifest } from './manifest.js';
 import { sampleManifest, tempDir, writeFiles } from './test-helpers.js';
 
@@ -19,7 +20,7 @@ test('a manifest that matches the protocol is accepted as it is', () => {
 test('schema errors are named, at most three of them, with the candidate when known', () => {
   const broken = {
     ...sampleManifest(),
-    version: 2,
+    version: PROTOCOL_VERSION + 1,
     benchmarkRuns: 0,
     commands: [{ name: 'lint', run: 'x', timeoutSeconds: 1 }],
   };

@@ -31,6 +31,25 @@ export async function applyPatchFiles(
   return { ok: true, files };
 }
 
+export type TouchedPaths = { ok: true; paths: string[] } | { ok: false; message: string };
+
+/** Every path the patches read, write or remove, relative to the source; a patch that cannot be read fails it. */
+export function touchedPaths(patches: readonly PatchFile[]): TouchedPaths {
+  const paths = new Set<string>();
+  try {
+    for (const patch of patches) {
+      for (const change of planChanges(patch.name, patch.text)) {
+        if (change.from !== undefined) paths.add(change.from);
+        if (change.to !== undefined) paths.add(change.to);
+      }
+    }
+  } catch (error) {
+    if (error instanceof PatchFailure) return { ok: false, message: error.message };
+    throw error;
+  }
+  return { ok: true, paths: [...paths] };
+}
+
 interface Write {
   path: string;
   text: string;

@@ -66,6 +66,36 @@ test('less room: message gone, figures rounded, then later runs dropped, determi
   assert.deepEqual(parsed.tests, result.tests);
 });
 
+test('listed interface changes go after the message, still counted, before any figure', () => {
+  const line = (i: number): string => `src/api.ts:export${i}:function:${'p'.repeat(150)}`;
+  const side = { sha256: 'a'.repeat(64), items: 5 };
+  const result = evaluated({
+    message: 'interface changed',
+    benchmark: { p99_ms: [41.123456789, 40.5] },
+    interface: {
+      source: 'exports',
+      files: 1,
+      before: side,
+      after: { ...side, sha256: 'b'.repeat(64) },
+      removed: [0, 1, 2, 3, 4].map(line),
+      added: [5, 6, 7, 8, 9].map(line),
+      more: 2,
+    },
+  });
+  const fitted = fitResult(result, 1200);
+  assert.ok(Buffer.byteLength(fitted) <= 1200);
+  const parsed = JSON.parse(fitted) as SandboxResult;
+  assert.equal(parsed.message, undefined);
+  const kept = parsed.interface!.removed.length + parsed.interface!.added.length;
+  assert.ok(kept < 10);
+  assert.deepEqual(
+    parsed.interface!.removed,
+    result.interface!.removed.slice(0, parsed.interface!.removed.length),
+  );
+  assert.equal(parsed.interface!.more, 2 + 10 - kept);
+  assert.deepEqual(parsed.benchmark, result.benchmark);
+});
+
 test('keys go last, from the end, once every key is down to one run', () => {
   const fitted = JSON.parse(fitResult(evaluated({ benchmark: bigBenchmark() }), 500)) as SandboxResult;
   const keys = Object.keys(fitted.benchmark ?? {});

@@ -1,6 +1,7 @@
 // The result leaves the pod as the container's termination message, which the kubelet cuts at
 // MAX_RESULT_BYTES. Rather than let it be cut mid-JSON, the runner shrinks it itself, always in
-// the same order: the message first, then the precision and number of benchmark figures.
+// the same order: the message first, then the listed interface changes (they stay counted), then
+// the precision and number of benchmark figures.
 import { Value } from '@sinclair/typebox/value';
 import { MAX_RESULT_BYTES, PROTOCOL_VERSION, SandboxResult } from '../../operator/src/sandbox/protocol.js';
 
@@ -34,7 +35,7 @@ export function joinNotes(notes: readonly string[]): string | undefined {
 
 /**
  * The compact JSON of `result`, shrunk until it fits in `maxBytes`: the message is shortened, then
- * dropped; benchmark figures are rounded; then the last runs, then the last keys are dropped. A
+ * dropped; listed interface changes are dropped from the end into `more`; benchmark figures are rounded; then the last runs, then the last keys are dropped. A
  * result that breaks the schema is replaced by an `error` result that says so.
  */
 export function fitResult(result: SandboxResult, maxBytes = MAX_RESULT_BYTES): string {
@@ -54,6 +55,16 @@ export function fitResult(result: SandboxResult, maxBytes = MAX_RESULT_BYTES): s
     const keep = current.message.length - (size(current) - maxBytes) - 3;
     if (keep < 16) delete current.message;
     else current.message = truncate(current.message, keep);
+  }
+  while (
+    !fits() &&
+    current.interface &&
+    current.interface.removed.length + current.interface.added.length > 0
+  ) {
+    const changes = current.interface;
+    if (changes.added.length > 0) changes.added.pop();
+    else changes.removed.pop();
+    changes.more += 1;
   }
   if (!fits() && current.benchmark) {
     current.benchmark = mapValues(current.benchmark, (values) => values.map((value) => round(value)));

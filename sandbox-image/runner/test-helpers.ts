@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after } from 'node:test';
 import { promisify } from 'node:util';
-import type { SandboxManifest } from '../../operator/src/sandbox/protocol.js';
+import { PROTOCOL_VERSION, type SandboxManifest } from '../../operator/src/sandbox/protocol.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -66,7 +66,7 @@ export function childNodeEnv(): NodeJS.ProcessEnv {
 /** A valid manifest with no patches, no commands and one probe of a closed local port. */
 export function sampleManifest(overrides: Partial<SandboxManifest> = {}): SandboxManifest {
   return {
-    version: 1,
+    version: PROTOCOL_VERSION,
     cycle: 'checkout-7f3a',
     candidate: 'c1',
     patches: [],

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { INVARIANTS } from '../api/schema.js';
-import type { CommandReport, SandboxResult } from '../sandbox/protocol.js';
+import { PROTOCOL_VERSION, type CommandReport, type SandboxResult } from '../sandbox/protocol.js';
 import {
   CHECK_ORDER,
   judgeBaseline,
@@ -26,16 +26,32 @@ function command(name: CommandReport['name'], over: Partial<CommandReport> = {})
   return { name, exitCode: 0, timedOut: false, durationMs: 1000, ...over };
 }
 
+function unchangedInterface(): NonNullable<SandboxResult['interface']> {
+  const side = { sha256: SHA_A, items: 3 };
+  return { source: 'exports', files: 1, before: side, after: side, removed: [], added: [], more: 0 };
+}
+
+/** The quote function lost its second parameter. */
+const CHANGED_INTERFACE: NonNullable<SandboxResult['interface']> = {
+  source: 'exports',
+  files: 1,
+  before: { sha256: SHA_A, items: 3 },
+  after: { sha256: SHA_B, items: 3 },
+  removed: ['src/quote.ts:quote:function:2(id,options?)'],
+  added: ['src/quote.ts:quote:function:1(id)'],
+  more: 0,
+};
+
 function result(over: Partial<SandboxResult> = {}): SandboxResult {
   return {
-    version: 1,
+    version: PROTOCOL_VERSION,
     candidate: 'baseline',
     outcome: 'evaluated',
     breached: [],
     commands: [command('typecheck'), command('test'), command('benchmark')],
     tests: { format: 'tap', passed: 14, failed: 0, skipped: 0 },
     benchmark: { p99_ms: [41.0, 40.8, 41.2, 41.1, 40.9], rps: [1000, 1005, 995, 1002, 998] },
-    fingerprint: { source: 'exports', sha256: SHA_A, items: 14 },
+    interface: unchangedInterface(),
     peakMemoryBytes: 200 * MIB,
     commandMs: 12_000,
     isolationMs: 800,
@@ -334,39 +350,78 @@ test('TestCountStable compares passed tests and fails when counts cannot be read
   }
 });
 
-test('InterfaceStable compares fingerprints and fails when one is missing', () => {
-  const openapi = { source: 'openapi' as const, sha256: SHA_A, items: 14 };
+test('InterfaceStable reads the candidate’s own before/after comparison and fails without one', () => {
+  const openapi = {
+    ...unchangedInterface(),
+    source: 'openapi' as const,
+    files: 2,
+    before: { sha256: SHA_B, items: 7 },
+    after: { sha256: SHA_B, items: 7 },
+  };
   const table: Array<[string, Case, CheckStatus, string]> = [
-    ['unchanged', {}, 'Passed', '14 exported declarations unchanged (sha256 aaaaaaaaaaaa)'],
+    ['unchanged', {}, 'Passed', '3 exported declarations in 1 changed file(s) unchanged'],
+    [
+      'no script touched',
+      {
+        candidate: result({
+          ...GOOD,
+          interface: {
+            ...unchangedInterface(),
+            files: 0,
+            before: { sha256: SHA_A, items: 0 },
+            after: { sha256: SHA_A, items: 0 },
+          },
+        }),
+      },
+      'Passed',
+      'no script file changed, so no export did',
+    ],
+    [
+      'OpenAPI unchanged',
+      { candidate: result({ ...GOOD, interface: openapi }) },
+      'Passed',
+      '7 OpenAPI operations in 2 interface file(s) unchanged',
+    ],
     [
       'changed',
-      { candidate: result({ ...GOOD, fingerprint: { source: 'exports', sha256: SHA_B, items: 15 } }) },
+      { candidate: result({ ...GOOD, interface: CHANGED_INTERFACE }) },
       'Failed',
-      'exported declarations changed: 14 → 15, sha256 aaaaaaaaaaaa → bbbbbbbbbbbb',
+      'exported declarations changed (3 → 3): removed src/quote.ts:quote:function:2(id,options?); added src/quote.ts:quote:function:1(id)',
     ],
     [
-      'different kinds',
-      { candidate: result({ ...GOOD, fingerprint: openapi }) },
+      'changed, with more than listed',
+      {
+        candidate: result({
+          ...GOOD,
+          interface: {
+            ...CHANGED_INTERFACE,
+            source: 'openapi',
+            added: [],
+            after: { sha256: SHA_B, items: 1 },
+            more: 4,
+          },
+        }),
+      },
       'Failed',
-      'fingerprints of different kinds: exported declarations on the baseline, OpenAPI operations on the candidate',
+      'OpenAPI operations changed (3 → 1): removed src/quote.ts:quote:function:2(id,options?); 4 more',
     ],
     [
-      'missing on the candidate',
-      { candidate: result({ ...GOOD, fingerprint: undefined }) },
+      'no comparison from the candidate',
+      { candidate: result({ ...GOOD, interface: undefined }) },
       'Failed',
-      'no interface fingerprint from the candidate',
+      'no interface comparison from the candidate',
     ],
     [
-      'missing on the baseline',
-      { baseline: result({ fingerprint: undefined }) },
-      'Failed',
-      'no interface fingerprint from the baseline',
+      'the baseline needs none',
+      { baseline: result({ interface: undefined }) },
+      'Passed',
+      '3 exported declarations in 1 changed file(s) unchanged',
     ],
     [
       'not listed, though changed',
       {
         spec: withInvariants(['TestsPass', 'GoalImproved']),
-        candidate: result({ ...GOOD, fingerprint: { source: 'exports', sha256: SHA_B, items: 15 } }),
+        candidate: result({ ...GOOD, interface: CHANGED_INTERFACE }),
       },
       'Skipped',
       'not required by the agent: it allows interface changes',
@@ -596,7 +651,7 @@ test('reasons carry one line per failed check, and the score survives other fail
     candidate: result({
       ...GOOD,
       tests: { format: 'tap', passed: 12, failed: 2, skipped: 0 },
-      fingerprint: undefined,
+      interface: undefined,
     }),
   });
   assert.equal(verdict.passed, false);
@@ -604,7 +659,7 @@ test('reasons carry one line per failed check, and the score survives other fail
   assert.deepEqual(verdict.reasons, [
     'TestsPass: 2 of 14 tests failed',
     'TestCountStable: 12 tests passed, baseline 14: 2 fewer',
-    'InterfaceStable: no interface fingerprint from the candidate',
+    'InterfaceStable: no interface comparison from the candidate',
   ]);
 });
 
@@ -876,14 +931,7 @@ const anyResult: fc.Arbitrary<SandboxOutcome> = fc.oneof(
         { nil: undefined },
       ),
       benchmark: fc.option(fc.record({ p99_ms: runs, rps: runs }, { requiredKeys: [] }), { nil: undefined }),
-      fingerprint: fc.option(
-        fc.record({
-          source: fc.constant('exports' as const),
-          sha256: fc.constantFrom(SHA_A, SHA_B),
-          items: fc.nat(20),
-        }),
-        { nil: undefined },
-      ),
+      interface: fc.option(fc.constantFrom(unchangedInterface(), CHANGED_INTERFACE), { nil: undefined }),
       peakMemoryBytes: fc.option(fc.nat(2 * GIB), { nil: undefined }),
     })
     .map((over) => result(over)),
@@ -908,8 +956,8 @@ test('property: a candidate passes only when every required fact was read and ho
         assert.ok(side.tests && side.tests.format !== 'none' && side.tests.failed === 0);
       }
       assert.ok(candidate.tests!.passed >= baseline.tests!.passed);
-      assert.equal(candidate.fingerprint?.sha256, baseline.fingerprint?.sha256);
-      assert.ok(candidate.fingerprint !== undefined);
+      assert.ok(candidate.interface !== undefined);
+      assert.equal(candidate.interface.after.sha256, candidate.interface.before.sha256);
       assert.ok(verdict.score !== undefined && verdict.score >= 2);
       if (candidate.peakMemoryBytes !== undefined) assert.ok(candidate.peakMemoryBytes <= 0.9 * GIB);
     }),

@@ -16,7 +16,8 @@
 //             command exits non-zero or any test is counted failed.
 // TestCountStable  Candidate passed-count ≥ baseline passed-count; counts unreadable on either
 //             side (no reporter found, or format `none`) fail.
-// InterfaceStable  Same fingerprint kind and sha256 on both sides; a missing one fails.
+// InterfaceStable  The candidate's interface after its patches equals the one before them (the
+//             runner compares both in the candidate's own pod); no comparison fails.
 // GoalImproved  The primary objective (the first with a benchmark key) must improve by more than
 //             SIGNIFICANCE × noise, median against median; every other benchmark objective may get
 //             worse by at most its maxRegressionPercent + SIGNIFICANCE × noise. Missing figures
@@ -243,7 +244,7 @@ function judgeAgainst(input: JudgeInput, baselineVerdict: BaselineVerdict): Cand
       ? testCountStable(baseline, candidate)
       : skipped('TestCountStable', 'not required by the agent'),
     required.has('InterfaceStable')
-      ? interfaceStable(baseline, candidate)
+      ? interfaceStable(candidate)
       : skipped('InterfaceStable', 'not required by the agent: it allows interface changes'),
     required.has('GoalImproved')
       ? goal.check
@@ -378,31 +379,27 @@ function testCountStable(baseline: SandboxResult, candidate: SandboxResult): Inv
     : failed('TestCountStable', `${figures}: ${before.passed - after.passed} fewer`);
 }
 
-function interfaceStable(baseline: SandboxResult, candidate: SandboxResult): InvariantCheck {
-  const before = baseline.fingerprint;
-  const after = candidate.fingerprint;
-  if (!before || !after) {
-    const side = !before && !after ? 'both sides' : !before ? 'the baseline' : 'the candidate';
-    return failed('InterfaceStable', `no interface fingerprint from ${side}`);
-  }
-  const kind = (source: string): string =>
-    source === 'openapi' ? 'OpenAPI operations' : 'exported declarations';
-  if (before.source !== after.source) {
-    return failed(
-      'InterfaceStable',
-      `fingerprints of different kinds: ${kind(before.source)} on the baseline, ${kind(after.source)} on the candidate`,
-    );
-  }
-  if (before.sha256 === after.sha256) {
+function interfaceStable(candidate: SandboxResult): InvariantCheck {
+  const compared = candidate.interface;
+  if (!compared) return failed('InterfaceStable', 'no interface comparison from the candidate');
+  const what = compared.source === 'openapi' ? 'OpenAPI operations' : 'exported declarations';
+  if (compared.before.sha256 === compared.after.sha256) {
+    if (compared.source === 'exports' && compared.files === 0)
+      return passed('InterfaceStable', 'no script file changed, so no export did');
+    const files = compared.source === 'openapi' ? 'interface file(s)' : 'changed file(s)';
     return passed(
       'InterfaceStable',
-      `${after.items} ${kind(after.source)} unchanged (sha256 ${after.sha256.slice(0, 12)})`,
+      `${compared.after.items} ${what} in ${compared.files} ${files} unchanged`,
     );
   }
+  const listed = [
+    compared.removed.length > 0 ? `removed ${compared.removed.join(', ')}` : '',
+    compared.added.length > 0 ? `added ${compared.added.join(', ')}` : '',
+    compared.more > 0 ? `${compared.more} more` : '',
+  ].filter((part) => part !== '');
   return failed(
     'InterfaceStable',
-    `${kind(after.source)} changed: ${before.items} → ${after.items}, ` +
-      `sha256 ${before.sha256.slice(0, 12)} → ${after.sha256.slice(0, 12)}`,
+    `${what} changed (${compared.before.items} → ${compared.after.items}): ${listed.join('; ')}`,
   );
 }
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { V1ContainerStatus, V1Pod, V1PodStatus } from '@kubernetes/client-node';
 import { sandboxInputConfigMap, sandboxNamespaceName, sandboxPod, type SandboxSpec } from './manifests.js';
 import { overheadMs, readSandboxPod, type SandboxPodState } from './pod-outcome.js';
-import type { SandboxResult } from './protocol.js';
+import { PROTOCOL_VERSION, type SandboxResult } from './protocol.js';
 
 const sandbox: SandboxSpec = {
   sourcePath: '/app',
@@ -38,7 +38,7 @@ function pod(status: V1PodStatus, candidate = 'c1'): V1Pod {
 const at = (time: string) => time as unknown as Date;
 
 const result: SandboxResult = {
-  version: 1,
+  version: PROTOCOL_VERSION,
   candidate: 'c1',
   outcome: 'evaluated',
   breached: [],
@@ -348,7 +348,9 @@ const cases: Array<{
     status: {
       phase: 'Succeeded',
       initContainerStatuses: [copied],
-      containerStatuses: [runnerEnded(0, 'Completed', JSON.stringify({ ...result, version: 2 }))],
+      containerStatuses: [
+        runnerEnded(0, 'Completed', JSON.stringify({ ...result, version: PROTOCOL_VERSION + 1 })),
+      ],
     },
     expect:
       /^the runner ended \(exit code 0, reason Completed\) but its result does not follow the protocol \(\/version: /,

@@ -1,4 +1,4 @@
-// What the operator tells the evaluation runner, and what the runner answers: version 1.
+// What the operator tells the evaluation runner, and what the runner answers: version 2.
 //
 // The manifest arrives in the pod by ConfigMap (`/hyperagent/input/<key>`); the result leaves by
 // the container's termination message (at most 4096 bytes, so it is compact) while the full log
@@ -7,7 +7,7 @@
 // before trusting it.
 import { Type, type Static } from '@sinclair/typebox';
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** Where the pod's volumes are mounted (fixed, so manifests stay small). */
 export const SANDBOX_PATHS = {
@@ -65,7 +65,10 @@ export const SandboxManifest = Type.Object({
   benchmarkKeys: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 16 }),
   /** How many times the benchmark runs; every run's figures are reported. */
   benchmarkRuns: Type.Integer({ minimum: 1, maximum: 20 }),
-  /** Repository paths of OpenAPI files; when empty, exported declarations of the source are fingerprinted. */
+  /**
+   * Repository paths of OpenAPI files; when empty, the interface is the exported declarations of
+   * the script files the patches touch.
+   */
   interfaceFiles: Type.Array(Type.String({ minLength: 1, maxLength: 512 }), { maxItems: 16 }),
   isolation: Type.Object({
     probes: Type.Array(IsolationProbe, { minItems: 1, maxItems: 16 }),
@@ -91,6 +94,17 @@ export const CommandReport = Type.Object({
   durationMs: Type.Integer({ minimum: 0 }),
 });
 export type CommandReport = Static<typeof CommandReport>;
+
+/** Changed interface lines the result lists, each side; the rest are only counted. */
+export const MAX_SURFACE_LINES = 5;
+/** Longest interface line the result keeps. */
+export const MAX_SURFACE_LINE_CHARS = 200;
+
+/** One side of the interface comparison: a sha256 over the sorted surface lines, and their number. */
+const InterfaceSurface = Type.Object({
+  sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+  items: Type.Integer({ minimum: 0 }),
+});
 
 export const SandboxResult = Type.Object({
   version: Type.Literal(PROTOCOL_VERSION),
@@ -122,13 +136,26 @@ export const SandboxResult = Type.Object({
   ),
   /** Every benchmark run's figures by key: `{ "p99_ms": [41.2, 40.8, 41.0] }`. */
   benchmark: Type.Optional(Type.Record(Type.String({ maxLength: 64 }), Type.Array(Type.Number()))),
-  /** Interface fingerprint: a hash of the exported declarations or of the OpenAPI operations. */
-  fingerprint: Type.Optional(
+  /**
+   * The interface before and after the patches: the OpenAPI operations of `interfaceFiles`, or
+   * the exported declarations of the script files the patches touch (no file touched, nothing
+   * compared). Absent when it could not be read; the message says why.
+   */
+  interface: Type.Optional(
     Type.Object({
       source: Type.Union([Type.Literal('exports'), Type.Literal('openapi')]),
-      sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
-      /** How many declarations or operations went into the hash. */
-      items: Type.Integer({ minimum: 0 }),
+      /** Files whose surface was compared. */
+      files: Type.Integer({ minimum: 0 }),
+      before: InterfaceSurface,
+      after: InterfaceSurface,
+      /** Surface lines the candidate removed, `path:name:kind:signature` or an operation; the first few. */
+      removed: Type.Array(Type.String({ maxLength: MAX_SURFACE_LINE_CHARS }), {
+        maxItems: MAX_SURFACE_LINES,
+      }),
+      /** Surface lines the candidate added; the first few. */
+      added: Type.Array(Type.String({ maxLength: MAX_SURFACE_LINE_CHARS }), { maxItems: MAX_SURFACE_LINES }),
+      /** Changed lines left out of `removed` and `added` to keep the result small. */
+      more: Type.Integer({ minimum: 0 }),
     }),
   ),
   /** Peak memory of the evaluation (its cgroup's high-water mark), bytes, when readable. */
