@@ -6,7 +6,6 @@
 // touches no script file needs no compiler at all).
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { extname, join } from 'node:path';
 import { load } from 'js-yaml';
 import {
@@ -14,6 +13,7 @@ import {
   MAX_SURFACE_LINES,
   type SandboxResult,
 } from '../../operator/src/sandbox/protocol.js';
+import { loadCompiler } from './compiler.js';
 import { exportedDeclarations, type TypeScript } from './export-surface.js';
 import { openApiOperations } from './openapi-surface.js';
 import { safeRelativePath } from './relative-path.js';
@@ -157,11 +157,13 @@ function shorten(text: string, chars: number): string {
   return text.length <= chars ? text : `${text.slice(0, chars - 1)}…`;
 }
 
+let loadedCompiler: TypeScript | undefined;
+
 /**
- * TypeScript ships beside the runner's bundle, not in it, and is loaded only when a script file
- * is compared. `require`, not `import()`: importing this large CommonJS file from ESM makes Node
- * scan it for export names first, which tripled its load time on a quarter of a CPU.
+ * TypeScript ships beside the runner's bundle, not in it, and is loaded only when a script file is
+ * compared, once for both sides.
  */
 function defaultTypeScript(): TypeScript {
-  return createRequire(import.meta.url)('typescript') as TypeScript;
+  loadedCompiler ??= loadCompiler().ts;
+  return loadedCompiler;
 }

@@ -1,7 +1,7 @@
 // Runs one sandbox pod the way the operator does (the same manifest builders, the same runner
 // image) and waits for its result: for e2e tests and the overhead benchmark that need a single
 // evaluation without a whole cycle around it.
-import type { V1ConfigMap } from '@kubernetes/client-node';
+import { Watch, type V1ConfigMap, type V1Pod } from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
 import { sandboxInputConfigMap, sandboxPod, type SandboxSpec } from '../../operator/src/sandbox/manifests.js';
 import { readSandboxPod, type SandboxPodState } from '../../operator/src/sandbox/pod-outcome.js';
@@ -10,7 +10,7 @@ import {
   type IsolationProbe,
   type SandboxManifest,
 } from '../../operator/src/sandbox/protocol.js';
-import { core, eventually } from './cluster.js';
+import { core, eventually, kubeConfig } from './cluster.js';
 
 export const SANDBOX_IMAGE =
   process.env.HYPERAGENT_SANDBOX_IMAGE ?? 'localhost:5001/hyperagent-sandbox:0.1.0';
@@ -67,12 +67,21 @@ export interface SandboxRun {
   wallMs: number;
 }
 
-/** Creates the inputs and the pod in `namespace`, waits for the runner's result. */
+export interface SandboxRunOptions {
+  /** Diffs delivered beside the manifest, by the names its `patches` list. */
+  patches?: Record<string, string>;
+  /** The pod's sandbox settings; SMALL_SANDBOX unless given. */
+  sandbox?: SandboxSpec;
+  timeoutMs?: number;
+}
+
+/** Creates the inputs and the pod in `namespace`, watches it until the runner's result is in. */
 export async function runSandboxPod(
   namespace: string,
   manifest: SandboxManifest,
-  timeoutMs = 120_000,
+  options: SandboxRunOptions = {},
 ): Promise<SandboxRun> {
+  const { patches = {}, sandbox = SMALL_SANDBOX, timeoutMs = 120_000 } = options;
   const cycle = {
     namespace,
     name: `run-${randomBytes(3).toString('hex')}`,
@@ -85,7 +94,7 @@ export async function runSandboxPod(
       namespace,
       cycle,
       agent: 'bench',
-      files: { [manifestKey]: JSON.stringify(manifest) },
+      files: { [manifestKey]: JSON.stringify(manifest), ...patches },
     }),
   });
   const pod = sandboxPod({
@@ -94,22 +103,55 @@ export async function runSandboxPod(
     cycle,
     candidate: manifest.candidate,
     manifestKey,
-    patchKeys: [],
-    sandbox: SMALL_SANDBOX,
+    patchKeys: manifest.patches,
+    sandbox,
     image: SANDBOX_IMAGE,
     sourceImage: QUOTE_IMAGE,
   });
-  const started = performance.now();
-  await core.createNamespacedPod({ namespace, body: pod });
-  const state = await eventually(
-    `sandbox pod ${pod.metadata!.name}`,
-    async () => {
-      const current = readSandboxPod(await core.readNamespacedPod({ name: pod.metadata!.name!, namespace }));
-      return current.state === 'finished' || current.state === 'failed' ? current : undefined;
-    },
-    timeoutMs,
-  );
+  const name = pod.metadata!.name!;
+  // Watch first, then create: the pod's every change arrives as an event, none is missed.
+  let started = 0;
+  const state = await new Promise<SandboxPodState>((resolve, reject) => {
+    let settled = false;
+    let watching: AbortController | undefined;
+    const settle = (outcome: () => void): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      watching?.abort();
+      outcome();
+    };
+    const timer = setTimeout(
+      () => settle(() => reject(new Error(`sandbox pod ${name}: no result within ${timeoutMs} ms`))),
+      timeoutMs,
+    );
+    new Watch(kubeConfig)
+      .watch(
+        `/api/v1/namespaces/${namespace}/pods`,
+        { fieldSelector: `metadata.name=${name}` },
+        (_type, object: V1Pod) => {
+          const current = readSandboxPod(object);
+          if (current.state === 'finished' || current.state === 'failed') settle(() => resolve(current));
+        },
+        (error: unknown) =>
+          settle(() => reject(new Error(`sandbox pod ${name}: the watch ended: ${String(error)}`))),
+      )
+      .then(async (controller) => {
+        watching = controller;
+        started = performance.now();
+        await core.createNamespacedPod({ namespace, body: pod });
+      })
+      .catch((error: unknown) => settle(() => reject(error as Error)));
+  });
   const wallMs = performance.now() - started;
+  // The pod goes with its ConfigMap; waiting for it to be gone frees its requests, so the next
+  // pod is not held back by the scheduler (a 1-CPU pod does not fit beside another on 2 cores).
   await core.deleteNamespacedConfigMap({ name: configMap.metadata!.name!, namespace });
+  await core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 }).catch(() => undefined);
+  await eventually(`sandbox pod ${name} gone`, async () =>
+    (await core.listNamespacedPod({ namespace, fieldSelector: `metadata.name=${name}` })).items.length === 0
+      ? true
+      : undefined,
+  );
   return { state, wallMs };
 }
