@@ -17,6 +17,8 @@ export interface InformerOptions<T extends KubernetesObject> {
   /** Watch path, e.g. /apis/hyperagents.io/v1alpha1/hyperagents */
   path: string;
   list: () => Promise<KubernetesListObject<T>>;
+  /** Label selector of the watch; `list` must apply the same one. */
+  labelSelector?: string;
   log: Logger;
   /** Called when a watch connection is opened, for request accounting. */
   onWatch?: () => void;
@@ -64,7 +66,13 @@ export class Informer<T extends KubernetesObject> {
       for (const item of result.items) withoutManagedFields(item);
       return result;
     };
-    this.listWatch = new ListWatch<T>(options.path, new TrimmingWatch(options.kubeConfig), list, false);
+    this.listWatch = new ListWatch<T>(
+      options.path,
+      new TrimmingWatch(options.kubeConfig),
+      list,
+      false,
+      options.labelSelector,
+    );
     this.listWatch.on('connect', () => options.onWatch?.());
     this.listWatch.on('error', (error: unknown) => this.restartLater(error));
   }

@@ -1,6 +1,6 @@
 // Wires the operator together: informers fill caches on every replica (so a follower is warm and
 // ready), but only the elected leader runs the work queues that reconcile.
-import type { KubeConfig, KubernetesListObject } from '@kubernetes/client-node';
+import type { KubeConfig, KubernetesListObject, V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import {
   CYCLES,
@@ -11,6 +11,7 @@ import {
   type ResourceInfo,
 } from '../api/resources.js';
 import type { CycleProviders } from '../cycle/capabilities.js';
+import { CYCLE_UID_LABEL, sandboxNamespaceName } from '../sandbox/manifests.js';
 import type { OperatorMetrics } from '../telemetry/metrics.js';
 import { CycleReconciler } from './cycle-reconciler.js';
 import { KubeEventRecorder } from './events.js';
@@ -45,6 +46,8 @@ export class Manager {
   readonly clients: KubeClients;
   private readonly agents: Informer<HyperAgent>;
   private readonly cycles: Informer<ImprovementCycle>;
+  /** Sandbox pods, so that a cycle hears at once when one of its evaluations ends. */
+  private readonly sandboxPods: Informer<V1Pod>;
   private readonly agentQueue: WorkQueue;
   private readonly cycleQueue: WorkQueue;
   private readonly elector: LeaderElector | undefined;
@@ -55,6 +58,7 @@ export class Manager {
     this.clients = createKubeClients(options.kubeConfig, (method) => metrics.apiRequest(method));
     this.agents = this.informer<HyperAgent>(HYPERAGENTS);
     this.cycles = this.informer<ImprovementCycle>(CYCLES);
+    this.sandboxPods = this.sandboxPodInformer();
     const events = new KubeEventRecorder(this.clients.core, log, options.identity);
 
     const agentReconciler = new HyperAgentReconciler({
@@ -86,6 +90,13 @@ export class Manager {
     this.cycles.on('add', onCycle);
     this.cycles.on('update', onCycle);
     this.cycles.on('delete', onCycle);
+    const onSandboxPod = (pod: V1Pod) => {
+      const uid = pod.metadata?.labels?.[CYCLE_UID_LABEL];
+      const cycle = uid ? this.cycles.list().find((each) => each.metadata.uid === uid) : undefined;
+      if (cycle) this.cycleQueue.add(keyOf(cycle));
+    };
+    this.sandboxPods.on('update', onSandboxPod);
+    this.sandboxPods.on('delete', onSandboxPod);
 
     if (options.leaderElection) {
       this.elector = new LeaderElector({
@@ -106,7 +117,7 @@ export class Manager {
 
   /** Starts caches and leader election; reconciling begins once this replica leads. */
   async start(): Promise<void> {
-    await Promise.all([this.agents.start(), this.cycles.start()]);
+    await Promise.all([this.agents.start(), this.cycles.start(), this.sandboxPods.start()]);
     this.options.log.info(
       { agents: this.agents.list().length, cycles: this.cycles.list().length },
       'caches synced',
@@ -120,12 +131,12 @@ export class Manager {
   async stop(): Promise<void> {
     await Promise.all([this.agentQueue.stop(), this.cycleQueue.stop()]);
     await this.elector?.stop({ release: true });
-    await Promise.all([this.agents.stop(), this.cycles.stop()]);
+    await Promise.all([this.agents.stop(), this.cycles.stop(), this.sandboxPods.stop()]);
   }
 
   /** Ready when the caches are synced and this replica knows whether it leads. */
   readiness(): { ok: boolean; detail: string } {
-    const synced = this.agents.synced() && this.cycles.synced();
+    const synced = this.agents.synced() && this.cycles.synced() && this.sandboxPods.synced();
     const leader = this.elector ? this.elector.state() : 'leader';
     if (!synced) return { ok: false, detail: 'caches not synced' };
     if (leader === 'unknown') return { ok: false, detail: 'leader state unknown' };
@@ -171,6 +182,26 @@ export class Manager {
         (namespace
           ? await custom.listNamespacedCustomObject({ ...params, namespace })
           : await custom.listClusterCustomObject(params)) as KubernetesListObject<T>,
+    });
+  }
+
+  /** Pods labelled with a cycle uid, in the one sandbox namespace or in all of them. */
+  private sandboxPodInformer(): Informer<V1Pod> {
+    const { namespace } = this.options;
+    const sandbox = namespace ? sandboxNamespaceName(namespace) : undefined;
+    const labelSelector = CYCLE_UID_LABEL;
+    return new Informer<V1Pod>({
+      kubeConfig: this.options.kubeConfig,
+      path: sandbox ? `/api/v1/namespaces/${sandbox}/pods` : '/api/v1/pods',
+      labelSelector,
+      log: this.options.log,
+      onWatch: () => this.options.metrics.watchOpened('pods'),
+      list: async () =>
+        (sandbox
+          ? await this.clients.core.listNamespacedPod({ namespace: sandbox, labelSelector })
+          : await this.clients.core.listPodForAllNamespaces({
+              labelSelector,
+            })) as KubernetesListObject<V1Pod>,
     });
   }
 

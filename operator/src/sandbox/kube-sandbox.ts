@@ -44,12 +44,16 @@ export interface KubeSandboxOptions {
   settleSeconds?: number;
   /** Benchmark repetitions per candidate, for the noise estimate. */
   benchmarkRuns?: number;
-  /** How soon to look again while pods run. */
+  /**
+   * How soon to look again while pods run. The manager's pod watch wakes the cycle as soon as a
+   * pod changes; this is only the safety net for a missed event.
+   */
   pollMs?: number;
 }
 
 const FIELD_MANAGER = 'hyperagent-operator';
-const DEFAULT_POLL_MS = 2000;
+const DEFAULT_POLL_MS = 30_000;
+const QUOTA_RETRY_MS = 2000;
 
 /** A candidate (or the baseline) to evaluate, with what its pod needs. */
 interface Unit {
@@ -120,7 +124,9 @@ export class KubeSandbox implements Sandbox {
       return {
         state: 'running',
         message: `Evaluating in ${namespace}: ${done.length} of ${units.units.length} sandboxes done, ${running} running${waiting > 0 ? `, ${waiting} waiting for quota` : ''}`,
-        retryAfterMs: this.options.pollMs ?? DEFAULT_POLL_MS,
+        // A pod ending wakes the cycle through the watch, but the quota's usage is recounted a
+        // little later: candidates waiting for quota look again soon.
+        retryAfterMs: waiting > 0 ? QUOTA_RETRY_MS : (this.options.pollMs ?? DEFAULT_POLL_MS),
       };
     }
     return this.judge(cycle, states);
