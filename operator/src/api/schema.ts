@@ -936,6 +936,175 @@ export const ProposalRecord = Type.Object(
   { description: 'How the candidates of the cycle were obtained and what that cost.' },
 );
 
+export const CANARY_PHASES = [
+  'Initializing',
+  'Progressing',
+  'Paused',
+  'Promoting',
+  'Promoted',
+  'RollingBack',
+  'RolledBack',
+] as const;
+export type CanaryPhase = (typeof CANARY_PHASES)[number];
+
+export const ANALYSIS_RESULTS = ['Successful', 'Failed', 'Inconclusive', 'Error'] as const;
+
+export const CanaryMeasurementRecord = Type.Object(
+  {
+    metric: Type.String({ maxLength: 63, description: 'Name of the analysis metric.' }),
+    time: Timestamp('When the measurement was taken.'),
+    step: Type.Integer({ minimum: 0, description: 'Index of the canary step it was taken in.' }),
+    weight: Type.Integer({
+      minimum: 0,
+      maximum: 100,
+      description: 'Traffic share of the canary when it was taken, percent.',
+    }),
+    result: StringEnum(ANALYSIS_RESULTS, {
+      description:
+        'Successful (within the threshold), Failed (outside it), Inconclusive (no data, NaN or infinite) or Error (the query could not be run).',
+    }),
+    value: Type.Optional(
+      Type.Number({ description: 'Value measured on the canary; absent when there was no finite value.' }),
+    ),
+    stableValue: Type.Optional(
+      Type.Number({ description: 'Value of the same query on the stable version (maxRatioToStable).' }),
+    ),
+    ratio: Type.Optional(
+      Type.Number({ description: 'Canary value divided by the stable value (maxRatioToStable).' }),
+    ),
+    threshold: Type.String({
+      maxLength: 256,
+      description: "The threshold it was judged against, in words (for example 'max 0.05').",
+    }),
+    message: Type.String({
+      maxLength: 1024,
+      description:
+        "The figure and the threshold (for example 'error-rate 0.12 > max 0.05'), or why there was none.",
+    }),
+  },
+  { description: 'One measurement of one metric and its judgement.' },
+);
+
+export const CanaryMetricCounts = Type.Object(
+  {
+    metric: Type.String({ maxLength: 63, description: 'Name of the analysis metric.' }),
+    successful: Type.Integer({
+      minimum: 0,
+      description: 'Successful measurements in the current step (minSamples counts these).',
+    }),
+    failed: Type.Integer({
+      minimum: 0,
+      description: 'Failed measurements in the whole canary (failureLimit counts these).',
+    }),
+    inconclusive: Type.Integer({
+      minimum: 0,
+      description:
+        'Inconclusive measurements (no data) since the canary started or was last resumed (inconclusiveLimit counts these).',
+    }),
+    errors: Type.Integer({ minimum: 0, description: 'Measurement errors in the whole canary.' }),
+    consecutiveErrors: Type.Integer({
+      minimum: 0,
+      description: 'Measurement errors in a row (consecutiveErrorLimit counts these).',
+    }),
+    lastResult: Type.Optional(
+      StringEnum(ANALYSIS_RESULTS, {
+        description: 'Result of the latest measurement; a step passes only after a Successful one.',
+      }),
+    ),
+    lastMessage: Type.Optional(
+      Type.String({ maxLength: 1024, description: 'Judgement of the latest measurement of the metric.' }),
+    ),
+  },
+  { description: 'How the measurements of one metric came out so far.' },
+);
+
+export const CANARY_PAUSE_CAUSES = [
+  'User',
+  'NoData',
+  'ProviderError',
+  'AnalysisFailed',
+  'WeightNotReached',
+  'NoAnalysis',
+] as const;
+
+export const CanaryStatus = Type.Object(
+  {
+    phase: StringEnum(CANARY_PHASES, {
+      description:
+        'Initializing, Progressing (through the steps), Paused (by a user or by policy), Promoting, Promoted, RollingBack or RolledBack.',
+    }),
+    reason: Type.String({ maxLength: 128, description: 'CamelCase reason for the phase.' }),
+    message: Type.String({ maxLength: 4096, description: 'Where the canary stands, in words.' }),
+    startTime: Timestamp('When the canary started.'),
+    phaseStartTime: Timestamp('When the current phase began.'),
+    stepIndex: Type.Integer({ minimum: 0, description: 'Index of the current step (0 is the first).' }),
+    weight: Type.Integer({
+      minimum: 0,
+      maximum: 100,
+      description: 'Traffic share, percent, the canary should receive now.',
+    }),
+    stepStartTime: Type.Optional(
+      Timestamp('When the current step began, that is when its weight was asked for.'),
+    ),
+    weightReachedTime: Type.Optional(
+      Timestamp(
+        "When the traffic router reported the step's weight in place; the step's pause and its measurements count from here.",
+      ),
+    ),
+    lastMeasurementTime: Type.Optional(Timestamp('When the metrics were last measured.')),
+    pause: Type.Optional(
+      Type.Object(
+        {
+          cause: StringEnum(CANARY_PAUSE_CAUSES, {
+            description:
+              'User (kubectl hyperagent pause), NoData (onNoData), ProviderError (onProviderError), AnalysisFailed or WeightNotReached (rollback.automatic is false), or NoAnalysis (no metrics judged the canary, so a human must resume it to promote).',
+          }),
+          message: Type.String({
+            maxLength: 1024,
+            description: 'Why the canary is paused and how to go on.',
+          }),
+          since: Timestamp('When the pause began.'),
+        },
+        { description: 'Why the canary holds its weight, while it is Paused.' },
+      ),
+    ),
+    counts: listMap(
+      Type.Array(CanaryMetricCounts, { maxItems: 16, description: 'Measurement counts per metric.' }),
+      ['metric'],
+    ),
+    measurements: Type.Array(CanaryMeasurementRecord, {
+      maxItems: 32,
+      description: 'The latest measurements, oldest first (bounded).',
+    }),
+    handledRequests: Type.Object(
+      {
+        pause: Type.Optional(
+          Type.String({ maxLength: 128, description: 'Token of the last pause request seen.' }),
+        ),
+        resume: Type.Optional(
+          Type.String({ maxLength: 128, description: 'Token of the last resume request seen.' }),
+        ),
+        abort: Type.Optional(
+          Type.String({ maxLength: 128, description: 'Token of the last abort request seen.' }),
+        ),
+      },
+      { description: 'User requests already acted on, so that none is carried out twice.' },
+    ),
+    decision: Type.Optional(
+      Type.Object(
+        {
+          action: StringEnum(['Promote', 'Rollback'] as const, { description: 'What was decided.' }),
+          reason: Type.String({ maxLength: 128, description: 'CamelCase reason for the decision.' }),
+          message: Type.String({ maxLength: 4096, description: 'The figures and thresholds behind it.' }),
+          time: Timestamp('When it was decided.'),
+        },
+        { description: 'The final decision on the canary, once made.' },
+      ),
+    ),
+  },
+  { description: 'The canary of the selected candidate: steps, measurements, judgements and decision.' },
+);
+
 export const ImprovementCycleStatus = Type.Object(
   {
     observedGeneration: Type.Optional(Type.Integer({ minimum: 0, description: 'Generation last acted on.' })),
@@ -962,6 +1131,7 @@ export const ImprovementCycleStatus = Type.Object(
     image: Type.Optional(
       Type.String({ maxLength: 1024, description: 'Image built for the selected candidate.' }),
     ),
+    canary: Type.Optional(CanaryStatus),
     conditions: Type.Optional(Conditions),
   },
   { description: 'Progress and outcome of the cycle.' },
@@ -978,3 +1148,6 @@ export type ArchiveRecord = Static<typeof ArchiveRecord>;
 export type ProposalRecord = Static<typeof ProposalRecord>;
 export type InvariantCheck = Static<typeof InvariantCheck>;
 export type BaselineMeasurement = Static<typeof BaselineMeasurement>;
+export type CanaryStatus = Static<typeof CanaryStatus>;
+export type CanaryMeasurementRecord = Static<typeof CanaryMeasurementRecord>;
+export type CanaryMetricCounts = Static<typeof CanaryMetricCounts>;
