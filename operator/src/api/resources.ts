@@ -44,6 +44,23 @@ export const CYCLES: ResourceInfo = {
 export const AGENT_LABEL = 'hyperagents.io/agent';
 /** Annotation a human sets (or `kubectl hyperagent approve` sets) to decide on a waiting cycle. */
 export const APPROVAL_ANNOTATION = 'hyperagents.io/approval';
+/**
+ * Annotations on a cycle in its Canary phase that ask to pause, resume or abort the canary
+ * (`kubectl hyperagent pause|resume|abort`). The value is a token (an RFC 3339 time): a request is
+ * acted on once, and setting the annotation again with a new token asks again.
+ */
+export const CANARY_REQUEST_ANNOTATIONS = {
+  pause: 'hyperagents.io/pause',
+  resume: 'hyperagents.io/resume',
+  abort: 'hyperagents.io/abort',
+} as const;
+/**
+ * Annotation on a HyperAgent asking to put an earlier revision from `status.history` back on the
+ * target (`kubectl hyperagent rollback --to <revision>`); the operator removes it once done.
+ */
+export const ROLLBACK_ANNOTATION = 'hyperagents.io/rollback-to';
+/** Label on the canary Deployment and its pods: `canary`; stable pods carry `stable`. */
+export const ROLE_LABEL = 'hyperagents.io/role';
 
 export { API_VERSION };
 

@@ -670,6 +670,12 @@ export const TERMINAL_CYCLE_PHASES: readonly CyclePhase[] = ['Promoted', 'Rolled
 // HyperAgent status
 // ---------------------------------------------------------------------------------------------
 
+const ParameterValues = MapOf('string', {
+  maxLength: 253,
+  maxProperties: 32,
+  description: 'Parameter values by parameter name, written as strings (64, 0.5, true, lru).',
+});
+
 export const HistoryEntry = Type.Object(
   {
     revision: Type.String({ maxLength: 253, description: 'Revision name, unique within the agent.' }),
@@ -680,15 +686,13 @@ export const HistoryEntry = Type.Object(
     metrics: Type.Optional(
       MapOf('number', { description: 'Analysis values measured when the revision was promoted.' }),
     ),
+    parameters: Type.Optional({
+      ...ParameterValues,
+      description: 'Parameter values the revision runs with (set as environment variables of the container).',
+    }),
   },
   { description: 'A revision that was promoted.' },
 );
-
-const ParameterValues = MapOf('string', {
-  maxLength: 253,
-  maxProperties: 32,
-  description: 'Parameter values by parameter name, written as strings (64, 0.5, true, lru).',
-});
 
 export const ArchiveRecord = Type.Object(
   {
