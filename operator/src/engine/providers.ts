@@ -1,10 +1,11 @@
 // The providers this operator ships, wired to one set of API clients: the service graph, the
-// tuner and openai proposers, and the sandbox. Delivery (commit, build, canary) is not offered yet.
+// tuner and openai proposers, the sandbox, and the commit of the selected candidate.
 import type { Logger } from 'pino';
 import type { KubeClients } from '../controller/kube.js';
 import type { CycleProviders } from '../cycle/capabilities.js';
 import { KubeSandbox } from '../sandbox/kube-sandbox.js';
 import type { OperatorMetrics } from '../telemetry/metrics.js';
+import { CommitWork } from './commit-work.js';
 import { ProposalWork } from './propose-work.js';
 import { openAIFactory, tunerFactory } from './proposers.js';
 import { GraphCache, RepresentWork } from './represent-work.js';
@@ -40,6 +41,7 @@ export function engineProviders(options: EngineOptions): CycleProviders {
       ...(options.sandboxImage ? { runnerImage: options.sandboxImage } : { runnerImage: '' }),
       outsideProbe: parseHostPort(options.outsideProbe),
     }),
+    sourceRepository: new CommitWork({ clients, checkouts }),
     imageBuilders: {},
   };
 }

@@ -1,0 +1,178 @@
+// The Committing phase in the operator: the selected candidate becomes one commit on the cycle
+// branch `hyperagent/<agent>/<cycle>` with its metadata in trailers, pushed without force. The
+// diff committed is the diff evaluated (checked against the sha256 in status), applied to the
+// commit the cycle was evaluated on: when the base branch has moved since, the cycle fails rather
+// than commit something nobody tested. Idempotent through commitCandidate (an earlier attempt's
+// commit is found by its trailers and reused).
+import { HYPERAGENTS, type HyperAgent } from '../api/resources.js';
+import type { Candidate } from '../api/schema.js';
+import { describeError, type KubeClients } from '../controller/kube.js';
+import type { CycleContext, WorkOutcome } from '../cycle/work.js';
+import { commitCandidate } from '../git/commit.js';
+import { isGitLineageError } from '../git/errors.js';
+import { resolveCommit } from '../git/history.js';
+import { pushCycleBranch } from '../git/push.js';
+import type { SourceRepository } from '../git/source-repository.js';
+import { parameterValues } from '../policy/archive-record.js';
+import type { ParameterValues, ProposedCandidate } from '../propose/candidate.js';
+import { cycleInputsName, inputKeys, sha256 } from './cycle-inputs.js';
+import { SourceUnavailableError, type SourceCheckouts } from './source-checkout.js';
+
+export interface CommitWorkDeps {
+  clients: KubeClients;
+  checkouts: SourceCheckouts;
+}
+
+type Prepared =
+  | {
+      candidate: Candidate;
+      proposal: ProposedCandidate;
+      parent?: { id: string; commit: string };
+      parameters?: ParameterValues;
+    }
+  | { failed: WorkOutcome };
+
+const fail = (reason: string, message: string): { failed: WorkOutcome } => ({
+  failed: { state: 'failed', reason, message },
+});
+
+export class CommitWork implements SourceRepository {
+  constructor(private readonly deps: CommitWorkDeps) {}
+
+  /** Commits and pushes the selected candidate; the outcome carries `status.commit`, or why it cannot be. */
+  async commit(cycle: CycleContext): Promise<WorkOutcome> {
+    const prepared = await this.prepare(cycle);
+    if ('failed' in prepared) return prepared.failed;
+    const { candidate, proposal } = prepared;
+    const spec = cycle.spec.agentSpec;
+    try {
+      return await this.deps.checkouts.withWorkspace(
+        { namespace: cycle.namespace, agent: cycle.spec.agent, source: spec.source },
+        async (ws) => {
+          if (!prepared.parent && cycle.status.baseCommit) {
+            const head = await resolveCommit(ws.runner, ws.baseRef);
+            if (head !== cycle.status.baseCommit) {
+              return fail(
+                'BaseMoved',
+                `branch ${spec.source.branch} moved from ${cycle.status.baseCommit.slice(0, 12)} (where the candidate was evaluated) to ${head?.slice(0, 12) ?? 'nothing'}; the next cycle starts from the new head`,
+              ).failed;
+            }
+          }
+          const committed = await commitCandidate(ws, {
+            cycle: cycle.name,
+            candidate: candidate.id,
+            proposal,
+            ...(prepared.parent ? { parent: prepared.parent } : {}),
+            ...(prepared.parameters ? { parameters: prepared.parameters } : {}),
+            goal: spec.goal,
+            proposer: spec.improvement.proposer.type,
+            ...(cycle.status.proposal?.model ? { model: cycle.status.proposal.model } : {}),
+            ...(candidate.score !== undefined ? { score: candidate.score } : {}),
+          });
+          const pushed = await pushCycleBranch(ws, cycle.name);
+          if (!pushed.pushed) {
+            return fail(
+              'BranchMoved',
+              `the remote branch ${pushed.branch} holds ${pushed.remoteHead.slice(0, 12)}, not the commit ${pushed.localHead.slice(0, 12)} made here; nothing was overwritten`,
+            ).failed;
+          }
+          return {
+            state: 'succeeded',
+            message: `Committed ${candidate.id} as ${committed.commit.slice(0, 12)} on ${committed.branch}${committed.reused ? ' (an earlier attempt made it)' : ''}`,
+            status: { commit: committed.commit },
+          } satisfies WorkOutcome;
+        },
+      );
+    } catch (error) {
+      if (error instanceof SourceUnavailableError) return fail('SourceUnavailable', error.message).failed;
+      if (isGitLineageError(error)) return fail(error.code, error.message).failed;
+      throw error;
+    }
+  }
+
+  /** The selected candidate as the git layer records it: its diff or full parameter values, and its parent. */
+  private async prepare(cycle: CycleContext): Promise<Prepared> {
+    const candidate = cycle.status.candidates?.find((c) => c.id === cycle.status.selected);
+    if (!candidate) return fail('NothingSelected', 'the cycle has no selected candidate to commit');
+    let data: Record<string, string>;
+    try {
+      data =
+        (
+          await this.deps.clients.core.readNamespacedConfigMap({
+            name: cycleInputsName(cycle.name),
+            namespace: cycle.namespace,
+          })
+        ).data ?? {};
+    } catch (error) {
+      return fail(
+        'InputsMissing',
+        `cannot read the cycle's inputs ConfigMap ${cycle.namespace}/${cycleInputsName(cycle.name)}: ${describeError(error)}`,
+      );
+    }
+    const parent = candidate.parent ? await this.parentCommit(cycle, candidate.parent) : undefined;
+    if (parent && 'failed' in parent) return parent;
+    const base = {
+      summary: candidate.summary,
+      rationale: candidate.rationale ?? '',
+      ...(candidate.parent ? { parent: candidate.parent } : {}),
+    };
+    if (candidate.kind === 'code') {
+      const diff = data[inputKeys.diff(candidate.id)];
+      if (diff === undefined || !candidate.patch || sha256(diff) !== candidate.patch.sha256) {
+        return fail(
+          'InputsTampered',
+          `the diff of ${candidate.id} in the inputs ConfigMap is missing or is not the one evaluated`,
+        );
+      }
+      return { candidate, proposal: { kind: 'code', diff, ...base }, ...(parent ? { parent } : {}) };
+    }
+    const declared = cycle.spec.agentSpec.improvement.parameters;
+    const full = data[inputKeys.parameters(candidate.id)];
+    let parameters: ParameterValues;
+    try {
+      parameters = parameterValues(
+        Object.fromEntries(
+          Object.entries(JSON.parse(full ?? 'null') as Record<string, unknown>).map(([k, v]) => [
+            k,
+            String(v),
+          ]),
+        ),
+        declared,
+      );
+    } catch {
+      return fail(
+        'InputsMissing',
+        `the full parameter values of ${candidate.id} are missing from the inputs`,
+      );
+    }
+    const changes = parameterValues(candidate.parameters ?? {}, declared);
+    return {
+      candidate,
+      proposal: { kind: 'config', parameters: changes, ...base },
+      parameters,
+      ...(parent ? { parent } : {}),
+    };
+  }
+
+  /** The commit of the archive entry a candidate starts from; it must have been committed. */
+  private async parentCommit(
+    cycle: CycleContext,
+    id: string,
+  ): Promise<{ id: string; commit: string } | { failed: WorkOutcome }> {
+    const agent = (await this.deps.clients.custom.getNamespacedCustomObject({
+      group: HYPERAGENTS.group,
+      version: HYPERAGENTS.version,
+      plural: HYPERAGENTS.plural,
+      namespace: cycle.namespace,
+      name: cycle.spec.agent,
+    })) as HyperAgent;
+    const record = agent.status?.archive?.find((entry) => entry.id === id);
+    if (!record?.commit) {
+      return fail(
+        'ParentNotCommitted',
+        `the candidate starts from ${id}, which has no commit in the agent's archive`,
+      );
+    }
+    return { id, commit: record.commit };
+  }
+}
