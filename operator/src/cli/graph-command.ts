@@ -8,13 +8,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { Command } from 'commander';
-import { HYPERAGENTS, type HyperAgent } from '../api/resources.js';
+import type { HyperAgent } from '../api/resources.js';
 import { decodeSecretData, openGitAccess } from '../git/credentials.js';
 import { openWorkspace } from '../git/workspace.js';
 import { buildServiceGraph } from '../represent/represent.js';
-import { describeError, statusCodeOf } from '../controller/kube.js';
+import { clusterContext, describeApiError, readAgent } from './cluster-context.js';
 import { emit, graphOutput, userError, type CommandOutput } from './command-output.js';
 
 export interface GraphOptions {
@@ -30,23 +29,13 @@ export interface GraphOptions {
 
 /** Reads the agent, builds its graph and renders it; user errors come back as exit status 2. */
 export async function runGraph(options: GraphOptions): Promise<CommandOutput> {
-  const config = new KubeConfig();
-  if (options.kubeconfig) config.loadFromFile(options.kubeconfig);
-  else config.loadFromDefault();
-  const namespace =
-    options.namespace ?? config.getContextObject(config.getCurrentContext())?.namespace ?? 'default';
-
+  const context = clusterContext(options);
+  const { namespace } = context;
   let agent: HyperAgent;
   try {
-    agent = (await config.makeApiClient(CustomObjectsApi).getNamespacedCustomObject({
-      group: HYPERAGENTS.group,
-      version: HYPERAGENTS.version,
-      plural: HYPERAGENTS.plural,
-      namespace,
-      name: options.agent,
-    })) as HyperAgent;
+    agent = await readAgent(context, options.agent);
   } catch (error) {
-    return userError(`cannot read HyperAgent ${namespace}/${options.agent}: ${describe(error)}`);
+    return userError((error as Error).message);
   }
 
   const prometheus =
@@ -77,13 +66,11 @@ export async function runGraph(options: GraphOptions): Promise<CommandOutput> {
   let secret: Record<string, string> | undefined;
   if (credentialsSecret) {
     try {
-      const read = await config
-        .makeApiClient(CoreV1Api)
-        .readNamespacedSecret({ name: credentialsSecret, namespace });
+      const read = await context.core.readNamespacedSecret({ name: credentialsSecret, namespace });
       secret = read.data;
     } catch (error) {
       return userError(
-        `cannot read the credentials Secret ${namespace}/${credentialsSecret}: ${describe(error)}; clone the repository yourself and pass --repo-dir`,
+        `cannot read the credentials Secret ${namespace}/${credentialsSecret}: ${describeApiError(error)}; clone the repository yourself and pass --repo-dir`,
       );
     }
   }
@@ -108,18 +95,11 @@ export async function runGraph(options: GraphOptions): Promise<CommandOutput> {
     header += `Source:       ${repo} (branch ${branch})\n`;
     return graphOutput(graph, options.json, header);
   } catch (error) {
-    return userError(`cannot clone ${repo} (branch ${branch}): ${describe(error)}`);
+    return userError(`cannot clone ${repo} (branch ${branch}): ${describeApiError(error)}`);
   } finally {
     await access.dispose();
     await rm(scratch, { recursive: true, force: true });
   }
-}
-
-/** The API server's status code and message, or the error's first line. */
-function describe(error: unknown): string {
-  const message = describeError(error).split('\n')[0] ?? '';
-  const code = statusCodeOf(error);
-  return code === undefined ? message : `${code} ${message}`;
 }
 
 /** `graph <agent>` for the kubectl plugin. */

@@ -1,12 +1,14 @@
 #!/usr/bin/env node
-// kubectl-hyperagent: the kubectl plugin (`kubectl hyperagent <verb>`). Verbs arrive with the
-// features they drive; the canary verbs (status, approve, rollback...) come with delivery.
+// kubectl-hyperagent: the kubectl plugin (`kubectl hyperagent <verb>`): status, history,
+// approve, reject, pause, resume, abort, graph.
 import { Command } from 'commander';
 import { graphCommand } from './graph-command.js';
+import { steerCommands } from './steer-commands.js';
 
 const program = new Command()
   .name('kubectl hyperagent')
-  .description('Inspect and steer HyperAgents in the cluster.')
-  .addCommand(graphCommand());
+  .description('Inspect and steer HyperAgents in the cluster.');
+for (const command of steerCommands()) program.addCommand(command);
+program.addCommand(graphCommand());
 
 await program.parseAsync();

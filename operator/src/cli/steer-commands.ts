@@ -1,0 +1,131 @@
+// The verbs that steer an agent: `status`, `history`, `approve`, `reject`, `pause`, `resume`,
+// `abort`. Each reads the agent and its active cycle, checks that the verb makes sense in the
+// cycle's phase (and says what would, when it does not), and records the decision as an
+// annotation the operator acts on: approval on a waiting cycle, pause/resume/abort tokens on a
+// canary. Nothing here changes a Deployment; the operator does, and tells in status and Events.
+import { Command } from 'commander';
+import type { HyperAgent, ImprovementCycle } from '../api/resources.js';
+import { APPROVAL_ANNOTATION, CANARY_REQUEST_ANNOTATIONS } from '../api/resources.js';
+import { emit, userError, type CommandOutput } from './command-output.js';
+import {
+  annotate,
+  clusterContext,
+  describeApiError,
+  listAgents,
+  readAgent,
+  readCycle,
+  type ClusterFlags,
+} from './cluster-context.js';
+import { renderAgentDetail, renderAgents, renderHistory } from './render-status.js';
+
+type Verb = 'approve' | 'reject' | 'pause' | 'resume' | 'abort';
+
+/** The phase each verb needs, and what it does there. */
+const VERBS: Record<Verb, { phase: string; does: string }> = {
+  approve: { phase: 'AwaitingApproval', does: 'approved: delivery starts' },
+  reject: { phase: 'AwaitingApproval', does: 'rejected: the cycle ends Rejected' },
+  pause: { phase: 'Canary', does: 'asked to pause: the canary holds its weight' },
+  resume: { phase: 'Canary', does: 'asked to resume' },
+  abort: { phase: 'Canary', does: 'asked to abort: the canary is rolled back' },
+};
+
+const ok = (stdout: string): CommandOutput => ({ exitCode: 0, stdout, stderr: '' });
+
+/** `status [agent]`: every agent of the namespace as a table, or one agent in detail. */
+export async function runStatus(flags: ClusterFlags & { agent?: string }): Promise<CommandOutput> {
+  const context = clusterContext(flags);
+  try {
+    if (flags.agent) {
+      const agent = await readAgent(context, flags.agent);
+      const cycleName = agent.status?.activeCycle;
+      const cycle = cycleName ? await readCycle(context, cycleName) : undefined;
+      return ok(renderAgentDetail(agent, cycle));
+    }
+    const agents = await listAgents(context);
+    const cycles = new Map<string, ImprovementCycle>();
+    for (const agent of agents) {
+      const name = agent.status?.activeCycle;
+      const cycle = name ? await readCycle(context, name) : undefined;
+      if (name && cycle) cycles.set(name, cycle);
+    }
+    return ok(renderAgents(agents, cycles));
+  } catch (error) {
+    return userError(error instanceof Error ? error.message : describeApiError(error));
+  }
+}
+
+/** `history <agent>`: the promoted revisions, newest first. */
+export async function runHistory(flags: ClusterFlags & { agent: string }): Promise<CommandOutput> {
+  try {
+    return ok(renderHistory(await readAgent(clusterContext(flags), flags.agent)));
+  } catch (error) {
+    return userError((error as Error).message);
+  }
+}
+
+/** Records `verb` on the agent's active cycle when the cycle is in the phase the verb needs. */
+export async function runSteer(verb: Verb, flags: ClusterFlags & { agent: string }): Promise<CommandOutput> {
+  const context = clusterContext(flags);
+  let agent: HyperAgent;
+  let cycle: ImprovementCycle | undefined;
+  try {
+    agent = await readAgent(context, flags.agent);
+    const name = agent.status?.activeCycle;
+    cycle = name ? await readCycle(context, name) : undefined;
+  } catch (error) {
+    return userError((error as Error).message);
+  }
+  const { phase, does } = VERBS[verb];
+  if (!cycle) return userError(`${flags.agent} has no cycle running; nothing to ${verb}`);
+  const current = cycle.status?.phase ?? 'Pending';
+  if (current !== phase) {
+    return userError(
+      `cycle ${cycle.metadata.name} is ${current}, not ${phase}: ${verb} applies to ${phase === 'Canary' ? 'a running canary' : 'a cycle waiting for approval'}`,
+    );
+  }
+  const annotations =
+    verb === 'approve' || verb === 'reject'
+      ? { [APPROVAL_ANNOTATION]: verb === 'approve' ? 'Approved' : 'Rejected' }
+      : { [CANARY_REQUEST_ANNOTATIONS[verb]]: new Date().toISOString() };
+  try {
+    await annotate(context, 'cycle', cycle.metadata.name!, annotations);
+  } catch (error) {
+    return userError(
+      `cannot annotate ImprovementCycle ${context.namespace}/${cycle.metadata.name}: ${describeApiError(error)}`,
+    );
+  }
+  return ok(`cycle ${cycle.metadata.name} of ${context.namespace}/${flags.agent} ${does}\n`);
+}
+
+const clusterOptions = (command: Command): Command =>
+  command
+    .option('-n, --namespace <name>', "the agent's namespace (default: the context's, else default)")
+    .option('--kubeconfig <file>', 'kubeconfig to use (default: $KUBECONFIG or ~/.kube/config)');
+
+/** `status`, `history` and the steering verbs for the kubectl plugin. */
+export function steerCommands(): Command[] {
+  const status = clusterOptions(
+    new Command('status')
+      .description(
+        'Show agents, their cycle phase, canary weight and last analysis values (one agent: in detail).',
+      )
+      .argument('[agent]', 'name of the HyperAgent'),
+  ).action(async (agent: string | undefined, flags: ClusterFlags) =>
+    emit(await runStatus({ ...flags, ...(agent ? { agent } : {}) })),
+  );
+  const history = clusterOptions(
+    new Command('history')
+      .description("Show an agent's promoted revisions.")
+      .argument('<agent>', 'name of the HyperAgent'),
+  ).action(async (agent: string, flags: ClusterFlags) => emit(await runHistory({ ...flags, agent })));
+  const verbs = (Object.keys(VERBS) as Verb[]).map((verb) =>
+    clusterOptions(
+      new Command(verb)
+        .description(
+          `${verb[0]!.toUpperCase()}${verb.slice(1)} the agent's ${VERBS[verb].phase === 'Canary' ? 'running canary' : 'cycle waiting for approval'}.`,
+        )
+        .argument('<agent>', 'name of the HyperAgent'),
+    ).action(async (agent: string, flags: ClusterFlags) => emit(await runSteer(verb, { ...flags, agent }))),
+  );
+  return [status, history, ...verbs];
+}
