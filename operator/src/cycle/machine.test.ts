@@ -82,7 +82,7 @@ test('work phases wait while work runs and fail with the work reason', () => {
   assert.equal(failed.status.reason, 'SandboxIsolationBroken');
 });
 
-test('a cycle past its budget fails, except while a human decides', () => {
+test('a cycle past its budget fails, except while a human decides or a canary runs', () => {
   const spec = cycleSpec({ improvement: { interval: '1h', budget: { maxDuration: '10m' } } });
   const late = step(spec, { phase: 'Building', startTime: T0.toISOString() }, none, at(601));
   assert.equal(late.status.reason, 'CycleDeadlineExceeded');
@@ -93,6 +93,13 @@ test('a cycle past its budget fails, except while a human decides', () => {
     at(601),
   );
   assert.equal(waiting.status.phase, 'AwaitingApproval');
+  const canary = step(
+    spec,
+    { phase: 'Canary', startTime: T0.toISOString() },
+    { ...none, work: { state: 'running' } },
+    at(601),
+  );
+  assert.equal(canary.status.phase, 'Canary');
 });
 
 test('selection picks the passing candidate with the best score', () => {

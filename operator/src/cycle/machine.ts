@@ -102,7 +102,10 @@ export function step(
     return enter({ ...status, startTime: now.toISOString() }, 'Representing', now);
   }
 
-  if (phase !== 'AwaitingApproval' && status.startTime) {
+  // The budget does not bind while a human decides, nor during the canary: a canary has its own
+  // bounds (its steps, its analysis, the router's weight deadline) and ends Promoted or RolledBack;
+  // failing the cycle under it would leave traffic split with nobody to finish the rollout.
+  if (phase !== 'AwaitingApproval' && phase !== 'Canary' && status.startTime) {
     const budgetMs = parseDuration(spec.agentSpec.improvement.budget.maxDuration);
     if (now.getTime() - Date.parse(status.startTime) > budgetMs) {
       return fail(
