@@ -231,6 +231,12 @@ export function buildCrds(): { fileName: string; crd: JsonSchema }[] {
       { name: 'Phase', type: 'string', jsonPath: '.status.phase', description: 'Phase of the cycle' },
       { name: 'Reason', type: 'string', jsonPath: '.status.reason', description: 'Reason for the phase' },
       { name: 'Selected', type: 'string', jsonPath: '.status.selected', description: 'Selected candidate' },
+      {
+        name: 'Weight',
+        type: 'integer',
+        jsonPath: '.status.canary.weight',
+        description: 'Traffic share of the canary, percent',
+      },
       { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp', description: 'Age' },
     ],
   });
