@@ -4,7 +4,6 @@
 // commit the cycle was evaluated on: when the base branch has moved since, the cycle fails rather
 // than commit something nobody tested. Idempotent through commitCandidate (an earlier attempt's
 // commit is found by its trailers and reused).
-import { HYPERAGENTS, type HyperAgent } from '../api/resources.js';
 import type { Candidate } from '../api/schema.js';
 import { describeError, type KubeClients } from '../controller/kube.js';
 import type { CycleContext, WorkOutcome } from '../cycle/work.js';
@@ -16,6 +15,7 @@ import type { SourceRepository } from '../git/source-repository.js';
 import { parameterValues } from '../policy/archive-record.js';
 import type { ParameterValues, ProposedCandidate } from '../propose/candidate.js';
 import { cycleInputsName, inputKeys, sha256 } from './cycle-inputs.js';
+import { readOwningAgent } from './owning-agent.js';
 import { SourceUnavailableError, type SourceCheckouts } from './source-checkout.js';
 
 export interface CommitWorkDeps {
@@ -159,13 +159,7 @@ export class CommitWork implements SourceRepository {
     cycle: CycleContext,
     id: string,
   ): Promise<{ id: string; commit: string } | { failed: WorkOutcome }> {
-    const agent = (await this.deps.clients.custom.getNamespacedCustomObject({
-      group: HYPERAGENTS.group,
-      version: HYPERAGENTS.version,
-      plural: HYPERAGENTS.plural,
-      namespace: cycle.namespace,
-      name: cycle.spec.agent,
-    })) as HyperAgent;
+    const agent = await readOwningAgent(this.deps.clients, cycle);
     const record = agent.status?.archive?.find((entry) => entry.id === id);
     if (!record?.commit) {
       return fail(

@@ -5,7 +5,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
-import { HYPERAGENTS, type HyperAgent } from '../api/resources.js';
 import type { Candidate } from '../api/schema.js';
 import { describeError, statusCodeOf, type KubeClients } from '../controller/kube.js';
 import {
@@ -33,6 +32,7 @@ import {
   parametersJson,
   sha256,
 } from './cycle-inputs.js';
+import { readOwningAgent } from './owning-agent.js';
 import { graphOf, checkoutCommit, type GraphCache } from './represent-work.js';
 import { SourceUnavailableError, type SourceCheckouts } from './source-checkout.js';
 
@@ -172,13 +172,7 @@ export class ProposalWork implements ProposeWork {
   }
 
   private async archiveOf(cycle: CycleContext): Promise<ArchiveEntry[]> {
-    const agent = (await this.deps.clients.custom.getNamespacedCustomObject({
-      group: HYPERAGENTS.group,
-      version: HYPERAGENTS.version,
-      plural: HYPERAGENTS.plural,
-      namespace: cycle.namespace,
-      name: cycle.spec.agent,
-    })) as HyperAgent;
+    const agent = await readOwningAgent(this.deps.clients, cycle);
     const declared = cycle.spec.agentSpec.improvement.parameters;
     return (agent.status?.archive ?? []).map((record) => fromArchiveRecord(record, declared));
   }
