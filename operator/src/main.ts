@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 // hyperagent-operator: reconciles HyperAgent and ImprovementCycle resources.
 import { Command, Option } from 'commander';
-import { KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
+import { localRegistryEndpoints, parseRegistryEndpoint } from './engine/registry-endpoints.js';
 import { engineProviders } from './engine/providers.js';
 import { Manager } from './controller/manager.js';
 import { createLogger } from './telemetry/logger.js';
@@ -43,6 +44,15 @@ const program = new Command()
     '--sandbox-outside-probe <host:port>',
     'an address outside the cluster that sandbox pods must fail to reach',
     '1.1.1.1:443',
+  )
+  .addOption(
+    new Option(
+      '--registry-endpoint <host=url>',
+      'where the operator reaches a registry named in image references, e.g. localhost:5001=http://192.0.2.2:5001 (repeatable; default: the kube-public/local-registry-hosting ConfigMap)',
+    ).argParser((value: string, previous: Record<string, string> = {}) => ({
+      ...previous,
+      ...parseRegistryEndpoint(value),
+    })),
   );
 
 program.parse();
@@ -63,6 +73,7 @@ const opts = program.opts<{
   workDir: string;
   sandboxImage?: string;
   sandboxOutsideProbe: string;
+  registryEndpoint?: Record<string, string>;
 }>();
 
 const log = createLogger(opts.logLevel, opts.identity);
@@ -70,13 +81,14 @@ const kubeConfig = new KubeConfig();
 if (opts.kubeconfig) kubeConfig.loadFromFile(opts.kubeconfig);
 else kubeConfig.loadFromDefault();
 
+const registryEndpoints =
+  opts.registryEndpoint ?? (await localRegistryEndpoints(kubeConfig.makeApiClient(CoreV1Api), log));
+
 const metrics = new OperatorMetrics();
 const manager = new Manager({
   kubeConfig,
   log,
   metrics,
-  // Delivery providers (commit, build, canary) are not wired yet: a cycle whose candidate passes
-  // ends at delivery with a CapabilityMissing reason that names what is absent.
   providers: (clients) =>
     engineProviders({
       clients,
@@ -85,6 +97,7 @@ const manager = new Manager({
       workDir: opts.workDir,
       ...(opts.sandboxImage ? { sandboxImage: opts.sandboxImage } : {}),
       outsideProbe: opts.sandboxOutsideProbe,
+      registryEndpoints,
     }),
   identity: opts.identity,
   ...(opts.namespace ? { namespace: opts.namespace } : {}),

@@ -1,7 +1,10 @@
 // The providers this operator ships, wired to one set of API clients: the service graph, the
-// tuner and openai proposers, the sandbox, and the commit of the selected candidate.
+// tuner and openai proposers, the sandbox, the commit of the selected candidate, and the config
+// and overlay image builders. (kaniko needs an image this operator is not given; see docs/builders.md.)
 import type { Logger } from 'pino';
 import type { KubeClients } from '../controller/kube.js';
+import { ConfigBuilder } from '../build/config-builder.js';
+import { OverlayBuilder } from '../build/overlay-builder.js';
 import type { CycleProviders } from '../cycle/capabilities.js';
 import { KubeSandbox } from '../sandbox/kube-sandbox.js';
 import type { OperatorMetrics } from '../telemetry/metrics.js';
@@ -21,6 +24,8 @@ export interface EngineOptions {
   sandboxImage?: string;
   /** `host:port` outside the cluster that sandboxes must not reach. */
   outsideProbe: string;
+  /** Where registries named in image references are reached from the operator (host → URL). */
+  registryEndpoints?: Record<string, string>;
 }
 
 export function engineProviders(options: EngineOptions): CycleProviders {
@@ -42,7 +47,14 @@ export function engineProviders(options: EngineOptions): CycleProviders {
       outsideProbe: parseHostPort(options.outsideProbe),
     }),
     sourceRepository: new CommitWork({ clients, checkouts }),
-    imageBuilders: {},
+    imageBuilders: {
+      config: new ConfigBuilder({ clients }),
+      overlay: new OverlayBuilder({
+        clients,
+        checkouts,
+        ...(options.registryEndpoints ? { registry: { endpoints: options.registryEndpoints } } : {}),
+      }),
+    },
   };
 }
 
