@@ -89,9 +89,10 @@ const manager = new Manager({
   kubeConfig,
   log,
   metrics,
-  providers: (clients) =>
+  providers: (clients, events) =>
     engineProviders({
       clients,
+      events,
       log,
       metrics,
       workDir: opts.workDir,

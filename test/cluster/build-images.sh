@@ -2,7 +2,7 @@
 # Builds every image the test cluster runs, offline, with the local Docker daemon:
 #   the base images (debian:bookworm-slim, node:20-bookworm-slim; test/cluster/base-images.sh),
 #   the pod sandbox image (test/cluster/pause-image.sh),
-#   the operator from the project's own Dockerfile, and the e2e fixture (test/e2e/images/echo).
+#   the operator from the project's own Dockerfile, and the e2e fixtures (test/e2e/images/*).
 #
 #   test/cluster/build-images.sh [STATE_DIR]
 #
@@ -21,6 +21,7 @@ source "$here/image-lib.sh"
 readonly registry="localhost:${LOCAL_REGISTRY_PORT:-5001}"
 readonly echo_dir="$repo/test/e2e/images/echo"
 readonly quote_dir="$repo/test/e2e/images/quote"
+readonly faults_dir="$repo/test/e2e/images/echo-faults"
 
 log() { echo "build-images: $*" >&2; }
 
@@ -43,10 +44,11 @@ package_version() { # dir
 
 main() {
   local state_dir=${1:-${HYPERAGENT_CLUSTER_STATE:-/var/lib/hyperagent-cluster}}
-  local operator_image sandbox_image echo_image quote_image pause_image
+  local operator_image sandbox_image echo_image faults_image quote_image pause_image
   operator_image="$registry/hyperagent-operator:$(package_version "$repo")"
   sandbox_image="$registry/hyperagent-sandbox:$(package_version "$repo")"
   echo_image="$registry/hyperagent-e2e-echo:$(package_version "$echo_dir")"
+  faults_image="$registry/hyperagent-e2e-echo-faults:$(package_version "$faults_dir")"
   quote_image="$registry/hyperagent-e2e-quote:$(package_version "$quote_dir")"
   timed docker "$here/docker.sh" ensure "$state_dir"
   timed base-images "$here/base-images.sh"
@@ -55,8 +57,10 @@ main() {
   log "building $sandbox_image"
   timed sandbox quiet_build -t "$sandbox_image" -f "$repo/sandbox-image/Dockerfile" "$repo"
   timed echo build "$echo_image" "$echo_dir"
+  log "building $faults_image"
+  timed echo-faults quiet_build -t "$faults_image" --build-arg ECHO_IMAGE="$echo_image" "$faults_dir"
   timed quote build "$quote_image" "$quote_dir"
-  printf '%s\n' "$pause_image" "$operator_image" "$sandbox_image" "$echo_image" "$quote_image"
+  printf '%s\n' "$pause_image" "$operator_image" "$sandbox_image" "$echo_image" "$faults_image" "$quote_image"
 }
 
 main "$@"

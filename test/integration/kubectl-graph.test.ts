@@ -2,35 +2,17 @@
 // clones its repository (a bare repository on disk, reached over file://) and prints the graph
 // with the agent's declared parameters. Run through kubectl itself, as a user runs a plugin.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { agentManifest, core, createAgent, freshNamespace } from '../support/cluster.js';
+import { kubectlPlugin } from '../support/plugin.js';
 import { QUOTE_AGENT, createQuoteRemote } from '../support/quote-fixture.js';
-
-const run = promisify(execFile);
-const BIN = fileURLToPath(new URL('../../bin', import.meta.url));
 
 let namespace: string;
 let root: string;
 let repo: string;
-
-/** kubectl with the project's bin/ on PATH, so `kubectl hyperagent` finds the plugin. */
-async function kubectlPlugin(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run('kubectl', args, {
-      env: { ...process.env, PATH: `${BIN}${delimiter}${process.env.PATH ?? ''}` },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: failed.code ?? 1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
-  }
-}
 
 /** `kubectl hyperagent graph quote-latency -n <namespace> ...flags`. */
 function graphOfAgent(...flags: string[]) {

@@ -3,11 +3,7 @@
 // annotation the operator acts on, and refuses with a clear message (exit status 2) where it does
 // not apply. No operator runs here: statuses are written by the test, as the operator would.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { delimiter } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import {
   API_VERSION,
@@ -20,21 +16,12 @@ import {
 import type { ResourceInfo } from '../../operator/src/api/resources.js';
 import { defaultedMinimalSpec } from '../support/agents.js';
 import { agentManifest, core, createAgent, custom, freshNamespace } from '../support/cluster.js';
+import { kubectlPlugin } from '../support/plugin.js';
 
-const run = promisify(execFile);
-const BIN = fileURLToPath(new URL('../../bin', import.meta.url));
 let namespace: string;
 
-async function plugin(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run('kubectl', ['hyperagent', ...args, '-n', namespace], {
-      env: { ...process.env, PATH: `${BIN}${delimiter}${process.env.PATH ?? ''}` },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: failed.code ?? 1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
-  }
+function plugin(...args: string[]) {
+  return kubectlPlugin('hyperagent', ...args, '-n', namespace);
 }
 
 const api = (info: ResourceInfo) => ({ group: info.group, version: info.version, plural: info.plural });

@@ -13,9 +13,14 @@ import {
   listCycles,
   patchAgentSpec,
   custom,
+  kubeConfig,
 } from '../support/cluster.js';
+
+const apps = kubeConfig.makeApiClient(AppsV1Api);
 import { OperatorProcess } from '../support/operator-process.js';
-import { HYPERAGENTS } from '../../operator/src/api/resources.js';
+import { AppsV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { HYPERAGENTS, ROLLBACK_ANNOTATION } from '../../operator/src/api/resources.js';
+import { kubectlPlugin } from '../support/plugin.js';
 
 describe('one operator', () => {
   let namespace: string;
@@ -78,7 +83,7 @@ describe('one operator', () => {
     assert.match(table.split('\n')[0] ?? '', /^NAME\s+PHASE\s+STABLE\s+CANARY\s+WEIGHT\s+AGE/);
     assert.match(table, /quote\s+Idle/);
     const cycles = await kubectl('get', 'hacycle', '-n', namespace);
-    assert.match(cycles.split('\n')[0] ?? '', /^NAME\s+AGENT\s+PHASE\s+REASON\s+SELECTED\s+AGE/);
+    assert.match(cycles.split('\n')[0] ?? '', /^NAME\s+AGENT\s+PHASE\s+REASON\s+SELECTED\s+WEIGHT\s+AGE/);
     const explained = await eventually('kubectl explain', () =>
       kubectl('explain', 'hyperagent.spec.rollout.analysis').catch(() => undefined),
     );
@@ -137,6 +142,99 @@ describe('one operator', () => {
       async () => ((await listCycles(namespace)).some((c) => c.spec.agent === 'quote') ? undefined : true),
       30_000,
     );
+  });
+
+  test('kubectl hyperagent rollback --to puts an earlier revision back on the Deployment, once', async () => {
+    await apps.createNamespacedDeployment({
+      namespace,
+      body: {
+        metadata: { name: 'api' },
+        spec: {
+          replicas: 0,
+          selector: { matchLabels: { app: 'api' } },
+          template: {
+            metadata: { labels: { app: 'api' } },
+            spec: {
+              containers: [
+                {
+                  name: 'api',
+                  image: 'registry.example/api:r2',
+                  env: [{ name: 'CACHE_SIZE', value: '512' }],
+                },
+              ],
+            },
+          },
+        },
+      },
+    });
+    await createAgent(
+      agentManifest('api', namespace, {
+        target: { deployment: 'api' },
+        suspend: true,
+        improvement: {
+          interval: '6h',
+          parameters: [{ name: 'cache-size', env: 'CACHE_SIZE', type: 'integer', min: 1, max: 1024 }],
+        },
+      }),
+    );
+    const history = [
+      {
+        revision: 'r2',
+        cycle: 'api-2',
+        promotedAt: '2026-11-26T02:00:00Z',
+        image: 'registry.example/api:r2',
+        parameters: { 'cache-size': '512' },
+      },
+      {
+        revision: 'r1',
+        cycle: 'api-1',
+        promotedAt: '2026-11-26T01:00:00Z',
+        image: 'registry.example/api:r1',
+        parameters: { 'cache-size': '128' },
+      },
+    ];
+    await custom.patchNamespacedCustomObjectStatus(
+      { ...HYPERAGENTS, namespace, name: 'api', body: { status: { stableRevision: 'r2', history } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+
+    const unknown = await kubectlPlugin('hyperagent', 'rollback', 'api', '--to', 'r9', '-n', namespace);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /revision r9 is not in the history of api; known: r2, r1/);
+
+    const asked = await kubectlPlugin('hyperagent', 'rollback', 'api', '--to', 'r1', '-n', namespace);
+    assert.equal(asked.code, 0, asked.stderr);
+    const container = await eventually(
+      'the Deployment to run r1',
+      async () => {
+        const api = await apps.readNamespacedDeployment({ name: 'api', namespace });
+        const first = api.spec?.template.spec?.containers[0];
+        return first?.image === 'registry.example/api:r1' ? first : undefined;
+      },
+      30_000,
+    );
+    assert.deepEqual(
+      container.env?.map(({ name, value }) => ({ name, value })),
+      [{ name: 'CACHE_SIZE', value: '128' }],
+    );
+    const agent = await eventually('stable r1 and the request answered', async () => {
+      const current = await getAgent(namespace, 'api');
+      return current.status?.stableRevision === 'r1' && !current.metadata.annotations?.[ROLLBACK_ANNOTATION]
+        ? current
+        : undefined;
+    });
+    assert.equal(agent.status?.history?.length, 2, 'a rollback does not rewrite history');
+    const reasons = await eventually('a RolledBackTo event', async () => {
+      const list = await core.listNamespacedEvent({ namespace, fieldSelector: 'involvedObject.name=api' });
+      const found = list.items.filter((e) => e.reason === 'RolledBackTo');
+      return found.length > 0 ? found : undefined;
+    });
+    assert.match(
+      reasons[0]!.message ?? '',
+      /Deployment api runs revision r1 again \(registry\.example\/api:r1\)/,
+    );
+    const again = await kubectlPlugin('hyperagent', 'rollback', 'api', '--to', 'r1', '-n', namespace);
+    assert.equal(again.stdout, 'api already runs revision r1; nothing to do\n');
   });
 
   test('the operator exposes reconcile, queue and cycle metrics', async () => {

@@ -1,11 +1,11 @@
 // The verbs that steer an agent: `status`, `history`, `approve`, `reject`, `pause`, `resume`,
-// `abort`. Each reads the agent and its active cycle, checks that the verb makes sense in the
+// `abort`, `rollback --to`. Each reads the agent and its active cycle, checks that the verb makes sense in the
 // cycle's phase (and says what would, when it does not), and records the decision as an
 // annotation the operator acts on: approval on a waiting cycle, pause/resume/abort tokens on a
 // canary. Nothing here changes a Deployment; the operator does, and tells in status and Events.
 import { Command } from 'commander';
 import type { HyperAgent, ImprovementCycle } from '../api/resources.js';
-import { APPROVAL_ANNOTATION, CANARY_REQUEST_ANNOTATIONS } from '../api/resources.js';
+import { APPROVAL_ANNOTATION, CANARY_REQUEST_ANNOTATIONS, ROLLBACK_ANNOTATION } from '../api/resources.js';
 import { emit, userError, type CommandOutput } from './command-output.js';
 import {
   annotate,
@@ -97,6 +97,52 @@ export async function runSteer(verb: Verb, flags: ClusterFlags & { agent: string
   return ok(`cycle ${cycle.metadata.name} of ${context.namespace}/${flags.agent} ${does}\n`);
 }
 
+/** Phases in which a cycle is changing what runs: a manual rollback would race it. */
+const DELIVERING = ['Committing', 'Building', 'Canary'];
+
+/** Asks the operator to put `revision` from the agent's history back on its Deployment. */
+export async function runRollback(
+  flags: ClusterFlags & { agent: string; to: string },
+): Promise<CommandOutput> {
+  const context = clusterContext(flags);
+  let agent: HyperAgent;
+  let cycle: ImprovementCycle | undefined;
+  try {
+    agent = await readAgent(context, flags.agent);
+    const name = agent.status?.activeCycle;
+    cycle = name ? await readCycle(context, name) : undefined;
+  } catch (error) {
+    return userError((error as Error).message);
+  }
+  const history = agent.status?.history ?? [];
+  const entry = history.find((candidate) => candidate.revision === flags.to);
+  if (!entry) {
+    const known = history.map((candidate) => candidate.revision);
+    return userError(
+      `revision ${flags.to} is not in the history of ${flags.agent}${known.length > 0 ? `; known: ${known.join(', ')}` : ': nothing was promoted yet'}`,
+    );
+  }
+  const phase = cycle?.status?.phase;
+  if (cycle && phase && DELIVERING.includes(phase)) {
+    return userError(
+      `cycle ${cycle.metadata.name} is delivering (${phase}): abort it first (kubectl hyperagent abort ${flags.agent}) or wait for it to end`,
+    );
+  }
+  if (agent.status?.stableRevision === flags.to) {
+    return ok(`${flags.agent} already runs revision ${flags.to}; nothing to do\n`);
+  }
+  try {
+    await annotate(context, 'agent', flags.agent, { [ROLLBACK_ANNOTATION]: flags.to });
+  } catch (error) {
+    return userError(
+      `cannot annotate HyperAgent ${context.namespace}/${flags.agent}: ${describeApiError(error)}`,
+    );
+  }
+  return ok(
+    `${context.namespace}/${flags.agent}: rollback to revision ${flags.to} (${entry.image ?? 'no image recorded'}) requested; watch with kubectl hyperagent status ${flags.agent}\n`,
+  );
+}
+
 const clusterOptions = (command: Command): Command =>
   command
     .option('-n, --namespace <name>', "the agent's namespace (default: the context's, else default)")
@@ -127,5 +173,13 @@ export function steerCommands(): Command[] {
         .argument('<agent>', 'name of the HyperAgent'),
     ).action(async (agent: string, flags: ClusterFlags) => emit(await runSteer(verb, { ...flags, agent }))),
   );
-  return [status, history, ...verbs];
+  const rollback = clusterOptions(
+    new Command('rollback')
+      .description("Put an earlier revision from the agent's history back on its Deployment.")
+      .argument('<agent>', 'name of the HyperAgent')
+      .requiredOption('--to <revision>', 'the revision, as `kubectl hyperagent history` lists it'),
+  ).action(async (agent: string, flags: ClusterFlags & { to: string }) =>
+    emit(await runRollback({ ...flags, agent })),
+  );
+  return [status, history, ...verbs, rollback];
 }

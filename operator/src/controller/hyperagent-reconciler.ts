@@ -1,14 +1,27 @@
 // Reconciles one HyperAgent: starts the cycle of a due slot and keeps the agent's status and
 // conditions in step with its cycles. Decisions come from planAgent(); this file only observes
 // and acts.
+import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { API_VERSION, AGENT_LABEL, CYCLES, HYPERAGENTS, keyOf, splitKey } from '../api/resources.js';
+import {
+  API_VERSION,
+  AGENT_LABEL,
+  CYCLES,
+  HYPERAGENTS,
+  ROLLBACK_ANNOTATION,
+  keyOf,
+  splitKey,
+} from '../api/resources.js';
 import type { HyperAgent, ImprovementCycle } from '../api/resources.js';
 import type { KubeClients } from './kube.js';
 import { statusCodeOf } from './kube.js';
 import type { EventRecorder } from './events.js';
 import type { Informer } from './informer.js';
 import { planAgent } from './agent-plan.js';
+import { planManualRollback, type RollbackPlan } from './manual-rollback.js';
+import { isTerminal } from '../cycle/machine.js';
+import { stablePatch } from '../rollout/promotion.js';
+import { describeError } from './kube.js';
 import { writeStatus } from './status.js';
 import type { ReconcileResult } from './work-queue.js';
 
@@ -49,8 +62,13 @@ export class HyperAgentReconciler {
       if (!created) plan.events = plan.events.filter((e) => e.reason !== 'CycleCreated');
     }
 
+    const active = cycles.find((cycle) => !isTerminal(cycle.status?.phase));
+    const restored = await this.answerRollback(agent, planManualRollback(agent, active));
+    const withRestored = <T extends { stableRevision?: string }>(status: T): T =>
+      restored ? { ...status, stableRevision: restored } : status;
+
     const written = await writeStatus(this.deps.clients.custom, HYPERAGENTS, agent, (current) =>
-      current === agent ? plan.status : planAgent(current, cycles, now).status,
+      withRestored(current === agent ? plan.status : planAgent(current, cycles, now).status),
     );
     for (const event of plan.events)
       this.deps.events.record(written ?? agent, event.type, event.reason, event.message);
@@ -71,6 +89,73 @@ export class HyperAgentReconciler {
       return cached;
     }
     return [...cached, expected];
+  }
+
+  /**
+   * Carries out a rollback request: the target Deployment gets the revision's image and parameter
+   * values; the request annotation is removed (only if it still asks the same, so a newer one is
+   * kept). Returns the restored revision's name, or undefined when nothing was restored.
+   */
+  private async answerRollback(agent: HyperAgent, plan: RollbackPlan): Promise<string | undefined> {
+    if (plan.kind === 'none') return undefined;
+    const { events, clients } = this.deps;
+    let restored: string | undefined;
+    if (plan.kind === 'refuse') {
+      events.record(
+        agent,
+        'Warning',
+        'RollbackRefused',
+        `Rollback to ${plan.requested} refused: ${plan.message}`,
+      );
+    } else {
+      const target = agent.spec.target;
+      try {
+        const stable = await clients.apps.readNamespacedDeployment({
+          name: target.deployment,
+          namespace: agent.metadata.namespace,
+        });
+        await clients.apps.patchNamespacedDeployment(
+          {
+            name: target.deployment,
+            namespace: agent.metadata.namespace,
+            body: stablePatch(stable, target.container, plan.revision),
+          },
+          setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
+        );
+        restored = plan.revision.name;
+        events.record(
+          agent,
+          'Normal',
+          'RolledBackTo',
+          `Deployment ${target.deployment} runs revision ${plan.revision.name} again (${plan.revision.image})`,
+        );
+      } catch (error) {
+        events.record(
+          agent,
+          'Warning',
+          'RollbackFailed',
+          `Rollback to ${plan.requested} failed: cannot update Deployment ${target.deployment}: ${describeError(error)}`,
+        );
+      }
+    }
+    const key = ROLLBACK_ANNOTATION.replace(/~/g, '~0').replace(/\//g, '~1');
+    await clients.custom
+      .patchNamespacedCustomObject({
+        group: HYPERAGENTS.group,
+        version: HYPERAGENTS.version,
+        plural: HYPERAGENTS.plural,
+        namespace: agent.metadata.namespace,
+        name: agent.metadata.name,
+        body: [
+          { op: 'test', path: `/metadata/annotations/${key}`, value: plan.requested },
+          { op: 'remove', path: `/metadata/annotations/${key}` },
+        ],
+      })
+      .catch((error: unknown) => {
+        // A newer request replaced it (the test failed) or the agent is gone: nothing to remove.
+        this.deps.log.debug({ err: describeError(error) }, 'rollback annotation not removed');
+      });
+    return restored;
   }
 
   /** Creates the cycle of a slot; false when it already exists (a restart, or a peer's stale write). */

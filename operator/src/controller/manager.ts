@@ -14,7 +14,7 @@ import type { CycleProviders } from '../cycle/capabilities.js';
 import { CYCLE_UID_LABEL, sandboxNamespaceName } from '../sandbox/manifests.js';
 import type { OperatorMetrics } from '../telemetry/metrics.js';
 import { CycleReconciler } from './cycle-reconciler.js';
-import { KubeEventRecorder } from './events.js';
+import { KubeEventRecorder, type EventRecorder } from './events.js';
 import { HyperAgentReconciler } from './hyperagent-reconciler.js';
 import { Informer } from './informer.js';
 import { createKubeClients, describeError, type KubeClients } from './kube.js';
@@ -25,8 +25,8 @@ export interface ManagerOptions {
   kubeConfig: KubeConfig;
   log: Logger;
   metrics: OperatorMetrics;
-  /** The cycle's providers, or a function making them from the manager's API clients. */
-  providers: CycleProviders | ((clients: KubeClients) => CycleProviders);
+  /** The cycle's providers, or a function making them from the manager's API clients and event recorder. */
+  providers: CycleProviders | ((clients: KubeClients, events: EventRecorder) => CycleProviders);
   identity: string;
   /** Watch one namespace only; all namespaces when undefined. */
   namespace?: string;
@@ -72,7 +72,7 @@ export class Manager {
       clients: this.clients,
       cycles: this.cycles,
       providers:
-        typeof options.providers === 'function' ? options.providers(this.clients) : options.providers,
+        typeof options.providers === 'function' ? options.providers(this.clients, events) : options.providers,
       events,
       log,
     });

@@ -102,6 +102,26 @@ test('a cycle past its budget fails, except while a human decides or a canary ru
   assert.equal(canary.status.phase, 'Canary');
 });
 
+test('a running phase keeps the status its work reports (the canary state lives there)', () => {
+  const spec = cycleSpec({});
+  const canary = { phase: 'Progressing', weight: 25 } as unknown as NonNullable<
+    ImprovementCycleStatus['canary']
+  >;
+  const result = step(
+    spec,
+    { phase: 'Canary', startTime: T0.toISOString(), message: 'old' },
+    {
+      ...none,
+      work: { state: 'running', message: 'Step 1 of 2 at 25%', status: { canary }, retryAfterMs: 500 },
+    },
+    at(5),
+  );
+  assert.equal(result.status.phase, 'Canary');
+  assert.equal(result.status.canary, canary);
+  assert.equal(result.status.message, 'Step 1 of 2 at 25%');
+  assert.equal(result.requeueAfterMs, 500);
+});
+
 test('selection picks the passing candidate with the best score', () => {
   const best = chooseCandidate([
     passed('a', 1),

@@ -129,8 +129,9 @@ function advanceWork(
   now: Date,
 ): StepResult {
   if (!work || work.state === 'running') {
+    const merged = work?.status ? { ...status, ...work.status } : status;
     const next =
-      work?.message && work.message !== status.message ? { ...status, message: work.message } : status;
+      work?.message && work.message !== merged.message ? { ...merged, message: work.message } : merged;
     return { status: next, events: [], requeueAfterMs: work?.retryAfterMs ?? DEFAULT_WORK_POLL_MS };
   }
   if (work.state === 'failed') return fail(status, work.reason, work.message, now);

@@ -13,8 +13,11 @@ export interface CycleContext {
 }
 
 export type WorkOutcome =
-  /** Still going: visit again after `retryAfterMs`. */
-  | { state: 'running'; message?: string; retryAfterMs?: number }
+  /**
+   * Still going: visit again after `retryAfterMs`. `status` is merged into the cycle status and
+   * persisted (the canary keeps its state machine there), so it must be safe to write on every visit.
+   */
+  | { state: 'running'; message?: string; retryAfterMs?: number; status?: Partial<ImprovementCycleStatus> }
   /** Done: `status` is merged into the cycle status (candidates, commit, image...). */
   | { state: 'succeeded'; message?: string; status?: Partial<ImprovementCycleStatus>; result?: CanaryResult }
   /** Could not be done: the cycle fails with this reason. */

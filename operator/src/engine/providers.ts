@@ -1,11 +1,14 @@
 // The providers this operator ships, wired to one set of API clients: the service graph, the
-// tuner and openai proposers, the sandbox, the commit of the selected candidate, and the config
-// and overlay image builders. (kaniko needs an image this operator is not given; see docs/builders.md.)
+// tuner and openai proposers, the sandbox, the commit of the selected candidate, the config and
+// overlay image builders, and the canary (replica-ratio router, Prometheus analysis). kaniko needs
+// an image this operator is not given; see docs/builders.md.
 import type { Logger } from 'pino';
 import type { KubeClients } from '../controller/kube.js';
 import { ConfigBuilder } from '../build/config-builder.js';
 import { OverlayBuilder } from '../build/overlay-builder.js';
+import type { EventRecorder } from '../controller/events.js';
 import type { CycleProviders } from '../cycle/capabilities.js';
+import { KubeCanaryDriver } from '../rollout/kube-canary-driver.js';
 import { KubeSandbox } from '../sandbox/kube-sandbox.js';
 import type { OperatorMetrics } from '../telemetry/metrics.js';
 import { CommitWork } from './commit-work.js';
@@ -16,6 +19,8 @@ import { SourceCheckouts } from './source-checkout.js';
 
 export interface EngineOptions {
   clients: KubeClients;
+  /** Where the canary tells its story (Events on the cycle). */
+  events: EventRecorder;
   log: Logger;
   metrics: OperatorMetrics;
   /** Where repository clones live. */
@@ -55,6 +60,7 @@ export function engineProviders(options: EngineOptions): CycleProviders {
         ...(options.registryEndpoints ? { registry: { endpoints: options.registryEndpoints } } : {}),
       }),
     },
+    canary: new KubeCanaryDriver({ clients, events: options.events, metrics }),
   };
 }
 

@@ -17,6 +17,10 @@ export class OperatorMetrics {
   private readonly llmTokenCount: Counter<'agent' | 'kind'>;
   private readonly llmCostUSD: Counter<'agent'>;
   private readonly llmRequestSeconds: Histogram<'outcome'>;
+  private readonly canaryWeights: Gauge<'namespace' | 'agent'>;
+  private readonly analysisResults: Counter<'namespace' | 'agent' | 'metric' | 'result'>;
+  private readonly rollbacks: Counter<'namespace' | 'agent' | 'reason'>;
+  private readonly promotions: Counter<'namespace' | 'agent'>;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
@@ -88,6 +92,32 @@ export class OperatorMetrics {
       buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300],
       registers: [this.registry],
     });
+    this.canaryWeights = new Gauge({
+      name: 'hyperagent_canary_weight',
+      help: 'Share of ready pods behind the service that are canary pods, percent, as the traffic router last saw it (0 without a canary).',
+      labelNames: ['namespace', 'agent'],
+      registers: [this.registry],
+    });
+    // a counter, not a gauge of the last result: a Failed measurement followed by a rollback
+    // within one scrape interval would never be seen by a gauge; increase() over a window is
+    this.analysisResults = new Counter({
+      name: 'hyperagent_analysis_result_total',
+      help: 'Canary analysis measurements judged, by metric and result (Successful, Failed, Inconclusive, Error).',
+      labelNames: ['namespace', 'agent', 'metric', 'result'],
+      registers: [this.registry],
+    });
+    this.rollbacks = new Counter({
+      name: 'hyperagent_rollbacks_total',
+      help: 'Canaries rolled back, by reason (AnalysisFailed, NoData, ProviderError, WeightNotReached, AbortedByUser…).',
+      labelNames: ['namespace', 'agent', 'reason'],
+      registers: [this.registry],
+    });
+    this.promotions = new Counter({
+      name: 'hyperagent_promotions_total',
+      help: 'Canaries promoted to stable.',
+      labelNames: ['namespace', 'agent'],
+      registers: [this.registry],
+    });
   }
 
   reconciled(controller: string, result: ReconcileOutcome, seconds: number): void {
@@ -129,5 +159,23 @@ export class OperatorMetrics {
 
   llmCost(agent: string, usd: number): void {
     this.llmCostUSD.inc({ agent }, usd);
+  }
+
+  /** The canary's share of traffic as the router sees it (satisfies CanaryMetrics in rollout/kube-canary-driver.ts). */
+  canaryWeight(namespace: string, agent: string, percent: number): void {
+    this.canaryWeights.set({ namespace, agent }, percent);
+  }
+
+  /** One judged measurement of an analysis metric. */
+  analysisResult(namespace: string, agent: string, metric: string, result: string): void {
+    this.analysisResults.inc({ namespace, agent, metric, result });
+  }
+
+  canaryRolledBack(namespace: string, agent: string, reason: string): void {
+    this.rollbacks.inc({ namespace, agent, reason });
+  }
+
+  canaryPromoted(namespace: string, agent: string): void {
+    this.promotions.inc({ namespace, agent });
   }
 }

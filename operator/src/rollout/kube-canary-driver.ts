@@ -1,0 +1,493 @@
+// The Canary phase on a cluster. Each visit observes (the traffic router's weight, the user's
+// pause/resume/abort annotations on the cycle, whether the stable Deployment runs the revision and
+// whether the canary is gone), lets the pure machine decide (canary-machine.ts step), measures
+// through Prometheus when a round is due and lets the machine decide again from the same state,
+// then carries out what the decision commits to and returns the next state for the reconciler
+// to persist.
+//
+// Persist before act. The reconciler writes status after advance() returns, so a visit cannot
+// persist a new state and then act on it. Instead a visit carries out only the actions the state
+// it started from (cycle.status.canary, persisted) already commits to: the weight that state
+// holds, promotion and removal in Promoting, removal in RollingBack. An action that follows from
+// a transition made in this visit (a new step's weight, promotion after the last step, weight 0
+// after a failed analysis) waits: the visit returns the new state with retryAfterMs 0, and the
+// next visit, starting from it once persisted, finds the same action committed and carries it
+// out. A crash or a lost status write therefore never leaves the world ahead of the state: at
+// worst the transition is decided again from the older state. Every action converges (apply,
+// scale, patch, delete), so repeating one is harmless. Events go out with the decision that made
+// them, before it is persisted; a replayed decision may repeat its event, never its action.
+//
+// Promotion: the stable Deployment's target container gets the canary's image and parameter
+// variables (one strategic-merge patch); once it has rolled out, the revision is recorded in the
+// agent's history and as its stableRevision (each revision once), and then the canary goes.
+import type { V1Deployment } from '@kubernetes/client-node';
+import { PatchStrategy, setHeaderOptions, type KubernetesObject } from '@kubernetes/client-node';
+import { API_VERSION, CANARY_REQUEST_ANNOTATIONS, CYCLES, HYPERAGENTS } from '../api/resources.js';
+import type { HyperAgent, ImprovementCycle } from '../api/resources.js';
+import type { EventRecorder } from '../controller/events.js';
+import { statusCodeOf, type KubeClients } from '../controller/kube.js';
+import { writeStatus } from '../controller/status.js';
+import { targetContainer } from '../build/config-builder.js';
+import type { CycleContext } from '../cycle/work.js';
+import { cycleInputsName, inputKeys } from '../engine/cycle-inputs.js';
+import type { CanaryDriver, CanaryOutcome } from './canary.js';
+import { canaryName, isOperatorCanary, parameterEnv } from './canary-deployment.js';
+import {
+  ROUTER_POLL_MS,
+  isCanaryTerminal,
+  promotedMetrics,
+  step,
+  type CanaryAction,
+  type CanaryObservations,
+  type CanarySpec,
+  type CanaryState,
+  type CanaryStepResult,
+  type MetricObservation,
+  type UserRequest,
+} from './canary-machine.js';
+import type { MetricProvider } from './metric-provider.js';
+import { PrometheusProvider } from './prometheus.js';
+import {
+  historyEntry,
+  recordPromotion,
+  revisionName,
+  rolledOut,
+  runsRevision,
+  stablePatch,
+} from './promotion.js';
+import { ReplicaRatioRouter } from './replica-ratio-router.js';
+import {
+  ForeignCanaryError,
+  WeightUnreachableError,
+  type CanaryTarget,
+  type TrafficRouter,
+  type TrafficState,
+} from './traffic-router.js';
+
+/** The canary's figures on Prometheus; OperatorMetrics (telemetry/metrics.ts) implements it. */
+export interface CanaryMetrics {
+  canaryWeight(namespace: string, agent: string, percent: number): void;
+  analysisResult(namespace: string, agent: string, metric: string, result: string): void;
+  canaryRolledBack(namespace: string, agent: string, reason: string): void;
+  canaryPromoted(namespace: string, agent: string): void;
+}
+
+export interface KubeCanaryDriverOptions {
+  clients: KubeClients;
+  /** Routes the traffic; a ReplicaRatioRouter on `clients` when unset. */
+  router?: TrafficRouter;
+  /** The provider that measures at a Prometheus address (spec.rollout.analysis.prometheus.address). */
+  metricProvider?: (address: string) => MetricProvider;
+  /** Where the canary's story is told as Kubernetes Events on the cycle; none when unset. */
+  events?: EventRecorder;
+  metrics?: CanaryMetrics;
+  /** How long the router may take to put a step's weight in place; the machine's default when unset. */
+  weightDeadlineMs?: number;
+  now?: () => Date;
+}
+
+/** A context that may carry the cycle's annotations, saving a read of the cycle. */
+type CycleWithAnnotations = CycleContext & { annotations?: Record<string, string> };
+
+type WorldAction = Extract<CanaryAction, { type: 'setWeight' | 'promote' | 'removeCanary' }>;
+
+/** Everything one visit resolved about the target: the revision under test and where it goes. */
+interface Resolved {
+  target: CanaryTarget;
+  stable: V1Deployment;
+  /** Parameter values the revision runs with, by parameter name. */
+  parameters: Record<string, string>;
+}
+
+/** True when `state` (persisted) already commits to `action`, so carrying it out cannot run ahead of status. */
+export function committedBy(state: CanaryState | undefined, action: WorldAction): boolean {
+  if (!state || isCanaryTerminal(state.phase)) return false;
+  switch (action.type) {
+    case 'setWeight':
+      return state.weight === action.weight;
+    case 'promote':
+      return state.phase === 'Promoting';
+    case 'removeCanary':
+      return state.phase === 'Promoting' || state.phase === 'RollingBack';
+  }
+}
+
+/** The pause, resume and abort requests among a cycle's annotations. */
+export function requestsOf(annotations: Readonly<Record<string, string>> | undefined): UserRequest[] {
+  const requests: UserRequest[] = [];
+  for (const action of ['pause', 'resume', 'abort'] as const) {
+    const token = annotations?.[CANARY_REQUEST_ANNOTATIONS[action]];
+    if (token) requests.push({ action, token });
+  }
+  return requests;
+}
+
+export class KubeCanaryDriver implements CanaryDriver {
+  private readonly router: TrafficRouter;
+  /** The last router warning told per cycle, so a refusal repeated every visit is one Event. */
+  private readonly warned = new Map<string, string>();
+
+  constructor(private readonly options: KubeCanaryDriverOptions) {
+    this.router = options.router ?? new ReplicaRatioRouter({ clients: options.clients });
+  }
+
+  async advance(cycle: CycleContext): Promise<CanaryOutcome> {
+    const before = cycle.status.canary;
+    if (before && isCanaryTerminal(before.phase)) return this.ended(cycle, before, undefined);
+    const resolved = await this.resolve(cycle);
+    if ('failed' in resolved) {
+      if (before) await this.release(cycle);
+      return resolved.failed;
+    }
+    try {
+      const seen = await this.observe(cycle, before, resolved);
+      if ('failed' in seen) return seen.failed;
+      const result = await this.decide(cycle, before, seen.observations);
+      const next = result.state;
+      this.tell(cycle, result.actions);
+      this.count(cycle, before, next, seen.traffic);
+      const world = result.actions.filter(
+        (a): a is WorldAction => a.type !== 'event' && a.type !== 'measure',
+      );
+      let note: string | undefined;
+      for (const action of world.filter((a) => committedBy(before, a))) {
+        note = (await this.carryOut(cycle, resolved, before as CanaryState, action)) ?? note;
+      }
+      if (isCanaryTerminal(next.phase)) return this.ended(cycle, next, resolved);
+      // what this visit decided but may not act on yet: persist it, then come back at once
+      const deferred = world.some((a) => !committedBy(before, a));
+      return {
+        state: 'running',
+        message: note ? `${next.message} (${note})` : next.message,
+        retryAfterMs: deferred ? 0 : result.requeueAfterMs || ROUTER_POLL_MS,
+        status: { canary: next },
+      };
+    } catch (error) {
+      if (error instanceof ForeignCanaryError) return failed('ForeignCanary', error.message);
+      throw error;
+    }
+  }
+
+  /** Deletes the canary Deployment of `cycle` if this cycle made it; anything else is left alone. */
+  async release(cycle: Pick<CycleContext, 'namespace' | 'uid' | 'spec'>): Promise<void> {
+    const name = canaryName(cycle.spec.agentSpec.target.deployment);
+    const apps = this.options.clients.apps;
+    try {
+      const canary = await apps.readNamespacedDeployment({ name, namespace: cycle.namespace });
+      const ours = (canary.metadata?.ownerReferences ?? []).some((o) => o.uid === cycle.uid);
+      if (!isOperatorCanary(canary) || !ours || canary.metadata?.deletionTimestamp) return;
+      await apps.deleteNamespacedDeployment({
+        name,
+        namespace: cycle.namespace,
+        propagationPolicy: 'Foreground',
+      });
+    } catch (error) {
+      if (statusCodeOf(error) !== 404) throw error;
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  /** The revision under test and its target, from the cycle, its inputs and the stable Deployment. */
+  private async resolve(cycle: CycleContext): Promise<Resolved | { failed: CanaryOutcome }> {
+    const spec = cycle.spec.agentSpec;
+    const candidate = cycle.status.candidates?.find((c) => c.id === cycle.status.selected);
+    if (!candidate)
+      return { failed: failed('NothingSelected', 'The cycle has no selected candidate to deliver.') };
+    let stable: V1Deployment;
+    try {
+      stable = await this.options.clients.apps.readNamespacedDeployment({
+        name: spec.target.deployment,
+        namespace: cycle.namespace,
+      });
+    } catch (error) {
+      if (statusCodeOf(error) !== 404) throw error; // the API may be back on the next visit
+      return {
+        failed: failed(
+          'TargetUnavailable',
+          `The target Deployment ${cycle.namespace}/${spec.target.deployment} does not exist.`,
+        ),
+      };
+    }
+    const container = targetContainer(stable, spec.target.container);
+    const image = cycle.status.image ?? container?.image;
+    if (!container || !image) {
+      return {
+        failed: failed(
+          'TargetUnavailable',
+          `The target Deployment ${spec.target.deployment} has no ${spec.target.container ? `container named ${spec.target.container}` : 'container'} with an image.`,
+        ),
+      };
+    }
+    const values = (await this.evaluatedValues(cycle, candidate.id)) ?? candidate.parameters ?? {};
+    const env = parameterEnv(spec.improvement.parameters, values);
+    if (env.problems.length > 0) {
+      return {
+        failed: failed(
+          'ParameterNotDeliverable',
+          `The canary cannot run candidate ${candidate.id}: ${env.problems.join('; ')}.`,
+        ),
+      };
+    }
+    return {
+      stable,
+      parameters: env.parameters,
+      target: {
+        namespace: cycle.namespace,
+        deployment: spec.target.deployment,
+        ...(spec.target.container ? { container: spec.target.container } : {}),
+        ...(spec.target.service ? { service: spec.target.service } : {}),
+        revision: { name: revisionName(cycle.name, candidate.id), image, env: env.env },
+        owner: { apiVersion: API_VERSION, kind: CYCLES.kind, name: cycle.name, uid: cycle.uid },
+      },
+    };
+  }
+
+  /**
+   * The full parameter values the candidate was evaluated with (the cycle's inputs ConfigMap):
+   * what the service ran with plus the parent's and the candidate's changes. Undefined when the
+   * inputs are gone; the candidate's own changes stand in for them then.
+   */
+  private async evaluatedValues(
+    cycle: CycleContext,
+    candidate: string,
+  ): Promise<Record<string, string | number | boolean> | undefined> {
+    try {
+      const inputs = await this.options.clients.core.readNamespacedConfigMap({
+        name: cycleInputsName(cycle.name),
+        namespace: cycle.namespace,
+      });
+      const text = inputs.data?.[inputKeys.parameters(candidate)];
+      return text === undefined ? undefined : (JSON.parse(text) as Record<string, string | number | boolean>);
+    } catch (error) {
+      if (statusCodeOf(error) === 404) return undefined;
+      throw error;
+    }
+  }
+
+  /** What the machine needs to know of the world; before the first step, whether a canary can run at all. */
+  private async observe(
+    cycle: CycleContext,
+    before: CanaryState | undefined,
+    { target, stable }: Resolved,
+  ): Promise<{ observations: CanaryObservations; traffic: TrafficState } | { failed: CanaryOutcome }> {
+    const traffic = await this.router.observe(target);
+    if (!before) {
+      const problems = await this.router.check(
+        target,
+        cycle.spec.agentSpec.rollout.steps.map((s) => s.weight),
+      );
+      if (problems.length > 0) {
+        return { failed: failed('CanaryNotPossible', `The canary cannot run: ${problems.join('; ')}`) };
+      }
+    }
+    const observations: CanaryObservations = {
+      ...(traffic.weight !== undefined ? { routedWeight: traffic.weight } : {}),
+      requests: requestsOf(await this.annotationsOf(cycle)),
+      promoted: runsRevision(stable, target.container, target.revision) && rolledOut(stable).done,
+      canaryRemoved: !traffic.canaryPresent,
+    };
+    return { observations, traffic };
+  }
+
+  /** The machine's step; when it asks for a round of measurements, the step again from the same state with them. */
+  private async decide(
+    cycle: CycleContext,
+    before: CanaryState | undefined,
+    observations: CanaryObservations,
+  ): Promise<CanaryStepResult> {
+    const spec = this.canarySpec(cycle);
+    const result = step(spec, before, observations, this.now());
+    const measure = result.actions.find((a) => a.type === 'measure');
+    if (!measure) return result;
+    const results = await this.measure(cycle, measure.queries);
+    const takenAt = this.now();
+    return step(spec, before, { ...observations, measurements: { takenAt, results } }, takenAt);
+  }
+
+  private canarySpec(cycle: CycleContext): CanarySpec {
+    const spec = cycle.spec.agentSpec;
+    return {
+      rollout: spec.rollout,
+      target: {
+        namespace: cycle.namespace,
+        service: spec.target.service ?? spec.target.deployment,
+        canary: canaryName(spec.target.deployment),
+        stable: spec.target.deployment,
+      },
+      ...(this.options.weightDeadlineMs !== undefined
+        ? { weightDeadlineMs: this.options.weightDeadlineMs }
+        : {}),
+    };
+  }
+
+  private async annotationsOf(cycle: CycleWithAnnotations): Promise<Record<string, string> | undefined> {
+    if (cycle.annotations) return cycle.annotations;
+    const fresh = (await this.options.clients.custom.getNamespacedCustomObject({
+      group: CYCLES.group,
+      version: CYCLES.version,
+      plural: CYCLES.plural,
+      namespace: cycle.namespace,
+      name: cycle.name,
+    })) as ImprovementCycle;
+    return fresh.metadata.annotations;
+  }
+
+  /** One round: every query of the round at once; a provider never throws, it reports errors. */
+  private async measure(
+    cycle: CycleContext,
+    queries: Extract<CanaryAction, { type: 'measure' }>['queries'],
+  ): Promise<MetricObservation[]> {
+    const address = cycle.spec.agentSpec.rollout.analysis.prometheus.address;
+    const provider = this.options.metricProvider?.(address) ?? new PrometheusProvider({ address });
+    return Promise.all(
+      queries.map(async (query) => {
+        const [canary, stable] = await Promise.all([
+          provider.measure(query.canary),
+          query.stable !== undefined ? provider.measure(query.stable) : undefined,
+        ]);
+        return { metric: query.metric, canary, ...(stable ? { stable } : {}) };
+      }),
+    );
+  }
+
+  /** Carries out one committed action; returns a note for the outcome message when it could not. */
+  private async carryOut(
+    cycle: CycleContext,
+    resolved: Resolved,
+    state: CanaryState,
+    action: WorldAction,
+  ): Promise<string | undefined> {
+    const { target, stable } = resolved;
+    switch (action.type) {
+      case 'setWeight':
+        try {
+          await this.router.setWeight(target, action.weight);
+          this.warned.delete(cycle.uid);
+          return undefined;
+        } catch (error) {
+          if (!(error instanceof WeightUnreachableError)) throw error;
+          // the machine's weight deadline turns a weight that never comes into its failure policy
+          if (this.warned.get(cycle.uid) !== error.message) {
+            this.warned.set(cycle.uid, error.message);
+            this.event(cycle, 'Warning', 'WeightUnreachable', error.message);
+          }
+          return error.message;
+        }
+      case 'promote':
+        if (!runsRevision(stable, target.container, target.revision)) {
+          await this.options.clients.apps.patchNamespacedDeployment(
+            {
+              name: target.deployment,
+              namespace: target.namespace,
+              body: stablePatch(stable, target.container, target.revision),
+            },
+            setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
+          );
+          return undefined;
+        }
+        return `the stable Deployment rolls out ${target.revision.name}: ${rolledOut(stable).detail}`;
+      case 'removeCanary':
+        // history first: once the canary is gone the revision must already be on record (the
+        // machine asks for removal in Promoting only once the stable Deployment has rolled out)
+        if (state.phase === 'Promoting') await this.recordHistory(cycle, resolved, state);
+        await this.router.removeCanary(target);
+        return undefined;
+    }
+  }
+
+  /** The outcome of a canary that has ended; a promotion is on record in the agent's history first. */
+  private async ended(
+    cycle: CycleContext,
+    state: CanaryState,
+    resolved: Resolved | undefined,
+  ): Promise<CanaryOutcome> {
+    if (state.phase === 'Promoted') {
+      const known = resolved ?? (await this.resolve(cycle));
+      if (!('failed' in known)) await this.recordHistory(cycle, known, state);
+    }
+    return {
+      state: 'succeeded',
+      result: state.phase as 'Promoted' | 'RolledBack',
+      message: state.message,
+      status: { canary: state },
+    };
+  }
+
+  /** Puts the revision on record as the agent's stableRevision and first in its history; idempotent. */
+  private async recordHistory(cycle: CycleContext, resolved: Resolved, state: CanaryState): Promise<void> {
+    const custom = this.options.clients.custom;
+    let agent: HyperAgent;
+    try {
+      agent = (await custom.getNamespacedCustomObject({
+        group: HYPERAGENTS.group,
+        version: HYPERAGENTS.version,
+        plural: HYPERAGENTS.plural,
+        namespace: cycle.namespace,
+        name: cycle.spec.agent,
+      })) as HyperAgent;
+    } catch (error) {
+      if (statusCodeOf(error) === 404) return; // the agent is gone, and its history with it
+      throw error;
+    }
+    const entry = historyEntry({
+      revision: resolved.target.revision,
+      cycle: cycle.name,
+      ...(cycle.status.commit ? { commit: cycle.status.commit } : {}),
+      parameters: resolved.parameters,
+      metrics: promotedMetrics(state),
+      // the first record stands (a revision is recorded once): the time the stable had rolled out
+      promotedAt: this.now(),
+    });
+    await writeStatus(custom, HYPERAGENTS, agent, (current) =>
+      recordPromotion(current.status, entry, current.spec.rollout.rollback.keepHistory),
+    );
+  }
+
+  /** Records the machine's events on the cycle. */
+  private tell(cycle: CycleContext, actions: readonly CanaryAction[]): void {
+    for (const action of actions) {
+      if (action.type === 'event') this.event(cycle, action.severity, action.reason, action.message);
+    }
+  }
+
+  private event(cycle: CycleContext, type: 'Normal' | 'Warning', reason: string, message: string): void {
+    const involved: KubernetesObject = {
+      apiVersion: API_VERSION,
+      kind: CYCLES.kind,
+      metadata: { name: cycle.name, namespace: cycle.namespace, uid: cycle.uid },
+    };
+    this.options.events?.record(involved, type, reason, message);
+  }
+
+  /** The canary's figures: the share of traffic, each new judgement, and the outcome once it ends. */
+  private count(
+    cycle: CycleContext,
+    before: CanaryState | undefined,
+    next: CanaryState,
+    traffic: TrafficState,
+  ): void {
+    const metrics = this.options.metrics;
+    if (!metrics) return;
+    const agent = cycle.spec.agent;
+    const ended = isCanaryTerminal(next.phase);
+    metrics.canaryWeight(cycle.namespace, agent, ended ? 0 : (traffic.actualPercent ?? 0));
+    if (next.lastMeasurementTime !== before?.lastMeasurementTime) {
+      for (const record of next.measurements.filter((m) => m.time === next.lastMeasurementTime)) {
+        metrics.analysisResult(cycle.namespace, agent, record.metric, record.result);
+      }
+    }
+    if (ended && next.phase === 'Promoted') metrics.canaryPromoted(cycle.namespace, agent);
+    if (ended && next.phase === 'RolledBack') {
+      metrics.canaryRolledBack(cycle.namespace, agent, next.decision?.reason ?? next.reason);
+    }
+  }
+
+  private now(): Date {
+    return this.options.now ? this.options.now() : new Date();
+  }
+}
+
+function failed(reason: string, message: string): CanaryOutcome {
+  return { state: 'failed', reason, message };
+}

@@ -1,0 +1,653 @@
+// Canary delivery on the real cluster, judged by the real Prometheus under real traffic: a stable
+// Deployment and Service of the echo fixture, a load generator pod sending requests through the
+// Service (a new connection each, so kube-proxy spreads them over the ready pods), and the
+// KubeCanaryDriver called the way the cycle reconciler calls it: each visit starts from the
+// canary status the previous one returned, after the delay it asked for.
+//
+// One service, four cycles: a good version is promoted through every step with no failed
+// request; a version that fails half its requests is rolled back (the test prints the time from
+// the first failing measurement to the canary holding no traffic); Prometheus stopped mid-canary
+// pauses the canary (onProviderError: Pause) until a user aborts it; and with onProviderError:
+// Rollback an unreachable Prometheus rolls the canary back. Neither of the last two promotes.
+import assert from 'node:assert/strict';
+import { createServer, type AddressInfo } from 'node:net';
+import { after, before, test } from 'node:test';
+import { DiscoveryV1Api } from '@kubernetes/client-node';
+import pino from 'pino';
+import {
+  API_VERSION,
+  CANARY_REQUEST_ANNOTATIONS,
+  CYCLES,
+  ROLE_LABEL,
+  type HyperAgent,
+  type ImprovementCycle,
+} from '../../operator/src/api/resources.js';
+import type { CanaryStatus, ImprovementCycleStatus } from '../../operator/src/api/schema.js';
+import { KubeEventRecorder } from '../../operator/src/controller/events.js';
+import { createKubeClients } from '../../operator/src/controller/kube.js';
+import type { CycleContext } from '../../operator/src/cycle/work.js';
+import { cycleInputsConfigMap } from '../../operator/src/engine/cycle-inputs.js';
+import type { CanaryOutcome } from '../../operator/src/rollout/canary.js';
+import { KubeCanaryDriver } from '../../operator/src/rollout/kube-canary-driver.js';
+import { OperatorMetrics } from '../../operator/src/telemetry/metrics.js';
+import {
+  agentManifest,
+  core,
+  createAgent,
+  custom,
+  freshNamespace,
+  getAgent,
+  kubeConfig,
+  kubectl,
+} from '../support/cluster.js';
+import { ECHO_IMAGE, applyJson, apps, deleteNamespace, restrictedContainer } from '../support/workloads.js';
+
+const PROMETHEUS_URL = process.env.HYPERAGENT_PROMETHEUS_URL ?? 'http://127.0.0.1:9090';
+const REGISTRY = process.env.HYPERAGENT_REGISTRY ?? 'localhost:5001';
+/** The echo fixture with a FAULT_RATE switch (test/e2e/images/echo-faults). */
+const FAULTS_IMAGE =
+  process.env.HYPERAGENT_E2E_ECHO_FAULTS_IMAGE ?? `${REGISTRY}/hyperagent-e2e-echo-faults:0.1.0`;
+const SERVICE = 'web';
+const STABLE_REPLICAS = 3;
+
+const discovery = kubeConfig.makeApiClient(DiscoveryV1Api);
+const clients = createKubeClients(kubeConfig, () => {});
+const metrics = new OperatorMetrics({ defaultMetrics: false });
+const driver = new KubeCanaryDriver({
+  clients,
+  events: new KubeEventRecorder(clients.core, pino({ level: 'silent' }), 'e2e-canary'),
+  metrics,
+  weightDeadlineMs: 180_000,
+});
+
+let namespace: string;
+let agentSpec: HyperAgent['spec'];
+/** A Prometheus that is down: an address where nothing listens. */
+let closedPrometheus: string;
+
+/** Canary pods (`web-canary-<hash>-<id>`) only; the stable query of the same template never matches them. */
+const CANARY_PODS = 'pod=~"{{canary}}-[a-z0-9]+-[a-z0-9]+"';
+const ERROR_RATE = {
+  name: 'error-rate',
+  query: `(sum(rate(echo_requests_total{namespace="{{namespace}}", ${CANARY_PODS}, code=~"5.."}[20s])) or vector(0)) / sum(rate(echo_requests_total{namespace="{{namespace}}", ${CANARY_PODS}}[20s]))`,
+  max: 0.05,
+};
+const TRAFFIC = {
+  name: 'traffic',
+  query: `sum(rate(echo_requests_total{namespace="{{namespace}}", ${CANARY_PODS}}[20s]))`,
+  min: 0.5,
+};
+
+function rollout(analysis: Record<string, unknown> = {}) {
+  return {
+    steps: [
+      { weight: 25, pause: '15s' },
+      { weight: 50, pause: '15s' },
+    ],
+    analysis: {
+      prometheus: { address: PROMETHEUS_URL },
+      interval: '5s',
+      inconclusiveLimit: 4,
+      consecutiveErrorLimit: 2,
+      metrics: [ERROR_RATE, TRAFFIC],
+      ...analysis,
+    },
+  };
+}
+
+before(async () => {
+  closedPrometheus = `http://127.0.0.1:${await closedPort()}`;
+  namespace = await freshNamespace('e2e-canary');
+  await deployStable();
+  await startLoad();
+  const agent = await createAgent(
+    agentManifest(SERVICE, namespace, {
+      suspend: true,
+      target: { deployment: SERVICE, container: 'echo', service: SERVICE },
+      source: { repo: 'file:///nonexistent/web.git' },
+      improvement: {
+        interval: '1h',
+        parameters: [
+          { name: 'version', env: 'VERSION', type: 'choice', choices: ['v1', 'v2', 'v3'] },
+          { name: 'fault-rate', env: 'FAULT_RATE', type: 'number', min: 0, max: 1 },
+        ],
+      },
+      rollout: rollout(),
+    }),
+  );
+  agentSpec = agent.spec;
+});
+
+after(async () => {
+  const text = await metrics.registry.metrics();
+  console.log(
+    text
+      .split('\n')
+      .filter((line) => /^hyperagent_(canary|analysis|rollbacks|promotions)/.test(line))
+      .join('\n'),
+  );
+  if (process.env.HYPERAGENT_KEEP_NAMESPACE !== '1') await deleteNamespace(namespace);
+});
+
+test('a good version is promoted through every step under load with no failed request', async () => {
+  const cycle = await startCycle('good', {
+    candidate: { id: 'c1', kind: 'code', summary: 'the next version of the echo service' },
+    image: FAULTS_IMAGE,
+    commit: 'abc1234',
+    // the full values the candidate was evaluated with: the version it reports
+    evaluated: { version: 'v2' },
+  });
+  const started = Date.now();
+  const seen: string[] = [];
+  const outcome = await drive(cycle, (state) => {
+    seen.push(`${state.phase}/${state.stepIndex}/${state.weight}`);
+  });
+  const ended = Date.now();
+  assert.equal(outcome.state, 'succeeded', JSON.stringify(outcome));
+  assert.equal(outcome.state === 'succeeded' && outcome.result, 'Promoted', outcome.message);
+  const canary = cycle.status.canary!;
+  assert.equal(canary.phase, 'Promoted');
+  for (const expected of ['Progressing/0/25', 'Progressing/1/50', 'Promoting/1/50', 'Promoted/1/0']) {
+    assert.ok(seen.includes(expected), `${expected} in ${[...new Set(seen)].join(' ')}`);
+  }
+  // each step passed on successful measurements of both metrics
+  const passed = canary.measurements.filter((m) => m.result === 'Successful');
+  for (const step of [0, 1]) {
+    for (const metric of ['error-rate', 'traffic']) {
+      assert.ok(
+        passed.some((m) => m.step === step && m.metric === metric),
+        `${metric} passed in step ${step}`,
+      );
+    }
+  }
+
+  // the stable Deployment runs the revision; the canary is gone
+  const stable = await apps.readNamespacedDeployment({ name: SERVICE, namespace });
+  const container = stable.spec!.template.spec!.containers[0]!;
+  assert.equal(container.image, FAULTS_IMAGE);
+  assert.equal(container.env?.find((e) => e.name === 'VERSION')?.value, 'v2');
+  assert.equal(stable.spec!.template.metadata?.labels?.[ROLE_LABEL], 'stable');
+  await assertNoCanary();
+
+  // the agent keeps the revision with the figures that passed
+  const agent = await getAgent(namespace, SERVICE);
+  assert.equal(agent.status?.stableRevision, `${cycle.name}-c1`);
+  const entry = agent.status?.history?.[0];
+  assert.equal(entry?.revision, `${cycle.name}-c1`);
+  assert.equal(entry?.image, FAULTS_IMAGE);
+  assert.equal(entry?.commit, 'abc1234');
+  assert.equal(entry?.cycle, cycle.name);
+  if (await historyKeepsParameters()) assert.deepEqual(entry?.parameters, { version: 'v2' });
+  else
+    console.log('note: the installed HyperAgent CRD predates history parameters (apply crds/): not checked');
+  assert.equal(entry?.metrics?.['error-rate'], 0);
+  assert.ok((entry?.metrics?.traffic ?? 0) > 0.5);
+
+  const load = await loadBetween(started, ended + 2000);
+  console.log(
+    `good version: promoted in ${seconds(ended - started)}; ${load.total} requests, ${load.failed} failed; canary share by step: ${shares(canary, load)}`,
+  );
+  assert.ok(load.total > 500, `the load generator sent ${load.total} requests`);
+  assert.equal(load.failed, 0, `failed requests: ${JSON.stringify(load.failures)}`);
+  assert.ok((load.byVersion.v2 ?? 0) > 0 && (load.byVersion.v1 ?? 0) > 0);
+  await printEvents(cycle.name);
+});
+
+test('a version that fails under traffic is rolled back automatically; the stable version is untouched', async () => {
+  const before = await apps.readNamespacedDeployment({ name: SERVICE, namespace });
+  const cycle = await startCycle('bad', {
+    candidate: {
+      id: 'c1',
+      kind: 'config',
+      summary: 'fail half the requests',
+      parameters: { 'fault-rate': '0.5' },
+    },
+  });
+  const noTraffic = watchCanaryEndpoints();
+  const started = Date.now();
+  const outcome = await drive(cycle);
+  const ended = Date.now();
+  assert.equal(outcome.state === 'succeeded' && outcome.result, 'RolledBack', outcome.message);
+  const canary = cycle.status.canary!;
+  assert.equal(canary.decision?.action, 'Rollback');
+  assert.equal(canary.decision?.reason, 'AnalysisFailed');
+  assert.match(canary.decision?.message ?? '', /error-rate 0\.\d+ > max 0\.05/);
+  assert.ok(!canary.measurements.some((m) => m.result === 'Failed' && m.step > 0), 'it never left step 1');
+  const firstFailure = Date.parse(canary.measurements.find((m) => m.result === 'Failed')!.time);
+  const tookTraffic = Date.parse(canary.weightReachedTime!);
+  const drained = await noTraffic.after(firstFailure);
+  await assertNoCanary();
+
+  const stable = await apps.readNamespacedDeployment({ name: SERVICE, namespace });
+  assert.equal(
+    stable.metadata?.generation,
+    before.metadata?.generation,
+    'the stable Deployment was not changed',
+  );
+  assert.equal((await getAgent(namespace, SERVICE)).status?.history?.length, 1, 'nothing was promoted');
+
+  const load = await loadBetween(started, ended);
+  console.log(
+    `bad version: no canary traffic ${seconds(drained - firstFailure)} after the first failing measurement, which came ${seconds(firstFailure - tookTraffic)} after the canary took traffic (interval 5s, scrape 5s); ${seconds(ended - started)} in all; ${load.failed} of ${load.total} requests failed`,
+  );
+  assert.ok(load.failed > 0, 'the bad version did fail requests');
+  assert.ok(drained - firstFailure < 10_000, 'within one analysis interval plus one scrape');
+  await printEvents(cycle.name);
+});
+
+test('Prometheus stopped mid-canary: the canary pauses (onProviderError: Pause), never promotes, and a user aborts it', async () => {
+  const cycle = await startCycle(
+    'blind',
+    { candidate: { id: 'c1', kind: 'config', summary: 'the third version', parameters: { version: 'v3' } } },
+    rollout({ onProviderError: 'Pause' }),
+  );
+  let stoppedAt = 0;
+  const phases: string[] = [];
+  const outcome = await drive(cycle, (state) => {
+    phases.push(state.phase);
+    if (!stoppedAt && state.stepIndex === 1 && state.weightReachedTime) {
+      // step 1 passed on real measurements; now Prometheus goes away
+      cycle.spec.agentSpec.rollout.analysis.prometheus.address = closedPrometheus;
+      stoppedAt = Date.now();
+    }
+    return state.phase === 'Paused';
+  });
+  const pausedAt = Date.now();
+  assert.equal(outcome.state, 'running');
+  const canary = cycle.status.canary!;
+  assert.equal(canary.pause?.cause, 'ProviderError');
+  assert.match(
+    canary.pause?.message ?? '',
+    /could not be measured 3 times in a row.*cannot reach Prometheus at http:\/\/127\.0\.0\.1:\d+: fetch failed: connect ECONNREFUSED/,
+  );
+  assert.ok(
+    pausedAt - stoppedAt < 30_000,
+    `paused ${seconds(pausedAt - stoppedAt)} after Prometheus stopped`,
+  );
+  assert.ok(!phases.includes('Promoting'));
+  const held = await apps.readNamespacedDeployment({ name: `${SERVICE}-canary`, namespace });
+  assert.equal(held.status?.readyReplicas, STABLE_REPLICAS, 'the pause holds the 50% weight');
+
+  // a pause is not an end: it holds until a user decides
+  await annotateCycle(cycle.name, CANARY_REQUEST_ANNOTATIONS.abort, new Date().toISOString());
+  const aborted = await drive(cycle);
+  assert.equal(aborted.state === 'succeeded' && aborted.result, 'RolledBack', aborted.message);
+  assert.equal(cycle.status.canary?.decision?.reason, 'AbortedByUser');
+  await assertNoCanary();
+  console.log(
+    `Prometheus stopped: paused ${seconds(pausedAt - stoppedAt)} after it went away (3 errors at 5s intervals, consecutiveErrorLimit 2); aborted and rolled back in ${seconds(Date.now() - pausedAt)}`,
+  );
+  await printEvents(cycle.name);
+});
+
+test('Prometheus unreachable with onProviderError: Rollback: the canary is rolled back within 30 s', async () => {
+  const cycle = await startCycle(
+    'unmeasured',
+    { candidate: { id: 'c1', kind: 'config', summary: 'the third version', parameters: { version: 'v3' } } },
+    rollout({ onProviderError: 'Rollback', prometheus: { address: closedPrometheus } }),
+  );
+  const phases: string[] = [];
+  let weightAt = 0;
+  const outcome = await drive(cycle, (state) => {
+    phases.push(state.phase);
+    if (!weightAt && state.weightReachedTime) weightAt = Date.parse(state.weightReachedTime);
+  });
+  assert.equal(outcome.state === 'succeeded' && outcome.result, 'RolledBack', outcome.message);
+  const canary = cycle.status.canary!;
+  assert.equal(canary.decision?.reason, 'ProviderError');
+  assert.ok(!phases.includes('Promoting'));
+  assert.ok(canary.measurements.every((m) => m.result === 'Error'));
+  const decided = Date.parse(canary.decision!.time);
+  const rolledBack = Date.parse(canary.phaseStartTime);
+  assert.ok(
+    decided - weightAt < 30_000,
+    `decided ${seconds(decided - weightAt)} after the canary took traffic`,
+  );
+  await assertNoCanary();
+  console.log(
+    `Prometheus unreachable: rollback decided ${seconds(decided - weightAt)} after the canary took traffic (${canary.measurements.length / 2} rounds of errors), canary removed ${seconds(rolledBack - decided)} later`,
+  );
+});
+
+// ---------------------------------------------------------------------------------------------
+
+interface CycleFixture {
+  candidate: { id: string; kind: 'config' | 'code'; summary: string; parameters?: Record<string, string> };
+  image?: string;
+  commit?: string;
+  /** Full parameter values, stored as the cycle's inputs (what the proposal phase writes). */
+  evaluated?: Record<string, string>;
+}
+
+/** A real ImprovementCycle (owner of the canary, subject of its Events) and the context a reconciler would pass. */
+async function startCycle(
+  name: string,
+  fixture: CycleFixture,
+  rolloutSpec: Record<string, unknown> = rollout(),
+): Promise<CycleContext> {
+  await previousCanaryForgotten();
+  const created = (await custom.createNamespacedCustomObject({
+    group: CYCLES.group,
+    version: CYCLES.version,
+    plural: CYCLES.plural,
+    namespace,
+    body: {
+      apiVersion: API_VERSION,
+      kind: CYCLES.kind,
+      metadata: { name: `${SERVICE}-${name}`, namespace },
+      spec: {
+        agent: SERVICE,
+        slot: new Date().toISOString(),
+        agentGeneration: 1,
+        // the API server fills in the defaults of the rollout written here
+        agentSpec: { ...structuredClone(agentSpec), rollout: rolloutSpec },
+      },
+    },
+  })) as ImprovementCycle;
+  const uid = created.metadata.uid!;
+  if (fixture.evaluated) {
+    await core.createNamespacedConfigMap({
+      namespace,
+      body: cycleInputsConfigMap(
+        { namespace, name: created.metadata.name, uid, agent: SERVICE },
+        { [`${fixture.candidate.id}.parameters.json`]: JSON.stringify(fixture.evaluated) },
+      ),
+    });
+  }
+  const status: ImprovementCycleStatus = {
+    phase: 'Canary',
+    selected: fixture.candidate.id,
+    candidates: [{ ...fixture.candidate, verdict: 'Passed', score: 1 }],
+    ...(fixture.image ? { image: fixture.image } : {}),
+    ...(fixture.commit ? { commit: fixture.commit } : {}),
+  };
+  return { namespace, name: created.metadata.name, uid, spec: created.spec, status };
+}
+
+/**
+ * Calls advance() as the cycle reconciler does until the canary ends, fails, or `stop` says so:
+ * each returned canary state is "persisted" into the context before the next visit.
+ */
+async function drive(
+  cycle: CycleContext,
+  stop: (state: CanaryStatus) => boolean | void = () => false,
+  timeoutMs = 240_000,
+): Promise<CanaryOutcome> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const outcome = await driver.advance(cycle);
+    if (outcome.state === 'failed') return outcome;
+    cycle.status = { ...cycle.status, canary: outcome.status.canary };
+    if (stop(outcome.status.canary) || outcome.state === 'succeeded') return outcome;
+    assert.ok(Date.now() < deadline, `the canary did not end in time: ${outcome.message}`);
+    // the reconciler's requeue; its watch would come sooner only on a change to the cycle
+    await sleep(Math.min(outcome.retryAfterMs ?? 10_000, 10_000));
+  }
+}
+
+/**
+ * Waits until the rate windows of the queries no longer reach back to an earlier canary's pods:
+ * they share the name prefix `web-canary-`, so for 20 s after a canary goes its series would be
+ * measured as the next canary's (the operator's own cycles are minutes apart; these are not).
+ */
+async function previousCanaryForgotten(): Promise<void> {
+  const query = `sum(rate(echo_requests_total{namespace="${namespace}", pod=~"${SERVICE}-canary-.*"}[20s]))`;
+  for (const deadline = Date.now() + 60_000; Date.now() < deadline; await sleep(1000)) {
+    const response = await fetch(`${PROMETHEUS_URL}/api/v1/query?query=${encodeURIComponent(query)}`);
+    const body = (await response.json()) as { data?: { result?: unknown[] } };
+    if (body.data?.result?.length === 0) return;
+  }
+  assert.fail('the series of the previous canary are still in the rate window after 60 s');
+}
+
+/** Whether the HyperAgent CRD on the cluster keeps `parameters` in history entries (older ones prune it). */
+async function historyKeepsParameters(): Promise<boolean> {
+  const crd = JSON.parse(await kubectl('get', 'crd', 'hyperagents.hyperagents.io', '-o', 'json')) as {
+    spec: { versions: { schema: { openAPIV3Schema: { properties: Record<string, unknown> } } }[] };
+  };
+  const status = crd.spec.versions[0]?.schema.openAPIV3Schema.properties.status as {
+    properties: { history: { items: { properties: Record<string, unknown> } } };
+  };
+  return 'parameters' in status.properties.history.items.properties;
+}
+
+async function annotateCycle(name: string, key: string, value: string): Promise<void> {
+  await kubectl('-n', namespace, 'annotate', 'improvementcycle', name, `${key}=${value}`, '--overwrite');
+}
+
+async function assertNoCanary(): Promise<void> {
+  const list = await apps.listNamespacedDeployment({ namespace });
+  assert.deepEqual(
+    list.items.map((d) => d.metadata?.name),
+    [SERVICE],
+    'only the stable Deployment is left',
+  );
+  const pods = await core.listNamespacedPod({ namespace, labelSelector: `${ROLE_LABEL}=canary` });
+  assert.deepEqual(
+    pods.items.map((p) => p.metadata?.name),
+    [],
+    'no canary pod is left',
+  );
+}
+
+/** Polls the Service's EndpointSlices: `after(t)` resolves with the first time after t no ready canary endpoint was left. */
+function watchCanaryEndpoints(): { after(time: number): Promise<number> } {
+  const empty: number[] = [];
+  let stopped = false;
+  const poll = (async () => {
+    while (!stopped) {
+      const slices = await discovery.listNamespacedEndpointSlice({
+        namespace,
+        labelSelector: `kubernetes.io/service-name=${SERVICE}`,
+      });
+      const ready = slices.items
+        .flatMap((s) => s.endpoints ?? [])
+        .filter((e) => e.conditions?.ready && e.targetRef?.name?.startsWith(`${SERVICE}-canary-`));
+      if (ready.length === 0) empty.push(Date.now());
+      await sleep(100);
+    }
+  })();
+  return {
+    async after(time: number) {
+      const deadline = Date.now() + 60_000;
+      while (!empty.some((t) => t >= time) && Date.now() < deadline) await sleep(100);
+      stopped = true;
+      await poll;
+      const first = empty.find((t) => t >= time);
+      assert.ok(first !== undefined, 'the canary endpoints never emptied');
+      return first;
+    },
+  };
+}
+
+async function deployStable(): Promise<void> {
+  const labels = { app: SERVICE };
+  await applyJson([
+    {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: SERVICE, namespace, labels },
+      spec: {
+        replicas: STABLE_REPLICAS,
+        selector: { matchLabels: labels },
+        template: {
+          metadata: {
+            labels,
+            annotations: {
+              'prometheus.io/scrape': 'true',
+              'prometheus.io/port': '8080',
+              'prometheus.io/path': '/metrics',
+            },
+          },
+          spec: {
+            automountServiceAccountToken: false,
+            terminationGracePeriodSeconds: 15,
+            containers: [
+              {
+                name: 'echo',
+                image: ECHO_IMAGE,
+                ...restrictedContainer,
+                env: [{ name: 'VERSION', value: 'v1' }],
+                ports: [{ name: 'http', containerPort: 8080 }],
+                readinessProbe: { httpGet: { path: '/healthz', port: 8080 }, periodSeconds: 1 },
+                // endpoints are removed while the pod still serves: no request meets a closed port
+                lifecycle: { preStop: { sleep: { seconds: 3 } } },
+              },
+            ],
+          },
+        },
+      },
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: SERVICE, namespace, labels },
+      spec: { selector: labels, ports: [{ name: 'http', port: 80, targetPort: 'http' }] },
+    },
+  ]);
+  await kubectl('-n', namespace, 'rollout', 'status', `deployment/${SERVICE}`, '--timeout=180s');
+}
+
+/**
+ * The load generator: 25 requests a second through the Service, each on a new connection, and one
+ * JSON line a second with what came back (by status code, by version, by stable or canary pod).
+ */
+const LOAD_SCRIPT = `
+const http = require('node:http');
+let w = { ok: 0, failed: 0, codes: {}, versions: {}, roles: {}, errors: {} };
+const add = (m, k) => { m[k] = (m[k] || 0) + 1; };
+function once() {
+  const req = http.get(process.env.TARGET, { agent: false, timeout: 2000 }, (res) => {
+    let body = '';
+    res.on('data', (c) => (body += c));
+    res.on('end', () => {
+      add(w.codes, res.statusCode);
+      if (res.statusCode >= 400) w.failed++; else w.ok++;
+      try {
+        const j = JSON.parse(body);
+        add(w.versions, j.version);
+        add(w.roles, j.hostname.startsWith(process.env.CANARY_PREFIX) ? 'canary' : 'stable');
+      } catch {}
+    });
+  });
+  req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'TIMEOUT' })));
+  req.on('error', (e) => { w.failed++; add(w.errors, e.code || e.message); });
+}
+setInterval(once, 40);
+setInterval(() => { console.log(JSON.stringify({ t: Date.now(), ...w })); w = { ok: 0, failed: 0, codes: {}, versions: {}, roles: {}, errors: {} }; }, 1000);
+`;
+
+async function startLoad(): Promise<void> {
+  await applyJson([
+    {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'load', namespace, labels: { role: 'load' } },
+      spec: {
+        automountServiceAccountToken: false,
+        terminationGracePeriodSeconds: 1,
+        containers: [
+          {
+            name: 'load',
+            image: ECHO_IMAGE,
+            ...restrictedContainer,
+            command: ['node', '-e', LOAD_SCRIPT],
+            env: [
+              { name: 'TARGET', value: `http://${SERVICE}.${namespace}.svc.cluster.local/` },
+              { name: 'CANARY_PREFIX', value: `${SERVICE}-canary-` },
+            ],
+          },
+        ],
+      },
+    },
+  ]);
+  await kubectl('-n', namespace, 'wait', '--for=condition=Ready', 'pod/load', '--timeout=180s');
+}
+
+interface LoadWindow {
+  t: number;
+  ok: number;
+  failed: number;
+  codes: Record<string, number>;
+  versions: Record<string, number>;
+  roles: Record<string, number>;
+  errors: Record<string, number>;
+}
+
+interface LoadSummary {
+  total: number;
+  failed: number;
+  failures: Record<string, number>;
+  byVersion: Record<string, number>;
+  windows: LoadWindow[];
+}
+
+/** What the load generator saw between two times (its one-second windows that end in between). */
+async function loadBetween(from: number, to: number): Promise<LoadSummary> {
+  await sleep(Math.max(0, to - Date.now()) + 1100);
+  const lines = (await kubectl('-n', namespace, 'logs', 'load')).split('\n').filter((l) => l.startsWith('{'));
+  const windows = lines
+    .map((l) => JSON.parse(l) as LoadWindow)
+    .filter((w) => w.t >= from && w.t <= to + 1000);
+  const summary: LoadSummary = { total: 0, failed: 0, failures: {}, byVersion: {}, windows };
+  for (const w of windows) {
+    summary.total += w.ok + w.failed;
+    summary.failed += w.failed;
+    for (const [k, v] of Object.entries({ ...w.errors, ...pick(w.codes, (code) => Number(code) >= 400) })) {
+      summary.failures[k] = (summary.failures[k] ?? 0) + v;
+    }
+    for (const [k, v] of Object.entries(w.versions)) summary.byVersion[k] = (summary.byVersion[k] ?? 0) + v;
+  }
+  return summary;
+}
+
+/** The canary's share of the requests answered in the interval before each round, by weight asked. */
+function shares(canary: CanaryStatus, load: LoadSummary): string {
+  const byWeight = new Map<number, { canary: number; all: number }>();
+  for (const record of canary.measurements.filter((m) => m.metric === 'error-rate')) {
+    const time = Date.parse(record.time);
+    const seen = byWeight.get(record.weight) ?? { canary: 0, all: 0 };
+    for (const w of load.windows.filter((w) => w.t > time - 5000 && w.t <= time)) {
+      seen.canary += w.roles.canary ?? 0;
+      seen.all += (w.roles.canary ?? 0) + (w.roles.stable ?? 0);
+    }
+    byWeight.set(record.weight, seen);
+  }
+  return [...byWeight.entries()]
+    .map(
+      ([weight, s]) =>
+        `${weight}% asked, ${((100 * s.canary) / Math.max(1, s.all)).toFixed(1)}% of ${s.all} requests seen`,
+    )
+    .join('; ');
+}
+
+async function printEvents(cycle: string): Promise<void> {
+  await sleep(500);
+  const events = await core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.name=${cycle}` });
+  const lines = events.items
+    .filter((e) => e.source?.component === 'hyperagent-operator' && e.reportingInstance === 'e2e-canary')
+    .sort((a, b) => Date.parse(String(a.firstTimestamp)) - Date.parse(String(b.firstTimestamp)))
+    .map((e) => `  ${e.type} ${e.reason}: ${e.message?.slice(0, 200)}`);
+  console.log(`events of ${cycle}:\n${lines.join('\n')}`);
+}
+
+/** A local port nothing listens on (one the kernel just handed out and took back). */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+function pick(map: Record<string, number>, keep: (key: string) => boolean): Record<string, number> {
+  return Object.fromEntries(Object.entries(map).filter(([key]) => keep(key)));
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)}s`;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
