@@ -7,12 +7,13 @@
 // One service, four cycles: a good version is promoted through every step with no failed
 // request; a version that fails half its requests is rolled back (the test prints the time from
 // the first failing measurement to the canary holding no traffic); Prometheus stopped mid-canary
-// pauses the canary (onProviderError: Pause) until a user aborts it; and with onProviderError:
-// Rollback an unreachable Prometheus rolls the canary back. Neither of the last two promotes.
+// pauses the canary (onProviderError: Pause) until a user aborts it; with onProviderError:
+// Rollback an unreachable Prometheus rolls the canary back (neither promotes); and the in-cluster
+// operator, killed mid-canary, resumes it from status with no second canary and nothing left over.
 import assert from 'node:assert/strict';
 import { createServer, type AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
-import { DiscoveryV1Api } from '@kubernetes/client-node';
+import { DiscoveryV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import pino from 'pino';
 import {
   API_VERSION,
@@ -309,6 +310,92 @@ test('Prometheus unreachable with onProviderError: Rollback: the canary is rolle
   );
 });
 
+test('the in-cluster operator killed mid-canary resumes it from status: one canary, promoted once, nothing left over', async () => {
+  const operator = await operatorDeployment();
+  await scaleOperator(operator, 0);
+  let restored = false;
+  try {
+    // The operator's own pod reaches Prometheus by its Service.
+    const cycle = await startCycle(
+      'restart',
+      {
+        candidate: {
+          id: 'c1',
+          kind: 'config',
+          summary: 'the second version again',
+          parameters: { version: 'v2' },
+        },
+        evaluated: { version: 'v2' },
+      },
+      rollout({ prometheus: { address: IN_CLUSTER_PROMETHEUS } }),
+    );
+    await custom.patchNamespacedCustomObjectStatus(
+      {
+        group: CYCLES.group,
+        version: CYCLES.version,
+        plural: CYCLES.plural,
+        namespace,
+        name: cycle.name,
+        body: { status: cycle.status },
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    const canaries = countCanaryDeployments();
+    await scaleOperator(operator, 1);
+    restored = true;
+
+    const midway = await waitForCycle(
+      cycle.name,
+      (c) => (c.status?.canary?.stepIndex ?? 0) >= 1 && c.status?.canary?.phase === 'Progressing',
+      180_000,
+    );
+    const killedAt = Date.now();
+    const [pod] = (
+      await core.listNamespacedPod({
+        namespace: OPERATOR_NAMESPACE,
+        labelSelector: 'app.kubernetes.io/instance=hyperagent',
+      })
+    ).items;
+    await core.deleteNamespacedPod({
+      name: pod!.metadata!.name!,
+      namespace: OPERATOR_NAMESPACE,
+      gracePeriodSeconds: 0,
+    });
+    console.log(
+      `operator pod ${pod!.metadata!.name} killed at step ${midway.status!.canary!.stepIndex + 1}, weight ${midway.status!.canary!.weight}%`,
+    );
+
+    const ended = await waitForCycle(
+      cycle.name,
+      (c) =>
+        c.status?.phase === 'Promoted' || c.status?.phase === 'RolledBack' || c.status?.phase === 'Failed',
+      300_000,
+    );
+    assert.equal(ended.status?.phase, 'Promoted', `${ended.status?.reason}: ${ended.status?.message}`);
+    const most = await canaries.stop();
+    assert.equal(most, 1, 'never more than one canary Deployment');
+    await assertNoCanary();
+    const agent = await getAgent(namespace, SERVICE);
+    const revision = `${cycle.name}-c1`;
+    assert.equal(agent.status?.stableRevision, revision);
+    assert.equal(
+      agent.status?.history?.filter((entry) => entry.revision === revision).length,
+      1,
+      'recorded once',
+    );
+    const stable = await apps.readNamespacedDeployment({ name: SERVICE, namespace });
+    assert.equal(
+      stable.spec!.template.spec!.containers[0]!.env?.find((e) => e.name === 'VERSION')?.value,
+      'v2',
+    );
+    console.log(
+      `operator restart: promoted ${seconds(Date.parse(ended.status!.completionTime!) - killedAt)} after the kill; at most ${most} canary Deployment`,
+    );
+  } finally {
+    if (!restored) await scaleOperator(operator, 1);
+  }
+});
+
 // ---------------------------------------------------------------------------------------------
 
 interface CycleFixture {
@@ -490,8 +577,10 @@ async function deployStable(): Promise<void> {
                 env: [{ name: 'VERSION', value: 'v1' }],
                 ports: [{ name: 'http', containerPort: 8080 }],
                 readinessProbe: { httpGet: { path: '/healthz', port: 8080 }, periodSeconds: 1 },
-                // endpoints are removed while the pod still serves: no request meets a closed port
-                lifecycle: { preStop: { sleep: { seconds: 3 } } },
+                // endpoints are removed while the pod still serves: no request meets a closed port.
+                // kube-proxy may take seconds to drop a pod's rules on two busy cores (one run saw
+                // requests reach a terminated pod's address after 3 s), hence the margin.
+                lifecycle: { preStop: { sleep: { seconds: 8 } } },
               },
             ],
           },
@@ -629,6 +718,77 @@ async function printEvents(cycle: string): Promise<void> {
     .sort((a, b) => Date.parse(String(a.firstTimestamp)) - Date.parse(String(b.firstTimestamp)))
     .map((e) => `  ${e.type} ${e.reason}: ${e.message?.slice(0, 200)}`);
   console.log(`events of ${cycle}:\n${lines.join('\n')}`);
+}
+
+const OPERATOR_NAMESPACE = 'hyperagent-system';
+/** Prometheus as pods reach it (the harness's Service in front of the host's Prometheus). */
+const IN_CLUSTER_PROMETHEUS = 'http://prometheus.monitoring:9090';
+
+async function operatorDeployment(): Promise<string> {
+  const list = await apps.listNamespacedDeployment({
+    namespace: OPERATOR_NAMESPACE,
+    labelSelector: 'app.kubernetes.io/instance=hyperagent',
+  });
+  assert.equal(list.items.length, 1, 'one operator Deployment');
+  return list.items[0]!.metadata!.name!;
+}
+
+async function scaleOperator(name: string, replicas: number): Promise<void> {
+  await kubectl('-n', OPERATOR_NAMESPACE, 'scale', `deployment/${name}`, `--replicas=${replicas}`);
+  if (replicas > 0) {
+    await kubectl('-n', OPERATOR_NAMESPACE, 'rollout', 'status', `deployment/${name}`, '--timeout=120s');
+  } else {
+    await kubectl(
+      '-n',
+      OPERATOR_NAMESPACE,
+      'wait',
+      '--for=delete',
+      'pod',
+      '-l',
+      'app.kubernetes.io/instance=hyperagent',
+      '--timeout=60s',
+    );
+  }
+}
+
+async function waitForCycle(
+  name: string,
+  done: (cycle: ImprovementCycle) => boolean,
+  timeoutMs: number,
+): Promise<ImprovementCycle> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const cycle = (await custom.getNamespacedCustomObject({
+      group: CYCLES.group,
+      version: CYCLES.version,
+      plural: CYCLES.plural,
+      namespace,
+      name,
+    })) as ImprovementCycle;
+    if (done(cycle)) return cycle;
+    assert.ok(Date.now() < deadline, `cycle ${name} is ${cycle.status?.phase}: ${cycle.status?.message}`);
+    await sleep(500);
+  }
+}
+
+/** Counts canary Deployments every 200 ms; stop() gives the most seen at once. */
+function countCanaryDeployments(): { stop(): Promise<number> } {
+  let most = 0;
+  let stopped = false;
+  const poll = (async () => {
+    while (!stopped) {
+      const list = await apps.listNamespacedDeployment({ namespace });
+      most = Math.max(most, list.items.filter((d) => d.metadata?.name !== SERVICE).length);
+      await sleep(200);
+    }
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      await poll;
+      return most;
+    },
+  };
 }
 
 /** A local port nothing listens on (one the kernel just handed out and took back). */

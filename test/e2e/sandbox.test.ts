@@ -2,8 +2,10 @@
 // is an LLM (the local OpenAI-compatible server, scripted) offers a good change, one that breaks a
 // test, one that sleeps past its deadline, one that allocates beyond its memory limit and one that
 // forks without bound. Every candidate gets a verdict in the cycle's status, with the invariants
-// and their figures; the node stays healthy; nothing of the sandbox outlives the evaluation.
+// and their figures; the node stays healthy; nothing of the sandbox outlives the evaluation. The
+// agent asks for approval (Always): `kubectl hyperagent approve` lets the cycle go on to commit.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -20,6 +22,7 @@ import {
   listCycles,
 } from '../support/cluster.js';
 import { gitDiff } from '../support/git-diff.js';
+import { kubectlPlugin } from '../support/plugin.js';
 import { createQuoteRemote } from '../support/quote-fixture.js';
 import { startGitHttpServer } from '../support/git-http-server.js';
 import { reply, startLlmServer, type LlmServer } from '../support/llm-server.js';
@@ -274,4 +277,41 @@ test('every candidate is judged in its own sandbox pod, with verdicts and figure
     await kubectl('get', 'improvementcycle', '-n', namespace, cycle.metadata.name, '-o', 'json'),
   ) as ImprovementCycle;
   assert.ok(!refreshed.metadata.finalizers?.length, 'the sandbox finalizer is removed');
+});
+
+test('the cycle waiting for approval proceeds on kubectl hyperagent approve: the chosen candidate is committed and pushed', async (t) => {
+  const [waiting] = await listCycles(namespace);
+  assert.equal(waiting?.status?.phase, 'AwaitingApproval');
+  const approved = await kubectlPlugin('hyperagent', 'approve', 'quote', '-n', namespace);
+  assert.equal(approved.code, 0, approved.stderr);
+  const phases = new Set<string>();
+  const committed = await eventually(
+    'the approved candidate to be committed',
+    async () => {
+      const [current] = await listCycles(namespace);
+      if (current?.status?.phase) phases.add(current.status.phase);
+      return current?.status?.commit ? current : undefined;
+    },
+    120_000,
+  );
+  t.diagnostic(`after approve: ${[...phases].join(' → ')}; commit ${committed.status?.commit}`);
+  assert.ok(!phases.has('Rejected'), 'approved, not rejected');
+  const branch = `hyperagent/quote/${committed.metadata.name}`;
+  const pushed = execFileSync(
+    'git',
+    ['--git-dir', join(scratch, 'remote.git'), 'rev-parse', `refs/heads/${branch}`],
+    {
+      encoding: 'utf8',
+    },
+  ).trim();
+  assert.equal(pushed, committed.status?.commit, `the commit is on ${branch} in the remote`);
+  const message = execFileSync(
+    'git',
+    ['--git-dir', join(scratch, 'remote.git'), 'log', '-1', '--format=%B', pushed],
+    {
+      encoding: 'utf8',
+    },
+  );
+  assert.match(message, /^cut the per-request overhead/);
+  assert.match(message, new RegExp(`HyperAgent-Cycle: ${committed.metadata.name}`));
 });
