@@ -74,6 +74,22 @@ test('the next slot starts a cycle once the previous one ended; a rollback is no
   assert.equal(findCondition(plan.status.conditions, 'Degraded')?.status, 'False');
 });
 
+test('the running canary shows on the agent (revision, step, weight) and goes when it ends', () => {
+  const slot = at(0);
+  const running = cycle(slot, 'Canary');
+  running.status = {
+    ...running.status,
+    selected: 'c2',
+    canary: { phase: 'Progressing', stepIndex: 1, weight: 50 } as NonNullable<
+      ImprovementCycle['status']
+    >['canary'],
+  };
+  const plan = planAgent(agent({}, { canary: { revision: 'stale', step: 0, weight: 10 } }), [running], at(1));
+  assert.deepEqual(plan.status.canary, { revision: `${running.metadata.name}-c2`, step: 1, weight: 50 });
+  const done = planAgent(agent({}, plan.status), [cycle(slot, 'Promoted')], at(2));
+  assert.equal(done.status.canary, undefined);
+});
+
 test('suspend stops new cycles but lets a running one show', () => {
   const idle = planAgent(agent({ suspend: true }), [], at(5));
   assert.equal(idle.createCycle, undefined);

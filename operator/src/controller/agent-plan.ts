@@ -3,6 +3,7 @@
 import type { HyperAgentStatus } from '../api/schema.js';
 import type { HyperAgent, ImprovementCycle } from '../api/resources.js';
 import { isTerminal, type CycleEvent } from '../cycle/machine.js';
+import { revisionName } from '../rollout/promotion.js';
 import { setCondition } from './conditions.js';
 import { cycleNameForSlot, decideSlot, validateSchedule } from './schedule.js';
 
@@ -110,6 +111,16 @@ export function planAgent(agent: HyperAgent, cycles: readonly ImprovementCycle[]
   };
   if (running) status.activeCycle = running.name;
   else delete status.activeCycle;
+  // The canary of the running cycle, mirrored for `kubectl get ha` (Canary and Weight columns).
+  const delivering = active[0]?.status?.phase === 'Canary' ? active[0] : undefined;
+  const canary = delivering?.status?.canary;
+  if (delivering && canary && !['Promoted', 'RolledBack'].includes(canary.phase)) {
+    status.canary = {
+      revision: revisionName(delivering.metadata.name, delivering.status?.selected),
+      step: canary.stepIndex,
+      weight: canary.weight,
+    };
+  } else delete status.canary;
   if (createCycle) status.lastScheduleTime = createCycle.slot.toISOString();
   else if (lastSlot) status.lastScheduleTime = lastSlot.toISOString();
   if (next && !agent.spec.suspend) status.nextScheduleTime = next.toISOString();
