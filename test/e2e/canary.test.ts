@@ -8,17 +8,20 @@
 // request; a version that fails half its requests is rolled back (the test prints the time from
 // the first failing measurement to the canary holding no traffic); Prometheus stopped mid-canary
 // pauses the canary (onProviderError: Pause) until a user aborts it; with onProviderError:
-// Rollback an unreachable Prometheus rolls the canary back (neither promotes); and the in-cluster
-// operator, killed mid-canary, resumes it from status with no second canary and nothing left over.
+// Rollback an unreachable Prometheus rolls the canary back (neither promotes); the in-cluster
+// operator, killed mid-canary, resumes it from status with no second canary and nothing left over;
+// and `kubectl hyperagent rollback --to` puts the first promoted image back under load.
 import assert from 'node:assert/strict';
 import { createServer, type AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { DiscoveryV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import pino from 'pino';
 import {
+  AGENT_LABEL,
   API_VERSION,
   CANARY_REQUEST_ANNOTATIONS,
   CYCLES,
+  ROLLBACK_ANNOTATION,
   ROLE_LABEL,
   type HyperAgent,
   type ImprovementCycle,
@@ -41,6 +44,7 @@ import {
   kubeConfig,
   kubectl,
 } from '../support/cluster.js';
+import { kubectlPlugin } from '../support/plugin.js';
 import { ECHO_IMAGE, applyJson, apps, deleteNamespace, restrictedContainer } from '../support/workloads.js';
 
 const PROMETHEUS_URL = process.env.HYPERAGENT_PROMETHEUS_URL ?? 'http://127.0.0.1:9090';
@@ -319,15 +323,12 @@ test('the in-cluster operator killed mid-canary resumes it from status: one cana
     const cycle = await startCycle(
       'restart',
       {
-        candidate: {
-          id: 'c1',
-          kind: 'config',
-          summary: 'the second version again',
-          parameters: { version: 'v2' },
-        },
-        evaluated: { version: 'v2' },
+        candidate: { id: 'c1', kind: 'code', summary: 'the plain echo image, third version' },
+        image: ECHO_IMAGE,
+        evaluated: { version: 'v3' },
       },
       rollout({ prometheus: { address: IN_CLUSTER_PROMETHEUS } }),
+      true,
     );
     await custom.patchNamespacedCustomObjectStatus(
       {
@@ -349,6 +350,12 @@ test('the in-cluster operator killed mid-canary resumes it from status: one cana
       (c) => (c.status?.canary?.stepIndex ?? 0) >= 1 && c.status?.canary?.phase === 'Progressing',
       180_000,
     );
+    // the agent mirrors the running canary for `kubectl get ha` (Canary and Weight columns)
+    for (const deadline = Date.now() + 15_000; ; await sleep(250)) {
+      const mirrored = (await getAgent(namespace, SERVICE)).status?.canary;
+      if (mirrored?.revision === `${cycle.name}-c1` && mirrored.weight > 0) break;
+      assert.ok(Date.now() < deadline, `agent status.canary is ${JSON.stringify(mirrored)}`);
+    }
     const killedAt = Date.now();
     const [pod] = (
       await core.listNamespacedPod({
@@ -384,16 +391,59 @@ test('the in-cluster operator killed mid-canary resumes it from status: one cana
       'recorded once',
     );
     const stable = await apps.readNamespacedDeployment({ name: SERVICE, namespace });
-    assert.equal(
-      stable.spec!.template.spec!.containers[0]!.env?.find((e) => e.name === 'VERSION')?.value,
-      'v2',
-    );
+    const serving = stable.spec!.template.spec!.containers[0]!;
+    assert.equal(serving.image, ECHO_IMAGE);
+    assert.equal(serving.env?.find((e) => e.name === 'VERSION')?.value, 'v3');
     console.log(
       `operator restart: promoted ${seconds(Date.parse(ended.status!.completionTime!) - killedAt)} after the kill; at most ${most} canary Deployment`,
     );
   } finally {
     if (!restored) await scaleOperator(operator, 1);
   }
+});
+
+test('kubectl hyperagent rollback --to puts the earlier image back, under load, with no failed request', async () => {
+  const before = await getAgent(namespace, SERVICE);
+  const revisions = (before.status?.history ?? []).map((entry) => entry.revision);
+  assert.deepEqual(revisions, [`${SERVICE}-restart-c1`, `${SERVICE}-good-c1`], 'two promotions so far');
+  const started = Date.now();
+  const asked = await kubectlPlugin(
+    'hyperagent',
+    'rollback',
+    SERVICE,
+    '--to',
+    `${SERVICE}-good-c1`,
+    '-n',
+    namespace,
+  );
+  assert.equal(asked.code, 0, asked.stderr);
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const stable = await apps.readNamespacedDeployment({ name: SERVICE, namespace });
+    const container = stable.spec!.template.spec!.containers[0]!;
+    if (container.image === FAULTS_IMAGE) {
+      assert.equal(container.env?.find((e) => e.name === 'VERSION')?.value, 'v2');
+      break;
+    }
+    assert.ok(Date.now() < deadline, 'the Deployment never got the earlier image back');
+    await sleep(500);
+  }
+  await kubectl('-n', namespace, 'rollout', 'status', `deployment/${SERVICE}`, '--timeout=180s');
+  const rolledOut = Date.now();
+  const agent = await getAgent(namespace, SERVICE);
+  assert.equal(agent.status?.stableRevision, `${SERVICE}-good-c1`);
+  assert.equal(agent.metadata.annotations?.[ROLLBACK_ANNOTATION], undefined, 'the request was answered');
+  assert.equal(agent.status?.history?.length, 2, 'a rollback does not rewrite history');
+  const load = await loadBetween(started, rolledOut + 3000);
+  const lastWindows = load.windows.slice(-2);
+  console.log(
+    `manual rollback: earlier image serving ${seconds(rolledOut - started)} after the request; ${load.total} requests, ${load.failed} failed; versions seen ${JSON.stringify(load.byVersion)}`,
+  );
+  assert.equal(load.failed, 0, `failed requests: ${JSON.stringify(load.failures)}`);
+  assert.ok(
+    lastWindows.every((w) => Object.keys(w.versions).every((v) => v === 'v2')),
+    'only v2 answers at the end',
+  );
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -411,8 +461,11 @@ async function startCycle(
   name: string,
   fixture: CycleFixture,
   rolloutSpec: Record<string, unknown> = rollout(),
+  /** Label the cycle and make the agent its owner, as the operator does for the cycles it starts. */
+  ownedByAgent = false,
 ): Promise<CycleContext> {
   await previousCanaryForgotten();
+  const owner = ownedByAgent ? await getAgent(namespace, SERVICE) : undefined;
   const created = (await custom.createNamespacedCustomObject({
     group: CYCLES.group,
     version: CYCLES.version,
@@ -421,7 +474,24 @@ async function startCycle(
     body: {
       apiVersion: API_VERSION,
       kind: CYCLES.kind,
-      metadata: { name: `${SERVICE}-${name}`, namespace },
+      metadata: {
+        name: `${SERVICE}-${name}`,
+        namespace,
+        ...(owner
+          ? {
+              labels: { [AGENT_LABEL]: SERVICE },
+              ownerReferences: [
+                {
+                  apiVersion: API_VERSION,
+                  kind: 'HyperAgent',
+                  name: SERVICE,
+                  uid: owner.metadata.uid!,
+                  controller: true,
+                },
+              ],
+            }
+          : {}),
+      },
       spec: {
         agent: SERVICE,
         slot: new Date().toISOString(),
@@ -577,10 +647,8 @@ async function deployStable(): Promise<void> {
                 env: [{ name: 'VERSION', value: 'v1' }],
                 ports: [{ name: 'http', containerPort: 8080 }],
                 readinessProbe: { httpGet: { path: '/healthz', port: 8080 }, periodSeconds: 1 },
-                // endpoints are removed while the pod still serves: no request meets a closed port.
-                // kube-proxy may take seconds to drop a pod's rules on two busy cores (one run saw
-                // requests reach a terminated pod's address after 3 s), hence the margin.
-                lifecycle: { preStop: { sleep: { seconds: 8 } } },
+                // endpoints are removed while the pod still serves: no request meets a closed port
+                lifecycle: { preStop: { sleep: { seconds: 3 } } },
               },
             ],
           },
@@ -651,6 +719,18 @@ async function startLoad(): Promise<void> {
     },
   ]);
   await kubectl('-n', namespace, 'wait', '--for=condition=Ready', 'pod/load', '--timeout=180s');
+  // A new Service answers only once kube-proxy has programmed it (on two busy cores, seconds after
+  // it exists; one run saw refusals and another Service's 404 in the first second): the canaries
+  // start only when the load has gone through cleanly for two seconds in a row.
+  for (const deadline = Date.now() + 60_000; ; await sleep(1000)) {
+    const windows = (await kubectl('-n', namespace, 'logs', 'load'))
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as LoadWindow);
+    const last = windows.slice(-2);
+    if (last.length === 2 && last.every((w) => w.failed === 0 && w.ok > 0)) return;
+    assert.ok(Date.now() < deadline, `the Service does not answer cleanly: ${JSON.stringify(last)}`);
+  }
 }
 
 interface LoadWindow {
