@@ -79,6 +79,16 @@ export async function readCycle(
   }
 }
 
+/** An agent and its active cycle (undefined when none runs or it is gone); errors as readAgent's. */
+export async function readAgentAndCycle(
+  context: ClusterContext,
+  name: string,
+): Promise<{ agent: HyperAgent; cycle: ImprovementCycle | undefined }> {
+  const agent = await readAgent(context, name);
+  const cycleName = agent.status?.activeCycle;
+  return { agent, cycle: cycleName ? await readCycle(context, cycleName) : undefined };
+}
+
 /** Sets annotations on an object with a merge patch (values of null remove them). */
 export async function annotate(
   context: ClusterContext,

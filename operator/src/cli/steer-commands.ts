@@ -13,6 +13,7 @@ import {
   describeApiError,
   listAgents,
   readAgent,
+  readAgentAndCycle,
   readCycle,
   type ClusterFlags,
 } from './cluster-context.js';
@@ -36,9 +37,7 @@ export async function runStatus(flags: ClusterFlags & { agent?: string }): Promi
   const context = clusterContext(flags);
   try {
     if (flags.agent) {
-      const agent = await readAgent(context, flags.agent);
-      const cycleName = agent.status?.activeCycle;
-      const cycle = cycleName ? await readCycle(context, cycleName) : undefined;
+      const { agent, cycle } = await readAgentAndCycle(context, flags.agent);
       return ok(renderAgentDetail(agent, cycle));
     }
     const agents = await listAgents(context);
@@ -66,12 +65,9 @@ export async function runHistory(flags: ClusterFlags & { agent: string }): Promi
 /** Records `verb` on the agent's active cycle when the cycle is in the phase the verb needs. */
 export async function runSteer(verb: Verb, flags: ClusterFlags & { agent: string }): Promise<CommandOutput> {
   const context = clusterContext(flags);
-  let agent: HyperAgent;
   let cycle: ImprovementCycle | undefined;
   try {
-    agent = await readAgent(context, flags.agent);
-    const name = agent.status?.activeCycle;
-    cycle = name ? await readCycle(context, name) : undefined;
+    ({ cycle } = await readAgentAndCycle(context, flags.agent));
   } catch (error) {
     return userError((error as Error).message);
   }
@@ -108,9 +104,7 @@ export async function runRollback(
   let agent: HyperAgent;
   let cycle: ImprovementCycle | undefined;
   try {
-    agent = await readAgent(context, flags.agent);
-    const name = agent.status?.activeCycle;
-    cycle = name ? await readCycle(context, name) : undefined;
+    ({ agent, cycle } = await readAgentAndCycle(context, flags.agent));
   } catch (error) {
     return userError((error as Error).message);
   }

@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import type { Candidate } from '../api/schema.js';
+import { targetContainer } from '../build/config-builder.js';
 import { describeError, statusCodeOf, type KubeClients } from '../controller/kube.js';
 import {
   candidateStatuses,
@@ -188,10 +189,7 @@ export class ProposalWork implements ProposeWork {
         name: target.deployment,
         namespace: cycle.namespace,
       });
-      const containers = deployment.spec?.template.spec?.containers ?? [];
-      const container = target.container
-        ? containers.find((c) => c.name === target.container)
-        : containers[0];
+      const container = targetContainer(deployment, target.container);
       const env = Object.fromEntries(
         (container?.env ?? []).map((variable) => [variable.name, variable.value ?? '']),
       );

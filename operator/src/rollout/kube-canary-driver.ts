@@ -28,6 +28,7 @@ import type { EventRecorder } from '../controller/events.js';
 import { statusCodeOf, type KubeClients } from '../controller/kube.js';
 import { writeStatus } from '../controller/status.js';
 import { targetContainer } from '../build/config-builder.js';
+import { readOwningAgent } from '../engine/owning-agent.js';
 import type { CycleContext } from '../cycle/work.js';
 import { cycleInputsName, inputKeys } from '../engine/cycle-inputs.js';
 import type { CanaryDriver, CanaryOutcome } from './canary.js';
@@ -419,13 +420,7 @@ export class KubeCanaryDriver implements CanaryDriver {
     const custom = this.options.clients.custom;
     let agent: HyperAgent;
     try {
-      agent = (await custom.getNamespacedCustomObject({
-        group: HYPERAGENTS.group,
-        version: HYPERAGENTS.version,
-        plural: HYPERAGENTS.plural,
-        namespace: cycle.namespace,
-        name: cycle.spec.agent,
-      })) as HyperAgent;
+      agent = await readOwningAgent(this.options.clients, cycle);
     } catch (error) {
       if (statusCodeOf(error) === 404) return; // the agent is gone, and its history with it
       throw error;

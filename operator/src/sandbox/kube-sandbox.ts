@@ -8,6 +8,7 @@ import type { KubernetesObject, V1ConfigMap, V1Pod } from '@kubernetes/client-no
 import { quantityToScalar } from '@kubernetes/client-node/dist/util.js';
 import type { Logger } from 'pino';
 import type { BaselineMeasurement, Candidate, HyperAgentSpec } from '../api/schema.js';
+import { targetContainer } from '../build/config-builder.js';
 import { describeError, statusCodeOf, type KubeClients } from '../controller/kube.js';
 import type { CycleContext, WorkOutcome } from '../cycle/work.js';
 import { BASELINE, cycleInputsName, inputKeys, sha256 } from '../engine/cycle-inputs.js';
@@ -359,10 +360,7 @@ export class KubeSandbox implements Sandbox {
         name: spec.target.deployment,
         namespace: cycle.namespace,
       });
-      const containers = deployment.spec?.template.spec?.containers ?? [];
-      const container = spec.target.container
-        ? containers.find((c) => c.name === spec.target.container)
-        : containers[0];
+      const container = targetContainer(deployment, spec.target.container);
       if (container?.image) return { image: container.image };
       return {
         failed: {
