@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { localRegistryEndpoints, parseRegistryEndpoint } from './engine/registry-endpoints.js';
 import { engineProviders } from './engine/providers.js';
+import { parseModelPrice } from './engine/proposers.js';
+import type { ModelPrice } from './propose/openai.js';
 import { Manager } from './controller/manager.js';
 import { createLogger } from './telemetry/logger.js';
 import { OperatorMetrics } from './telemetry/metrics.js';
@@ -53,6 +55,15 @@ const program = new Command()
       ...previous,
       ...parseRegistryEndpoint(value),
     })),
+  )
+  .addOption(
+    new Option(
+      '--llm-price <model=input:output>',
+      'US dollars per million prompt:completion tokens of a model, for the cost metric and spec.budget.maxCostUSD, e.g. gpt-4o-mini=0.15:0.60 (repeatable; unpriced models count 0)',
+    ).argParser((value: string, previous: Record<string, ModelPrice> = {}) => ({
+      ...previous,
+      ...parseModelPrice(value),
+    })),
   );
 
 program.parse();
@@ -74,6 +85,7 @@ const opts = program.opts<{
   sandboxImage?: string;
   sandboxOutsideProbe: string;
   registryEndpoint?: Record<string, string>;
+  llmPrice?: Record<string, ModelPrice>;
 }>();
 
 const log = createLogger(opts.logLevel, opts.identity);
@@ -99,6 +111,7 @@ const manager = new Manager({
       ...(opts.sandboxImage ? { sandboxImage: opts.sandboxImage } : {}),
       outsideProbe: opts.sandboxOutsideProbe,
       registryEndpoints,
+      ...(opts.llmPrice ? { llmPrices: opts.llmPrice } : {}),
     }),
   identity: opts.identity,
   ...(opts.namespace ? { namespace: opts.namespace } : {}),

@@ -2,7 +2,8 @@
 # Builds every image the test cluster runs, offline, with the local Docker daemon:
 #   the base images (debian:bookworm-slim, node:20-bookworm-slim; test/cluster/base-images.sh),
 #   the pod sandbox image (test/cluster/pause-image.sh),
-#   the operator from the project's own Dockerfile, and the e2e fixtures (test/e2e/images/*).
+#   the operator from the project's own Dockerfile, the demo's reference service
+#   (examples/quote-service) and the e2e fixtures (test/e2e/images/*).
 #
 #   test/cluster/build-images.sh [STATE_DIR]
 #
@@ -22,6 +23,7 @@ readonly registry="localhost:${LOCAL_REGISTRY_PORT:-5001}"
 readonly echo_dir="$repo/test/e2e/images/echo"
 readonly quote_dir="$repo/test/e2e/images/quote"
 readonly faults_dir="$repo/test/e2e/images/echo-faults"
+readonly service_dir="$repo/examples/quote-service"
 
 log() { echo "build-images: $*" >&2; }
 
@@ -44,12 +46,13 @@ package_version() { # dir
 
 main() {
   local state_dir=${1:-${HYPERAGENT_CLUSTER_STATE:-/var/lib/hyperagent-cluster}}
-  local operator_image sandbox_image echo_image faults_image quote_image pause_image
+  local operator_image sandbox_image echo_image faults_image quote_image service_image pause_image
   operator_image="$registry/hyperagent-operator:$(package_version "$repo")"
   sandbox_image="$registry/hyperagent-sandbox:$(package_version "$repo")"
   echo_image="$registry/hyperagent-e2e-echo:$(package_version "$echo_dir")"
   faults_image="$registry/hyperagent-e2e-echo-faults:$(package_version "$faults_dir")"
   quote_image="$registry/hyperagent-e2e-quote:$(package_version "$quote_dir")"
+  service_image="$registry/quote-service:$(package_version "$service_dir")"
   timed docker "$here/docker.sh" ensure "$state_dir"
   timed base-images "$here/base-images.sh"
   pause_image=$(timed pause-image "$here/pause-image.sh" | tail -n 1)
@@ -60,7 +63,9 @@ main() {
   log "building $faults_image"
   timed echo-faults quiet_build -t "$faults_image" --build-arg ECHO_IMAGE="$echo_image" "$faults_dir"
   timed quote build "$quote_image" "$quote_dir"
-  printf '%s\n' "$pause_image" "$operator_image" "$sandbox_image" "$echo_image" "$faults_image" "$quote_image"
+  timed quote-service build "$service_image" "$service_dir"
+  printf '%s\n' "$pause_image" "$operator_image" "$sandbox_image" "$echo_image" "$faults_image" "$quote_image" \
+    "$service_image"
 }
 
 main "$@"

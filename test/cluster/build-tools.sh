@@ -18,6 +18,8 @@ declare -A package_of=(
   [registry]="github.com/distribution/distribution/v3/cmd/registry@$DISTRIBUTION_VERSION"
   [helm]="helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
   [crictl]="sigs.k8s.io/cri-tools/cmd/crictl@$CRICTL_VERSION"
+  # the chart's manifest linter (schemas come from the cluster's own OpenAPI: no download)
+  [kubeconform]="github.com/yannh/kubeconform/cmd/kubeconform@$KUBECONFORM_VERSION"
   # Debian's prometheus package is built without Kubernetes service discovery
   # ("field kubernetes_sd_configs not found"), so the harness builds the upstream server.
   [prometheus]="github.com/prometheus/prometheus/cmd/prometheus@$PROMETHEUS_MODULE_VERSION"
@@ -32,7 +34,7 @@ declare -A ldflags_of=(
 )
 
 tools=("$@")
-[ ${#tools[@]} -gt 0 ] || tools=(coredns kube-router registry helm crictl prometheus)
+[ ${#tools[@]} -gt 0 ] || tools=(coredns kube-router registry helm crictl prometheus kubeconform)
 
 bin_dir="$HYPERAGENT_CACHE/tools/bin"
 mkdir -p "$bin_dir"

@@ -119,6 +119,29 @@ describe('one operator', () => {
     );
   });
 
+  test('kubectl hyperagent run starts one more cycle outside the schedule, once per request', async () => {
+    // the first test left agent quote with one finished cycle and its next slot hours away
+    assert.equal((await listCycles(namespace)).length, 1);
+    const run = await kubectlPlugin('hyperagent', 'run', 'quote', '-n', namespace);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /a cycle was requested; it starts now/);
+    const cycles = await eventually(
+      'a second cycle, ended',
+      async () => {
+        const list = await listCycles(namespace);
+        return list.length === 2 && list.every((c) => c.status?.phase === 'Failed') ? list : undefined;
+      },
+      60_000,
+    );
+    const agent = await getAgent(namespace, 'quote');
+    const requested = Date.parse(agent.metadata.annotations?.['hyperagents.io/run'] ?? '');
+    const newest = cycles.map((c) => Date.parse(c.spec.slot)).sort((a, b) => b - a)[0]!;
+    assert.ok(newest >= requested, 'the new cycle answers the request');
+    // the request was answered: no third cycle follows from it
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    assert.equal((await listCycles(namespace)).length, 2);
+  });
+
   test('a suspended agent starts no cycle', async () => {
     await createAgent(agentManifest('paused', namespace, { suspend: true }));
     const agent = await eventually('a Suspended phase', async () => {

@@ -1,8 +1,10 @@
-// Writes the CRD YAML generated from schema.ts into crds/ and the Helm chart's crds/.
+// Writes what is generated from schema.ts: the CRD YAML into crds/ and the Helm chart's crds/, and
+// the resource reference into docs/reference.md.
 //   npm run generate
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { CRD_DIRECTORIES, buildCrds, renderCrdYaml } from './crd.js';
+import { REFERENCE_PATH, generateReference } from './reference.js';
 
 for (const dir of CRD_DIRECTORIES) {
   mkdirSync(dir, { recursive: true });
@@ -11,3 +13,7 @@ for (const dir of CRD_DIRECTORIES) {
     console.log(`wrote ${join(dir, fileName)}`);
   }
 }
+
+mkdirSync(dirname(REFERENCE_PATH), { recursive: true });
+writeFileSync(REFERENCE_PATH, await generateReference());
+console.log(`wrote ${REFERENCE_PATH}`);

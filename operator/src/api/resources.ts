@@ -59,6 +59,12 @@ export const CANARY_REQUEST_ANNOTATIONS = {
  * target (`kubectl hyperagent rollback --to <revision>`); the operator removes it once done.
  */
 export const ROLLBACK_ANNOTATION = 'hyperagents.io/rollback-to';
+/**
+ * Annotation on a HyperAgent asking for a cycle now, outside its schedule (`kubectl hyperagent
+ * run`). The value is the time of the request (RFC 3339): a cycle whose slot is at or after it
+ * answers the request, so it is carried out once, and a newer time asks again.
+ */
+export const RUN_ANNOTATION = 'hyperagents.io/run';
 /** Label on the canary Deployment and its pods: `canary`; stable pods carry `stable`. */
 export const ROLE_LABEL = 'hyperagents.io/role';
 

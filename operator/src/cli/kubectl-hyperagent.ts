@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // kubectl-hyperagent: the kubectl plugin (`kubectl hyperagent <verb>`): status, history,
-// approve, reject, pause, resume, abort, rollback, graph.
+// run, approve, reject, pause, resume, abort, rollback, graph.
 import { Command } from 'commander';
 import { graphCommand } from './graph-command.js';
 import { steerCommands } from './steer-commands.js';

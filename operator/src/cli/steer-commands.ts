@@ -1,11 +1,16 @@
-// The verbs that steer an agent: `status`, `history`, `approve`, `reject`, `pause`, `resume`,
-// `abort`, `rollback --to`. Each reads the agent and its active cycle, checks that the verb makes sense in the
+// The verbs that steer an agent: `status`, `history`, `run`, `approve`, `reject`, `pause`,
+// `resume`, `abort`, `rollback --to`. Each reads the agent and its active cycle, checks that the verb makes sense in the
 // cycle's phase (and says what would, when it does not), and records the decision as an
 // annotation the operator acts on: approval on a waiting cycle, pause/resume/abort tokens on a
 // canary. Nothing here changes a Deployment; the operator does, and tells in status and Events.
 import { Command } from 'commander';
 import type { HyperAgent, ImprovementCycle } from '../api/resources.js';
-import { APPROVAL_ANNOTATION, CANARY_REQUEST_ANNOTATIONS, ROLLBACK_ANNOTATION } from '../api/resources.js';
+import {
+  APPROVAL_ANNOTATION,
+  CANARY_REQUEST_ANNOTATIONS,
+  ROLLBACK_ANNOTATION,
+  RUN_ANNOTATION,
+} from '../api/resources.js';
 import { emit, userError, type CommandOutput } from './command-output.js';
 import {
   annotate,
@@ -93,6 +98,39 @@ export async function runSteer(verb: Verb, flags: ClusterFlags & { agent: string
   return ok(`cycle ${cycle.metadata.name} of ${context.namespace}/${flags.agent} ${does}\n`);
 }
 
+/** `run`: asks for a cycle now, outside the schedule (after the running one, if any). */
+export async function runCycleNow(
+  flags: ClusterFlags & { agent: string },
+  now = new Date(),
+): Promise<CommandOutput> {
+  const context = clusterContext(flags);
+  let agent: HyperAgent;
+  let cycle: ImprovementCycle | undefined;
+  try {
+    ({ agent, cycle } = await readAgentAndCycle(context, flags.agent));
+  } catch (error) {
+    return userError((error as Error).message);
+  }
+  if (agent.spec.suspend) {
+    return userError(
+      `${flags.agent} is suspended: no cycle starts until spec.suspend is false (kubectl patch ha ${flags.agent} --type merge -p '{"spec":{"suspend":false}}')`,
+    );
+  }
+  try {
+    await annotate(context, 'agent', flags.agent, { [RUN_ANNOTATION]: now.toISOString() });
+  } catch (error) {
+    return userError(
+      `cannot annotate HyperAgent ${context.namespace}/${flags.agent}: ${describeApiError(error)}`,
+    );
+  }
+  const when = cycle
+    ? `after cycle ${cycle.metadata.name} (${cycle.status?.phase ?? 'Pending'}) ends`
+    : 'now';
+  return ok(
+    `${context.namespace}/${flags.agent}: a cycle was requested; it starts ${when}. Watch with kubectl hyperagent status ${flags.agent}\n`,
+  );
+}
+
 /** Phases in which a cycle is changing what runs: a manual rollback would race it. */
 const DELIVERING = ['Committing', 'Building', 'Canary'];
 
@@ -158,6 +196,11 @@ export function steerCommands(): Command[] {
       .description("Show an agent's promoted revisions.")
       .argument('<agent>', 'name of the HyperAgent'),
   ).action(async (agent: string, flags: ClusterFlags) => emit(await runHistory({ ...flags, agent })));
+  const run = clusterOptions(
+    new Command('run')
+      .description('Start a cycle now, outside the schedule (after the running cycle, if one runs).')
+      .argument('<agent>', 'name of the HyperAgent'),
+  ).action(async (agent: string, flags: ClusterFlags) => emit(await runCycleNow({ ...flags, agent })));
   const verbs = (Object.keys(VERBS) as Verb[]).map((verb) =>
     clusterOptions(
       new Command(verb)
@@ -175,5 +218,5 @@ export function steerCommands(): Command[] {
   ).action(async (agent: string, flags: ClusterFlags & { to: string }) =>
     emit(await runRollback({ ...flags, agent })),
   );
-  return [status, history, ...verbs, rollback];
+  return [status, history, run, ...verbs, rollback];
 }

@@ -106,3 +106,52 @@ test('an unparsable cron schedule makes the agent not Ready, with the reason', (
   const ready = findCondition(plan.status.conditions, 'Ready');
   assert.deepEqual([ready?.status, ready?.reason], ['False', 'InvalidSchedule']);
 });
+
+function requested(minutes: number, status?: HyperAgent['status']): HyperAgent {
+  const a = agent({}, status);
+  a.metadata.annotations = { 'hyperagents.io/run': at(minutes).toISOString() };
+  return a;
+}
+
+test('a run request starts a cycle outside the schedule, once', () => {
+  const plan = planAgent(requested(10), [cycle(created, 'Promoted')], at(10.5));
+  assert.deepEqual(plan.createCycle, { name: `quote-${at(10).getTime() / 60_000}`, slot: at(10) });
+  assert.deepEqual(
+    plan.events.map((e) => e.reason),
+    ['RunRequested', 'CycleCreated'],
+  );
+  // the cycle it started answers it: no second one, and the schedule goes on from creation
+  const after = planAgent(requested(10), [cycle(created, 'Promoted'), cycle(at(10), 'Promoted')], at(20));
+  assert.equal(after.createCycle, undefined);
+  assert.equal(after.status.nextScheduleTime, at(60).toISOString());
+  // a newer request asks again
+  assert.ok(
+    planAgent(requested(21), [cycle(created, 'Promoted'), cycle(at(10), 'Promoted')], at(21)).createCycle,
+  );
+});
+
+test('a run request waits for the running cycle, and for a minute of its own', () => {
+  assert.equal(planAgent(requested(10), [cycle(created, 'Canary')], at(10.5)).createCycle, undefined);
+  // requested in the minute the last cycle started in: its name would collide, so it waits
+  const plan = planAgent(requested(0.2), [cycle(created, 'Failed', 'Boom')], at(0.5));
+  assert.equal(plan.createCycle, undefined);
+  assert.ok(
+    plan.requeueAfterMs !== undefined && plan.requeueAfterMs <= 30_000 + 50,
+    String(plan.requeueAfterMs),
+  );
+  assert.deepEqual(planAgent(requested(0.2), [cycle(created, 'Failed', 'Boom')], at(1)).createCycle, {
+    name: `quote-${at(1).getTime() / 60_000}`,
+    slot: at(1),
+  });
+});
+
+test('a suspended agent keeps the request for later; an unreadable one is reported', () => {
+  const suspended = requested(10);
+  suspended.spec.suspend = true;
+  assert.equal(planAgent(suspended, [cycle(created, 'Promoted')], at(11)).createCycle, undefined);
+  const bad = agent();
+  bad.metadata.annotations = { 'hyperagents.io/run': 'now' };
+  const plan = planAgent(bad, [cycle(created, 'Promoted')], at(11));
+  assert.equal(plan.createCycle, undefined);
+  assert.match(plan.events[0]?.message ?? '', /"now" is not an RFC 3339 time/);
+});

@@ -1,7 +1,7 @@
 // What a HyperAgent reconcile should do, decided without I/O: whether a cycle is due (and its
 // name), and the agent's status and conditions derived from its cycles.
 import type { HyperAgentStatus } from '../api/schema.js';
-import type { HyperAgent, ImprovementCycle } from '../api/resources.js';
+import { RUN_ANNOTATION, type HyperAgent, type ImprovementCycle } from '../api/resources.js';
 import { isTerminal, type CycleEvent } from '../cycle/machine.js';
 import { revisionName } from '../rollout/promotion.js';
 import { setCondition } from './conditions.js';
@@ -47,6 +47,22 @@ export function planAgent(agent: HyperAgent, cycles: readonly ImprovementCycle[]
     }
   } catch (error) {
     scheduleError = (error as Error).message;
+  }
+  let runAt: Date | undefined;
+  if (!createCycle) {
+    const run = planRunRequest(agent.metadata.annotations?.[RUN_ANNOTATION], lastSlot, now);
+    if (run.invalid) {
+      events.push({ type: 'Warning', reason: 'InvalidRunRequest', message: run.invalid });
+    } else if (run.slot && !agent.spec.suspend && active.length === 0) {
+      if (run.slot.getTime() <= now.getTime()) {
+        createCycle = { name: cycleNameForSlot(agent.metadata.name, run.slot), slot: run.slot };
+        events.push({
+          type: 'Normal',
+          reason: 'RunRequested',
+          message: 'A cycle was asked for outside the schedule',
+        });
+      } else runAt = run.slot;
+    }
   }
 
   const running = createCycle
@@ -134,14 +150,40 @@ export function planAgent(agent: HyperAgent, cycles: readonly ImprovementCycle[]
     };
   }
 
+  const wake = runAt && (!next || runAt < next) ? runAt : next;
   const requeueAfterMs =
-    next && !agent.spec.suspend ? Math.max(next.getTime() - now.getTime(), 0) + 50 : undefined;
+    wake && !agent.spec.suspend ? Math.max(wake.getTime() - now.getTime(), 0) + 50 : undefined;
   return {
     ...(createCycle ? { createCycle } : {}),
     status,
     events,
     ...(requeueAfterMs !== undefined ? { requeueAfterMs } : {}),
   };
+}
+
+/**
+ * A run request (the RUN_ANNOTATION's time) still to answer: the slot of its cycle, or why the
+ * value cannot be read. Answered once a cycle's slot is at or after the request. Cycle names count
+ * minutes, so the slot is pushed past the minute of the last slot when the request shares it.
+ * A `slot` after `now` is waited for.
+ */
+export function planRunRequest(
+  value: string | undefined,
+  lastSlot: Date | undefined,
+  now: Date,
+): { slot?: Date; invalid?: string } {
+  if (value === undefined || value === '') return {};
+  const requested = Date.parse(value);
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(value) || Number.isNaN(requested)) {
+    return {
+      invalid: `${RUN_ANNOTATION}: ${JSON.stringify(value)} is not an RFC 3339 time; set it to the current time (kubectl hyperagent run does) to start a cycle now`,
+    };
+  }
+  if (lastSlot && requested <= lastSlot.getTime()) return {};
+  // a request dated ahead of our clock waits for its time: a slot before it would not answer it
+  let slot = requested;
+  if (lastSlot) slot = Math.max(slot, (Math.floor(lastSlot.getTime() / 60_000) + 1) * 60_000);
+  return { slot: new Date(slot) };
 }
 
 function bySlot(a: ImprovementCycle, b: ImprovementCycle): number {

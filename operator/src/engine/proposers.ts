@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { KubeClients } from '../controller/kube.js';
 import { describeError } from '../controller/kube.js';
 import type { CycleContext } from '../cycle/work.js';
-import { OpenAIProposer } from '../propose/openai.js';
+import { OpenAIProposer, type ModelPrice } from '../propose/openai.js';
 import type { ProposerMetrics } from '../propose/observe.js';
 import type { Proposer } from '../propose/proposer.js';
 import { TunerProposer } from '../propose/tuner.js';
@@ -16,7 +16,26 @@ export function tunerFactory(): ProposerFactory {
   return async () => new TunerProposer();
 }
 
-export function openAIFactory(clients: KubeClients, metrics: ProposerMetrics, log: Logger): ProposerFactory {
+/**
+ * One `--llm-price` flag: `model=input:output`, US dollars per million prompt and completion tokens,
+ * e.g. `gpt-4o-mini=0.15:0.60`. Throws at start-up on anything else, naming the flag's value.
+ */
+export function parseModelPrice(text: string): Record<string, ModelPrice> {
+  const match = /^([^=\s]+)=(\d+(?:\.\d+)?):(\d+(?:\.\d+)?)$/.exec(text.trim());
+  if (!match) {
+    throw new Error(
+      `--llm-price ${JSON.stringify(text)}: expected MODEL=INPUT:OUTPUT in US dollars per million tokens, e.g. gpt-4o-mini=0.15:0.60`,
+    );
+  }
+  return { [match[1]!]: { inputPerMillion: Number(match[2]), outputPerMillion: Number(match[3]) } };
+}
+
+export function openAIFactory(
+  clients: KubeClients,
+  metrics: ProposerMetrics,
+  log: Logger,
+  pricing: Readonly<Record<string, ModelPrice>> = {},
+): ProposerFactory {
   return async (cycle: CycleContext): Promise<Proposer> => {
     const settings = cycle.spec.agentSpec.improvement.proposer;
     const ref = settings.apiKeySecret;
@@ -38,6 +57,7 @@ export function openAIFactory(clients: KubeClients, metrics: ProposerMetrics, lo
     return new OpenAIProposer({
       apiKey,
       model: settings.model,
+      pricing,
       ...(settings.baseURL ? { baseURL: settings.baseURL } : {}),
       metrics,
       log: log.child({ cycle: `${cycle.namespace}/${cycle.name}` }),

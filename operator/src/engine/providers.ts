@@ -9,6 +9,7 @@ import { OverlayBuilder } from '../build/overlay-builder.js';
 import type { EventRecorder } from '../controller/events.js';
 import type { CycleProviders } from '../cycle/capabilities.js';
 import { KubeCanaryDriver } from '../rollout/kube-canary-driver.js';
+import type { ModelPrice } from '../propose/openai.js';
 import { KubeSandbox } from '../sandbox/kube-sandbox.js';
 import type { OperatorMetrics } from '../telemetry/metrics.js';
 import { CommitWork } from './commit-work.js';
@@ -31,6 +32,8 @@ export interface EngineOptions {
   outsideProbe: string;
   /** Where registries named in image references are reached from the operator (host → URL). */
   registryEndpoints?: Record<string, string>;
+  /** LLM prices by model name, for the cost metric and budget; unpriced models cost 0. */
+  llmPrices?: Readonly<Record<string, ModelPrice>>;
 }
 
 export function engineProviders(options: EngineOptions): CycleProviders {
@@ -43,7 +46,7 @@ export function engineProviders(options: EngineOptions): CycleProviders {
     representer: new RepresentWork(checkouts, graphs),
     proposers: {
       tuner: proposal(tunerFactory()),
-      openai: proposal(openAIFactory(clients, metrics, log)),
+      openai: proposal(openAIFactory(clients, metrics, log, options.llmPrices)),
     },
     sandbox: new KubeSandbox({
       clients,
