@@ -50,7 +50,7 @@ export function planAgent(agent: HyperAgent, cycles: readonly ImprovementCycle[]
   }
   let runAt: Date | undefined;
   if (!createCycle) {
-    const run = planRunRequest(agent.metadata.annotations?.[RUN_ANNOTATION], lastSlot, now);
+    const run = planRunRequest(agent.metadata.annotations?.[RUN_ANNOTATION], lastSlot);
     if (run.invalid) {
       events.push({ type: 'Warning', reason: 'InvalidRunRequest', message: run.invalid });
     } else if (run.slot && !agent.spec.suspend && active.length === 0) {
@@ -170,7 +170,6 @@ export function planAgent(agent: HyperAgent, cycles: readonly ImprovementCycle[]
 export function planRunRequest(
   value: string | undefined,
   lastSlot: Date | undefined,
-  now: Date,
 ): { slot?: Date; invalid?: string } {
   if (value === undefined || value === '') return {};
   const requested = Date.parse(value);
