@@ -1,0 +1,98 @@
+// The HyperAgent the demo applies to the quote service, and the change of proposer for its second
+// cycle. Everything a user would write in YAML; the addresses of the demo's local git server and
+// scripted LLM are filled in at run time.
+import { API_VERSION, type HyperAgent } from '../../operator/src/api/resources.js';
+
+export const AGENT_NAME = 'quote-latency';
+export const LLM_MODEL = 'demo-model';
+
+/** Canary pods only (`quote-service-canary-<hash>-<id>`); the stable rendering never matches them. */
+const PODS = 'pod=~"{{canary}}-[a-z0-9]+-[a-z0-9]+"';
+const WINDOW = '30s';
+
+export interface AgentAddresses {
+  /** The service's git repository, over HTTP with Basic auth (Secret `git`). */
+  repo: string;
+  /** Prometheus as the operator reaches it. */
+  prometheus: string;
+}
+
+export function quoteAgent(namespace: string, addresses: AgentAddresses): HyperAgent {
+  return {
+    apiVersion: API_VERSION,
+    kind: 'HyperAgent',
+    metadata: { name: AGENT_NAME, namespace },
+    spec: {
+      target: { deployment: 'quote-service', container: 'quote', service: 'quote-service' },
+      source: {
+        repo: addresses.repo,
+        branch: 'main',
+        credentialsSecret: 'git',
+        paths: ['src'],
+        protectedPaths: ['test', 'bench', 'package.json'],
+      },
+      goal: 'reduce p99 latency of GET /quote without raising the error rate',
+      objectives: [{ name: 'p99-latency', benchmark: 'p99_ms', direction: 'Minimize' }],
+      improvement: {
+        interval: '24h',
+        maxCandidates: 4,
+        proposer: { type: 'tuner', seed: 7 },
+        parameters: [
+          { name: 'cache-size', env: 'QUOTE_CACHE_SIZE', type: 'integer', min: 0, max: 2000, step: 100 },
+          { name: 'batch-window', env: 'QUOTE_BATCH_WINDOW_MS', type: 'integer', min: 0, max: 20, step: 1 },
+          { name: 'retries', env: 'QUOTE_RETRIES', type: 'integer', min: 0, max: 3, step: 1 },
+        ],
+      },
+      verification: {
+        test: 'node --import tsx --test test/*.test.ts',
+        benchmark: 'node --import tsx bench/run.ts',
+      },
+      sandbox: {
+        timeoutSeconds: 240,
+        resources: { cpu: '1', memory: '512Mi' },
+        quota: { pods: 2, cpu: '2', memory: '2Gi' },
+      },
+      approval: 'Auto',
+      rollout: {
+        steps: [
+          { weight: 25, pause: '30s' },
+          { weight: 50, pause: '30s' },
+        ],
+        analysis: {
+          prometheus: { address: addresses.prometheus },
+          interval: '10s',
+          inconclusiveLimit: 6,
+          metrics: [
+            {
+              name: 'error-rate',
+              query: `(sum(rate(http_requests_total{namespace="{{namespace}}", ${PODS}, code=~"5.."}[${WINDOW}])) or vector(0)) / sum(rate(http_requests_total{namespace="{{namespace}}", ${PODS}}[${WINDOW}]))`,
+              max: 0.01,
+            },
+            {
+              name: 'p99-vs-stable',
+              query: `histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{namespace="{{namespace}}", ${PODS}}[${WINDOW}])))`,
+              maxRatioToStable: 1.25,
+            },
+            {
+              name: 'traffic',
+              query: `sum(rate(http_requests_total{namespace="{{namespace}}", ${PODS}}[${WINDOW}]))`,
+              min: 1,
+            },
+          ],
+        },
+      },
+    } as unknown as HyperAgent['spec'],
+  };
+}
+
+/** The merge patch that makes the next cycle ask the (scripted) LLM for one code change. */
+export function llmProposerPatch(baseURL: string): object {
+  return {
+    spec: {
+      improvement: {
+        maxCandidates: 1,
+        proposer: { type: 'openai', model: LLM_MODEL, baseURL, apiKeySecret: { name: 'llm', key: 'apiKey' } },
+      },
+    },
+  };
+}

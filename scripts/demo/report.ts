@@ -1,0 +1,139 @@
+// The demo's report (out/demo-report.json): figures measured on the live service by Prometheus
+// and read from the cycles' status, what the issue asks to see, and a check of the pass marks.
+// Pure, so the arithmetic and the pass marks are unit-tested.
+import type { ImprovementCycle } from '../../operator/src/api/resources.js';
+
+/** The published HyperAgents result the demo must beat, and the project's own goal. */
+export const REQUIRED_REDUCTION_PCT = 23;
+export const TARGET_REDUCTION_PCT = 30;
+
+export interface CycleSummary {
+  name: string;
+  phase: string;
+  reason?: string;
+  seconds: number;
+  candidates: { id: string; verdict: string; score?: number; summary: string }[];
+  selected?: string;
+  revision?: string;
+}
+
+export interface DemoReport {
+  p99_ms_before: number;
+  p99_ms_after: number;
+  p99_reduction_pct: number;
+  candidates_evaluated: number;
+  promoted_revision: string | null;
+  promoted_parameters: Record<string, unknown>;
+  /** From the decision to roll back to the cycle ending RolledBack (stable alone again). */
+  rollback_seconds: number | null;
+  /** Requests the load generator saw fail (5xx or no answer) from the good canary's start until the promoted version ran alone. */
+  failed_requests_during_rollouts: number;
+  requests_during_rollouts: number;
+  bad_canary: {
+    cycle: string;
+    outcome: string;
+    decision: string | null;
+    failed_requests: number;
+    requests: number;
+  };
+  load_rps: number;
+  cycles: CycleSummary[];
+  started_at: string;
+  finished_at: string;
+  duration_seconds: number;
+}
+
+export function reductionPct(before: number, after: number): number {
+  if (!(before > 0) || !Number.isFinite(after)) return Number.NaN;
+  return round(((before - after) / before) * 100, 1);
+}
+
+export function round(value: number, digits = 2): number {
+  const factor = 10 ** digits;
+  return Math.round(value * factor) / factor;
+}
+
+export function summarizeCycle(cycle: ImprovementCycle): CycleSummary {
+  const status = cycle.status ?? {};
+  const start = Date.parse(status.startTime ?? cycle.metadata.creationTimestamp?.toString() ?? '');
+  const end = Date.parse(status.completionTime ?? '');
+  return {
+    name: cycle.metadata.name ?? '',
+    phase: status.phase ?? 'Unknown',
+    ...(status.reason ? { reason: status.reason } : {}),
+    seconds: Number.isFinite(start) && Number.isFinite(end) ? Math.round((end - start) / 1000) : -1,
+    candidates: (status.candidates ?? []).map((c) => ({
+      id: c.id,
+      verdict: c.verdict ?? 'Pending',
+      ...(c.score === undefined ? {} : { score: round(c.score, 1) }),
+      summary: c.summary,
+    })),
+    ...(status.selected ? { selected: status.selected } : {}),
+  };
+}
+
+/** Seconds from the canary's Rollback decision to the cycle ending RolledBack; null when it did not. */
+export function rollbackSeconds(cycle: ImprovementCycle): number | null {
+  const decision = cycle.status?.canary?.decision;
+  if (cycle.status?.phase !== 'RolledBack' || decision?.action !== 'Rollback') return null;
+  const from = Date.parse(decision.time);
+  const to = Date.parse(cycle.status.completionTime ?? '');
+  return Number.isFinite(from) && Number.isFinite(to) ? round((to - from) / 1000, 1) : null;
+}
+
+/** Why the report misses the issue's pass marks; empty when it meets them all. */
+export function shortfalls(report: DemoReport): string[] {
+  const problems: string[] = [];
+  if (!(report.p99_reduction_pct >= REQUIRED_REDUCTION_PCT)) {
+    problems.push(
+      `p99 fell ${report.p99_reduction_pct}% (${report.p99_ms_before} ms → ${report.p99_ms_after} ms); at least ${REQUIRED_REDUCTION_PCT}% is required`,
+    );
+  }
+  if (!report.promoted_revision) problems.push('no revision was promoted');
+  if (report.rollback_seconds === null) {
+    problems.push(
+      `the bad candidate's canary was not rolled back (cycle ended ${report.bad_canary.outcome})`,
+    );
+  }
+  if (report.failed_requests_during_rollouts !== 0) {
+    problems.push(
+      `${report.failed_requests_during_rollouts} requests failed while the good version rolled out`,
+    );
+  }
+  return problems;
+}
+
+export function formatSummary(report: DemoReport): string {
+  const mark = report.p99_reduction_pct >= TARGET_REDUCTION_PCT ? 'goal met' : 'below the 30% goal';
+  const rows: [string, string][] = [
+    ['p99 before (no cache, no batching)', `${report.p99_ms_before} ms`],
+    ['p99 after promotion', `${report.p99_ms_after} ms`],
+    ['p99 reduction', `${report.p99_reduction_pct}% (${mark}; the HyperAgents paper reports 23%)`],
+    ['candidates evaluated in sandboxes', String(report.candidates_evaluated)],
+    [
+      'promoted revision',
+      `${report.promoted_revision ?? 'none'} ${formatParameters(report.promoted_parameters)}`,
+    ],
+    [
+      'failed requests while it rolled out',
+      `${report.failed_requests_during_rollouts} of ${report.requests_during_rollouts}`,
+    ],
+    [
+      'bad candidate',
+      `${report.bad_canary.outcome}${report.bad_canary.decision ? ` — ${report.bad_canary.decision}` : ''}`,
+    ],
+    ['rollback took', report.rollback_seconds === null ? 'no rollback' : `${report.rollback_seconds} s`],
+    [
+      'requests failed on the bad canary',
+      `${report.bad_canary.failed_requests} of ${report.bad_canary.requests} (before it was rolled back)`,
+    ],
+    ['demo took', `${Math.round(report.duration_seconds / 60)} min`],
+  ];
+  const width = Math.max(...rows.map(([label]) => label.length));
+  return rows.map(([label, value]) => `  ${label.padEnd(width)}  ${value}`).join('\n');
+}
+
+function formatParameters(parameters: Record<string, unknown>): string {
+  const entries = Object.entries(parameters);
+  return entries.length === 0 ? '' : `(${entries.map(([k, v]) => `${k}=${String(v)}`).join(', ')})`;
+}

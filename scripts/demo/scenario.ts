@@ -1,0 +1,428 @@
+// The demo scenario on a running cluster (test/cluster/cluster.sh up, .cluster/env sourced): the
+// quote service, its slow pricing dependency and a load generator; a HyperAgent whose tuner cycle
+// is evaluated in sandboxes, promoted through a Prometheus-gated canary under load; then a second
+// cycle whose LLM-proposed code change passes the sandbox but fails under real traffic and is
+// rolled back. `npm run demo` runs it and writes the report; the e2e suite runs it too and then
+// every query of the Grafana dashboard.
+//
+// Stand-ins the demo runs on this machine for the length of the demo: the service's git server
+// (smart HTTP with Basic auth) and the scripted OpenAI-compatible LLM. At the end the agent is
+// suspended, since neither outlives the demo.
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  CYCLES,
+  HYPERAGENTS,
+  type HyperAgent,
+  type ImprovementCycle,
+} from '../../operator/src/api/resources.js';
+import { isTerminal } from '../../operator/src/cycle/machine.js';
+import { PrometheusProvider } from '../../operator/src/rollout/prometheus.js';
+import { sandboxNamespaceName } from '../../operator/src/sandbox/manifests.js';
+import { custom, kubectl, kubectlWithInput } from '../../test/support/cluster.js';
+import { startGitHttpServer } from '../../test/support/git-http-server.js';
+import { reply, startLlmServer } from '../../test/support/llm-server.js';
+import { kubectlPlugin } from '../../test/support/plugin.js';
+import { createQuoteRemote } from '../../test/support/quote-fixture.js';
+import { AGENT_NAME, LLM_MODEL, llmProposerPatch, quoteAgent } from './agent.js';
+import { elapsed, progressLines } from './progress.js';
+import {
+  reductionPct,
+  rollbackSeconds,
+  round,
+  summarizeCycle,
+  type CycleSummary,
+  type DemoReport,
+} from './report.js';
+
+const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const SERVICE_DIR = join(REPO_ROOT, 'examples/quote-service');
+const IN_CLUSTER_PROMETHEUS = 'http://prometheus.monitoring:9090';
+const LOAD_RPS = 40;
+const GIT_USER = 'demo';
+const CYCLE_TIMEOUT_MS = 20 * 60_000;
+
+export interface DemoOptions {
+  namespace?: string;
+  /** Where progress goes, one line at a time. */
+  log: (line: string) => void;
+}
+
+interface Environment {
+  nodeIP: string;
+  prometheusURL: string;
+  serviceImage: string;
+}
+
+function environment(): Environment {
+  const missing = [
+    'HYPERAGENT_NODE_IP',
+    'HYPERAGENT_PROMETHEUS_URL',
+    'HYPERAGENT_QUOTE_SERVICE_IMAGE',
+    'KUBECONFIG',
+  ].filter((name) => !process.env[name]);
+  if (missing.length > 0) {
+    throw new Error(
+      `${missing.join(', ')} not set: bring the cluster up (npm run cluster:up) and source .cluster/env first`,
+    );
+  }
+  return {
+    nodeIP: process.env.HYPERAGENT_NODE_IP!,
+    prometheusURL: process.env.HYPERAGENT_PROMETHEUS_URL!,
+    serviceImage: process.env.HYPERAGENT_QUOTE_SERVICE_IMAGE!,
+  };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export async function runDemo(options: DemoOptions): Promise<DemoReport> {
+  const namespace = options.namespace ?? 'demo';
+  const env = environment();
+  const started = Date.now();
+  const say = (line: string) => options.log(`${elapsed(started, Date.now())}  ${line}`);
+  const heading = (line: string) => options.log(`\n== ${line}`);
+  const prometheus = new PrometheusProvider({ address: env.prometheusURL });
+  const cleanups: (() => Promise<unknown>)[] = [];
+
+  try {
+    heading(`a fresh namespace ${namespace}`);
+    await kubectl(
+      'delete',
+      'namespace',
+      namespace,
+      sandboxNamespaceName(namespace),
+      '--ignore-not-found',
+      '--wait=true',
+      '--timeout=180s',
+    );
+    await kubectl('create', 'namespace', namespace);
+
+    heading('the quote service: its git repository, pricing dependency, three replicas and steady load');
+    const scratch = await mkdtemp(join(tmpdir(), 'hyperagent-demo-'));
+    cleanups.push(() => rm(scratch, { recursive: true, force: true }));
+    createQuoteRemote(scratch, await serviceFiles());
+    const password = `demo-${Math.random().toString(36).slice(2)}`;
+    const git = await startGitHttpServer({
+      projectRoot: scratch,
+      host: env.nodeIP,
+      username: GIT_USER,
+      password,
+    });
+    cleanups.push(() => git.close());
+    const repo = `${git.url}/remote.git`;
+    say(`git repository ${repo} (main: examples/quote-service)`);
+    await applySecrets(namespace, password);
+    const deployed = await kubectl('apply', '-n', namespace, '-f', join(SERVICE_DIR, 'deploy'));
+    for (const line of deployed.trim().split('\n')) say(line);
+    await checkImages(namespace, env.serviceImage);
+    for (const name of ['pricing', 'quote-service', 'loadgen']) {
+      await kubectl('rollout', 'status', '-n', namespace, `deployment/${name}`, '--timeout=240s');
+    }
+    say(`pods ready; the load generator sends ${LOAD_RPS} requests/s through Service quote-service`);
+    await waitForCleanLoad(prometheus, namespace, say);
+    say('measuring p99 of GET /quote before any change (60 s of load)');
+    await sleep(65_000);
+    const before = await p99Ms(prometheus, namespace);
+    say(`p99 before: ${before} ms`);
+
+    heading(`HyperAgent ${AGENT_NAME}: the offline tuner proposes cache and batching settings`);
+    const agent = quoteAgent(namespace, { repo, prometheus: IN_CLUSTER_PROMETHEUS });
+    await kubectlWithInput(JSON.stringify(agent), 'apply', '-f', '-');
+    say(`kubectl apply -f - (HyperAgent ${namespace}/${AGENT_NAME}, proposer tuner, approval Auto)`);
+    const good = await followCycle(namespace, undefined, prometheus, say);
+    if (good.cycle.status?.phase !== 'Promoted') {
+      throw new Error(
+        `the tuner's cycle ended ${good.cycle.status?.phase} (${good.cycle.status?.reason}): ${good.cycle.status?.message}`,
+      );
+    }
+    await waitForStableAlone(namespace);
+    const goodLoad = await loadSince(prometheus, namespace, good.loadAtStart);
+    say(`promoted; ${goodLoad.failed} of ${goodLoad.total} requests failed while it rolled out`);
+    say('measuring p99 of the promoted version (60 s of load)');
+    await sleep(65_000);
+    const after = await p99Ms(prometheus, namespace);
+    say(`p99 after: ${after} ms (${reductionPct(before, after)}% lower)`);
+    const promotedAgent = await readAgent(namespace);
+    const promotedRevision = promotedAgent.status?.stableRevision ?? null;
+    const promotedEntry = promotedAgent.status?.history?.find((entry) => entry.revision === promotedRevision);
+
+    heading('a second cycle: the LLM proposes a code change that only real traffic can judge');
+    const llm = await startLlmServer({ host: env.nodeIP, apiKey: password, models: [LLM_MODEL] });
+    cleanups.push(() => llm.close());
+    const patch = await readFile(join(SERVICE_DIR, 'demo/refresh-ahead.patch'), 'utf8');
+    llm.script(reply(JSON.stringify({ candidates: [refreshAhead(patch)] })));
+    await kubectlWithInput(
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: 'llm', namespace },
+        stringData: { apiKey: password },
+      }),
+      'apply',
+      '-f',
+      '-',
+    );
+    await kubectl(
+      'patch',
+      'ha',
+      AGENT_NAME,
+      '-n',
+      namespace,
+      '--type',
+      'merge',
+      '-p',
+      JSON.stringify(llmProposerPatch(llm.baseURL)),
+    );
+    say(`proposer: openai, model ${LLM_MODEL} at ${llm.baseURL} (a scripted stand-in)`);
+    const run = await kubectlPlugin('hyperagent', 'run', AGENT_NAME, '-n', namespace);
+    if (run.code !== 0) throw new Error(`kubectl hyperagent run failed: ${run.stderr}`);
+    say(`kubectl hyperagent run ${AGENT_NAME}: ${run.stdout.trim()}`);
+    const bad = await followCycle(namespace, good.cycle.metadata.name, prometheus, say);
+    await waitForStableAlone(namespace);
+    const badLoad = await loadSince(prometheus, namespace, bad.loadAtStart);
+
+    await kubectl(
+      'patch',
+      'ha',
+      AGENT_NAME,
+      '-n',
+      namespace,
+      '--type',
+      'merge',
+      '-p',
+      '{"spec":{"suspend":true}}',
+    );
+    say("agent suspended: the demo's git server and LLM stand-in stop with the demo");
+
+    const cycles: CycleSummary[] = [summarizeCycle(good.cycle), summarizeCycle(bad.cycle)];
+    const decision = bad.cycle.status?.canary?.decision;
+    const finished = Date.now();
+    return {
+      p99_ms_before: before,
+      p99_ms_after: after,
+      p99_reduction_pct: reductionPct(before, after),
+      candidates_evaluated: cycles
+        .flatMap((c) => c.candidates)
+        .filter((c) => c.verdict === 'Passed' || c.verdict === 'Failed').length,
+      promoted_revision: promotedRevision,
+      promoted_parameters: promotedEntry?.parameters ?? {},
+      rollback_seconds: rollbackSeconds(bad.cycle),
+      failed_requests_during_rollouts: goodLoad.failed,
+      requests_during_rollouts: goodLoad.total,
+      bad_canary: {
+        cycle: bad.cycle.metadata.name ?? '',
+        outcome: bad.cycle.status?.phase ?? 'Unknown',
+        decision: decision ? `${decision.action} (${decision.reason}): ${decision.message}` : null,
+        failed_requests: badLoad.failed,
+        requests: badLoad.total,
+      },
+      load_rps: LOAD_RPS,
+      cycles,
+      started_at: new Date(started).toISOString(),
+      finished_at: new Date(finished).toISOString(),
+      duration_seconds: Math.round((finished - started) / 1000),
+    };
+  } finally {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+  }
+}
+
+/** The service's files as git tracks them (plus new ones not ignored), relative to its directory. */
+async function serviceFiles(): Promise<Record<string, string>> {
+  const listed = await listFiles(SERVICE_DIR);
+  const files: Record<string, string> = {};
+  for (const path of listed) files[relative(SERVICE_DIR, path)] = await readFile(path, 'utf8');
+  return files;
+}
+
+async function listFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    if (entry.name === 'node_modules' || entry.name === 'out' || entry.name.startsWith('.git')) continue;
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...(await listFiles(path)));
+    else if (entry.isFile()) out.push(path);
+  }
+  return out.sort();
+}
+
+async function applySecrets(namespace: string, password: string): Promise<void> {
+  await kubectlWithInput(
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'git', namespace },
+      stringData: { username: GIT_USER, password },
+    }),
+    'apply',
+    '-f',
+    '-',
+  );
+}
+
+/** The manifests name the image the harness built; say so plainly if the two ever differ. */
+async function checkImages(namespace: string, expected: string): Promise<void> {
+  const images = await kubectl(
+    'get',
+    'deploy',
+    '-n',
+    namespace,
+    '-o',
+    'jsonpath={.items[*].spec.template.spec.containers[*].image}',
+  );
+  for (const image of images.split(/\s+/).filter(Boolean)) {
+    if (image !== expected) {
+      throw new Error(
+        `examples/quote-service/deploy uses ${image} but the harness built ${expected}: update the manifests`,
+      );
+    }
+  }
+}
+
+async function value(prometheus: PrometheusProvider, query: string): Promise<number | undefined> {
+  const measured = await prometheus.measure(query);
+  if (measured.kind === 'error') throw new Error(measured.message);
+  return measured.kind === 'value' ? measured.value : undefined;
+}
+
+/** Load flows and nothing fails: kube-proxy may program a new Service a little late. */
+async function waitForCleanLoad(
+  prometheus: PrometheusProvider,
+  namespace: string,
+  say: (line: string) => void,
+): Promise<void> {
+  const ok = `sum(rate(loadgen_requests_total{namespace="${namespace}", outcome="ok"}[20s]))`;
+  const failed = `sum(rate(loadgen_requests_total{namespace="${namespace}", outcome!="ok"}[20s]))`;
+  const deadline = Date.now() + 240_000;
+  while (Date.now() < deadline) {
+    const okRate = (await value(prometheus, ok)) ?? 0;
+    const failedRate = (await value(prometheus, failed)) ?? 0;
+    if (okRate >= LOAD_RPS * 0.8 && failedRate === 0) {
+      say(`load steady: ${round(okRate, 1)} answers/s, none failing`);
+      return;
+    }
+    await sleep(2000);
+  }
+  throw new Error('the load generator did not reach a steady, failure-free rate within 4 minutes');
+}
+
+async function p99Ms(prometheus: PrometheusProvider, namespace: string): Promise<number> {
+  const query = `histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{namespace="${namespace}", route="/quote"}[1m])))`;
+  const seconds = await value(prometheus, query);
+  if (seconds === undefined || !Number.isFinite(seconds)) throw new Error(`no p99 from Prometheus: ${query}`);
+  return round(seconds * 1000, 1);
+}
+
+interface LoadCount {
+  total: number;
+  failed: number;
+}
+
+async function loadCount(prometheus: PrometheusProvider, namespace: string): Promise<LoadCount> {
+  const total = await value(prometheus, `sum(loadgen_requests_total{namespace="${namespace}"})`);
+  if (total === undefined) throw new Error('the load generator has no request counts in Prometheus');
+  const failed =
+    (await value(
+      prometheus,
+      `sum(loadgen_requests_total{namespace="${namespace}", outcome=~"http_5xx|error"})`,
+    )) ?? 0;
+  return { total, failed };
+}
+
+/** What the load generator saw since `start`, once Prometheus has scraped past now. */
+async function loadSince(
+  prometheus: PrometheusProvider,
+  namespace: string,
+  start: LoadCount,
+): Promise<LoadCount> {
+  await sleep(12_000); // two scrape intervals: the last requests of the window are in
+  const end = await loadCount(prometheus, namespace);
+  return { total: Math.round(end.total - start.total), failed: Math.round(end.failed - start.failed) };
+}
+
+async function readAgent(namespace: string): Promise<HyperAgent> {
+  return (await custom.getNamespacedCustomObject({
+    group: HYPERAGENTS.group,
+    version: HYPERAGENTS.version,
+    plural: HYPERAGENTS.plural,
+    namespace,
+    name: AGENT_NAME,
+  })) as HyperAgent;
+}
+
+async function listCycles(namespace: string): Promise<ImprovementCycle[]> {
+  const list = (await custom.listNamespacedCustomObject({
+    group: CYCLES.group,
+    version: CYCLES.version,
+    plural: CYCLES.plural,
+    namespace,
+  })) as { items: ImprovementCycle[] };
+  return list.items;
+}
+
+/**
+ * Prints the agent's next cycle (the first one not named `after`) as it moves, until it ends.
+ * The load count is taken when delivery begins (Committing), before anything changes what runs.
+ */
+async function followCycle(
+  namespace: string,
+  after: string | undefined,
+  prometheus: PrometheusProvider,
+  say: (line: string) => void,
+): Promise<{ cycle: ImprovementCycle; loadAtStart: LoadCount }> {
+  const deadline = Date.now() + CYCLE_TIMEOUT_MS;
+  let previous: ImprovementCycle | undefined;
+  let loadAtStart: LoadCount | undefined;
+  while (Date.now() < deadline) {
+    const cycle = (await listCycles(namespace)).find((c) => c.metadata.name !== after);
+    if (cycle) {
+      if (!previous) say(`cycle ${cycle.metadata.name} created`);
+      for (const line of progressLines(previous, cycle)) say(line);
+      if (!loadAtStart && ['Committing', 'Building', 'Canary'].includes(cycle.status?.phase ?? '')) {
+        loadAtStart = await loadCount(prometheus, namespace);
+      }
+      previous = cycle;
+      if (isTerminal(cycle.status?.phase)) {
+        return { cycle, loadAtStart: loadAtStart ?? (await loadCount(prometheus, namespace)) };
+      }
+    }
+    await sleep(1000);
+  }
+  throw new Error(
+    `cycle ${previous?.metadata.name ?? '(none)'} did not end within ${CYCLE_TIMEOUT_MS / 60_000} minutes (last phase ${previous?.status?.phase})`,
+  );
+}
+
+/** The stable Deployment has finished rolling out and no canary Deployment is left. */
+async function waitForStableAlone(namespace: string): Promise<void> {
+  await kubectl('rollout', 'status', '-n', namespace, 'deployment/quote-service', '--timeout=300s');
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    const left = await kubectl(
+      'get',
+      'deploy,pods',
+      '-n',
+      namespace,
+      '-l',
+      'hyperagents.io/role=canary',
+      '-o',
+      'name',
+    );
+    if (left.trim() === '') return;
+    await sleep(1000);
+  }
+  throw new Error('the canary Deployment or its pods are still there two minutes after the cycle ended');
+}
+
+/** The scripted LLM's answer: the refresh-ahead change of examples/quote-service/demo/. */
+function refreshAhead(diff: string) {
+  return {
+    kind: 'code',
+    summary: 'refresh-ahead: fetch soon-to-expire cached prices in the same call as a miss',
+    rationale:
+      'Most misses are symbols whose cache entry just expired; refreshing the entries about to expire in the same round trip removes those misses, and with them the p99 tail.',
+    diff,
+  };
+}

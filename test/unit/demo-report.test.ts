@@ -1,0 +1,118 @@
+// The demo's report arithmetic, pass marks and live progress lines (scripts/demo/).
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { ImprovementCycle } from '../../operator/src/api/resources.js';
+import { progressLines } from '../../scripts/demo/progress.js';
+import { reductionPct, rollbackSeconds, shortfalls, type DemoReport } from '../../scripts/demo/report.js';
+
+function cycle(status: ImprovementCycle['status']): ImprovementCycle {
+  return {
+    metadata: { name: 'quote-latency-1' },
+    spec: { agent: 'quote-latency', slot: '2026-01-01T00:00:00Z', agentGeneration: 1 },
+    status,
+  } as unknown as ImprovementCycle;
+}
+
+const canary = {
+  phase: 'Progressing',
+  reason: 'Step',
+  message: 'step 1 of 2',
+  startTime: '2026-01-01T00:05:00Z',
+  phaseStartTime: '2026-01-01T00:05:00Z',
+  stepIndex: 0,
+  weight: 25,
+  counts: [],
+  measurements: [],
+  handledRequests: {},
+} as const;
+
+test('the reduction is measured against the before figure, to one decimal', () => {
+  assert.equal(reductionPct(48.2, 24.1), 50);
+  assert.equal(reductionPct(40, 30.8), 23);
+  assert.ok(Number.isNaN(reductionPct(0, 10)));
+});
+
+test('rollback time runs from the Rollback decision to the RolledBack cycle, and only then', () => {
+  const decision = {
+    action: 'Rollback',
+    reason: 'AnalysisFailed',
+    message: 'error-rate 0.2 > max 0.01',
+    time: '2026-01-01T00:06:00Z',
+  };
+  const rolledBack = cycle({
+    phase: 'RolledBack',
+    completionTime: '2026-01-01T00:06:07.500Z',
+    canary: { ...canary, phase: 'RolledBack', decision },
+  } as ImprovementCycle['status']);
+  assert.equal(rollbackSeconds(rolledBack), 7.5);
+  const promoted = cycle({
+    phase: 'Promoted',
+    completionTime: '2026-01-01T00:06:07Z',
+    canary,
+  } as ImprovementCycle['status']);
+  assert.equal(rollbackSeconds(promoted), null);
+});
+
+test('the pass marks: 23% less p99, a promotion, a rollback, no failed request for the good version', () => {
+  const report = {
+    p99_ms_before: 50,
+    p99_ms_after: 25,
+    p99_reduction_pct: 50,
+    promoted_revision: 'quote-latency-1-c2',
+    rollback_seconds: 6,
+    failed_requests_during_rollouts: 0,
+    bad_canary: { outcome: 'RolledBack' },
+  } as DemoReport;
+  assert.deepEqual(shortfalls(report), []);
+  const missed = shortfalls({
+    ...report,
+    p99_ms_after: 40,
+    p99_reduction_pct: 20,
+    promoted_revision: null,
+    rollback_seconds: null,
+    failed_requests_during_rollouts: 3,
+    bad_canary: { ...report.bad_canary, outcome: 'Promoted' },
+  });
+  assert.equal(missed.length, 4);
+  assert.match(missed[0]!, /p99 fell 20% \(50 ms → 40 ms\); at least 23% is required/);
+  assert.match(missed[2]!, /not rolled back \(cycle ended Promoted\)/);
+});
+
+test('progress tells phase changes, verdicts, canary steps and each new measurement once', () => {
+  const first = cycle({
+    phase: 'Evaluating',
+    candidates: [
+      { id: 'c1', kind: 'config', summary: 'cache', parameters: { 'cache-size': 1200 }, verdict: 'Pending' },
+    ],
+  } as ImprovementCycle['status']);
+  assert.deepEqual(progressLines(undefined, first), [
+    'phase Evaluating',
+    'candidate c1 proposed (cache-size=1200): cache',
+  ]);
+  const judged = cycle({
+    ...first.status,
+    candidates: [{ ...first.status!.candidates![0]!, verdict: 'Passed', score: 48.26 }],
+  } as ImprovementCycle['status']);
+  assert.deepEqual(progressLines(first, judged), ['candidate c1 Passed score 48.3%']);
+  const measuring = cycle({
+    phase: 'Canary',
+    canary: {
+      ...canary,
+      measurements: [
+        {
+          metric: 'error-rate',
+          time: '2026-01-01T00:05:10Z',
+          step: 0,
+          weight: 25,
+          result: 'Successful',
+          threshold: 'max 0.01',
+          message: 'error-rate 0 <= max 0.01',
+        },
+      ],
+    },
+  } as ImprovementCycle['status']);
+  const lines = progressLines(judged, measuring);
+  assert.deepEqual(lines.slice(0, 2), ['phase Canary', 'canary Progressing: step 1 of 2']);
+  assert.match(lines[2]!, /analysis Successful\s+step 1 at 25%: error-rate 0 <= max 0.01/);
+  assert.deepEqual(progressLines(measuring, measuring), []);
+});
