@@ -14,6 +14,6 @@ bash test/cluster/cluster.sh up
 # shellcheck source=/dev/null
 source .cluster/env
 # the chart the cluster was just installed with must also pass Helm's own checks
-helm lint --strict charts/hyperagent-operator
+bash test/lint-chart.sh
 if [ $# -gt 0 ]; then files=("$@"); else mapfile -t files < <(find test/e2e -name '*.test.ts' | sort); fi
 node --import tsx --test --test-concurrency=1 --test-timeout=600000 "${files[@]}"

@@ -197,6 +197,7 @@ install_operator() {
     --namespace hyperagent-system --create-namespace \
     --set image.repository="$repository" --set-string image.tag="$tag" \
     --set-string sandbox.image="$sandbox_image" --set-string sandbox.outsideProbe="$OUTSIDE_IP:80" \
+    --set-json 'llm.prices={"demo-model":{"inputPerMillion":0.15,"outputPerMillion":0.6}}' \
     --wait --timeout 180s >/dev/null
 }
 

@@ -24,7 +24,7 @@ const canary = {
   counts: [],
   measurements: [],
   handledRequests: {},
-} as const;
+};
 
 test('the reduction is measured against the before figure, to one decimal', () => {
   assert.equal(reductionPct(48.2, 24.1), 50);
@@ -43,13 +43,13 @@ test('rollback time runs from the Rollback decision to the RolledBack cycle, and
     phase: 'RolledBack',
     completionTime: '2026-01-01T00:06:07.500Z',
     canary: { ...canary, phase: 'RolledBack', decision },
-  } as ImprovementCycle['status']);
+  } as unknown as ImprovementCycle['status']);
   assert.equal(rollbackSeconds(rolledBack), 7.5);
   const promoted = cycle({
     phase: 'Promoted',
     completionTime: '2026-01-01T00:06:07Z',
     canary,
-  } as ImprovementCycle['status']);
+  } as unknown as ImprovementCycle['status']);
   assert.equal(rollbackSeconds(promoted), null);
 });
 
@@ -82,9 +82,15 @@ test('progress tells phase changes, verdicts, canary steps and each new measurem
   const first = cycle({
     phase: 'Evaluating',
     candidates: [
-      { id: 'c1', kind: 'config', summary: 'cache', parameters: { 'cache-size': 1200 }, verdict: 'Pending' },
+      {
+        id: 'c1',
+        kind: 'config',
+        summary: 'cache',
+        parameters: { 'cache-size': '1200' },
+        verdict: 'Pending',
+      },
     ],
-  } as ImprovementCycle['status']);
+  } as unknown as ImprovementCycle['status']);
   assert.deepEqual(progressLines(undefined, first), [
     'phase Evaluating',
     'candidate c1 proposed (cache-size=1200): cache',
@@ -92,7 +98,7 @@ test('progress tells phase changes, verdicts, canary steps and each new measurem
   const judged = cycle({
     ...first.status,
     candidates: [{ ...first.status!.candidates![0]!, verdict: 'Passed', score: 48.26 }],
-  } as ImprovementCycle['status']);
+  } as unknown as ImprovementCycle['status']);
   assert.deepEqual(progressLines(first, judged), ['candidate c1 Passed score 48.3%']);
   const measuring = cycle({
     phase: 'Canary',
@@ -110,7 +116,7 @@ test('progress tells phase changes, verdicts, canary steps and each new measurem
         },
       ],
     },
-  } as ImprovementCycle['status']);
+  } as unknown as ImprovementCycle['status']);
   const lines = progressLines(judged, measuring);
   assert.deepEqual(lines.slice(0, 2), ['phase Canary', 'canary Progressing: step 1 of 2']);
   assert.match(lines[2]!, /analysis Successful\s+step 1 at 25%: error-rate 0 <= max 0.01/);

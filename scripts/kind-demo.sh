@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# The same demo on kind, for machines with Docker and internet access (kind pulls kindest/node and
+# the registry and Prometheus images). Not exercised by this repository's CI, which is offline and
+# runs the demo on its own harness (scripts/demo.sh); both use the same chart, the same manifests
+# and the same scenario (scripts/demo/scenario.ts).
+#
+#   scripts/kind-demo.sh          create (or reuse) the kind cluster "hyperagent" and run the demo
+#   kind delete cluster --name hyperagent; docker rm -f kind-registry     remove it all
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+for tool in docker kind kubectl helm node npm; do
+  command -v "$tool" >/dev/null || { echo "kind-demo: $tool is not installed" >&2; exit 1; }
+done
+[ -d node_modules ] || npm ci --no-audit --no-fund
+npm run build --silent
+
+readonly registry=localhost:5001
+version=$(node -p "require('./package.json').version")
+service_version=$(node -p "require('./examples/quote-service/package.json').version")
+
+# kind's local-registry recipe: a registry container on localhost:5001, which the node reaches
+# as kind-registry:5000 through a containerd hosts.toml
+if [ "$(docker inspect -f '{{.State.Running}}' kind-registry 2>/dev/null || true)" != true ]; then
+  docker run -d --restart=always -p 127.0.0.1:5001:5000 --network bridge --name kind-registry registry:2
+fi
+kind get clusters | grep -qx hyperagent || kind create cluster --config kind-config.yaml
+kubectl config use-context kind-hyperagent >/dev/null
+for node in $(kind get nodes --name hyperagent); do
+  docker exec "$node" mkdir -p "/etc/containerd/certs.d/$registry"
+  printf '[host."http://kind-registry:5000"]\n' |
+    docker exec -i "$node" cp /dev/stdin "/etc/containerd/certs.d/$registry/hosts.toml"
+done
+docker network connect kind kind-registry 2>/dev/null || true
+# where the operator pushes candidate images from inside the cluster (KEP-1755)
+kubectl apply -f - <<'YAML'
+apiVersion: v1
+kind: ConfigMap
+metadata: { name: local-registry-hosting, namespace: kube-public }
+data:
+  localRegistryHosting.v1: |
+    host: "localhost:5001"
+    hostFromContainerRuntime: "localhost:5001"
+    hostFromClusterNetwork: "kind-registry:5000"
+YAML
+
+build_and_push() { # image context [dockerfile]
+  docker build -t "$1" ${3:+-f "$3"} "$2"
+  docker push "$1"
+}
+build_and_push "$registry/hyperagent-operator:$version" .
+build_and_push "$registry/hyperagent-sandbox:$version" . sandbox-image/Dockerfile
+build_and_push "$registry/quote-service:$service_version" examples/quote-service
+
+kubectl apply -f examples/kind/prometheus.yaml
+kubectl -n monitoring rollout status deployment/prometheus --timeout=300s
+# Helm installs CRDs only once; apply the current ones first, as the harness does
+kubectl apply --server-side --force-conflicts -f crds/
+helm upgrade --install hyperagent charts/hyperagent-operator -n hyperagent-system --create-namespace \
+  --set image.repository="$registry/hyperagent-operator" --set-string image.tag="$version" \
+  --set-string sandbox.image="$registry/hyperagent-sandbox:$version" \
+  --set-string sandbox.outsideProbe=1.1.1.1:443 \
+  --set-json 'llm.prices={"demo-model":{"inputPerMillion":0.15,"outputPerMillion":0.6}}' \
+  --wait --timeout 300s
+
+# The demo's git server and LLM stand-in listen on this machine, at the address pods of the kind
+# network reach it by: that network's IPv4 gateway.
+HYPERAGENT_NODE_IP=$(docker network inspect kind \
+  -f '{{range .IPAM.Config}}{{if .Gateway}}{{println .Gateway}}{{end}}{{end}}' | grep -m1 -E '^[0-9.]+$')
+kubectl -n monitoring port-forward svc/prometheus 9090:9090 >/dev/null &
+forward=$!
+trap 'kill "$forward" 2>/dev/null || true' EXIT
+sleep 2
+export HYPERAGENT_NODE_IP HYPERAGENT_PROMETHEUS_URL=http://127.0.0.1:9090
+export HYPERAGENT_QUOTE_SERVICE_IMAGE="$registry/quote-service:$service_version"
+export KUBECONFIG=${KUBECONFIG:-$HOME/.kube/config}
+node --import tsx scripts/demo.ts

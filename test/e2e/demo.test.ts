@@ -1,0 +1,46 @@
+// The demo scenario as a test (the same code `npm run demo` runs): the quote service gets faster by
+// itself and a bad change is stopped, on the real cluster under real load. Then every query of the
+// Grafana dashboard the chart ships runs against the same Prometheus, over the demo's time range,
+// and must return data — a panel that stays empty after the demo is a broken panel.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { formatSummary, shortfalls } from '../../scripts/demo/report.js';
+import { AGENT_NAME } from '../../scripts/demo/agent.js';
+import { runDemo } from '../../scripts/demo/scenario.js';
+import { runDashboardQueries } from '../support/dashboard.js';
+
+const PROMETHEUS_URL = process.env.HYPERAGENT_PROMETHEUS_URL ?? 'http://127.0.0.1:9090';
+const NAMESPACE = 'demo';
+
+test('the demo: a tuner cycle promoted under load, an LLM change rolled back; every dashboard panel has data', async (t) => {
+  const report = await runDemo({ namespace: NAMESPACE, log: (line) => t.diagnostic(line) });
+  t.diagnostic(`summary\n${formatSummary(report)}`);
+  t.diagnostic(JSON.stringify(report));
+  assert.deepEqual(shortfalls(report), []);
+  assert.ok(report.candidates_evaluated >= 3, `${report.candidates_evaluated} candidates evaluated`);
+  assert.equal(report.bad_canary.outcome, 'RolledBack');
+
+  // what someone looking at the dashboard for the demo's time range would see
+  const window = `${report.duration_seconds + 60}s`;
+  const run = await runDashboardQueries(PROMETHEUS_URL, {
+    namespace: NAMESPACE,
+    agent: AGENT_NAME,
+    deployment: 'quote-service',
+    __rate_interval: window,
+    __range: window,
+    __interval: window,
+  });
+  t.diagnostic(`dashboard variables: ${JSON.stringify(run.variables)}`);
+  const empty: string[] = [];
+  for (const result of run.results) {
+    const values = result.samples.map((s) => JSON.stringify(s)).join(' ');
+    t.diagnostic(`${result.panel} / ${result.refId}: ${result.status} ${values}`);
+    assert.equal(
+      result.status,
+      'success',
+      `${result.panel} / ${result.refId}: ${result.error}\n${result.expr}`,
+    );
+    if (result.samples.length === 0) empty.push(`${result.panel} / ${result.refId}: ${result.expr}`);
+  }
+  assert.deepEqual(empty, [], 'dashboard queries without data');
+});
