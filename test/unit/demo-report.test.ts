@@ -122,3 +122,17 @@ test('progress tells phase changes, verdicts, canary steps and each new measurem
   assert.match(lines[2]!, /analysis Successful\s+step 1 at 25%: error-rate 0 <= max 0.01/);
   assert.deepEqual(progressLines(measuring, measuring), []);
 });
+
+test('examples/quote-agent.yaml is the agent the demo applies, but for the repository address', async () => {
+  const { readFile } = await import('node:fs/promises');
+  const yaml = await import('js-yaml');
+  const { quoteAgent } = await import('../../scripts/demo/agent.js');
+  const example = yaml.load(await readFile('examples/quote-agent.yaml', 'utf8')) as {
+    spec: { source: { repo: string } };
+  };
+  const demo = quoteAgent('demo', {
+    repo: example.spec.source.repo,
+    prometheus: 'http://prometheus.monitoring:9090',
+  });
+  assert.deepEqual(example.spec, JSON.parse(JSON.stringify(demo.spec)));
+});
