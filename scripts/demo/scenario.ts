@@ -419,13 +419,13 @@ async function waitForStableAlone(namespace: string): Promise<void> {
   throw new Error('the canary Deployment or its pods are still there two minutes after the cycle ended');
 }
 
-/** The scripted LLM's answer: the refresh-ahead change of examples/quote-service/demo/. */
+/** The scripted LLM's answer: the change in examples/quote-service/demo/refresh-ahead.patch. */
 function refreshAhead(diff: string) {
   return {
     kind: 'code',
-    summary: 'refresh-ahead: fetch soon-to-expire cached prices in the same call as a miss',
+    summary: 'refresh-ahead: on a price miss, fetch the whole price table in one call and cache it',
     rationale:
-      'Most misses are symbols whose cache entry just expired; refreshing the entries about to expire in the same round trip removes those misses, and with them the p99 tail.',
+      'With a cache that holds every listed symbol, one round trip per TTL replaces a call per missed symbol, so the p99 request becomes a cache hit.',
     diff,
   };
 }
