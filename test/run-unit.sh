@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Unit tests: pure logic, no cluster. Test files sit beside the code they test.
+# Unit tests: pure logic, no cluster. Test files sit beside the code they test. The demo's
+# reference service (examples/quote-service) has its own suite, run from its directory as the
+# sandbox runs it; it resolves its packages from the root node_modules when it has none.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mapfile -t files < <(find operator/src sandbox-image/runner test/unit -name '*.test.ts' 2>/dev/null | sort)
-exec node --import tsx --test "${files[@]}"
+node --import tsx --test "${files[@]}"
+(cd examples/quote-service && node --import tsx --test test/*.test.ts)
