@@ -3,14 +3,20 @@
 // Grafana dashboard the chart ships runs against the same Prometheus, over the demo's time range,
 // and must return data — a panel that stays empty after the demo is a broken panel.
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import { formatSummary, shortfalls } from '../../scripts/demo/report.js';
 import { AGENT_NAME } from '../../scripts/demo/agent.js';
 import { runDemo } from '../../scripts/demo/scenario.js';
 import { runDashboardQueries } from '../support/dashboard.js';
+import { deleteNamespace } from '../support/workloads.js';
 
 const PROMETHEUS_URL = process.env.HYPERAGENT_PROMETHEUS_URL ?? 'http://127.0.0.1:9090';
 const NAMESPACE = 'demo';
+
+// the demo leaves its service under load for people to look at; the tests after this one need the CPU
+after(async () => {
+  if (process.env.HYPERAGENT_KEEP_NAMESPACE !== '1') await deleteNamespace(NAMESPACE);
+});
 
 test('the demo: a tuner cycle promoted under load, an LLM change rolled back; every dashboard panel has data', async (t) => {
   const report = await runDemo({ namespace: NAMESPACE, log: (line) => t.diagnostic(line) });
