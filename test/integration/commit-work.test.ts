@@ -179,3 +179,21 @@ test('a base branch that moved since evaluation fails the commit rather than del
     /moved from [0-9a-f]{12} \(where the candidate was evaluated\)/,
   );
 });
+
+test('an agent whose repository changed is cloned afresh: the old clone is only a cache', async () => {
+  const checkouts = new SourceCheckouts(clients.core, join(root, 'work-moved'));
+  const target = (repo: string) => ({ namespace, agent: 'moved', source: { ...spec.source, repo } });
+  const first = await checkouts.withWorkspace(target(remote), async (w) => w.repo);
+  assert.equal(first, remote);
+  // the agent is recreated on another repository with the same name
+  const otherRoot = mkdtempSync(join(tmpdir(), 'commit-work-other-'));
+  try {
+    const other = createQuoteRemote(otherRoot, { 'README.md': '# another service\n' });
+    const files = await checkouts.withWorkspace(target(other), async (w) =>
+      execFileSync('git', ['ls-tree', '-r', '--name-only', w.baseRef], { cwd: w.dir, encoding: 'utf8' }),
+    );
+    assert.equal(files.trim(), 'README.md');
+  } finally {
+    rmSync(otherRoot, { recursive: true, force: true });
+  }
+});

@@ -1,10 +1,15 @@
 // The operator's clone of an agent's repository, one per agent under the work directory, reused
 // across cycles (a fetch brings it up to date). Credentials come from the agent's Secret for the
-// time of one use and are removed after it.
+// time of one use and are removed after it. The clone is only a cache (it lives in an emptyDir
+// and everything in it comes from the remote): when the directory holds a clone of another
+// repository — the agent was recreated, or its source.repo changed — it is removed and cloned
+// again rather than failing every later cycle.
 import type { CoreV1Api } from '@kubernetes/client-node';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { HyperAgentSpec } from '../api/schema.js';
 import { decodeSecretData, openGitAccess } from '../git/credentials.js';
+import { isGitLineageError } from '../git/errors.js';
 import { openWorkspace, type Workspace } from '../git/workspace.js';
 import { describeError } from '../controller/kube.js';
 
@@ -51,17 +56,26 @@ export class SourceCheckouts {
       throw new SourceUnavailableError(`cannot use the repository ${repo}: ${error.message}`);
     });
     try {
-      const workspace = await openWorkspace({
-        agent: { namespace: target.namespace, name: target.agent },
-        repo,
-        branch,
-        dir: join(this.workRoot, target.namespace, target.agent),
-        access,
-      }).catch((error: Error) => {
-        throw new SourceUnavailableError(
-          `cannot clone ${repo} (branch ${branch}): ${access.redact(error.message)}`,
-        );
-      });
+      const dir = join(this.workRoot, target.namespace, target.agent);
+      const open = () =>
+        openWorkspace({
+          agent: { namespace: target.namespace, name: target.agent },
+          repo,
+          branch,
+          dir,
+          access,
+        });
+      const workspace = await open()
+        .catch(async (error: unknown) => {
+          if (!isGitLineageError(error, 'WorkspaceConflict')) throw error;
+          await rm(dir, { recursive: true, force: true });
+          return open();
+        })
+        .catch((error: Error) => {
+          throw new SourceUnavailableError(
+            `cannot clone ${repo} (branch ${branch}): ${access.redact(error.message)}`,
+          );
+        });
       return await use(workspace);
     } finally {
       await access.dispose();
