@@ -114,8 +114,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
     const repo = `${git.url}/remote.git`;
     say(`git repository ${repo} (main: examples/quote-service)`);
     await applySecrets(namespace, password);
-    // in dependency order: a quote pod started before the pricing Service exists resolves the name
-    // through the node's search domains instead, and its keep-alive connection stays there
+    // in dependency order: a quote pod started before the pricing Service exists resolves the bare
+    // name through the node's upstream DNS instead, and its keep-alive connection stays there
     for (const name of ['pricing', 'quote-service', 'loadgen']) {
       const applied = await applyServiceManifest(namespace, name, env.serviceImage);
       for (const line of applied.trim().split('\n')) say(line);
