@@ -12,16 +12,11 @@ import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  CYCLES,
-  HYPERAGENTS,
-  type HyperAgent,
-  type ImprovementCycle,
-} from '../../operator/src/api/resources.js';
+import type { ImprovementCycle } from '../../operator/src/api/resources.js';
 import { isTerminal } from '../../operator/src/cycle/machine.js';
 import { PrometheusProvider } from '../../operator/src/rollout/prometheus.js';
 import { sandboxNamespaceName } from '../../operator/src/sandbox/manifests.js';
-import { custom, kubectl, kubectlWithInput } from '../../test/support/cluster.js';
+import { getAgent, kubectl, kubectlWithInput, listCycles } from '../../test/support/cluster.js';
 import { startGitHttpServer } from '../../test/support/git-http-server.js';
 import { reply, startLlmServer } from '../../test/support/llm-server.js';
 import { kubectlPlugin } from '../../test/support/plugin.js';
@@ -145,7 +140,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
     await sleep(65_000);
     const after = await p99Ms(prometheus, namespace);
     say(`p99 after: ${after} ms (${reductionPct(before, after)}% lower)`);
-    const promotedAgent = await readAgent(namespace);
+    const promotedAgent = await getAgent(namespace, AGENT_NAME);
     const promotedRevision = promotedAgent.status?.stableRevision ?? null;
     const promotedEntry = promotedAgent.status?.history?.find((entry) => entry.revision === promotedRevision);
 
@@ -343,26 +338,6 @@ async function loadSince(
   await sleep(12_000); // two scrape intervals: the last requests of the window are in
   const end = await loadCount(prometheus, namespace);
   return { total: Math.round(end.total - start.total), failed: Math.round(end.failed - start.failed) };
-}
-
-async function readAgent(namespace: string): Promise<HyperAgent> {
-  return (await custom.getNamespacedCustomObject({
-    group: HYPERAGENTS.group,
-    version: HYPERAGENTS.version,
-    plural: HYPERAGENTS.plural,
-    namespace,
-    name: AGENT_NAME,
-  })) as HyperAgent;
-}
-
-async function listCycles(namespace: string): Promise<ImprovementCycle[]> {
-  const list = (await custom.listNamespacedCustomObject({
-    group: CYCLES.group,
-    version: CYCLES.version,
-    plural: CYCLES.plural,
-    namespace,
-  })) as { items: ImprovementCycle[] };
-  return list.items;
 }
 
 /**
