@@ -12,7 +12,6 @@
 // operator, killed mid-canary, resumes it from status with no second canary and nothing left over;
 // and `kubectl hyperagent rollback --to` puts the first promoted image back under load.
 import assert from 'node:assert/strict';
-import { createServer, type AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { DiscoveryV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import pino from 'pino';
@@ -45,6 +44,7 @@ import {
   kubectl,
 } from '../support/cluster.js';
 import { kubectlPlugin } from '../support/plugin.js';
+import { closedPort } from '../support/ports.js';
 import { ECHO_IMAGE, applyJson, apps, deleteNamespace, restrictedContainer } from '../support/workloads.js';
 
 const PROMETHEUS_URL = process.env.HYPERAGENT_PROMETHEUS_URL ?? 'http://127.0.0.1:9090';
@@ -869,15 +869,6 @@ function countCanaryDeployments(): { stop(): Promise<number> } {
       return most;
     },
   };
-}
-
-/** A local port nothing listens on (one the kernel just handed out and took back). */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 function pick(map: Record<string, number>, keep: (key: string) => boolean): Record<string, number> {

@@ -26,6 +26,7 @@ import {
   type RegistryCredentials,
 } from '../../operator/src/build/oci-registry.js';
 import { writeTar } from '../../operator/src/build/layer.js';
+import { closedPort } from '../support/ports.js';
 
 const REGISTRY = process.env.HYPERAGENT_REGISTRY ?? 'localhost:5001';
 const QUOTE_IMAGE = process.env.HYPERAGENT_E2E_QUOTE_IMAGE ?? `${REGISTRY}/hyperagent-e2e-quote:0.1.0`;
@@ -141,15 +142,6 @@ test('an OCI manifest stored under a tag is found under that tag and its digest'
   assert.equal(fetched.mediaType, MEDIA_TYPES.ociManifest);
   assert.equal(fetched.digest, digest);
 });
-
-/** A loopback port nothing listens on (fetch refuses well-known ports such as 1 outright). */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 test('a registry nobody answers at is RegistryUnreachable, naming where it was looked for', async () => {
   const port = await closedPort();

@@ -9,7 +9,6 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -31,6 +30,7 @@ import type { CycleContext, WorkOutcome } from '../../operator/src/cycle/work.js
 import { SourceCheckouts } from '../../operator/src/engine/source-checkout.js';
 import { core, eventually, freshNamespace, kubeConfig, kubectl } from '../support/cluster.js';
 import { startGitHttpServer } from '../support/git-http-server.js';
+import { closedPort } from '../support/ports.js';
 import { createQuoteRemote } from '../support/quote-fixture.js';
 import { applyJson, deleteNamespace, restrictedContainer } from '../support/workloads.js';
 
@@ -83,14 +83,6 @@ async function fixtureFiles(dir: string): Promise<Record<string, string>> {
     out[relative(dir, path)] = await readFile(path, 'utf8');
   }
   return out;
-}
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 function cycleName(label: string): string {
