@@ -104,7 +104,8 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-interface PrinterColumn {
+/** One additionalPrinterColumns entry (`kubectl get` columns). */
+export interface PrinterColumn {
   name: string;
   type: string;
   jsonPath: string;

@@ -6,7 +6,7 @@
 // fails when the checked-in copy drifts from what this renders.
 import { isDeepStrictEqual } from 'node:util';
 import { format, resolveConfig } from 'prettier';
-import { buildCrds } from './crd.js';
+import { buildCrds, type PrinterColumn } from './crd.js';
 import { DURATION_PATTERN } from './schema-helpers.js';
 
 type JsonSchema = Record<string, unknown>;
@@ -14,14 +14,6 @@ type JsonSchema = Record<string, unknown>;
 interface CelRule {
   rule: string;
   message: string;
-}
-
-interface PrinterColumn {
-  name: string;
-  type: string;
-  jsonPath: string;
-  description: string;
-  priority?: number;
 }
 
 /** What the reference needs of one CRD. */
