@@ -97,14 +97,12 @@ export function quoteAgent(namespace: string, addresses: AgentAddresses): HyperA
   };
 }
 
-/** The merge patch that makes the next cycle ask the (scripted) LLM for one code change. */
-export function llmProposerPatch(baseURL: string): object {
+/** The spec merge patch that makes the next cycle ask the (scripted) LLM for one code change. */
+export function llmProposerSpec(baseURL: string): Record<string, unknown> {
   return {
-    spec: {
-      improvement: {
-        maxCandidates: 1,
-        proposer: { type: 'openai', model: LLM_MODEL, baseURL, apiKeySecret: { name: 'llm', key: 'apiKey' } },
-      },
+    improvement: {
+      maxCandidates: 1,
+      proposer: { type: 'openai', model: LLM_MODEL, baseURL, apiKeySecret: { name: 'llm', key: 'apiKey' } },
     },
   };
 }

@@ -16,12 +16,18 @@ import type { ImprovementCycle } from '../../operator/src/api/resources.js';
 import { isTerminal } from '../../operator/src/cycle/machine.js';
 import { PrometheusProvider } from '../../operator/src/rollout/prometheus.js';
 import { sandboxNamespaceName } from '../../operator/src/sandbox/manifests.js';
-import { getAgent, kubectl, kubectlWithInput, listCycles } from '../../test/support/cluster.js';
+import {
+  getAgent,
+  kubectl,
+  kubectlWithInput,
+  listCycles,
+  patchAgentSpec,
+} from '../../test/support/cluster.js';
 import { startGitHttpServer } from '../../test/support/git-http-server.js';
 import { reply, startLlmServer } from '../../test/support/llm-server.js';
 import { kubectlPlugin } from '../../test/support/plugin.js';
 import { createQuoteRemote } from '../../test/support/quote-fixture.js';
-import { AGENT_NAME, LLM_MODEL, llmProposerPatch, quoteAgent } from './agent.js';
+import { AGENT_NAME, LLM_MODEL, llmProposerSpec, quoteAgent } from './agent.js';
 import { elapsed, progressLines } from './progress.js';
 import {
   reductionPct,
@@ -160,17 +166,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
       '-f',
       '-',
     );
-    await kubectl(
-      'patch',
-      'ha',
-      AGENT_NAME,
-      '-n',
-      namespace,
-      '--type',
-      'merge',
-      '-p',
-      JSON.stringify(llmProposerPatch(llm.baseURL)),
-    );
+    await patchAgentSpec(namespace, AGENT_NAME, llmProposerSpec(llm.baseURL));
     say(`proposer: openai, model ${LLM_MODEL} at ${llm.baseURL} (a scripted stand-in)`);
     const run = await kubectlPlugin('hyperagent', 'run', AGENT_NAME, '-n', namespace);
     if (run.code !== 0) throw new Error(`kubectl hyperagent run failed: ${run.stderr}`);
@@ -179,17 +175,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
     await waitForStableAlone(namespace);
     const badLoad = await loadSince(prometheus, namespace, bad.loadAtStart);
 
-    await kubectl(
-      'patch',
-      'ha',
-      AGENT_NAME,
-      '-n',
-      namespace,
-      '--type',
-      'merge',
-      '-p',
-      '{"spec":{"suspend":true}}',
-    );
+    await patchAgentSpec(namespace, AGENT_NAME, { suspend: true });
     say("agent suspended: the demo's git server and LLM stand-in stop with the demo");
 
     const cycles: CycleSummary[] = [summarizeCycle(good.cycle), summarizeCycle(bad.cycle)];
