@@ -208,54 +208,40 @@ test('a finished Job gives the digest, or why it failed; a running one nothing',
   assert.equal(kanikoResult(job({ active: 1 }), []), undefined);
 });
 
-test('without an executor image the builder fails with a clear reason and touches nothing', async () => {
-  const untouchable = new Proxy(
+/** Clients that fail the test on any use: the builder must decide without the API. */
+function untouchableClients(why: string): Pick<KubeClients, 'apps' | 'core' | 'objects'> {
+  return new Proxy(
     {},
     {
       get() {
-        throw new Error('the builder must not call the API without an executor image');
+        throw new Error(why);
       },
     },
   ) as Pick<KubeClients, 'apps' | 'core' | 'objects'>;
-  const cycle: CycleContext = {
+}
+
+/** A cycle in Building with code candidate c1 selected and committed. */
+function buildingCycle(agentSpec = defaultedMinimalSpec()): CycleContext {
+  return {
     namespace: 'shop',
     name: 'quote-1',
     uid: 'uid-1',
-    spec: {
-      agent: 'quote',
-      slot: '2026-01-01T00:00:00Z',
-      agentGeneration: 1,
-      agentSpec: defaultedMinimalSpec(),
-    },
+    spec: { agent: 'quote', slot: '2026-01-01T00:00:00Z', agentGeneration: 1, agentSpec },
     status: { selected: 'c1', candidates: [{ id: 'c1', kind: 'code', summary: 'x' }], commit: COMMIT },
   };
-  const outcome = await new KanikoBuilder({ clients: untouchable }).build(cycle);
+}
+
+test('without an executor image the builder fails with a clear reason and touches nothing', async () => {
+  const untouchable = untouchableClients('the builder must not call the API without an executor image');
+  const outcome = await new KanikoBuilder({ clients: untouchable }).build(buildingCycle());
   assert.equal(outcome.state, 'failed');
   assert.equal(outcome.state === 'failed' && outcome.reason, 'KanikoNotConfigured');
   assert.match(outcome.state === 'failed' ? outcome.message : '', /docs\/builders\.md/);
 });
 
 test('an ssh repository is refused before any Job is made', async () => {
-  const untouchable = new Proxy(
-    {},
-    {
-      get() {
-        throw new Error('no API call expected');
-      },
-    },
-  ) as Pick<KubeClients, 'apps' | 'core' | 'objects'>;
-  const cycle: CycleContext = {
-    namespace: 'shop',
-    name: 'quote-1',
-    uid: 'uid-1',
-    spec: {
-      agent: 'quote',
-      slot: '2026-01-01T00:00:00Z',
-      agentGeneration: 1,
-      agentSpec: defaultedMinimalSpec({ source: { repo: 'git@github.com:shop/quote.git' } }),
-    },
-    status: { selected: 'c1', candidates: [{ id: 'c1', kind: 'code', summary: 'x' }], commit: COMMIT },
-  };
+  const untouchable = untouchableClients('no API call expected');
+  const cycle = buildingCycle(defaultedMinimalSpec({ source: { repo: 'git@github.com:shop/quote.git' } }));
   const outcome = await new KanikoBuilder({ clients: untouchable, image: input.image }).build(cycle);
   assert.equal(outcome.state === 'failed' && outcome.reason, 'UnsupportedSource');
 });
