@@ -8,9 +8,9 @@
 // Stand-ins the demo runs on this machine for the length of the demo: the service's git server
 // (smart HTTP with Basic auth) and the scripted OpenAI-compatible LLM. At the end the agent is
 // suspended, since neither outlives the demo.
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ImprovementCycle } from '../../operator/src/api/resources.js';
 import { isTerminal } from '../../operator/src/cycle/machine.js';
@@ -26,7 +26,7 @@ import {
 import { startGitHttpServer } from '../../test/support/git-http-server.js';
 import { reply, startLlmServer } from '../../test/support/llm-server.js';
 import { kubectlPlugin } from '../../test/support/plugin.js';
-import { createQuoteRemote } from '../../test/support/quote-fixture.js';
+import { createQuoteRemote, readTree } from '../../test/support/quote-fixture.js';
 import { AGENT_NAME, LLM_MODEL, llmProposerSpec, quoteAgent } from './agent.js';
 import { elapsed, progressLines } from './progress.js';
 import {
@@ -103,7 +103,14 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
     heading('the quote service: its git repository, pricing dependency, three replicas and steady load');
     const scratch = await mkdtemp(join(tmpdir(), 'hyperagent-demo-'));
     cleanups.push(() => rm(scratch, { recursive: true, force: true }));
-    createQuoteRemote(scratch, await serviceFiles());
+    // the service's source as its repository holds it: no installed packages or build output
+    createQuoteRemote(
+      scratch,
+      await readTree(
+        SERVICE_DIR,
+        (name) => name === 'node_modules' || name === 'out' || name.startsWith('.git'),
+      ),
+    );
     const password = `demo-${Math.random().toString(36).slice(2)}`;
     const git = await startGitHttpServer({
       projectRoot: scratch,
@@ -209,25 +216,6 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
   }
-}
-
-/** The service's files as git tracks them (plus new ones not ignored), relative to its directory. */
-async function serviceFiles(): Promise<Record<string, string>> {
-  const listed = await listFiles(SERVICE_DIR);
-  const files: Record<string, string> = {};
-  for (const path of listed) files[relative(SERVICE_DIR, path)] = await readFile(path, 'utf8');
-  return files;
-}
-
-async function listFiles(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    if (entry.name === 'node_modules' || entry.name === 'out' || entry.name.startsWith('.git')) continue;
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...(await listFiles(path)));
-    else if (entry.isFile()) out.push(path);
-  }
-  return out.sort();
 }
 
 async function applySecrets(namespace: string, password: string): Promise<void> {

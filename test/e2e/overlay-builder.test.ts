@@ -8,9 +8,9 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { defaultedAgentSpec } from '../../operator/src/api/defaults.js';
@@ -31,7 +31,7 @@ import { SourceCheckouts } from '../../operator/src/engine/source-checkout.js';
 import { core, eventually, freshNamespace, kubeConfig, kubectl } from '../support/cluster.js';
 import { startGitHttpServer } from '../support/git-http-server.js';
 import { closedPort } from '../support/ports.js';
-import { createQuoteRemote } from '../support/quote-fixture.js';
+import { createQuoteRemote, readTree } from '../support/quote-fixture.js';
 import { applyJson, deleteNamespace, restrictedContainer } from '../support/workloads.js';
 
 const QUOTE_IMAGE = process.env.HYPERAGENT_E2E_QUOTE_IMAGE ?? 'localhost:5001/hyperagent-e2e-quote:0.1.0';
@@ -73,16 +73,6 @@ function git(cwd: string, ...args: string[]): Promise<string> {
       GIT_COMMITTER_EMAIL: 'dev@example.com',
     },
   }).then((r) => r.stdout.trim());
-}
-
-async function fixtureFiles(dir: string): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
-    if (!entry.isFile() || entry.name === 'Dockerfile') continue;
-    const path = join(entry.parentPath, entry.name);
-    out[relative(dir, path)] = await readFile(path, 'utf8');
-  }
-  return out;
 }
 
 function cycleName(label: string): string {
@@ -167,7 +157,7 @@ async function setImage(deployment: string, image: string): Promise<void> {
 before(async () => {
   namespace = await freshNamespace('e2e-overlay');
   scratch = await mkdtemp(join(tmpdir(), 'e2e-overlay-'));
-  files = await fixtureFiles(FIXTURE);
+  files = await readTree(FIXTURE, (name) => name === 'Dockerfile');
 
   // The repository holds exactly what the image holds at /app.
   createQuoteRemote(scratch, files);

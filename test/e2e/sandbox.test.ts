@@ -6,9 +6,9 @@
 // agent asks for approval (Always): `kubectl hyperagent approve` lets the cycle go on to commit.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { ImprovementCycle } from '../../operator/src/api/resources.js';
 import { sandboxNamespaceName } from '../../operator/src/sandbox/manifests.js';
@@ -23,7 +23,7 @@ import {
 } from '../support/cluster.js';
 import { gitDiff } from '../support/git-diff.js';
 import { kubectlPlugin } from '../support/plugin.js';
-import { createQuoteRemote } from '../support/quote-fixture.js';
+import { createQuoteRemote, readTree } from '../support/quote-fixture.js';
 import { startGitHttpServer } from '../support/git-http-server.js';
 import { reply, startLlmServer, type LlmServer } from '../support/llm-server.js';
 import { applyJson, deleteNamespace, restrictedContainer } from '../support/workloads.js';
@@ -40,16 +40,6 @@ let closeGit: () => Promise<void>;
 let files: Record<string, string>;
 let repoUrl: string;
 
-async function fixtureFiles(dir: string): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
-    if (!entry.isFile() || entry.name === 'Dockerfile') continue;
-    const path = join(entry.parentPath, entry.name);
-    out[relative(dir, path)] = await readFile(path, 'utf8');
-  }
-  return out;
-}
-
 function edit(path: string, change: (text: string) => string): string {
   const before = files[path]!;
   return gitDiff([{ kind: 'modify', oldPath: path, newPath: path, before, after: change(before) }]);
@@ -60,7 +50,7 @@ const candidate = (summary: string, diff: string) => ({ kind: 'code', diff, summ
 before(async () => {
   namespace = await freshNamespace('e2e-sandbox');
   scratch = await mkdtemp(join(tmpdir(), 'e2e-sandbox-'));
-  files = await fixtureFiles(FIXTURE);
+  files = await readTree(FIXTURE, (name) => name === 'Dockerfile');
 
   // The service's repository, served over smart HTTP with Basic auth from this machine.
   createQuoteRemote(scratch, files);

@@ -5,7 +5,8 @@
 // per-request overhead drops.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFile, readdir } from 'node:fs/promises';
+import { dirname, join, relative } from 'node:path';
 
 export const QUOTE_FILES: Record<string, string> = {
   'src/quote.mjs': `// Simulated quote service: latency falls as the cache and the batch window near their sweet spot.
@@ -93,4 +94,26 @@ export function createQuoteRemote(root: string, files: Record<string, string> = 
   git(seed, 'commit', '-q', '-m', 'quote service');
   git(seed, 'push', '-q', remote, 'main');
   return `file://${remote}`;
+}
+
+/**
+ * The files below `dir` by their path relative to it, to seed a remote with createQuoteRemote from
+ * a service directory. Files and directories whose name `skip` accepts are left out; a skipped
+ * directory is not read at all.
+ */
+export async function readTree(
+  dir: string,
+  skip: (name: string) => boolean = () => false,
+): Promise<Record<string, string>> {
+  const files: Record<string, string> = {};
+  const visit = async (current: string): Promise<void> => {
+    for (const entry of await readdir(current, { withFileTypes: true })) {
+      if (skip(entry.name)) continue;
+      const path = join(current, entry.name);
+      if (entry.isDirectory()) await visit(path);
+      else if (entry.isFile()) files[relative(dir, path)] = await readFile(path, 'utf8');
+    }
+  };
+  await visit(dir);
+  return files;
 }
