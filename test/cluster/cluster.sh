@@ -223,6 +223,7 @@ export HYPERAGENT_OPERATOR_IMAGE=$(grep '/hyperagent-operator:' "$CLUSTER_STATE/
 export HYPERAGENT_E2E_ECHO_IMAGE=$(grep '/hyperagent-e2e-echo:' "$CLUSTER_STATE/images")
 export HYPERAGENT_E2E_ECHO_FAULTS_IMAGE=$(grep '/hyperagent-e2e-echo-faults:' "$CLUSTER_STATE/images")
 export HYPERAGENT_QUOTE_SERVICE_IMAGE=$(grep '/quote-service:' "$CLUSTER_STATE/images")
+export HYPERAGENT_RATES_SERVICE_IMAGE=$(grep '/rates-service:' "$CLUSTER_STATE/images")
 ENV
 }
 
