@@ -1,17 +1,23 @@
-// One evaluation, step by step: check the manifest, prove isolation, read the interface, apply
-// the patches, read the interface again, run the commands, read the memory counters. Each step that fails
-// decides the outcome and nothing after it runs; whatever happens, a result comes back.
+// One evaluation, as the judge runs it: check the manifest, wait for the candidate container's
+// executor, prove isolation, plan the patches and have the executor write them, read the interface
+// before and after, run the commands through the executor, read the memory counters. Each step
+// that fails decides the outcome and nothing after it runs; whatever happens, a result comes back,
+// carrying the manifest's nonce.
+//
+// No candidate code runs in this process or its container. The executor runs nothing until the
+// judge asks, and the judge asks only after isolation is proven.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SandboxManifest, SandboxResult } from '../../operator/src/sandbox/protocol.js';
 import { commandEnv } from './commands.js';
+import { acceptExecutor, ExecutorLostError, type ExecutorConnection } from './executor-client.js';
+import { executorRunner } from './executor-runner.js';
 import { compareSurfaces, interfaceScope, readSurface } from './interface-surface.js';
 import { proveIsolation } from './isolation.js';
 import type { Log } from './log.js';
 import { readManifest } from './manifest.js';
-import { applyPatchFiles, touchedPaths, type PatchFile } from './patch.js';
+import { planPatchFiles, touchedPaths, type ChangeSet, type PatchFile } from './patch.js';
 import type { RunnerPaths } from './paths.js';
-import { readMemoryUse } from './resources.js';
 import { emptyResult, joinNotes } from './result.js';
 import { runSuite } from './suite.js';
 
@@ -21,8 +27,10 @@ export const PARAMETERS_FILE_ENV = 'HYPERAGENT_PARAMETERS_FILE';
 export interface EvaluationContext {
   paths: RunnerPaths;
   log: Log;
-  /** The runner's own environment (PATH and LANG are passed on to the commands). */
-  runnerEnv: NodeJS.ProcessEnv;
+  /** The socket the executor connects to. */
+  executorSocket: string;
+  /** The judge's own uid: the executor must run under another. */
+  judgeUid: number;
 }
 
 /** Evaluates the candidate the manifest describes; never throws (runner faults are `error` results). */
@@ -32,35 +40,68 @@ export async function evaluate(context: EvaluationContext): Promise<SandboxResul
   if (!checked.ok) {
     log.line(`invalid manifest: ${checked.message}`);
     return {
-      ...emptyResult(checked.candidate),
+      ...emptyResult(checked.candidate, checked.nonce),
       outcome: 'invalid-manifest',
       message: joinNotes([checked.message]),
     };
   }
   const manifest = checked.manifest;
   log.line(`cycle ${manifest.cycle}, candidate ${manifest.candidate}`);
-  const result = emptyResult(manifest.candidate);
+  const result = emptyResult(manifest.candidate, manifest.nonce);
   const notes: string[] = [];
+  let executor: ExecutorConnection | undefined;
   try {
-    await evaluateSteps(manifest, context, result, notes);
+    // Listen before proving isolation: the executor connects as soon as its container starts,
+    // and runs nothing until asked.
+    const accepted = acceptExecutor(context.executorSocket, manifest.executorConnectSeconds * 1000);
+    accepted.catch(() => undefined);
+    const isolated = await proveIsolated(manifest, result, notes, log);
+    executor = await accepted;
+    log.line(`executor connected: pid ${executor.hello.pid}, uid ${executor.hello.uid}`);
+    const trusted = trustExecutor(executor, context.judgeUid);
+    if (trusted) throw new ExecutorLostError(trusted);
+    if (isolated) await evaluateSteps(manifest, context, executor, result, notes);
   } catch (error) {
     result.outcome = 'error';
-    notes.push(`the runner failed: ${error instanceof Error ? error.message : String(error)}`);
-    log.line(`runner failure: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    const message = error instanceof Error ? error.message : String(error);
+    notes.push(error instanceof ExecutorLostError ? message : `the judge failed: ${message}`);
+    log.line(`judge failure: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  } finally {
+    if (executor) await stopExecutor(executor, log);
   }
   const message = joinNotes(notes);
   if (message !== undefined) result.message = message;
   return result;
 }
 
-async function evaluateSteps(
+/** Why the phase boundaries could not be trusted with this executor, or undefined. */
+function trustExecutor(executor: ExecutorConnection, judgeUid: number): string | undefined {
+  if (executor.hello.pid !== 1) {
+    return `the executor is process ${executor.hello.pid}, not the init process of the candidate container: it could not stop what the candidate leaves running`;
+  }
+  if (executor.hello.uid === judgeUid) {
+    return `the candidate container runs as the judge's uid ${judgeUid}: the two must not share a user`;
+  }
+  return undefined;
+}
+
+/** Asks the executor to end its container (everything in it with it); a lost one is already gone. */
+async function stopExecutor(executor: ExecutorConnection, log: Log): Promise<void> {
+  try {
+    await executor.request({ op: 'exit' });
+  } catch (error) {
+    if (!(error instanceof ExecutorLostError)) log.line(`stopping the executor: ${String(error)}`);
+  } finally {
+    executor.close();
+  }
+}
+
+async function proveIsolated(
   manifest: SandboxManifest,
-  context: EvaluationContext,
   result: SandboxResult,
   notes: string[],
-): Promise<void> {
-  const { paths, log } = context;
-
+  log: Log,
+): Promise<boolean> {
   const proof = await proveIsolation(manifest.isolation, {
     onRound: (results, round) => {
       const seen = results.map((r) => `${r.name} ${r.breached ? 'REACHED' : 'blocked'} (${r.detail})`);
@@ -68,12 +109,21 @@ async function evaluateSteps(
     },
   });
   result.isolationMs = proof.durationMs;
-  if (proof.breached.length > 0) {
-    result.outcome = 'isolation-breached';
-    result.breached = proof.breached;
-    notes.push(`still reachable after ${manifest.isolation.settleSeconds}s: ${proof.breached.join(', ')}`);
-    return;
-  }
+  if (proof.breached.length === 0) return true;
+  result.outcome = 'isolation-breached';
+  result.breached = proof.breached;
+  notes.push(`still reachable after ${manifest.isolation.settleSeconds}s: ${proof.breached.join(', ')}`);
+  return false;
+}
+
+async function evaluateSteps(
+  manifest: SandboxManifest,
+  context: EvaluationContext,
+  executor: ExecutorConnection,
+  result: SandboxResult,
+  notes: string[],
+): Promise<void> {
+  const { paths, log } = context;
 
   const read = await readPatches(paths.input, manifest.patches);
   const touched = read.ok ? touchedPaths(read.patches) : read;
@@ -86,14 +136,21 @@ async function evaluateSteps(
   const scope = interfaceScope(manifest.interfaceFiles, touched.paths);
   const before = await readSurface(paths.source, scope);
 
-  const applied = read.ok ? await applyPatchFiles(paths.source, read.patches) : read;
-  if (!applied.ok) {
+  const plan = read.ok ? await planPatchFiles(paths.source, read.patches) : read;
+  if (!plan.ok) {
     result.outcome = 'patch-failed';
-    notes.push(applied.message);
-    log.line(applied.message);
+    notes.push(plan.message);
+    log.line(plan.message);
     return;
   }
-  log.line(`applied ${manifest.patches.length} patch(es) touching ${applied.files} file(s)`);
+  const written = await writeChanges(executor, plan.changes);
+  if (written) {
+    result.outcome = 'patch-failed';
+    notes.push(written);
+    log.line(written);
+    return;
+  }
+  log.line(`applied ${manifest.patches.length} patch(es) touching ${plan.files} file(s)`);
 
   const after = await readSurface(paths.source, scope);
   const problem = !before.ok
@@ -115,25 +172,48 @@ async function evaluateSteps(
     log.line(`no interface comparison: ${problem}`);
   }
 
-  const runnerDir = join(paths.scratch, 'hyperagent');
-  await mkdir(runnerDir, { recursive: true });
-  const parametersFile = join(runnerDir, 'parameters.json');
-  await writeFile(parametersFile, JSON.stringify(manifest.config));
-  const env = commandEnv(context.runnerEnv, paths.scratch, manifest.env, {
+  // The parameters file lives in the control folder: the candidate reads it, only the judge writes.
+  await mkdir(paths.control, { recursive: true });
+  const parametersFile = join(paths.control, 'parameters.json');
+  await writeFile(parametersFile, JSON.stringify(manifest.config), { mode: 0o444 });
+  const env = commandEnv(paths.candidateScratchInCandidate, manifest.env, {
     [PARAMETERS_FILE_ENV]: parametersFile,
   });
 
-  const suite = await runSuite(manifest, { sourceDir: paths.source, runnerDir, env, log });
+  const suite = await runSuite(manifest, {
+    sourceDir: paths.source,
+    benchmarkDir: { forCommand: paths.candidateScratchInCandidate, forJudge: paths.candidateScratch },
+    env,
+    run: executorRunner(executor, log),
+    log,
+  });
   result.commands = suite.commands;
   result.commandMs = suite.commands.reduce((sum, command) => sum + command.durationMs, 0);
   if (suite.tests) result.tests = suite.tests;
   if (suite.benchmark) result.benchmark = suite.benchmark;
   notes.push(...suite.notes);
 
-  const memory = await readMemoryUse(paths.cgroup);
-  if (memory.peakBytes !== undefined) result.peakMemoryBytes = memory.peakBytes;
-  if (memory.oomKills !== undefined) result.oomKills = memory.oomKills;
+  const memory = await executor.request({ op: 'memory' }).catch(() => undefined);
+  if (memory?.peakBytes !== undefined && memory.peakBytes >= 0) result.peakMemoryBytes = memory.peakBytes;
+  if (memory?.oomKills !== undefined && memory.oomKills >= 0) result.oomKills = memory.oomKills;
   result.outcome = 'evaluated';
+}
+
+/** Has the executor write the planned files (it owns the candidate's tree); the problem, if any. */
+async function writeChanges(executor: ExecutorConnection, changes: ChangeSet): Promise<string | undefined> {
+  if (changes.writes.length === 0 && changes.removals.length === 0) return undefined;
+  const answer = await executor.request({
+    op: 'write',
+    files: changes.writes.map((write) => ({
+      path: write.path,
+      base64: Buffer.from(write.text, 'utf8').toString('base64'),
+      ...(write.mode !== undefined && (write.mode & 0o111) !== 0 ? { executable: true } : {}),
+    })),
+    deleted: changes.removals,
+  });
+  return answer.ok
+    ? undefined
+    : `the patched files could not be written: ${answer.error ?? 'no reason given'}`;
 }
 
 type PatchReading = { ok: true; patches: PatchFile[] } | { ok: false; message: string };

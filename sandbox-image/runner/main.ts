@@ -1,8 +1,11 @@
-// The sandbox evaluation runner: `node runner.mjs [manifest path]`. It evaluates one candidate as
-// the manifest describes, writes the result to the termination log and repeats it as the last line
-// of stdout. It exits 0 whenever a result was written, whatever the result says: judging it is the
-// operator's job. Only a result that could not be written makes it exit 1.
+// The sandbox judge: `node runner.mjs [manifest path]`. It evaluates one candidate as the manifest
+// describes, through the executor in the candidate's container, writes the result to its own
+// termination log and repeats it as the last line of stdout. It exits 0 whenever a result was
+// written, whatever the result says: judging it is the operator's job. Only a result that could not
+// be written makes it exit 1.
+import './no-inspector.js';
 import { writeFile } from 'node:fs/promises';
+import { EXECUTOR_SOCKET } from '../../operator/src/sandbox/protocol.js';
 import { evaluate } from './evaluation.js';
 import { createLog } from './log.js';
 import { runnerPaths } from './paths.js';
@@ -10,7 +13,12 @@ import { fitResult, RESULT_LINE_PREFIX } from './result.js';
 
 const paths = runnerPaths(process.env, process.argv.slice(2));
 const log = createLog((text) => process.stdout.write(text));
-const result = await evaluate({ paths, log, runnerEnv: process.env });
+const result = await evaluate({
+  paths,
+  log,
+  executorSocket: process.env.HYPERAGENT_EXECUTOR_SOCKET || EXECUTOR_SOCKET,
+  judgeUid: process.getuid?.() ?? -1,
+});
 const json = fitResult(result);
 log.line(`outcome ${result.outcome}${result.message ? `: ${result.message}` : ''}`);
 try {

@@ -45,11 +45,13 @@ test('a command listed twice or a patch name with a path is refused', () => {
   assert.deepEqual(checkManifest(twice), {
     ok: false,
     candidate: 'c1',
+    nonce: 'a1b2c3d4e5f60718293a4b5c6d7e8f90',
     message: 'command test is listed more than once',
   });
   assert.deepEqual(checkManifest(sampleManifest({ patches: ['../etc/passwd'] })), {
     ok: false,
     candidate: 'c1',
+    nonce: 'a1b2c3d4e5f60718293a4b5c6d7e8f90',
     message: 'patch name "../etc/passwd" is not a file of the input directory',
   });
 });

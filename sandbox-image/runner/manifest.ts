@@ -13,19 +13,29 @@ export type ManifestCheck =
       ok: false;
       message: string;
       /** The candidate id when the document has a usable one. */ candidate: string;
+      /** The nonce when the document has a usable one, so even this answer is the pod's. */
+      nonce?: string;
     };
 
 /** Whether `value` is a manifest the runner can follow; the message names the first problems. */
 export function checkManifest(value: unknown): ManifestCheck {
   const candidate = candidateOf(value);
+  const nonce = nonceOf(value);
   if (!Value.Check(SandboxManifest, value)) {
     const errors = [...Value.Errors(SandboxManifest, value)]
       .slice(0, REPORTED_ERRORS)
       .map((error) => `${error.path || '/'}: ${error.message}`);
-    return { ok: false, candidate, message: `manifest does not match the schema: ${errors.join('; ')}` };
+    return {
+      ok: false,
+      candidate,
+      ...(nonce ? { nonce } : {}),
+      message: `manifest does not match the schema: ${errors.join('; ')}`,
+    };
   }
   const problem = extraProblem(value);
-  return problem === undefined ? { ok: true, manifest: value } : { ok: false, candidate, message: problem };
+  return problem === undefined
+    ? { ok: true, manifest: value }
+    : { ok: false, candidate, nonce: value.nonce, message: problem };
 }
 
 /** Reads and checks the manifest file; unreadable or non-JSON files are invalid manifests too. */
@@ -58,6 +68,12 @@ function candidateOf(value: unknown): string {
   if (typeof value !== 'object' || value === null) return '';
   const candidate = (value as Record<string, unknown>).candidate;
   return typeof candidate === 'string' ? candidate.slice(0, 63) : '';
+}
+
+function nonceOf(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const nonce = (value as Record<string, unknown>).nonce;
+  return typeof nonce === 'string' && /^[0-9a-f]{32,64}$/.test(nonce) ? nonce : undefined;
 }
 
 function describe(error: unknown): string {

@@ -9,7 +9,9 @@ test('the pod paths by default', () => {
     source: '/hyperagent/workspace/src',
     scratch: '/tmp',
     result: '/dev/termination-log',
-    cgroup: '/sys/fs/cgroup',
+    control: '/hyperagent/control',
+    candidateScratch: '/hyperagent/candidate-tmp',
+    candidateScratchInCandidate: '/tmp',
   });
 });
 
@@ -19,7 +21,8 @@ test('environment overrides and the manifest argument', () => {
     HYPERAGENT_WORKSPACE_DIR: '/t/ws',
     HYPERAGENT_SCRATCH_DIR: '/t/scratch',
     HYPERAGENT_RESULT_PATH: '/t/result.json',
-    HYPERAGENT_CGROUP_DIR: '',
+    HYPERAGENT_CONTROL_DIR: '/t/control',
+    HYPERAGENT_CANDIDATE_SCRATCH_DIR: '/t/candidate',
   };
   assert.deepEqual(runnerPaths(env, []), {
     manifest: '/t/in/manifest.json',
@@ -27,7 +30,9 @@ test('environment overrides and the manifest argument', () => {
     source: '/t/ws/src',
     scratch: '/t/scratch',
     result: '/t/result.json',
-    cgroup: '/sys/fs/cgroup',
+    control: '/t/control',
+    candidateScratch: '/t/candidate',
+    candidateScratchInCandidate: '/t/candidate',
   });
   assert.equal(runnerPaths(env, ['/elsewhere/m.json']).manifest, '/elsewhere/m.json');
 });

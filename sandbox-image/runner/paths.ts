@@ -9,7 +9,8 @@ export const PATH_OVERRIDES = {
   workspace: 'HYPERAGENT_WORKSPACE_DIR',
   scratch: 'HYPERAGENT_SCRATCH_DIR',
   result: 'HYPERAGENT_RESULT_PATH',
-  cgroup: 'HYPERAGENT_CGROUP_DIR',
+  control: 'HYPERAGENT_CONTROL_DIR',
+  candidateScratch: 'HYPERAGENT_CANDIDATE_SCRATCH_DIR',
 } as const;
 
 export interface RunnerPaths {
@@ -22,8 +23,12 @@ export interface RunnerPaths {
   scratch: string;
   /** Where the result is written (the termination log in a pod). */
   result: string;
-  /** Root of the cgroup filesystem, read for peak memory. */
-  cgroup: string;
+  /** The judge's socket and the parameters file; the candidate reads it at the same path. */
+  control: string;
+  /** The candidate container's scratch as the judge sees it (read-only in a pod). */
+  candidateScratch: string;
+  /** The same scratch as the candidate's commands see it (`/tmp` in a pod). */
+  candidateScratchInCandidate: string;
 }
 
 /** The runner's paths from its environment and arguments (`runner.mjs [manifest path]`). */
@@ -39,6 +44,9 @@ export function runnerPaths(env: NodeJS.ProcessEnv, args: readonly string[]): Ru
     source: join(pick(PATH_OVERRIDES.workspace, SANDBOX_PATHS.workspace), 'src'),
     scratch: pick(PATH_OVERRIDES.scratch, SANDBOX_PATHS.scratch),
     result: pick(PATH_OVERRIDES.result, SANDBOX_PATHS.terminationLog),
-    cgroup: pick(PATH_OVERRIDES.cgroup, '/sys/fs/cgroup'),
+    control: pick(PATH_OVERRIDES.control, SANDBOX_PATHS.control),
+    // Outside a pod there are no mounts to translate: both sides use the same folder.
+    candidateScratch: pick(PATH_OVERRIDES.candidateScratch, SANDBOX_PATHS.candidateScratch),
+    candidateScratchInCandidate: pick(PATH_OVERRIDES.candidateScratch, SANDBOX_PATHS.scratch),
   };
 }

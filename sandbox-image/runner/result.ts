@@ -14,10 +14,14 @@ const MAX_MESSAGE_CHARS = 1024;
 /** Significant digits benchmark figures are rounded to before whole runs are dropped. */
 const ROUNDED_DIGITS = 6;
 
-/** A result with nothing known yet beyond the candidate. */
-export function emptyResult(candidate: string): SandboxResult {
+/** Stands in for a nonce the manifest did not give: no operator accepts it as a pod's. */
+export const NO_NONCE = '0'.repeat(32);
+
+/** A result with nothing known yet beyond the candidate and the nonce. */
+export function emptyResult(candidate: string, nonce: string = NO_NONCE): SandboxResult {
   return {
     version: PROTOCOL_VERSION,
+    nonce,
     candidate: candidate.slice(0, 63),
     outcome: 'error',
     breached: [],
@@ -40,11 +44,13 @@ export function joinNotes(notes: readonly string[]): string | undefined {
  */
 export function fitResult(result: SandboxResult, maxBytes = MAX_RESULT_BYTES): string {
   const candidate = typeof result.candidate === 'string' ? result.candidate : '';
+  const nonce =
+    typeof result.nonce === 'string' && /^[0-9a-f]{32,64}$/.test(result.nonce) ? result.nonce : NO_NONCE;
   if (!Value.Check(SandboxResult, result)) {
     const first = [...Value.Errors(SandboxResult, result)][0];
     const reason = first ? `${first.path || '/'}: ${first.message}` : 'unknown';
     return fitResult(
-      { ...emptyResult(candidate), message: `the runner built an invalid result (${reason})` },
+      { ...emptyResult(candidate, nonce), message: `the runner built an invalid result (${reason})` },
       maxBytes,
     );
   }

@@ -1,20 +1,32 @@
+// The suite through the real executor, as in a pod: commands run under the candidate's uid in a
+// PID namespace of their own.
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { chmod, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import { commandEnv } from './commands.js';
+import { startExecutor } from './executor-process.js';
+import { executorRunner } from './executor-runner.js';
 import { createLog } from './log.js';
 import { orderedCommands, runSuite, type SuiteContext } from './suite.js';
 import { sampleManifest, tempDir } from './test-helpers.js';
 
-async function context(): Promise<SuiteContext & { logged: () => string }> {
+async function context(): Promise<SuiteContext & { logged: () => string; scratch: string }> {
   const sourceDir = await tempDir();
+  const scratch = await tempDir();
+  await chmod(sourceDir, 0o777);
+  await chmod(scratch, 0o777);
+  const executor = await startExecutor(sourceDir, await tempDir());
+  after(() => executor.connection.close());
   let text = '';
+  const log = createLog((chunk) => void (text += chunk.toString()));
   return {
     sourceDir,
-    runnerDir: await tempDir(),
-    env: commandEnv(process.env, sourceDir, {}, {}),
-    log: createLog((chunk) => void (text += chunk.toString())),
+    scratch,
+    benchmarkDir: { forCommand: scratch, forJudge: scratch },
+    env: commandEnv(scratch, {}, {}),
+    run: executorRunner(executor.connection, log),
+    log,
     logged: () => text,
   };
 }
@@ -87,10 +99,14 @@ test('each benchmark run gets its own output file, which wins over stdout', asyn
     ctx,
   );
   assert.deepEqual(outcome.benchmark, { rps: [2, 2] });
-  const second = JSON.parse(await readFile(join(ctx.runnerDir, 'benchmark-2.json'), 'utf8')) as {
-    path: string;
-  };
-  assert.equal(second.path, join(ctx.runnerDir, 'benchmark-2.json'));
+  const files = (await readdir(ctx.scratch))
+    .filter((name) => name.startsWith('hyperagent-benchmark-'))
+    .sort();
+  assert.equal(files.length, 2, 'one file per run');
+  for (const name of files) {
+    const written = JSON.parse(await readFile(join(ctx.scratch, name), 'utf8')) as { path: string };
+    assert.equal(written.path, join(ctx.scratch, name), 'each run was told its own file');
+  }
 });
 
 test('a failed typecheck still runs the test, but not the benchmark', async () => {

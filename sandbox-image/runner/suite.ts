@@ -1,7 +1,6 @@
 // The commands of one evaluation: typecheck, test, then the benchmark `benchmarkRuns` times. The
 // test runs even after a failed typecheck (its counts still tell something); the benchmark runs
 // only after both passed, since figures of a broken candidate mean nothing.
-import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   COMMAND_NAMES,
@@ -9,19 +8,32 @@ import {
   type SandboxManifest,
 } from '../../operator/src/sandbox/protocol.js';
 import { BENCHMARK_OUTPUT_ENV, collectRuns, readRunFigures, type Figures } from './benchmark.js';
-import { runCommand, type CommandRun } from './commands.js';
+import type { CommandRun } from './commands.js';
 import type { Log } from './log.js';
+import { readInside } from './safe-read.js';
 import { countTestRun } from './test-results.js';
 import type { TestCounts } from './test-report.js';
 
 type ManifestCommand = SandboxManifest['commands'][number];
 
+/** Runs one command where the candidate's code may run (the executor in a pod); never rejects for a failing command. */
+export type CommandRunner = (command: {
+  name: ManifestCommand['name'];
+  run: string;
+  env: Record<string, string>;
+  timeoutMs: number;
+}) => Promise<CommandRun>;
+
 export interface SuiteContext {
   sourceDir: string;
-  /** The runner's own scratch folder (benchmark output files). */
-  runnerDir: string;
+  /**
+   * Where benchmark runs write their figures: `forCommand` as the command sees it, `forJudge` the
+   * same folder as the judge reads it.
+   */
+  benchmarkDir: { forCommand: string; forJudge: string };
   /** Environment of every command. */
   env: Record<string, string>;
+  run: CommandRunner;
   log: Log;
 }
 
@@ -46,6 +58,7 @@ export function passed(run: CommandRun): boolean {
 /** Runs the manifest's commands; never throws for a failing command, only for runner faults. */
 export async function runSuite(manifest: SandboxManifest, context: SuiteContext): Promise<SuiteOutcome> {
   const outcome: SuiteOutcome = { commands: [], notes: [] };
+  const spawnNotes = new Set<string>();
   const failed: string[] = [];
   for (const command of orderedCommands(manifest.commands)) {
     if (command.name === 'benchmark') {
@@ -54,11 +67,11 @@ export async function runSuite(manifest: SandboxManifest, context: SuiteContext)
         context.log.line(`benchmark skipped: ${failed.join(' and ')} failed`);
         continue;
       }
-      await runBenchmark(manifest, command, context, outcome);
+      await runBenchmark(manifest, command, context, outcome, spawnNotes);
       continue;
     }
     const startedAt = Date.now();
-    const run = await runLogged(command, context, context.env, '');
+    const run = await runLogged(command, context, context.env, '', spawnNotes);
     outcome.commands.push(run.report);
     if (!passed(run)) failed.push(command.name);
     if (command.name === 'test') {
@@ -72,6 +85,7 @@ export async function runSuite(manifest: SandboxManifest, context: SuiteContext)
       else outcome.notes.push('no known test report format in the test output');
     }
   }
+  outcome.notes.unshift(...spawnNotes);
   return outcome;
 }
 
@@ -80,20 +94,21 @@ async function runBenchmark(
   command: ManifestCommand,
   context: SuiteContext,
   outcome: SuiteOutcome,
+  spawnNotes: Set<string>,
 ): Promise<void> {
   const runs: Figures[] = [];
   for (let index = 1; index <= manifest.benchmarkRuns; index++) {
-    const outputFile = join(context.runnerDir, `benchmark-${index}.json`);
-    await rm(outputFile, { force: true });
-    const env = { ...context.env, [BENCHMARK_OUTPUT_ENV]: outputFile };
-    const run = await runLogged(command, context, env, ` run ${index}/${manifest.benchmarkRuns}`);
+    // A fresh name per run and pod: a file left by an earlier run is never read as this one's.
+    const name = `hyperagent-benchmark-${index}-${Date.now().toString(36)}.json`;
+    const env = { ...context.env, [BENCHMARK_OUTPUT_ENV]: join(context.benchmarkDir.forCommand, name) };
+    const run = await runLogged(command, context, env, ` run ${index}/${manifest.benchmarkRuns}`, spawnNotes);
     outcome.commands.push(run.report);
     if (!passed(run)) {
       // A failing run's figures are not trusted, and neither would later runs' be.
       outcome.notes.push(`benchmark run ${index} failed; later runs skipped`);
       break;
     }
-    const file = await readFile(outputFile, 'utf8').catch(() => undefined);
+    const file = await readInside(context.benchmarkDir.forJudge, name);
     const figures = readRunFigures(file, run.stdout, manifest.benchmarkKeys);
     if (figures.problem) {
       outcome.notes.push(`benchmark run ${index}: ${figures.problem}`);
@@ -114,18 +129,17 @@ async function runLogged(
   context: SuiteContext,
   env: Record<string, string>,
   label: string,
+  notes: Set<string>,
 ): Promise<CommandRun> {
   const { log } = context;
   log.line(
     `>>> ${command.name}${label}: sh -c ${JSON.stringify(command.run)} (timeout ${command.timeoutSeconds}s)`,
   );
-  const run = await runCommand({
+  const run = await context.run({
     name: command.name,
     run: command.run,
-    cwd: context.sourceDir,
     env,
     timeoutMs: command.timeoutSeconds * 1000,
-    onOutput: (chunk) => log.stream(chunk),
   });
   const { report } = run;
   const ending = run.spawnError
@@ -135,6 +149,10 @@ async function runLogged(
       : report.signal
         ? `ended by ${report.signal}`
         : `exited ${report.exitCode}`;
-  log.line(`<<< ${command.name}${label} ${ending} (${report.durationMs} ms)`);
+  const left = report.lingering
+    ? `; it left ${report.lingering} process(es) running, killed by the executor`
+    : '';
+  log.line(`<<< ${command.name}${label} ${ending} (${report.durationMs} ms)${left}`);
+  if (run.spawnError) notes.add(`${command.name} could not run: ${run.spawnError}`);
   return run;
 }

@@ -67,6 +67,8 @@ export function childNodeEnv(): NodeJS.ProcessEnv {
 export function sampleManifest(overrides: Partial<SandboxManifest> = {}): SandboxManifest {
   return {
     version: PROTOCOL_VERSION,
+    nonce: 'a1b2c3d4e5f60718293a4b5c6d7e8f90',
+    executorConnectSeconds: 20,
     cycle: 'checkout-7f3a',
     candidate: 'c1',
     patches: [],

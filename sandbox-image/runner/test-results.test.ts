@@ -28,13 +28,15 @@ test('stderr is read when stdout has no report, then JUnit XML printed on stdout
   assert.deepEqual(inline, { format: 'junit', passed: 2, failed: 1, skipped: 0 });
 });
 
-test('JUnit files the output names are read, relative to the source or absolute', async () => {
+test('JUnit files the output names are read inside the source tree only, relative or absolute', async () => {
   const sourceDir = await tempDir();
   const elsewhere = await tempDir();
   await writeFiles(sourceDir, { 'reports/unit.xml': junit(2, 0) });
-  await writeFiles(elsewhere, { 'more.xml': junit(1, 1) });
+  await writeFiles(sourceDir, { 'reports/more.xml': junit(1, 1) });
+  // Outside the tree: the output names whatever it likes, the judge reads none of it.
+  await writeFiles(elsewhere, { 'forged.xml': junit(100, 0) });
   const counts = await countTestRun({
-    stdout: `Report written to reports/unit.xml\nand ${join(elsewhere, 'more.xml')}\n`,
+    stdout: `Report written to reports/unit.xml\nand ${join(sourceDir, 'reports/more.xml')}\nand ${join(elsewhere, 'forged.xml')}\n`,
     stderr: '',
     sourceDir,
     startedAt: Date.now() + 60_000,

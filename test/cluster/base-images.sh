@@ -7,6 +7,10 @@
 #   node:20-bookworm-slim   debian:bookworm-slim plus this host's Node.js (the files of the Debian
 #                           `nodejs` package, or the node install prefix when node is not from a
 #                           package), the whole npm folder and any shared library node needs
+#   golang:MAJOR.MINOR-bookworm
+#                           debian:bookworm-slim plus this host's Go distribution (GOROOT) at
+#                           /usr/local/go, for build stages of stdlib-only Go programs (the sandbox
+#                           executor); the tag follows the host's `go version`
 #
 #   test/cluster/base-images.sh
 #
@@ -342,9 +346,58 @@ verify_node_image() {
   log "$node_image: node $(docker run --rm "$node_image" node --version), npm $(docker run --rm "$node_image" npm --version)"
 }
 
+# --- golang:MAJOR.MINOR-bookworm -------------------------------------------------------------
+
+golang_image() {
+  local version
+  version=$(go env GOVERSION) # go1.26.8
+  version=${version#go}
+  echo "golang:$(echo "$version" | cut -d. -f1,2)-bookworm"
+}
+
+ensure_golang_image() {
+  command -v go >/dev/null || {
+    log "no go on this host: the golang build image cannot be made"
+    exit 1
+  }
+  local image goroot inputs staging old
+  image=$(golang_image)
+  goroot=$(go env GOROOT)
+  inputs=$( {
+    image_id "$debian_image"
+    sha <"$0"
+    go env GOVERSION
+    stat -c '%n %s %Y' "$goroot/VERSION" "$goroot/bin/go"
+  } | sha)
+  if [ "$(inputs_label_of "$image")" = "$inputs" ]; then
+    log "$image is up to date"
+    return 0
+  fi
+  log "building $image from $goroot ($(go env GOVERSION))"
+  staging=$(mktemp -d)
+  # shellcheck disable=SC2064 # expand now: staging is local
+  trap "rm -rf '$staging'" EXIT
+  mkdir -p "$staging/go"
+  # The toolchain without its tests and documentation: what `go build` needs.
+  tar -C "$goroot" --exclude='./test' --exclude='./doc' --exclude='./api' -cf - . | tar -C "$staging/go" -xf -
+  {
+    echo "FROM $debian_image"
+    echo "COPY go/ /usr/local/go/"
+    echo "ENV PATH=/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+    # Offline: the toolchain never fetches another, modules come only from the build context.
+    echo "ENV GOTOOLCHAIN=local GOPROXY=off GOFLAGS=-mod=mod CGO_ENABLED=0"
+    echo 'CMD ["go", "version"]'
+  } >"$staging/Dockerfile"
+  old=$(image_id "$image")
+  quiet_build --label "$INPUTS_LABEL=$inputs" -t "$image" "$staging"
+  remove_replaced "$old" "$image"
+  log "$image: $(docker run --rm "$image" go version)"
+}
+
 main() {
   ensure_debian_image
   ensure_node_image
+  ensure_golang_image
 }
 
 main "$@"

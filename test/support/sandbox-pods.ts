@@ -20,7 +20,8 @@ const OUTSIDE = new URL(process.env.HYPERAGENT_OUTSIDE_URL ?? 'http://198.51.100
 
 export const SMALL_SANDBOX: SandboxSpec = {
   sourcePath: '/app',
-  resources: { cpu: '250m', memory: '192Mi' },
+  // The judge takes 200m and 160Mi of these; the candidate's commands get the rest.
+  resources: { cpu: '500m', memory: '384Mi' },
   quota: { pods: 4, cpu: '2', memory: '2Gi' },
   timeoutSeconds: 60,
 };
@@ -47,6 +48,8 @@ export function testManifest(
 ): SandboxManifest {
   return {
     version: PROTOCOL_VERSION,
+    nonce: randomBytes(16).toString('hex'),
+    executorConnectSeconds: 60,
     cycle: 'bench',
     candidate,
     patches: [],
@@ -72,6 +75,10 @@ export interface SandboxRunOptions {
   patches?: Record<string, string>;
   /** The pod's sandbox settings; SMALL_SANDBOX unless given. */
   sandbox?: SandboxSpec;
+  /** The image the candidate's commands run in; the source image unless given. */
+  toolchainImage?: string;
+  /** The image holding the source; QUOTE_IMAGE unless given. */
+  sourceImage?: string;
   timeoutMs?: number;
 }
 
@@ -81,7 +88,7 @@ export async function runSandboxPod(
   manifest: SandboxManifest,
   options: SandboxRunOptions = {},
 ): Promise<SandboxRun> {
-  const { patches = {}, sandbox = SMALL_SANDBOX, timeoutMs = 120_000 } = options;
+  const { patches = {}, sandbox = SMALL_SANDBOX, timeoutMs = 120_000, sourceImage = QUOTE_IMAGE } = options;
   const cycle = {
     namespace,
     name: `run-${randomBytes(3).toString('hex')}`,
@@ -106,7 +113,8 @@ export async function runSandboxPod(
     patchKeys: manifest.patches,
     sandbox,
     image: SANDBOX_IMAGE,
-    sourceImage: QUOTE_IMAGE,
+    sourceImage,
+    toolchainImage: options.toolchainImage ?? sourceImage,
   });
   const name = pod.metadata!.name!;
   // Watch first, then create: the pod's every change arrives as an event, none is missed.
@@ -130,7 +138,7 @@ export async function runSandboxPod(
         `/api/v1/namespaces/${namespace}/pods`,
         { fieldSelector: `metadata.name=${name}` },
         (_type, object: V1Pod) => {
-          const current = readSandboxPod(object);
+          const current = readSandboxPod(object, manifest.nonce);
           if (current.state === 'finished' || current.state === 'failed') settle(() => resolve(current));
         },
         (error: unknown) =>

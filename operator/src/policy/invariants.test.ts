@@ -45,6 +45,7 @@ const CHANGED_INTERFACE: NonNullable<SandboxResult['interface']> = {
 function result(over: Partial<SandboxResult> = {}): SandboxResult {
   return {
     version: PROTOCOL_VERSION,
+    nonce: 'a1b2c3d4e5f60718293a4b5c6d7e8f90',
     candidate: 'baseline',
     outcome: 'evaluated',
     breached: [],
@@ -218,6 +219,11 @@ test('commands that did not complete fail Evaluation, with what happened', () =>
       'typecheck ended without an exit code',
     ],
     ['benchmark failed', [command('test'), command('benchmark', { exitCode: 3 })], 'benchmark exited with 3'],
+    [
+      'a detached process outlived the test',
+      [command('test', { lingering: 2 })],
+      'test left 2 process(es) running after it ended (the executor killed them)',
+    ],
     [
       'two problems',
       [

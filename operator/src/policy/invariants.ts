@@ -10,7 +10,8 @@
 //             later check is Skipped. Passed only for an evaluated result.
 // Evaluation  Failed when the runner did not evaluate (patch-failed, invalid-manifest, error: its
 //             message), when the pod died (deadline, OOM: the I/O layer's text), when a command
-//             timed out, was killed or has no exit code, when the benchmark exited non-zero, or
+//             timed out, was killed, has no exit code or left processes running after it ended
+//             (a detached daemon), when the benchmark exited non-zero, or
 //             when the baseline is unusable (see judgeBaseline). Later checks are then Skipped.
 // TestsPass   Always required. Failed when the typecheck fails, no test command ran, the test
 //             command exits non-zero or any test is counted failed.
@@ -301,6 +302,13 @@ function incompleteCommands(result: SandboxResult): string | undefined {
     if (command.timedOut) return [`${command.name} timed out after ${seconds(command.durationMs)}`];
     if (command.signal !== undefined) return [`${command.name} was killed by ${command.signal}`];
     if (command.exitCode === null) return [`${command.name} ended without an exit code`];
+    // A process that outlives its command could tamper with what is measured after it; the
+    // executor killed it, and a candidate that tries is not trusted with the rest.
+    if (command.lingering) {
+      return [
+        `${command.name} left ${command.lingering} process(es) running after it ended (the executor killed them)`,
+      ];
+    }
     if (command.name === 'benchmark' && command.exitCode !== 0) {
       return [`benchmark exited with ${command.exitCode}`];
     }

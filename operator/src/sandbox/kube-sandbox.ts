@@ -4,6 +4,7 @@
 // range, default-deny policies) before it starts pods, starts the pods that do not exist yet as
 // far as the quota allows (the rest wait their turn), reads the finished ones, and, when all are
 // done, judges every candidate against the baseline. `release` removes what a cycle left behind.
+import { randomBytes } from 'node:crypto';
 import type { KubernetesObject, V1ConfigMap, V1Pod } from '@kubernetes/client-node';
 import { quantityToScalar } from '@kubernetes/client-node/dist/util.js';
 import type { Logger } from 'pino';
@@ -15,6 +16,7 @@ import { BASELINE, cycleInputsName, inputKeys, sha256 } from '../engine/cycle-in
 import { judgeBaseline, judgeCycle } from '../policy/invariants.js';
 import {
   CYCLE_UID_LABEL,
+  inputConfigMapName,
   sandboxInputConfigMap,
   sandboxLimitRange,
   sandboxNamespace,
@@ -22,6 +24,7 @@ import {
   sandboxNetworkPolicies,
   sandboxPod,
   sandboxQuota,
+  splitResources,
 } from './manifests.js';
 import { readSandboxPod, type SandboxPodState } from './pod-outcome.js';
 import {
@@ -53,6 +56,7 @@ export interface KubeSandboxOptions {
 }
 
 const FIELD_MANAGER = 'hyperagent-operator';
+const MANIFEST_SUFFIX = '.manifest.json';
 const DEFAULT_POLL_MS = 30_000;
 const QUOTA_RETRY_MS = 2000;
 
@@ -95,6 +99,9 @@ export class KubeSandbox implements Sandbox {
       const configMap = await this.ensureInputConfigMap(namespace, cycle, units.units);
       const sourceImage = await this.sourceImageOf(cycle);
       if ('failed' in sourceImage) return sourceImage.failed;
+      // The candidate's commands run in the service's own toolchain, which the source image is
+      // unless the agent names another.
+      const toolchainImage = spec.sandbox.toolchainImage ?? sourceImage.image;
       let free = await this.freePodSlots(namespace, spec.sandbox.quota.pods);
       for (const unit of missing) {
         if (free <= 0) break;
@@ -108,6 +115,7 @@ export class KubeSandbox implements Sandbox {
           sandbox: spec.sandbox,
           image: runnerImage,
           sourceImage: sourceImage.image,
+          toolchainImage,
         });
         const created = await this.createPod(pod);
         if (!created) break;
@@ -116,8 +124,9 @@ export class KubeSandbox implements Sandbox {
       }
     }
 
+    const nonces = await this.storedNonces(namespace, cycle);
     const states = new Map<string, { pod: V1Pod; state: SandboxPodState }>();
-    for (const [id, pod] of existing) states.set(id, { pod, state: readSandboxPod(pod) });
+    for (const [id, pod] of existing) states.set(id, { pod, state: readSandboxPod(pod, nonces.get(id)) });
     const done = units.units.filter((unit) => isDone(states.get(unit.id)?.state));
     if (done.length < units.units.length) {
       const running = [...states.values()].filter((entry) => !isDone(entry.state)).length;
@@ -168,7 +177,10 @@ export class KubeSandbox implements Sandbox {
     }
     const baselineState = states.get(BASELINE)?.state;
     const baselineResult = baselineState?.state === 'finished' ? baselineState.result : undefined;
-    const memoryLimitBytes = Number(quantityToScalar(spec.sandbox.resources.memory));
+    // What the candidate's commands may use: the pod's memory minus the judge's share.
+    const memoryLimitBytes = Number(
+      quantityToScalar(splitResources(spec.sandbox.resources).candidate.memory),
+    );
     const verdicts = judgeCycle({
       spec,
       ...(baselineState ? { baseline: baselineResult ?? { failure: failureText(baselineState) } } : {}),
@@ -255,7 +267,7 @@ export class KubeSandbox implements Sandbox {
         string | number | boolean
       >;
       const manifest = manifestFor(cycle, id, values, Object.keys(patches), probes, this.options);
-      const manifestKey = `${id}.manifest.json`;
+      const manifestKey = `${id}${MANIFEST_SUFFIX}`;
       units.push({
         id,
         manifestKey,
@@ -264,6 +276,34 @@ export class KubeSandbox implements Sandbox {
       });
     }
     return { units };
+  }
+
+  /**
+   * The nonce each candidate's judge must echo, from the input ConfigMap the pods read (created
+   * once per cycle, so later visits see the nonces the pods got). Empty when it is gone.
+   */
+  private async storedNonces(namespace: string, cycle: CycleContext): Promise<Map<string, string>> {
+    const nonces = new Map<string, string>();
+    const stored = await this.options.clients.core
+      .readNamespacedConfigMap({
+        name: inputConfigMapName({ namespace: cycle.namespace, name: cycle.name, uid: cycle.uid }),
+        namespace,
+      })
+      .catch((error: unknown) => {
+        if (statusCodeOf(error) === 404) return undefined;
+        throw error;
+      });
+    for (const [key, text] of Object.entries(stored?.data ?? {})) {
+      if (!key.endsWith(MANIFEST_SUFFIX)) continue;
+      try {
+        const manifest = JSON.parse(text) as Partial<SandboxManifest>;
+        if (typeof manifest.nonce === 'string')
+          nonces.set(key.slice(0, -MANIFEST_SUFFIX.length), manifest.nonce);
+      } catch {
+        // Not a manifest of ours: its pod's result then fails the nonce check.
+      }
+    }
+    return nonces;
   }
 
   /** Addresses the runner must fail to reach: the API server, cluster DNS, a pod, the outside. */
@@ -441,6 +481,10 @@ function manifestFor(
     commands.push({ name: 'benchmark', run: verification.benchmark, timeoutSeconds });
   return {
     version: PROTOCOL_VERSION,
+    // Fresh for every manifest: only this pod's judge reads it, so only it can echo it.
+    nonce: randomBytes(16).toString('hex'),
+    // The candidate container starts beside the judge; its image may still be pulled.
+    executorConnectSeconds: Math.min(600, Math.max(30, Math.floor(spec.sandbox.timeoutSeconds / 2))),
     cycle: cycle.name,
     candidate: id,
     patches,

@@ -9,8 +9,14 @@ import {
   CYCLE_UID_LABEL,
   MANAGED_BY,
   MANAGED_BY_LABEL,
-  RUNNER_CONTAINER,
+  CANDIDATE_CONTAINER,
+  EXECUTOR_CONTAINER,
+  EXECUTOR_IN_IMAGE,
+  JUDGE_CONTAINER,
+  JUDGE_UID,
   SANDBOX_FOR_LABEL,
+  SANDBOX_UID,
+  splitResources,
   SOURCE_CONTAINER,
   SOURCE_DIR,
   dnsLabel,
@@ -72,6 +78,7 @@ function podInput(overrides: Partial<SandboxPodInput> = {}): SandboxPodInput {
     sandbox,
     image: 'ghcr.io/example/hyperagent-sandbox:0.1.0',
     sourceImage: 'registry.example/shop/checkout:1.4.2',
+    toolchainImage: 'registry.example/shop/checkout-toolchain:1.4.2',
     ...overrides,
   };
 }
@@ -243,29 +250,44 @@ test('the pod is restricted-compliant in every container, with no service accoun
   assert.equal(spec.hostIPC, undefined);
   assert.deepEqual(spec.securityContext, {
     runAsNonRoot: true,
-    runAsUser: 65532,
-    runAsGroup: 65532,
     fsGroup: 65532,
     seccompProfile: { type: 'RuntimeDefault' },
   });
   for (const container of containersOf(pod)) {
+    const judgeSide = container.name === JUDGE_CONTAINER || container.name === EXECUTOR_CONTAINER;
+    const uid = judgeSide ? JUDGE_UID : SANDBOX_UID;
     assert.deepEqual(container.securityContext, {
       allowPrivilegeEscalation: false,
       readOnlyRootFilesystem: true,
       capabilities: { drop: ['ALL'] },
       runAsNonRoot: true,
+      runAsUser: uid,
+      runAsGroup: uid,
     });
   }
 });
 
+test('two trust domains: the judge and the candidate differ in user and share no processes', () => {
+  const pod = sandboxPod(podInput());
+  assert.notEqual(JUDGE_UID, SANDBOX_UID);
+  assert.equal(pod.spec!.shareProcessNamespace, false);
+  assert.deepEqual(
+    pod.spec!.containers.map((container) => [container.name, container.securityContext?.runAsUser]),
+    [
+      [JUDGE_CONTAINER, JUDGE_UID],
+      [CANDIDATE_CONTAINER, SANDBOX_UID],
+    ],
+  );
+});
+
 test('the restricted check itself catches what the pod must not have', () => {
   const pod = sandboxPod(podInput());
-  const runner = pod.spec!.containers[0]!;
-  runner.securityContext = { ...runner.securityContext, allowPrivilegeEscalation: true };
+  const judge = pod.spec!.containers[0]!;
+  judge.securityContext = { ...judge.securityContext, allowPrivilegeEscalation: true };
   pod.spec!.volumes!.push({ name: 'host', hostPath: { path: '/' } });
   assert.deepEqual(restrictedViolations(pod), [
     'volume host: hostPath',
-    'container runner: privilege escalation',
+    'container judge: privilege escalation',
   ]);
 });
 
@@ -276,18 +298,27 @@ test('the pod stops at its deadline, never restarts, and ends quickly', () => {
   assert.equal(spec.terminationGracePeriodSeconds, 5);
 });
 
-test('every container requests exactly its limits, the sandbox resources', () => {
-  for (const container of containersOf(sandboxPod(podInput()))) {
-    assert.deepEqual(container.resources, {
-      limits: { cpu: '500m', memory: '768Mi' },
-      requests: { cpu: '500m', memory: '768Mi' },
-    });
+test('every container requests exactly its limits: the judge its share, the candidate the rest, disk bounded', () => {
+  const pod = sandboxPod(podInput());
+  const judge = { cpu: '200m', memory: '160Mi', 'ephemeral-storage': '256Mi' };
+  const candidate = { cpu: '300m', memory: '608Mi', 'ephemeral-storage': '256Mi' };
+  const expected: Record<string, typeof judge> = {
+    [SOURCE_CONTAINER]: candidate,
+    [EXECUTOR_CONTAINER]: judge,
+    [JUDGE_CONTAINER]: judge,
+    [CANDIDATE_CONTAINER]: candidate,
+  };
+  for (const container of containersOf(pod)) {
+    const want = expected[container.name]!;
+    assert.deepEqual(container.resources, { limits: want, requests: want }, container.name);
   }
+  assert.deepEqual(splitResources({ cpu: '1', memory: '1Gi' }).candidate, { cpu: '800m', memory: '864Mi' });
+  assert.throws(() => splitResources({ cpu: '200m', memory: '1Gi' }), /leave nothing for the candidate/);
 });
 
-test('the init container copies the source into the workspace without a shell', () => {
-  const [source] = sandboxPod(podInput({ sandbox: { ...sandbox, sourcePath: '/srv/my app/' } })).spec!
-    .initContainers!;
+test('the init containers copy the source and the executor without a shell', () => {
+  const [source, executor] = sandboxPod(podInput({ sandbox: { ...sandbox, sourcePath: '/srv/my app/' } }))
+    .spec!.initContainers!;
   assert.equal(source?.name, SOURCE_CONTAINER);
   assert.equal(source?.image, 'registry.example/shop/checkout:1.4.2');
   assert.deepEqual(source?.command, ['cp', '-R', '/srv/my app/.', SOURCE_DIR]);
@@ -295,24 +326,45 @@ test('the init container copies the source into the workspace without a shell', 
   assert.deepEqual(source?.volumeMounts, [{ name: 'workspace', mountPath: SANDBOX_PATHS.workspace }]);
   const root = sandboxPod(podInput({ sandbox: { ...sandbox, sourcePath: '/' } })).spec!.initContainers![0]!;
   assert.equal(root.command?.[2], '/.');
+  assert.equal(executor?.name, EXECUTOR_CONTAINER);
+  assert.equal(executor?.image, 'ghcr.io/example/hyperagent-sandbox:0.1.0');
+  assert.deepEqual(executor?.command, ['cp', EXECUTOR_IN_IMAGE, '/hyperagent/tools/executor']);
+  assert.deepEqual(executor?.volumeMounts, [{ name: 'tools', mountPath: '/hyperagent/tools' }]);
 });
 
-test('the runner reads its manifest and reports by the termination file, never by its log', () => {
-  const [runner] = sandboxPod(podInput()).spec!.containers;
-  assert.equal(runner?.name, RUNNER_CONTAINER);
-  assert.equal(runner?.image, 'ghcr.io/example/hyperagent-sandbox:0.1.0');
-  assert.deepEqual(runner?.args, ['/hyperagent/input/c1.manifest.json']);
-  assert.deepEqual(runner?.env, [
+test('the judge reads its manifest, sees the candidate side read-only, and reports by its termination file', () => {
+  const [judge] = sandboxPod(podInput()).spec!.containers;
+  assert.equal(judge?.name, JUDGE_CONTAINER);
+  assert.equal(judge?.image, 'ghcr.io/example/hyperagent-sandbox:0.1.0');
+  assert.deepEqual(judge?.args, ['/hyperagent/input/c1.manifest.json']);
+  assert.deepEqual(judge?.env, [
     { name: 'HOME', value: '/tmp' },
     { name: 'TMPDIR', value: '/tmp' },
   ]);
-  assert.equal(runner?.terminationMessagePath, '/dev/termination-log');
-  assert.equal(runner?.terminationMessagePolicy, 'File');
-  assert.deepEqual(runner?.volumeMounts, [
+  assert.equal(judge?.terminationMessagePath, '/dev/termination-log');
+  assert.equal(judge?.terminationMessagePolicy, 'File');
+  assert.deepEqual(judge?.volumeMounts, [
     { name: 'input', mountPath: '/hyperagent/input', readOnly: true },
-    { name: 'workspace', mountPath: '/hyperagent/workspace' },
-    { name: 'tmp', mountPath: '/tmp' },
+    { name: 'workspace', mountPath: '/hyperagent/workspace', readOnly: true },
+    { name: 'candidate-tmp', mountPath: '/hyperagent/candidate-tmp', readOnly: true },
+    { name: 'control', mountPath: '/hyperagent/control' },
+    { name: 'judge-tmp', mountPath: '/tmp' },
   ]);
+});
+
+test('the candidate runs the executor in its toolchain image and cannot reach the manifest or the judge', () => {
+  const candidate = sandboxPod(podInput()).spec!.containers[1]!;
+  assert.equal(candidate.name, CANDIDATE_CONTAINER);
+  assert.equal(candidate.image, 'registry.example/shop/checkout-toolchain:1.4.2');
+  assert.deepEqual(candidate.command, ['/hyperagent/tools/executor']);
+  assert.deepEqual(candidate.args, ['--socket', '/hyperagent/control/executor.sock', '--source', SOURCE_DIR]);
+  assert.deepEqual(candidate.volumeMounts, [
+    { name: 'workspace', mountPath: '/hyperagent/workspace' },
+    { name: 'candidate-tmp', mountPath: '/tmp' },
+    { name: 'control', mountPath: '/hyperagent/control', readOnly: true },
+    { name: 'tools', mountPath: '/hyperagent/tools', readOnly: true },
+  ]);
+  assert.ok(!candidate.volumeMounts?.some((mount) => mount.name === 'input' || mount.name === 'judge-tmp'));
 });
 
 test('the pod mounts only its own inputs, read-only, and bounded scratch space', () => {
@@ -332,7 +384,10 @@ test('the pod mounts only its own inputs, read-only, and bounded scratch space',
       },
     },
     { name: 'workspace', emptyDir: { sizeLimit: '1Gi' } },
-    { name: 'tmp', emptyDir: { sizeLimit: '256Mi' } },
+    { name: 'candidate-tmp', emptyDir: { sizeLimit: '256Mi' } },
+    { name: 'judge-tmp', emptyDir: { sizeLimit: '256Mi' } },
+    { name: 'control', emptyDir: { sizeLimit: '16Mi' } },
+    { name: 'tools', emptyDir: { sizeLimit: '16Mi' } },
   ]);
   const bigger = sandboxPod(podInput({ workspaceSizeLimit: '4Gi' })).spec!.volumes!;
   assert.deepEqual(bigger[1], { name: 'workspace', emptyDir: { sizeLimit: '4Gi' } });

@@ -14,9 +14,10 @@ import type {
   V1ResourceRequirements,
   V1SecurityContext,
 } from '@kubernetes/client-node';
+import { quantityToScalar } from '@kubernetes/client-node/dist/util.js';
 import { AGENT_LABEL } from '../api/resources.js';
 import type { HyperAgentSpec } from '../api/schema.js';
-import { SANDBOX_PATHS } from './protocol.js';
+import { EXECUTOR_PATH, EXECUTOR_SOCKET, SANDBOX_PATHS } from './protocol.js';
 
 /** `spec.sandbox` of a HyperAgent, with its defaults applied. */
 export type SandboxSpec = HyperAgentSpec['sandbox'];
@@ -40,15 +41,32 @@ export const SANDBOX_QUOTA_NAME = 'hyperagent-sandbox';
 export const SANDBOX_LIMIT_RANGE_NAME = 'hyperagent-sandbox';
 /** The init container that copies the source into the workspace. */
 export const SOURCE_CONTAINER = 'source';
-/** The container that proves isolation and evaluates the candidate. */
-export const RUNNER_CONTAINER = 'runner';
+/** The init container that copies the executor into the tools volume. */
+export const EXECUTOR_CONTAINER = 'executor';
+/** The container that proves isolation, has the candidate's commands run, and alone writes the result. */
+export const JUDGE_CONTAINER = 'judge';
+/** The container where candidate code runs: the service's toolchain image, under the executor. */
+export const CANDIDATE_CONTAINER = 'candidate';
 /** Where the init container puts the source, inside the workspace volume. */
 export const SOURCE_DIR = `${SANDBOX_PATHS.workspace}/src`;
 
-/** The non-root user of every sandbox container (the conventional "nonroot" uid of distroless images). */
+/**
+ * The user of the candidate container and of the source copy (the conventional "nonroot" uid of
+ * distroless images): the candidate owns its tree.
+ */
 export const SANDBOX_UID = 65532;
+/** The judge's own user: candidate processes cannot signal, trace or write as it. */
+export const JUDGE_UID = 65533;
+/**
+ * The judge's share of each sandbox pod's `resources`; the candidate container gets the rest. The
+ * schema requires at least MIN_POD_CPU and MIN_POD_MEMORY, so the candidate keeps something.
+ */
+export const JUDGE_RESOURCES = { cpu: '200m', memory: '160Mi' } as const;
 const DEFAULT_WORKSPACE_SIZE = '1Gi';
 const SCRATCH_SIZE = '256Mi';
+/** Disk each container may use besides its volumes (logs, writable layer): eviction beyond. */
+const CONTAINER_DISK = '256Mi';
+const SMALL_VOLUME = '16Mi';
 const MAX_NAME = 63;
 const HASH_LENGTH = 10;
 /** The API server refuses objects over 1 MiB; the data alone must stay under it. */
@@ -261,20 +279,57 @@ export interface SandboxPodInput {
   /** ConfigMap keys of the patches the manifest names. */
   patchKeys: string[];
   sandbox: SandboxSpec;
-  /** The runner image, defaulted by the caller. */
+  /** The judge's image (the project's runner image), defaulted by the caller. */
   image: string;
   /** The image holding the source, defaulted by the caller. */
   sourceImage: string;
+  /** The image the candidate's commands run in (the service's toolchain), defaulted by the caller. */
+  toolchainImage: string;
   /** sizeLimit of the workspace emptyDir; 1Gi when unset. */
   workspaceSizeLimit?: string;
 }
 
-const CONTAINER_SECURITY: V1SecurityContext = {
-  allowPrivilegeEscalation: false,
-  readOnlyRootFilesystem: true,
-  capabilities: { drop: ['ALL'] },
-  runAsNonRoot: true,
-};
+/** Where the runner image keeps the executor binary. */
+export const EXECUTOR_IN_IMAGE = '/opt/hyperagent/executor';
+
+function containerSecurity(uid: number): V1SecurityContext {
+  return {
+    allowPrivilegeEscalation: false,
+    readOnlyRootFilesystem: true,
+    capabilities: { drop: ['ALL'] },
+    runAsNonRoot: true,
+    runAsUser: uid,
+    runAsGroup: uid,
+  };
+}
+
+/** Limits (and equal requests) of one container, with its disk bound. */
+function bounded(share: { cpu: string; memory: string }, disk: string): V1ResourceRequirements {
+  const limits = { cpu: share.cpu, memory: share.memory, 'ephemeral-storage': disk };
+  return { limits: { ...limits }, requests: { ...limits } };
+}
+
+/**
+ * How one sandbox pod's resources are shared: the judge's fixed share, the candidate the rest.
+ * Throws when the pod's resources do not leave the candidate anything (the schema prevents it).
+ */
+export function splitResources(resources: { cpu: string; memory: string }): {
+  judge: { cpu: string; memory: string };
+  candidate: { cpu: string; memory: string };
+} {
+  const milliCpu = (value: string) => Math.round(Number(quantityToScalar(value)) * 1000);
+  const bytes = (value: string) => Number(quantityToScalar(value));
+  const cpu = milliCpu(resources.cpu) - milliCpu(JUDGE_RESOURCES.cpu);
+  const memory = bytes(resources.memory) - bytes(JUDGE_RESOURCES.memory);
+  if (!(cpu > 0) || !(memory > 0)) {
+    throw new Error(
+      `sandbox resources ${resources.cpu} CPU and ${resources.memory} leave nothing for the candidate after the judge's ${JUDGE_RESOURCES.cpu} and ${JUDGE_RESOURCES.memory}`,
+    );
+  }
+  const mebibytes = memory / (1024 * 1024);
+  const memoryText = Number.isInteger(mebibytes) ? `${mebibytes}Mi` : String(memory);
+  return { judge: { ...JUDGE_RESOURCES }, candidate: { cpu: `${cpu}m`, memory: memoryText } };
+}
 
 /**
  * The pod that evaluates one candidate. Throws when the ConfigMap has not been stored yet (no
@@ -296,10 +351,13 @@ export function sandboxPod(input: SandboxPodInput): V1Pod {
   const missing = keys.filter((key) => configMap.data?.[key] === undefined);
   if (missing.length > 0) throw new Error(`the input ConfigMap has no ${missing.join(', ')}`);
 
-  // Requests equal limits (Guaranteed QoS): the quota then counts exactly what pods may use, and
-  // the init container, which runs before the runner, adds nothing to the pod's effective request.
-  const bounds = { cpu: sandbox.resources.cpu, memory: sandbox.resources.memory };
-  const resources: V1ResourceRequirements = { limits: { ...bounds }, requests: { ...bounds } };
+  // Requests equal limits (Guaranteed QoS): the quota then counts exactly what pods may use. The
+  // judge's share comes out of the pod's resources; init containers run before the others and may
+  // use the candidate's share, which adds nothing to the pod's effective request.
+  const split = splitResources(sandbox.resources);
+  const workspaceSize = input.workspaceSizeLimit ?? DEFAULT_WORKSPACE_SIZE;
+  const judgeResources = bounded(split.judge, CONTAINER_DISK);
+  const candidateResources = bounded(split.candidate, CONTAINER_DISK);
 
   const source: V1Container = {
     name: SOURCE_CONTAINER,
@@ -308,15 +366,26 @@ export function sandboxPod(input: SandboxPodInput): V1Pod {
     // No shell: cp creates the missing target as a copy of the directory, and `/.` follows a
     // sourcePath that is a symbolic link. Arguments go to cp as they are, spaces included.
     command: ['cp', '-R', `${sandbox.sourcePath.replace(/\/+$/, '')}/.`, SOURCE_DIR],
-    resources,
-    securityContext: { ...CONTAINER_SECURITY },
+    resources: candidateResources,
+    securityContext: containerSecurity(SANDBOX_UID),
     volumeMounts: [{ name: 'workspace', mountPath: SANDBOX_PATHS.workspace }],
     // cp writes no termination message; the tail of its log explains a failed copy.
     terminationMessagePolicy: 'FallbackToLogsOnError',
   };
 
-  const runner: V1Container = {
-    name: RUNNER_CONTAINER,
+  const executor: V1Container = {
+    name: EXECUTOR_CONTAINER,
+    image: input.image,
+    imagePullPolicy: 'IfNotPresent',
+    command: ['cp', EXECUTOR_IN_IMAGE, EXECUTOR_PATH],
+    resources: judgeResources,
+    securityContext: containerSecurity(JUDGE_UID),
+    volumeMounts: [{ name: 'tools', mountPath: SANDBOX_PATHS.tools }],
+    terminationMessagePolicy: 'FallbackToLogsOnError',
+  };
+
+  const judge: V1Container = {
+    name: JUDGE_CONTAINER,
     image: input.image,
     imagePullPolicy: 'IfNotPresent',
     args: [`${SANDBOX_PATHS.input}/${manifestKey}`],
@@ -324,16 +393,45 @@ export function sandboxPod(input: SandboxPodInput): V1Pod {
       { name: 'HOME', value: SANDBOX_PATHS.scratch },
       { name: 'TMPDIR', value: SANDBOX_PATHS.scratch },
     ],
-    resources,
-    securityContext: { ...CONTAINER_SECURITY },
+    resources: judgeResources,
+    securityContext: containerSecurity(JUDGE_UID),
     volumeMounts: [
       { name: 'input', mountPath: SANDBOX_PATHS.input, readOnly: true },
-      { name: 'workspace', mountPath: SANDBOX_PATHS.workspace },
-      { name: 'tmp', mountPath: SANDBOX_PATHS.scratch },
+      // The judge reads the candidate's tree and output files, and never writes them.
+      { name: 'workspace', mountPath: SANDBOX_PATHS.workspace, readOnly: true },
+      { name: 'candidate-tmp', mountPath: SANDBOX_PATHS.candidateScratch, readOnly: true },
+      { name: 'control', mountPath: SANDBOX_PATHS.control },
+      { name: 'judge-tmp', mountPath: SANDBOX_PATHS.scratch },
     ],
     terminationMessagePath: SANDBOX_PATHS.terminationLog,
-    // Not FallbackToLogsOnError: the log of a runner that died is not a result and must never be
+    // Not FallbackToLogsOnError: the log of a judge that died is not a result and must never be
     // parsed as one.
+    terminationMessagePolicy: 'File',
+  };
+
+  const candidateContainer: V1Container = {
+    name: CANDIDATE_CONTAINER,
+    image: input.toolchainImage,
+    imagePullPolicy: 'IfNotPresent',
+    // The executor is the container's init process: it runs only what the judge asks, after the
+    // judge proved isolation, and stops every process of the container after each command.
+    command: [EXECUTOR_PATH],
+    args: ['--socket', EXECUTOR_SOCKET, '--source', SOURCE_DIR],
+    env: [
+      { name: 'HOME', value: SANDBOX_PATHS.scratch },
+      { name: 'TMPDIR', value: SANDBOX_PATHS.scratch },
+    ],
+    workingDir: SOURCE_DIR,
+    resources: candidateResources,
+    securityContext: containerSecurity(SANDBOX_UID),
+    volumeMounts: [
+      { name: 'workspace', mountPath: SANDBOX_PATHS.workspace },
+      { name: 'candidate-tmp', mountPath: SANDBOX_PATHS.scratch },
+      { name: 'control', mountPath: SANDBOX_PATHS.control, readOnly: true },
+      { name: 'tools', mountPath: SANDBOX_PATHS.tools, readOnly: true },
+    ],
+    // Whatever the candidate writes to its termination log is never read.
+    terminationMessagePath: '/dev/termination-log',
     terminationMessagePolicy: 'File',
   };
 
@@ -364,17 +462,17 @@ export function sandboxPod(input: SandboxPodInput): V1Pod {
       enableServiceLinks: false,
       terminationGracePeriodSeconds: 5,
       // A fork bomb is bounded by the kubelet's podPidsLimit, a node setting: the pod spec has no
-      // field for it. The runner also runs each command in its own process group and kills the
-      // group when the command ends or times out.
+      // field for it. The executor also stops every process of the candidate container after each
+      // command. Containers keep their own PID namespaces (shareProcessNamespace stays off), so
+      // candidate processes cannot even see the judge.
+      shareProcessNamespace: false,
       securityContext: {
         runAsNonRoot: true,
-        runAsUser: SANDBOX_UID,
-        runAsGroup: SANDBOX_UID,
         fsGroup: SANDBOX_UID,
         seccompProfile: { type: 'RuntimeDefault' },
       },
-      initContainers: [source],
-      containers: [runner],
+      initContainers: [source, executor],
+      containers: [judge, candidateContainer],
       volumes: [
         {
           name: 'input',
@@ -385,8 +483,11 @@ export function sandboxPod(input: SandboxPodInput): V1Pod {
             items: keys.map((key) => ({ key, path: key, mode: 0o444 })),
           },
         },
-        { name: 'workspace', emptyDir: { sizeLimit: input.workspaceSizeLimit ?? DEFAULT_WORKSPACE_SIZE } },
-        { name: 'tmp', emptyDir: { sizeLimit: SCRATCH_SIZE } },
+        { name: 'workspace', emptyDir: { sizeLimit: workspaceSize } },
+        { name: 'candidate-tmp', emptyDir: { sizeLimit: SCRATCH_SIZE } },
+        { name: 'judge-tmp', emptyDir: { sizeLimit: SCRATCH_SIZE } },
+        { name: 'control', emptyDir: { sizeLimit: SMALL_VOLUME } },
+        { name: 'tools', emptyDir: { sizeLimit: SMALL_VOLUME } },
       ],
     },
   };

@@ -30,6 +30,7 @@ function pod(status: V1PodStatus, candidate = 'c1'): V1Pod {
     sandbox,
     image: RUNNER_IMAGE,
     sourceImage: SOURCE_IMAGE,
+    toolchainImage: SOURCE_IMAGE,
   });
   built.metadata!.creationTimestamp = '2026-03-01T10:00:00Z' as unknown as Date;
   return { ...built, status };
@@ -37,8 +38,12 @@ function pod(status: V1PodStatus, candidate = 'c1'): V1Pod {
 
 const at = (time: string) => time as unknown as Date;
 
+/** The nonce the operator put in the pod's manifest. */
+const NONCE = '0f1e2d3c4b5a69788796a5b4c3d2e1f0';
+
 const result: SandboxResult = {
   version: PROTOCOL_VERSION,
+  nonce: NONCE,
   candidate: 'c1',
   outcome: 'evaluated',
   breached: [],
@@ -59,7 +64,7 @@ function source(state: V1ContainerStatus['state']): V1ContainerStatus {
 
 function runner(state: V1ContainerStatus['state']): V1ContainerStatus {
   return {
-    name: 'runner',
+    name: 'judge',
     image: RUNNER_IMAGE,
     imageID: '',
     ready: false,
@@ -182,7 +187,7 @@ const cases: Array<{
     expect: {
       state: 'failed',
       reason: 'ImageUnavailable',
-      message: `the image ${RUNNER_IMAGE} of the runner container is unavailable (ImagePullBackOff): Back-off pulling image "${RUNNER_IMAGE}"`,
+      message: `the image ${RUNNER_IMAGE} of the judge container is unavailable (ImagePullBackOff): Back-off pulling image "${RUNNER_IMAGE}"`,
     },
   },
   {
@@ -263,8 +268,7 @@ const cases: Array<{
     expect: {
       state: 'failed',
       reason: 'OOMKilled',
-      message:
-        'the evaluation ran out of memory: the runner container exceeded the sandbox memory limit of 1Gi',
+      message: 'the judge ran out of memory: the judge container exceeded the sandbox memory limit of 160Mi',
     },
   },
   {
@@ -278,7 +282,7 @@ const cases: Array<{
       state: 'failed',
       reason: 'OOMKilled',
       message:
-        'copying the source ran out of memory: the source container exceeded the sandbox memory limit of 1Gi',
+        'copying the source ran out of memory: the source container exceeded the sandbox memory limit of 864Mi',
     },
   },
   {
@@ -419,7 +423,7 @@ const cases: Array<{
 
 for (const c of cases) {
   test(`readSandboxPod: ${c.name}`, () => {
-    const state = readSandboxPod(pod(c.status, c.candidate));
+    const state = readSandboxPod(pod(c.status, c.candidate), NONCE);
     if (c.expect instanceof RegExp) {
       assert.ok('message' in state, JSON.stringify(state));
       assert.match(state.message, c.expect);
@@ -444,7 +448,7 @@ test('readSandboxPod: timestamps as Date objects (as the typed client delivers t
       }),
     ],
   };
-  assert.deepEqual(readSandboxPod(pod(status)), {
+  assert.deepEqual(readSandboxPod(pod(status), NONCE), {
     state: 'finished',
     result,
     startedAt: '2026-03-01T10:00:07.000Z',
@@ -455,7 +459,7 @@ test('readSandboxPod: timestamps as Date objects (as the typed client delivers t
 test('readSandboxPod: a deadline without the spec field still explains itself', () => {
   const p = pod({ phase: 'Failed', reason: 'DeadlineExceeded' });
   delete p.spec!.activeDeadlineSeconds;
-  assert.deepEqual(readSandboxPod(p), {
+  assert.deepEqual(readSandboxPod(p, NONCE), {
     state: 'failed',
     reason: 'DeadlineExceeded',
     message: 'the evaluation ran past its deadline (activeDeadlineSeconds) and was stopped',
@@ -468,6 +472,7 @@ test('readSandboxPod: a long log tail is cut', () => {
       phase: 'Failed',
       initContainerStatuses: [source({ terminated: { exitCode: 1, message: 'x'.repeat(5000) } })],
     }),
+    NONCE,
   );
   assert.equal(state.state, 'failed');
   assert.ok('message' in state && state.message.length < 700);
@@ -491,4 +496,52 @@ test('overheadMs: undefined without both timestamps', () => {
   const ended = pod({ phase: 'Succeeded', containerStatuses: [runnerEnded(0, 'Completed')] });
   delete ended.metadata!.creationTimestamp;
   assert.equal(overheadMs(ended, result), undefined);
+});
+
+test('readSandboxPod: a result without the nonce given to the pod is no result', () => {
+  const forged = { ...result, nonce: 'ffffffffffffffffffffffffffffffff' };
+  const status: V1PodStatus = {
+    phase: 'Succeeded',
+    initContainerStatuses: [copied],
+    containerStatuses: [runnerEnded(0, 'Completed', JSON.stringify(forged))],
+  };
+  assert.deepEqual(readSandboxPod(pod(status), NONCE), {
+    state: 'failed',
+    reason: 'NoResult',
+    message:
+      "the runner ended (exit code 0, reason Completed) but its result does not carry the nonce given to this pod's judge",
+  });
+  const unknown = readSandboxPod(pod(status), undefined);
+  assert.equal(unknown.state, 'failed');
+  assert.match((unknown as { message: string }).message, /no longer knows this pod's nonce/);
+});
+
+test("readSandboxPod: the candidate container killed for memory is the evaluation's out-of-memory", () => {
+  const lost = {
+    ...result,
+    outcome: 'error' as const,
+    message: 'the executor closed the connection (the candidate container ended)',
+  };
+  const status: V1PodStatus = {
+    phase: 'Failed',
+    initContainerStatuses: [copied],
+    containerStatuses: [
+      runnerEnded(0, 'Completed', JSON.stringify(lost)),
+      {
+        name: 'candidate',
+        image: SOURCE_IMAGE,
+        imageID: '',
+        ready: false,
+        restartCount: 0,
+        state: { terminated: { exitCode: 137, reason: 'OOMKilled' } },
+      },
+    ],
+  };
+  const state = readSandboxPod(pod(status), NONCE);
+  assert.equal(state.state, 'failed');
+  assert.equal((state as { reason: string }).reason, 'OOMKilled');
+  assert.match(
+    (state as { message: string }).message,
+    /the candidate's commands ran out of memory: the candidate container exceeded the sandbox memory limit of 864Mi/,
+  );
 });

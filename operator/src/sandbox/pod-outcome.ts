@@ -1,11 +1,19 @@
 // What a sandbox pod says about its evaluation: still waiting, running, finished with a result the
-// operator can trust, or failed for a reason a person can act on. Only the runner's termination
-// message counts as a result, and only when it matches the protocol; anything else is a failure
-// named after its cause.
+// operator can trust, or failed for a reason a person can act on. Only the judge's termination
+// message counts as a result, and only when it matches the protocol and carries the nonce the
+// operator gave that pod's judge; anything else is a failure named after its cause. The candidate
+// container's own termination message is never read.
 import { constants } from 'node:os';
 import type { V1Container, V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
 import { Value } from '@sinclair/typebox/value';
-import { CANDIDATE_LABEL, RUNNER_CONTAINER, SOURCE_CONTAINER, labelValue } from './manifests.js';
+import {
+  CANDIDATE_CONTAINER,
+  CANDIDATE_LABEL,
+  EXECUTOR_CONTAINER,
+  JUDGE_CONTAINER,
+  SOURCE_CONTAINER,
+  labelValue,
+} from './manifests.js';
 import { SandboxResult } from './protocol.js';
 
 export type SandboxFailureReason =
@@ -78,7 +86,14 @@ function specOf(pod: V1Pod, name: string): V1Container | undefined {
 
 function outOfMemory(pod: V1Pod, name: string): SandboxPodState {
   const limit = specOf(pod, name)?.resources?.limits?.memory;
-  const what = name === SOURCE_CONTAINER ? 'copying the source' : 'the evaluation';
+  const what =
+    name === SOURCE_CONTAINER
+      ? 'copying the source'
+      : name === CANDIDATE_CONTAINER
+        ? "the candidate's commands"
+        : name === JUDGE_CONTAINER
+          ? 'the judge'
+          : 'copying the executor';
   return failed(
     'OOMKilled',
     `${what} ran out of memory: the ${name} container exceeded the sandbox memory limit${limit ? ` of ${limit}` : ''}`,
@@ -95,7 +110,7 @@ function sourceOf(pod: V1Pod): string {
 
 type ParsedResult = { result: SandboxResult } | { problem: string };
 
-function parseResult(pod: V1Pod, message: string | undefined): ParsedResult {
+function parseResult(pod: V1Pod, message: string | undefined, nonce: string | undefined): ParsedResult {
   if (!message?.trim()) return { problem: 'it wrote no result' };
   let value: unknown;
   try {
@@ -107,6 +122,14 @@ function parseResult(pod: V1Pod, message: string | undefined): ParsedResult {
     const first = Value.Errors(SandboxResult, value).First();
     return {
       problem: `its result does not follow the protocol${first ? ` (${first.path || '/'}: ${first.message})` : ''}`,
+    };
+  }
+  if (nonce === undefined || value.nonce !== nonce) {
+    return {
+      problem:
+        nonce === undefined
+          ? "the operator no longer knows this pod's nonce (its inputs are gone), so no result can be trusted"
+          : "its result does not carry the nonce given to this pod's judge",
     };
   }
   const expected = pod.metadata?.labels?.[CANDIDATE_LABEL];
@@ -122,18 +145,23 @@ function pendingMessage(pod: V1Pod, source?: V1ContainerStatus, runner?: V1Conta
     return withDetail(`not scheduled yet (${scheduled.reason ?? 'no reason given'})`, scheduled.message);
   }
   if (source?.state?.running) return `copying the source from ${sourceOf(pod)}`;
-  const waiting = source?.state?.terminated ? runner?.state?.waiting : source?.state?.waiting;
+  const pendingInit = pod.status?.initContainerStatuses?.find((c) => !c.state?.terminated);
+  const waiting = source?.state?.terminated
+    ? (pendingInit?.state?.waiting ?? runner?.state?.waiting)
+    : source?.state?.waiting;
   if (waiting?.reason) return withDetail(`starting (${waiting.reason})`, waiting.message);
   return 'waiting for a node to start the pod';
 }
 
 /**
  * Decides what a sandbox pod's status means. Pod-level endings (deadline, eviction) come first,
- * then images that cannot be pulled, then the source copy, then the runner: its termination
- * message is the result when it parses and matches the protocol; a runner that ended without one
- * is `NoResult` when it exited 0 and `RunnerFailed` otherwise.
+ * then images that cannot be pulled, then the init containers, then the judge: its termination
+ * message is the result when it parses, matches the protocol and carries `nonce` (the one in the
+ * pod's manifest); a judge that ended without one is `NoResult` when it exited 0 and
+ * `RunnerFailed` otherwise. A candidate container killed for memory turns the judge's result
+ * (which then reports a lost executor) into `OOMKilled`.
  */
-export function readSandboxPod(pod: V1Pod): SandboxPodState {
+export function readSandboxPod(pod: V1Pod, nonce: string | undefined): SandboxPodState {
   const status = pod.status ?? {};
   if (status.reason === 'DeadlineExceeded') {
     const seconds = pod.spec?.activeDeadlineSeconds;
@@ -146,9 +174,11 @@ export function readSandboxPod(pod: V1Pod): SandboxPodState {
     return failed('Evicted', withDetail('the pod was evicted', status.message));
 
   const source = status.initContainerStatuses?.find((c) => c.name === SOURCE_CONTAINER);
-  const runner = status.containerStatuses?.find((c) => c.name === RUNNER_CONTAINER);
+  const installer = status.initContainerStatuses?.find((c) => c.name === EXECUTOR_CONTAINER);
+  const runner = status.containerStatuses?.find((c) => c.name === JUDGE_CONTAINER);
+  const candidate = status.containerStatuses?.find((c) => c.name === CANDIDATE_CONTAINER);
 
-  for (const container of [source, runner]) {
+  for (const container of [source, installer, runner, candidate]) {
     const waiting = container?.state?.waiting;
     if (container && waiting?.reason && IMAGE_REASONS.has(waiting.reason)) {
       const image = specOf(pod, container.name)?.image ?? container.image;
@@ -174,10 +204,24 @@ export function readSandboxPod(pod: V1Pod): SandboxPodState {
     );
   }
 
+  const installed = installer?.state?.terminated;
+  if (installed?.reason === 'OOMKilled') return outOfMemory(pod, EXECUTOR_CONTAINER);
+  if (installed && installed.exitCode !== 0) {
+    return failed(
+      'SourceCopyFailed',
+      withDetail(
+        `could not copy the executor into the pod (${describeExit(installed.exitCode, installed.signal)})`,
+        installed.message,
+      ),
+    );
+  }
+
   const ended = runner?.state?.terminated;
   if (ended) {
-    if (ended.reason === 'OOMKilled') return outOfMemory(pod, RUNNER_CONTAINER);
-    const parsed = parseResult(pod, ended.message);
+    if (ended.reason === 'OOMKilled') return outOfMemory(pod, JUDGE_CONTAINER);
+    const candidateEnd = candidate?.state?.terminated ?? candidate?.lastState?.terminated;
+    if (candidateEnd?.reason === 'OOMKilled') return outOfMemory(pod, CANDIDATE_CONTAINER);
+    const parsed = parseResult(pod, ended.message, nonce);
     if ('result' in parsed) {
       const startedAt = iso(ended.startedAt);
       const finishedAt = iso(ended.finishedAt);
@@ -232,7 +276,7 @@ export function readSandboxPod(pod: V1Pod): SandboxPodState {
  */
 export function overheadMs(pod: V1Pod, result: SandboxResult): number | undefined {
   const created = epochMs(pod.metadata?.creationTimestamp);
-  const runner = pod.status?.containerStatuses?.find((c) => c.name === RUNNER_CONTAINER);
+  const runner = pod.status?.containerStatuses?.find((c) => c.name === JUDGE_CONTAINER);
   const finished = epochMs(runner?.state?.terminated?.finishedAt);
   if (created === undefined || finished === undefined) return undefined;
   return Math.max(0, finished - created - result.commandMs);

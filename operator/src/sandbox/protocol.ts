@@ -1,25 +1,42 @@
-// What the operator tells the evaluation runner, and what the runner answers: version 2.
+// What the operator tells the sandbox's judge, and what the judge answers: version 3.
 //
-// The manifest arrives in the pod by ConfigMap (`/hyperagent/input/<key>`); the result leaves by
-// the container's termination message (at most 4096 bytes, so it is compact) while the full log
-// goes to stdout. Both sides import this file, so the protocol has one definition. The runner
-// checks the manifest with these schemas before doing anything; the operator checks the result
-// before trusting it.
+// A sandbox pod has two trust domains. The judge (the project's runner image, its own uid) never
+// runs candidate code; the candidate container runs the candidate's commands in the service's own
+// toolchain image, through the executor an init container copies in. The manifest reaches only
+// the judge (`/hyperagent/input/<key>`, a volume the candidate container does not mount); the
+// result leaves by the judge's own termination message (at most 4096 bytes, so it is compact),
+// carrying the per-pod nonce of the manifest, while the full log goes to stdout. Both sides import
+// this file, so the protocol has one definition. The judge checks the manifest with these schemas
+// before doing anything; the operator checks the result, and its nonce, before trusting it.
 import { Type, type Static } from '@sinclair/typebox';
 
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 /** Where the pod's volumes are mounted (fixed, so manifests stay small). */
 export const SANDBOX_PATHS = {
-  /** ConfigMap with the manifest and the patches (read-only). */
+  /** ConfigMap with the manifest and the patches (read-only; the judge's only). */
   input: '/hyperagent/input',
-  /** emptyDir: the init container copies the source to `<workspace>/src`. */
+  /**
+   * emptyDir: the init container copies the source to `<workspace>/src`. The candidate container
+   * mounts it read-write, the judge read-only.
+   */
   workspace: '/hyperagent/workspace',
-  /** emptyDir for HOME, npm caches and temporary files (the root filesystem is read-only). */
+  /** emptyDir for HOME and temporary files of each container (the root filesystems are read-only). */
   scratch: '/tmp',
+  /** The candidate container's scratch, mounted read-only in the judge (benchmark output files). */
+  candidateScratch: '/hyperagent/candidate-tmp',
+  /** emptyDir the judge writes (its socket, the parameters file) and the candidate only reads. */
+  control: '/hyperagent/control',
+  /** emptyDir holding the executor, copied in by an init container; read-only for the candidate. */
+  tools: '/hyperagent/tools',
   /** The kubelet reads the result from here. */
   terminationLog: '/dev/termination-log',
 } as const;
+
+/** The judge listens here; the executor connects. */
+export const EXECUTOR_SOCKET = `${SANDBOX_PATHS.control}/executor.sock`;
+/** The executor's path in the candidate container. */
+export const EXECUTOR_PATH = `${SANDBOX_PATHS.tools}/executor`;
 
 /** Names the runner gives the commands it runs, in this order. */
 export const COMMAND_NAMES = ['typecheck', 'test', 'benchmark'] as const;
@@ -35,8 +52,14 @@ const IsolationProbe = Type.Object({
 });
 export type IsolationProbe = Static<typeof IsolationProbe>;
 
+/** A per-pod secret the judge echoes in its result: only a judge that read the manifest knows it. */
+const Nonce = Type.String({ pattern: '^[0-9a-f]{32,64}$' });
+
 export const SandboxManifest = Type.Object({
   version: Type.Literal(PROTOCOL_VERSION),
+  nonce: Nonce,
+  /** How long the judge waits for the candidate container's executor to connect. */
+  executorConnectSeconds: Type.Integer({ minimum: 1, maximum: 600 }),
   cycle: Type.String({ minLength: 1, maxLength: 253 }),
   /** Candidate id in the cycle, or `baseline` for the unmodified source. */
   candidate: Type.String({ minLength: 1, maxLength: 63 }),
@@ -92,6 +115,11 @@ export const CommandReport = Type.Object({
   signal: Type.Optional(Type.String({ maxLength: 16 })),
   timedOut: Type.Boolean(),
   durationMs: Type.Integer({ minimum: 0 }),
+  /**
+   * Candidate processes still running when the command's own process ended (a detached daemon,
+   * a setsid child); the executor killed them before the judge went on.
+   */
+  lingering: Type.Optional(Type.Integer({ minimum: 0 })),
 });
 export type CommandReport = Static<typeof CommandReport>;
 
@@ -108,11 +136,14 @@ const InterfaceSurface = Type.Object({
 
 export const SandboxResult = Type.Object({
   version: Type.Literal(PROTOCOL_VERSION),
+  /** The manifest's nonce: the operator trusts no result without it. */
+  nonce: Nonce,
   candidate: Type.String({ maxLength: 63 }),
   /**
    * evaluated: every command ran (pass or fail is in the figures);
    * isolation-breached: a probe got through, nothing of the candidate ran;
-   * patch-failed: a patch did not apply; invalid-manifest; error: the runner itself failed.
+   * patch-failed: a patch did not apply; invalid-manifest; error: the judge failed, or lost the
+   * executor of the candidate container (the message says which).
    */
   outcome: Type.Union([
     Type.Literal('evaluated'),

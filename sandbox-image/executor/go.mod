@@ -1,0 +1,3 @@
+module hyperagents.io/sandbox-executor
+
+go 1.25
