@@ -46,6 +46,25 @@ export const STALE_DIFF = [
   '',
 ].join('\n');
 
+/** A file whose last two lines also occur near its start: see END_OF_FILE_DIFF. */
+export const END_OF_FILE_TEXT = 'a\nx\ny\nz\nx\ny\n';
+
+/**
+ * A diff that jsdiff and git place differently: its one hunk adds a line after `x`, `y` with no
+ * trailing context, and its header names line 2. jsdiff applies it at line 2; git holds that a
+ * hunk without trailing context ends the file, and appends the line at the end.
+ */
+export const END_OF_FILE_DIFF = [
+  'diff --git a/src/twice.txt b/src/twice.txt',
+  '--- a/src/twice.txt',
+  '+++ b/src/twice.txt',
+  '@@ -2,2 +2,3 @@',
+  ' x',
+  ' y',
+  '+NEW',
+  '',
+].join('\n');
+
 /** Runs git outside the code under test, isolated from the host's git configuration. */
 export function git(cwd: string, args: readonly string[], home: string = cwd): string {
   return execFileSync('git', [...args], {

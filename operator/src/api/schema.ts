@@ -874,6 +874,13 @@ export const Candidate = Type.Object(
         { description: 'Where the diff of a code candidate is kept (it is too large for status).' },
       ),
     ),
+    tree: Type.Optional(
+      Type.String({
+        pattern: '^[0-9a-f]{40}([0-9a-f]{24})?$',
+        description:
+          "Git tree the candidate's diffs made of its parent's tree, once, by git: what is evaluated, committed and built.",
+      }),
+    ),
     sandboxPod: Type.Optional(Type.String({ maxLength: 253, description: 'Pod that evaluated it.' })),
     checks: Type.Optional(
       Type.Array(InvariantCheck, {

@@ -18,8 +18,6 @@ import {
   outcomeOf,
   overlayApplicability,
   overlayImage,
-  parseCatFileBatch,
-  parseRawDiff,
   SOURCE_COMMIT_LABEL,
   type BaseImage,
 } from './overlay-builder.js';
@@ -191,40 +189,6 @@ test('image tags are the cycle name, or a prefix and a hash when too long', () =
   assert.equal(imageTag(long), tag, 'stable');
 });
 
-test('raw diff records: status, new mode, new blob and path; renames are unexpected', () => {
-  const output = [
-    ':100644 100644 1111111111111111111111111111111111111111 2222222222222222222222222222222222222222 M',
-    'src/quote.mjs',
-    ':000000 100755 0000000000000000000000000000000000000000 3333333333333333333333333333333333333333 A',
-    'bin/run me.sh',
-    ':100644 000000 4444444444444444444444444444444444444444 0000000000000000000000000000000000000000 D',
-    'test/quote.test.mjs',
-    '',
-  ].join('\0');
-  assert.deepEqual(parseRawDiff(output), [
-    { status: 'M', mode: '100644', blob: '2'.repeat(40), path: 'src/quote.mjs' },
-    { status: 'A', mode: '100755', blob: '3'.repeat(40), path: 'bin/run me.sh' },
-    { status: 'D', mode: '000000', blob: '0'.repeat(40), path: 'test/quote.test.mjs' },
-  ]);
-  assert.deepEqual(parseRawDiff(''), []);
-  assert.throws(() => parseRawDiff(':100644 100644 a b R100\0old\0new\0'), /rename/);
-});
-
-test('cat-file batch output: binary contents by name; missing objects throw', () => {
-  const binary = Buffer.from([0, 1, 2, 10, 255]);
-  const output = Buffer.concat([
-    Buffer.from(`${'a'.repeat(40)} blob 5\n`),
-    binary,
-    Buffer.from('\n'),
-    Buffer.from(`${'b'.repeat(40)} blob 0\n\n`),
-  ]);
-  const objects = parseCatFileBatch(output);
-  assert.deepEqual(objects.get('a'.repeat(40)), binary);
-  assert.deepEqual(objects.get('b'.repeat(40)), Buffer.alloc(0));
-  assert.throws(() => parseCatFileBatch(Buffer.from(`${'c'.repeat(40)} missing\n`)), /missing/);
-  assert.throws(() => parseCatFileBatch(Buffer.from(`${'c'.repeat(40)} blob 10\nabc`)), /cut short/);
-});
-
 test('an overlay applies when the sandbox read the source from the running image', () => {
   const spec = (sandbox: Record<string, unknown>) => ({
     agent: 'quote',
@@ -250,6 +214,7 @@ test('errors become failed outcomes with reasons a user can act on', () => {
   assert.equal(reason(new LayerError('LayerTooLarge', 'x')), 'LayerTooLarge');
   assert.equal(reason(new LayerError('UnsafePath', 'x')), 'UnsafePath');
   assert.equal(reason(new GitLineageError('CommitNotFound', 'x')), 'CommitNotFound');
+  assert.equal(reason(new GitLineageError('TreeMismatch', 'x')), 'TreeMismatch');
   assert.equal(reason(new GitLineageError('RemoteUnreachable', 'x')), 'SourceUnavailable');
   assert.equal(reason(new Error('boom')), 'BuildFailed');
 });

@@ -4,22 +4,25 @@
 // pushed through the OCI distribution API to the repository of the current image, tagged with
 // the cycle's name, and the cycle gets it pinned by digest.
 //
-// The layer holds the difference between the commit and the commit the running image carries:
-// the `io.hyperagents.source-commit` label this builder writes into every image it makes, or, for
-// an image built elsewhere, `status.baseCommit`. An image that was itself an overlay is thus
-// brought exactly to the new commit's files, including files an earlier overlay changed and the
-// new commit restores.
+// The layer holds the difference between the commit's tree and the commit the running image
+// carries: the `io.hyperagents.source-commit` label this builder writes into every image it makes,
+// or, for an image built elsewhere, `status.baseCommit`. An image that was itself an overlay is
+// thus brought exactly to the new commit's files, including files an earlier overlay changed and
+// the new commit restores. The commit's tree must be the tree the candidate was evaluated as
+// (status `tree`), and its blobs are read by the same reader (git/tree-changes.ts) that made the
+// changed-files bundle the sandbox evaluated: on an image carrying the base commit, the layer's
+// files are that bundle's, byte for byte.
 //
 // Idempotent: the layer tar is reproducible, so a second visit finds the tag already naming an
 // image whose filesystem is the base's plus this layer (its diff_ids say so) and returns it
 // without uploading; blobs the repository has are never uploaded twice (HEAD first).
-import { spawn } from 'node:child_process';
 import type { ImprovementCycleSpec } from '../api/schema.js';
 import { describeError, statusCodeOf, type KubeClients } from '../controller/kube.js';
 import type { CycleContext, WorkOutcome } from '../cycle/work.js';
 import { SourceUnavailableError, type SourceCheckouts } from '../engine/source-checkout.js';
 import { GitLineageError, isGitLineageError } from '../git/errors.js';
 import { resolveCommit } from '../git/history.js';
+import { treeChanges } from '../git/tree-changes.js';
 import type { Workspace } from '../git/workspace.js';
 import { readTargetImage, selectedCandidate } from './config-builder.js';
 import type { ImageBuilder } from './image-builder.js';
@@ -122,7 +125,7 @@ export class OverlayBuilder implements ImageBuilder {
   /**
    * Builds and pushes the overlay; succeeds with `status.image` = `<registry>/<repository>@<digest>`.
    * Fails with NothingSelected, NotACodeCandidate, NoCommit, OverlayNotApplicable,
-   * TargetUnavailable, SourceUnavailable, CommitNotFound, NothingToBuild, UnsafePath,
+   * TargetUnavailable, SourceUnavailable, CommitNotFound, TreeMismatch, NothingToBuild, UnsafePath,
    * UnsupportedMode, LayerTooLarge, TooManyLayers, UnsupportedImage, BaseImageNotFound,
    * RegistryUnreachable, RegistryAuthFailed or RegistryFailed, each with a message that says what.
    */
@@ -159,7 +162,7 @@ export class OverlayBuilder implements ImageBuilder {
         );
       }
       const carried = carriedCommit(base.config) ?? baseCommit;
-      const source = await this.readChanges(cycle, carried, commit);
+      const source = await this.readChanges(cycle, carried, commit, candidate.tree);
       if (source.changes.length === 0) {
         return failure(
           'NothingToBuild',
@@ -225,11 +228,12 @@ export class OverlayBuilder implements ImageBuilder {
     cycle: CycleContext,
     from: string,
     to: string,
+    tree: string | undefined,
   ): Promise<{ changes: FileChange[]; committedAt: number }> {
     const spec = cycle.spec.agentSpec;
     return this.options.checkouts.withWorkspace(
       { namespace: cycle.namespace, agent: cycle.spec.agent, source: spec.source },
-      (ws) => commitChanges(ws, from, to, this.options.maxLayerBytes ?? DEFAULT_MAX_LAYER_BYTES),
+      (ws) => commitChanges(ws, from, to, tree, this.options.maxLayerBytes ?? DEFAULT_MAX_LAYER_BYTES),
     );
   }
 
@@ -379,130 +383,52 @@ export function isOverlayOf(
   return layersMatch && ids.length === expected.length && expected.every((id, i) => ids[i] === id);
 }
 
-/** One record of `git diff-tree -r -z --raw` output. */
-export interface RawChange {
-  status: string;
-  mode: string;
-  blob: string;
-  path: string;
-}
-
-/** Splits `git diff-tree -r -z --raw --no-renames` output; throws on a rename or copy record. */
-export function parseRawDiff(output: string): RawChange[] {
-  const fields = output.split('\0');
-  const changes: RawChange[] = [];
-  for (let i = 0; i < fields.length; i++) {
-    const meta = fields[i]!;
-    if (!meta.startsWith(':')) continue;
-    const [, newMode, , newBlob, status] = meta.slice(1).split(' ');
-    const path = fields[++i];
-    if (!newMode || !newBlob || !status || path === undefined)
-      throw new Error(`malformed diff-tree record: ${meta}`);
-    if (/^[RC]/.test(status)) throw new Error(`unexpected rename or copy record for ${path}`);
-    changes.push({ status: status.slice(0, 1), mode: newMode, blob: newBlob, path });
-  }
-  return changes;
-}
-
 /**
- * Objects out of `git cat-file --batch` output, by the name asked for. Throws when an object is
- * missing or the output is cut short.
- */
-export function parseCatFileBatch(output: Buffer): Map<string, Buffer> {
-  const objects = new Map<string, Buffer>();
-  let at = 0;
-  while (at < output.length) {
-    const newline = output.indexOf(0x0a, at);
-    if (newline < 0) throw new Error('cat-file output ends inside a header');
-    const line = output.subarray(at, newline).toString('utf8');
-    const [name, type, size] = line.split(' ');
-    if (type === 'missing' || !name || !type || size === undefined)
-      throw new Error(`git object ${name ?? line} is missing`);
-    const length = Number(size);
-    const start = newline + 1;
-    if (!Number.isInteger(length) || start + length > output.length)
-      throw new Error('cat-file output is cut short');
-    objects.set(name, output.subarray(start, start + length));
-    at = start + length + 1;
-  }
-  return objects;
-}
-
-/**
- * The files `to` changes relative to `from`, with contents, and the commit time of `to`. Throws
- * GitLineageError(CommitNotFound) when either commit is not in the clone, LayerError(LayerTooLarge)
- * when the contents pass `maxBytes`.
+ * The files the tree of `commit` changes relative to commit `from`, with contents, and the commit
+ * time of `commit`; `tree`, when given, is the tree the commit must hold (the evaluated one). The
+ * blobs come from the reader the sandbox's changed-files bundle was made with. Throws
+ * GitLineageError CommitNotFound when a commit is not in the clone, TreeMismatch when `commit`
+ * does not hold `tree`, LayerError LayerTooLarge when the contents pass `maxBytes`.
  */
 export async function commitChanges(
   ws: Workspace,
   from: string,
-  to: string,
+  commit: string,
+  tree: string | undefined,
   maxBytes: number,
 ): Promise<{ changes: FileChange[]; committedAt: number }> {
-  const [fromSha, toSha] = await Promise.all([resolveCommit(ws.runner, from), resolveCommit(ws.runner, to)]);
+  const [fromSha, toSha] = await Promise.all([
+    resolveCommit(ws.runner, from),
+    resolveCommit(ws.runner, commit),
+  ]);
   if (!fromSha || !toSha) {
-    const missing = fromSha ? to : from;
+    const missing = fromSha ? commit : from;
     throw new GitLineageError(
       'CommitNotFound',
       `commit ${missing} is not in ${ws.repo} (fetched branches and tags)`,
     );
   }
-  const raw = parseRawDiff(
-    await ws.runner.git(['diff-tree', '-r', '-z', '--raw', '--no-renames', fromSha, toSha]),
-  );
-  const written = raw.filter((c) => c.status !== 'D');
-  const blobs = await readBlobs(ws, [...new Set(written.map((c) => c.blob))], maxBytes);
-  const changes: FileChange[] = raw.map((c) =>
-    c.status === 'D'
-      ? { kind: 'delete', path: c.path }
-      : { kind: 'write', path: c.path, mode: c.mode, content: blobs.get(c.blob)! },
-  );
-  const committedAt = Number((await ws.runner.git(['log', '-1', '--format=%ct', toSha])).trim());
-  return { changes, committedAt: Number.isFinite(committedAt) ? committedAt : 0 };
-}
-
-// simple-git reads output as text; file contents are bytes, so this one command runs directly,
-// in the clone and with the same environment the workspace's git runs with.
-async function readBlobs(
-  ws: Workspace,
-  blobs: readonly string[],
-  maxBytes: number,
-): Promise<Map<string, Buffer>> {
-  if (blobs.length === 0) return new Map();
-  const child = spawn('git', ['cat-file', '--batch'], {
-    cwd: ws.dir,
-    env: { ...ws.runner.access.env },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  const chunks: Buffer[] = [];
-  let total = 0;
-  let tooLarge = false;
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    total += chunk.length;
-    // The headers add under 100 bytes per object.
-    if (total > maxBytes + blobs.length * 100) {
-      tooLarge = true;
-      child.kill();
-      return;
-    }
-    chunks.push(chunk);
-  });
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-  const exit = new Promise<number | null>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', resolve);
-  });
-  child.stdin.end(`${blobs.join('\n')}\n`);
-  const code = await exit;
-  if (tooLarge)
+  const committed = (
+    await ws.runner.git(['rev-parse', '--verify', '--end-of-options', `${toSha}^{tree}`])
+  ).trim();
+  if (tree !== undefined && committed !== tree) {
+    throw new GitLineageError(
+      'TreeMismatch',
+      `commit ${short(toSha)} holds the tree ${committed}, not the tree ${tree} the candidate was evaluated as`,
+    );
+  }
+  let changes: FileChange[];
+  try {
+    changes = await treeChanges(ws.runner, fromSha, committed, maxBytes);
+  } catch (error) {
+    if (!isGitLineageError(error, 'ChangesTooLarge')) throw error;
     throw new LayerError(
       'LayerTooLarge',
       `the changed files hold more than the ${maxBytes} bytes an overlay layer may`,
     );
-  if (code !== 0)
-    throw new Error(`git cat-file failed: ${ws.runner.redact(stderr.trim()) || `exit ${code}`}`);
-  return parseCatFileBatch(Buffer.concat(chunks));
+  }
+  const committedAt = Number((await ws.runner.git(['log', '-1', '--format=%ct', toSha])).trim());
+  return { changes, committedAt: Number.isFinite(committedAt) ? committedAt : 0 };
 }
 
 async function resolveBaseImage(
@@ -582,7 +508,8 @@ export function outcomeOf(error: unknown): WorkOutcome {
   if (isGitLineageError(error)) {
     return {
       state: 'failed',
-      reason: error.code === 'CommitNotFound' ? 'CommitNotFound' : 'SourceUnavailable',
+      reason:
+        error.code === 'CommitNotFound' || error.code === 'TreeMismatch' ? error.code : 'SourceUnavailable',
       message: error.message,
     };
   }

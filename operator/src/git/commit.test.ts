@@ -2,6 +2,7 @@
 // workspaces cloned from it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { candidateTree } from './candidate-tree.js';
 import { commitCandidate, type CommitCandidateInput } from './commit.js';
 import { isGitLineageError } from './errors.js';
 import { pushCycleBranch } from './push.js';
@@ -69,6 +70,9 @@ test('a code candidate is applied and committed on its cycle branch, with its tr
     }
     const gitTrailers = git(ws.dir, ['log', '-1', '--format=%(trailers:only,unfold)', result.commit]);
     assert.match(gitTrailers, /HyperAgent-Kind: code/);
+    const tree = git(ws.dir, ['rev-parse', `${result.commit}^{tree}`]).trim();
+    assert.ok(log.includes(`HyperAgent-Tree: ${tree}\n`), 'the tree trailer names the commit tree');
+    assert.equal(readCandidateRecord(parseTrailers(log))?.tree, tree);
     // The work tree and the real index are never touched.
     assert.equal(git(ws.dir, ['status', '--porcelain']), '');
   } finally {
@@ -223,6 +227,49 @@ test('a cycle branch taken by another start is a BranchConflict, not a second li
     assert.equal(
       git(ws.dir, ['rev-list', '--count', 'origin/main..hyperagent/quote/cycle-taken']).trim(),
       '1',
+    );
+  } finally {
+    await access.dispose();
+  }
+});
+
+test('the commit is the evaluated tree; a diff that makes another is TreeMismatch, and nothing is committed', async () => {
+  const { ws, access } = await workspaceOn(remote, 'tree');
+  try {
+    const evaluated = await candidateTree(ws.runner, {
+      start: 'origin/main',
+      diffs: [RAISE_TIMEOUT_DIFF],
+      scratchRoot: ws.gitDir,
+    });
+    assert.ok(evaluated.applied);
+    const other = RAISE_TIMEOUT_DIFF.replace('timeoutMs = 250', 'timeoutMs = 999');
+    await assert.rejects(
+      commitCandidate(ws, { ...codeInput('cycle-tree', other), tree: evaluated.tree }),
+      (e: unknown) =>
+        isGitLineageError(e, 'TreeMismatch') &&
+        e.message.includes(`not the tree ${evaluated.tree} that was evaluated`),
+    );
+    assert.equal(git(ws.dir, ['for-each-ref', 'refs/heads/hyperagent']), '');
+
+    const made = await commitCandidate(ws, { ...codeInput('cycle-tree'), tree: evaluated.tree });
+    assert.equal(git(ws.dir, ['rev-parse', `${made.commit}^{tree}`]).trim(), evaluated.tree);
+    assert.match(
+      git(ws.dir, ['log', '-1', '--format=%B', made.commit]),
+      new RegExp(`^HyperAgent-Tree: ${evaluated.tree}$`, 'm'),
+    );
+    assert.deepEqual(await commitCandidate(ws, { ...codeInput('cycle-tree'), tree: evaluated.tree }), {
+      ...made,
+      reused: true,
+    });
+    // An earlier attempt's commit is reused only when it holds the tree status names.
+    await assert.rejects(
+      commitCandidate(ws, { ...codeInput('cycle-tree'), tree: 'f'.repeat(40) }),
+      (e: unknown) =>
+        isGitLineageError(e, 'TreeMismatch') && /an earlier attempt made holds the tree/.test(e.message),
+    );
+    await assert.rejects(
+      commitCandidate(ws, { ...codeInput('cycle-tree'), tree: 'not-a-tree' }),
+      (e: unknown) => isGitLineageError(e, 'InvalidCandidate'),
     );
   } finally {
     await access.dispose();

@@ -1,23 +1,26 @@
 // One commit per accepted candidate, on the cycle branch `hyperagent/<agent>/<cycle>`, starting
 // from the parent's commit (the base branch head for the baseline).
 //
-// The commit is built without touching the work tree: the parent's tree is read into a private
-// index, a code candidate's diff is applied to that index (`git apply --cached`), and the commit
-// is written with commit-tree. The branch then moves with a compare-and-swap update-ref. A crash
-// at any point leaves either no commit on the branch or the whole commit, never a half-applied
-// work tree that the next attempt would have to clean up.
+// The commit is exactly the tree that was evaluated. That tree was made when the candidate was
+// proposed (candidate-tree.ts: the parent's tree in a private index, the diff applied by git);
+// here it is made again the same way from the stored diff, and the commit is written only when
+// the result is the same tree id, with commit-tree and a HyperAgent-Tree trailer. The work tree
+// is never touched. The branch then moves with a compare-and-swap update-ref. A crash at any
+// point leaves either no commit on the branch or the whole commit, never a half-applied work
+// tree that the next attempt would have to clean up.
 //
 // Idempotent: if the cycle branch (local, or on the remote after a restart with a fresh clone)
 // already has a commit whose trailers name this agent, cycle and candidate, that commit is
-// returned and nothing new is written.
+// returned (when it holds the expected tree) and nothing new is written.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ArchiveVerdict, ParameterValues, ProposedCandidate } from '../propose/candidate.js';
+import { candidateTree } from './candidate-tree.js';
 import { GitLineageError } from './errors.js';
 import { candidateCommits, resolveCommit } from './history.js';
 import { commitMessage } from './message.js';
 import { archiveId, cycleBranch } from './refs.js';
-import { candidateTrailers, type ProposerName } from './trailers.js';
+import { candidateTrailers, normalizeRecord, type CandidateRecord, type ProposerName } from './trailers.js';
 import { localRef, remoteRef, type Workspace } from './workspace.js';
 
 export interface CommitCandidateInput {
@@ -35,6 +38,11 @@ export interface CommitCandidateInput {
   score?: number;
   /** Defaults to Passed: only accepted candidates are committed. */
   verdict?: ArchiveVerdict;
+  /**
+   * The tree that was evaluated (status `tree`). The commit is written only when the candidate's
+   * diff, applied to the parent's tree, makes this tree again; without it, whatever the diff makes.
+   */
+  tree?: string;
 }
 
 export interface CommittedCandidate {
@@ -49,15 +57,16 @@ export interface CommittedCandidate {
  * Commits an accepted candidate on its cycle branch, or returns the commit an earlier attempt
  * made. Throws InvalidName/InvalidCandidate for input that cannot be recorded, CommitNotFound
  * when the parent's commit is missing, BranchConflict when the cycle branch exists but does not
- * start at the parent, PatchDoesNotApply (with git's message) when the diff does not apply; in
- * every error case nothing is committed.
+ * start at the parent, PatchDoesNotApply (with git's message) when the diff does not apply,
+ * TreeMismatch when it makes another tree than `tree` (or an earlier attempt's commit holds
+ * another); in every error case nothing is committed.
  */
 export async function commitCandidate(
   ws: Workspace,
   input: CommitCandidateInput,
 ): Promise<CommittedCandidate> {
   const branch = cycleBranch(ws.agent, input.cycle);
-  const trailers = candidateTrailers({
+  const record: CandidateRecord = {
     agent: ws.agent,
     cycle: input.cycle,
     candidate: input.candidate,
@@ -69,7 +78,9 @@ export async function commitCandidate(
     verdict: input.verdict ?? 'Passed',
     kind: input.proposal.kind,
     parameters: input.parameters,
-  });
+  };
+  // Refuses what no trailer can carry before anything is read or written.
+  normalizeRecord({ ...record, ...(input.tree !== undefined ? { tree: input.tree } : {}) });
   checkConsistency(input);
 
   await ws.fetch();
@@ -78,6 +89,7 @@ export async function commitCandidate(
 
   const existing = await findCandidateCommit(ws, branch, input.cycle, input.candidate);
   if (existing !== undefined) {
+    await assertTree(ws, existing, input.tree, `the commit ${existing} an earlier attempt made`);
     if (local === undefined && remote !== undefined) {
       await ws.runner.git(['update-ref', localRef(branch), remote, '']);
     }
@@ -93,9 +105,10 @@ export async function commitCandidate(
     );
   }
 
+  const tree = await rebuildTree(ws, input, start);
+  const trailers = candidateTrailers({ ...record, tree });
   const scratch = await mkdtemp(join(ws.gitDir, 'hyperagent-'));
   try {
-    const tree = await candidateTree(ws, input.proposal, start, scratch);
     const messageFile = join(scratch, 'message');
     await writeFile(
       messageFile,
@@ -173,25 +186,43 @@ async function startCommit(ws: Workspace, parent: CommitCandidateInput['parent']
 }
 
 // Config candidates change the pod template, not files: their commit keeps the parent's tree
-// (an empty commit) and its trailers carry the values.
-async function candidateTree(
-  ws: Workspace,
-  proposal: ProposedCandidate,
-  start: string,
-  scratch: string,
-): Promise<string> {
-  if (proposal.kind === 'config') {
-    return (await ws.runner.git(['rev-parse', '--verify', `${start}^{tree}`])).trim();
-  }
-  const patch = join(scratch, 'candidate.diff');
-  await writeFile(patch, proposal.diff);
-  const env = { GIT_INDEX_FILE: join(scratch, 'index') };
-  await ws.runner.git(['read-tree', start], { env });
-  const applied = await ws.runner.run(['apply', '--cached', '--verbose', '--whitespace=nowarn', patch], {
-    env,
+// (an empty commit) and its trailers carry the values. A code candidate's tree is its diff on the
+// parent's tree, made the way it was made when the candidate was proposed.
+async function rebuildTree(ws: Workspace, input: CommitCandidateInput, start: string): Promise<string> {
+  const made = await candidateTree(ws.runner, {
+    start,
+    diffs: input.proposal.kind === 'code' ? [input.proposal.diff] : [],
+    scratchRoot: ws.gitDir,
   });
-  if (applied.exitCode !== 0) {
-    throw ws.runner.failure(['apply'], applied, 'PatchDoesNotApply');
+  if (!made.applied) {
+    throw new GitLineageError(
+      'PatchDoesNotApply',
+      `the diff of candidate ${input.candidate} does not apply to ${start}: ${made.message}`,
+    );
   }
-  return (await ws.runner.git(['write-tree'], { env })).trim();
+  if (input.tree !== undefined && made.tree !== input.tree) {
+    throw new GitLineageError(
+      'TreeMismatch',
+      `candidate ${input.candidate} applied to ${start} makes the tree ${made.tree}, not the tree ${input.tree} that was evaluated`,
+    );
+  }
+  return made.tree;
+}
+
+async function assertTree(
+  ws: Workspace,
+  commit: string,
+  expected: string | undefined,
+  what: string,
+): Promise<void> {
+  if (expected === undefined) return;
+  const tree = (
+    await ws.runner.git(['rev-parse', '--verify', '--end-of-options', `${commit}^{tree}`])
+  ).trim();
+  if (tree !== expected) {
+    throw new GitLineageError(
+      'TreeMismatch',
+      `${what} holds the tree ${tree}, not the tree ${expected} that was evaluated`,
+    );
+  }
 }

@@ -26,6 +26,10 @@ export const GIT_ERROR_CODES = [
   'InvalidCandidate',
   /** A code candidate's diff does not apply to its parent's tree; nothing was committed. */
   'PatchDoesNotApply',
+  /** The tree a candidate's diff makes is not the tree that was evaluated; nothing was committed. */
+  'TreeMismatch',
+  /** The files a tree changes hold more bytes than the caller may carry. */
+  'ChangesTooLarge',
   /** The remote refused a push for a reason other than the branch having moved (a hook, a rule). */
   'PushRejected',
   /** The promotion tag already exists and names another commit. */

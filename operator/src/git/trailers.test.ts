@@ -27,6 +27,7 @@ const RECORD: CandidateRecord = {
   score: 0.125,
   verdict: 'Passed',
   kind: 'config',
+  tree: '4b825dc642cb6eb9a060e54bf8d69288fbee4904',
   parameters: { CACHE_TTL: 30, USE_POOL: true, MODE: 'fast' },
 };
 
@@ -74,9 +75,11 @@ test('the trailers come in a fixed order and the baseline is written as such', (
       TRAILER_KEYS.proposer,
       TRAILER_KEYS.verdict,
       TRAILER_KEYS.kind,
+      TRAILER_KEYS.tree,
       TRAILER_KEYS.parameters,
     ],
   );
+  assert.ok(lines.includes('HyperAgent-Tree: 4b825dc642cb6eb9a060e54bf8d69288fbee4904'));
   assert.ok(lines.includes('HyperAgent-Parent: baseline'));
   assert.ok(lines.includes('HyperAgent-Agent: shop/quote'));
   assert.ok(lines.includes('HyperAgent-Parameters: {"CACHE_TTL":30,"USE_POOL":true,"MODE":"fast"}'));
@@ -135,6 +138,10 @@ test('damaged or foreign records read as undefined', () => {
   assert.equal(readCandidateRecord(replaced(TRAILER_KEYS.verdict, 'Maybe')), undefined);
   assert.equal(readCandidateRecord(replaced(TRAILER_KEYS.agent, 'Shop/quote')), undefined);
   assert.equal(readCandidateRecord(replaced(TRAILER_KEYS.parent, 'not an id')), undefined);
+  assert.equal(readCandidateRecord(replaced(TRAILER_KEYS.tree, 'HEAD^{tree}')), undefined);
+  // Commits made before trees were recorded have none, and still read.
+  const { tree: _tree, ...older } = RECORD;
+  assert.deepEqual(readCandidateRecord(without(TRAILER_KEYS.tree)), older);
 });
 
 test('what no trailer can carry is refused with a named error', () => {
@@ -149,6 +156,7 @@ test('what no trailer can carry is refused with a named error', () => {
   refused({ ...RECORD, score: Number.NaN }, 'InvalidCandidate');
   refused({ ...RECORD, parameters: { A: Infinity } }, 'InvalidCandidate');
   refused({ ...RECORD, parent: 'main' }, 'InvalidCandidate');
+  refused({ ...RECORD, tree: 'abc' }, 'InvalidCandidate');
 });
 
 test('git interpret-trailers --parse reads the same trailers', () => {
@@ -192,6 +200,7 @@ const record: fc.Arbitrary<CandidateRecord> = fc.record(
     score: finite,
     verdict: fc.constantFrom('Passed', 'Failed', 'Refused', 'Promoted', 'RolledBack'),
     kind: fc.constantFrom('config', 'code'),
+    tree: fc.stringMatching(/^[0-9a-f]{40}$/),
     parameters: fc.dictionary(fc.string({ unit: 'binary', minLength: 1, maxLength: 20 }), parameterValue, {
       maxKeys: 6,
     }),

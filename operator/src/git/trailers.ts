@@ -26,6 +26,7 @@ export const TRAILER_KEYS = {
   score: 'HyperAgent-Score',
   verdict: 'HyperAgent-Verdict',
   kind: 'HyperAgent-Kind',
+  tree: 'HyperAgent-Tree',
   parameters: 'HyperAgent-Parameters',
 } as const;
 
@@ -56,9 +57,13 @@ export interface CandidateRecord {
   score?: number;
   verdict: ArchiveVerdict;
   kind: 'config' | 'code';
+  /** The commit's tree: the tree that was evaluated (absent in commits made before trees were recorded). */
+  tree?: string;
   /** Full parameter values (for config candidates; optional for code). */
   parameters?: ParameterValues;
 }
+
+const OBJECT_ID = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 
 // Characters that would break a value across lines for git or for a reader: C0 and C1 controls
 // and the Unicode line and paragraph separators.
@@ -100,6 +105,12 @@ export function normalizeRecord(record: CandidateRecord): CandidateRecord {
   if (record.score !== undefined && !Number.isFinite(record.score)) {
     throw new GitLineageError('InvalidCandidate', 'the score must be a finite number');
   }
+  if (record.tree !== undefined && !OBJECT_ID.test(record.tree)) {
+    throw new GitLineageError(
+      'InvalidCandidate',
+      `tree ${JSON.stringify(record.tree)} is not a full object id`,
+    );
+  }
   const out: CandidateRecord = {
     agent: { namespace: record.agent.namespace, name: record.agent.name },
     cycle: record.cycle,
@@ -113,6 +124,7 @@ export function normalizeRecord(record: CandidateRecord): CandidateRecord {
   const model = record.model === undefined ? '' : truncate(singleLine(record.model), MODEL_MAX);
   if (model !== '') out.model = model;
   if (record.score !== undefined) out.score = record.score === 0 ? 0 : record.score;
+  if (record.tree !== undefined) out.tree = record.tree;
   if (record.parameters !== undefined) out.parameters = normalizeParameters(record.parameters);
   return out;
 }
@@ -153,6 +165,7 @@ export function candidateTrailers(record: CandidateRecord): Trailer[] {
   if (r.score !== undefined) trailers.push({ key: TRAILER_KEYS.score, value: String(r.score) });
   trailers.push({ key: TRAILER_KEYS.verdict, value: r.verdict });
   trailers.push({ key: TRAILER_KEYS.kind, value: r.kind });
+  if (r.tree !== undefined) trailers.push({ key: TRAILER_KEYS.tree, value: r.tree });
   if (r.parameters !== undefined) {
     trailers.push({ key: TRAILER_KEYS.parameters, value: compactJson(r.parameters) });
   }
@@ -254,6 +267,11 @@ export function readCandidateRecord(trailers: readonly Trailer[]): CandidateReco
     const value = Number(score);
     if (score.trim() === '' || !Number.isFinite(value)) return undefined;
     record.score = value;
+  }
+  const tree = get(TRAILER_KEYS.tree);
+  if (tree !== undefined) {
+    if (!OBJECT_ID.test(tree)) return undefined;
+    record.tree = tree;
   }
   const parameters = get(TRAILER_KEYS.parameters);
   if (parameters !== undefined) {
