@@ -109,6 +109,7 @@ func connect(path string, wait time.Duration) (net.Conn, error) {
 
 func serve(conn net.Conn, source string) error {
 	defer conn.Close()
+	services := &serviceSlot{}
 	out := json.NewEncoder(conn)
 	if err := out.Encode(Hello{Hello: "hyperagent-executor", Version: protocolVersion, Pid: os.Getpid(), Uid: os.Getuid()}); err != nil {
 		return fmt.Errorf("hello: %w", err)
@@ -125,7 +126,15 @@ func serve(conn net.Conn, source string) error {
 		case "write":
 			answer = writeFiles(source, request)
 		case "run":
-			answer = runCommand(source, request)
+			if services.running() {
+				answer = Answer{Error: "a service is running: stop it first"}
+			} else {
+				answer = runCommand(source, request)
+			}
+		case "start":
+			answer = services.start(source, request)
+		case "stop":
+			answer = services.stop()
 		case "memory":
 			answer = readMemory()
 		case "exit":

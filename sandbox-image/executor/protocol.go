@@ -17,14 +17,15 @@ type Hello struct {
 
 // Request is one instruction of the judge.
 type Request struct {
-	// Op: write | run | memory | exit.
+	// Op: write | run | start | stop | memory | exit.
 	Op string `json:"op"`
 
 	// write: files to create or replace (relative to the source root) and paths to delete.
 	Files   []FileChange `json:"files,omitempty"`
 	Deleted []string     `json:"deleted,omitempty"`
 
-	// run: a command, its environment on top of the container's own, and its time limit.
+	// run: a command, its environment on top of the container's own, and its time limit. start: the
+	// same, left running in the background (a service) until stop.
 	Name      string            `json:"name,omitempty"`
 	Argv      []string          `json:"argv,omitempty"`
 	Env       map[string]string `json:"env,omitempty"`
@@ -58,6 +59,9 @@ type Answer struct {
 	Stderr string `json:"stderr,omitempty"`
 	// OutputBytes is how much the command wrote in all, both streams.
 	OutputBytes int64 `json:"outputBytes,omitempty"`
+
+	// stop: whether the service had already ended on its own, and how.
+	Ended bool `json:"ended,omitempty"`
 
 	// memory: -1 when the cgroup does not say.
 	PeakBytes *int64 `json:"peakBytes,omitempty"`

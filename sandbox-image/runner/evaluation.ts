@@ -8,7 +8,14 @@
 // judge asks, and the judge asks only after isolation is proven.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { SandboxManifest, SandboxResult } from '../../operator/src/sandbox/protocol.js';
+import { Type } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import {
+  SANDBOX_PATHS,
+  WorkloadRequest,
+  type SandboxManifest,
+  type SandboxResult,
+} from '../../operator/src/sandbox/protocol.js';
 import { commandEnv } from './commands.js';
 import { acceptExecutor, ExecutorLostError, type ExecutorConnection } from './executor-client.js';
 import { executorRunner } from './executor-runner.js';
@@ -19,7 +26,9 @@ import { readManifest } from './manifest.js';
 import { planPatchFiles, touchedPaths, type ChangeSet, type PatchFile } from './patch.js';
 import type { RunnerPaths } from './paths.js';
 import { emptyResult, joinNotes } from './result.js';
+import { readInside } from './safe-read.js';
 import { runSuite } from './suite.js';
+import { measureSide, startStandIns, workloadResult, type SideMeasurement } from './workload-phase.js';
 
 /** Environment variable naming the JSON file with the manifest's `config` values. */
 export const PARAMETERS_FILE_ENV = 'HYPERAGENT_PARAMETERS_FILE';
@@ -29,6 +38,8 @@ export interface EvaluationContext {
   log: Log;
   /** The socket the executor connects to. */
   executorSocket: string;
+  /** The socket the stand-ins container's executor connects to (when the workload has dependencies). */
+  standInsSocket: string;
   /** The judge's own uid: the executor must run under another. */
   judgeUid: number;
 }
@@ -50,17 +61,30 @@ export async function evaluate(context: EvaluationContext): Promise<SandboxResul
   const result = emptyResult(manifest.candidate, manifest.nonce);
   const notes: string[] = [];
   let executor: ExecutorConnection | undefined;
+  let standIns: ExecutorConnection | undefined;
   try {
-    // Listen before proving isolation: the executor connects as soon as its container starts,
-    // and runs nothing until asked.
-    const accepted = acceptExecutor(context.executorSocket, manifest.executorConnectSeconds * 1000);
+    // Listen before proving isolation: the executors connect as soon as their containers start,
+    // and run nothing until asked.
+    const waitMs = manifest.executorConnectSeconds * 1000;
+    const accepted = acceptExecutor(context.executorSocket, waitMs);
     accepted.catch(() => undefined);
+    const needStandIns = (manifest.workload?.dependencies.length ?? 0) > 0;
+    const acceptedStandIns = needStandIns ? acceptExecutor(context.standInsSocket, waitMs) : undefined;
+    acceptedStandIns?.catch(() => undefined);
     const isolated = await proveIsolated(manifest, result, notes, log);
     executor = await accepted;
     log.line(`executor connected: pid ${executor.hello.pid}, uid ${executor.hello.uid}`);
-    const trusted = trustExecutor(executor, context.judgeUid);
-    if (trusted) throw new ExecutorLostError(trusted);
-    if (isolated) await evaluateSteps(manifest, context, executor, result, notes);
+    const untrusted = trustExecutor(executor, context.judgeUid);
+    if (untrusted) throw new ExecutorLostError(untrusted);
+    if (acceptedStandIns) {
+      standIns = await acceptedStandIns;
+      log.line(`stand-ins executor connected: pid ${standIns.hello.pid}, uid ${standIns.hello.uid}`);
+      const shared =
+        standIns.hello.uid === executor.hello.uid ? 'the stand-ins run as the candidate' : undefined;
+      const problem = trustExecutor(standIns, context.judgeUid) ?? shared;
+      if (problem) throw new ExecutorLostError(`stand-ins: ${problem}`);
+    }
+    if (isolated) await evaluateSteps(manifest, context, executor, standIns, result, notes);
   } catch (error) {
     result.outcome = 'error';
     const message = error instanceof Error ? error.message : String(error);
@@ -68,6 +92,7 @@ export async function evaluate(context: EvaluationContext): Promise<SandboxResul
     log.line(`judge failure: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
   } finally {
     if (executor) await stopExecutor(executor, log);
+    if (standIns) await stopExecutor(standIns, log);
   }
   const message = joinNotes(notes);
   if (message !== undefined) result.message = message;
@@ -120,10 +145,25 @@ async function evaluateSteps(
   manifest: SandboxManifest,
   context: EvaluationContext,
   executor: ExecutorConnection,
+  standIns: ExecutorConnection | undefined,
   result: SandboxResult,
   notes: string[],
 ): Promise<void> {
   const { paths, log } = context;
+  await mkdir(paths.control, { recursive: true });
+
+  // The judge's own measurement of the unchanged tree comes first, before any candidate code
+  // has run in this pod: nothing the candidate does can reach it.
+  const workload = manifest.workload;
+  const measured = workload ? await prepareWorkload(workload, context, standIns) : undefined;
+  let baselineSide: SideMeasurement | undefined;
+  if (workload && measured && !measured.problem && workload.measureBaseline) {
+    const file = await writeParameters(paths.control, 'baseline-parameters.json', workload.baselineConfig);
+    const env = commandEnv(paths.candidateScratchInCandidate, workload.baselineEnv, {
+      [PARAMETERS_FILE_ENV]: file,
+    });
+    baselineSide = await measureSide(executor, workload, measured.requests, 'baseline', env, log);
+  }
 
   const read = await readPatches(paths.input, manifest.patches);
   const touched = read.ok ? touchedPaths(read.patches) : read;
@@ -173,9 +213,7 @@ async function evaluateSteps(
   }
 
   // The parameters file lives in the control folder: the candidate reads it, only the judge writes.
-  await mkdir(paths.control, { recursive: true });
-  const parametersFile = join(paths.control, 'parameters.json');
-  await writeFile(parametersFile, JSON.stringify(manifest.config), { mode: 0o444 });
+  const parametersFile = await writeParameters(paths.control, 'parameters.json', manifest.config);
   const env = commandEnv(paths.candidateScratchInCandidate, manifest.env, {
     [PARAMETERS_FILE_ENV]: parametersFile,
   });
@@ -193,11 +231,74 @@ async function evaluateSteps(
   if (suite.benchmark) result.benchmark = suite.benchmark;
   notes.push(...suite.notes);
 
+  if (workload && measured) {
+    let candidateSide: SideMeasurement | undefined;
+    const broken = suite.commands.some(
+      (command) => (command.name === 'test' || command.name === 'typecheck') && command.exitCode !== 0,
+    );
+    if (measured.problem) candidateSide = { problem: measured.problem };
+    else if (broken) notes.push('the service was not measured: its typecheck or tests failed');
+    else candidateSide = await measureSide(executor, workload, measured.requests, 'candidate', env, log);
+    result.workload = workloadResult(workload, measured.requests, baselineSide, candidateSide);
+  }
+
   const memory = await executor.request({ op: 'memory' }).catch(() => undefined);
   if (memory?.peakBytes !== undefined && memory.peakBytes >= 0) result.peakMemoryBytes = memory.peakBytes;
   if (memory?.oomKills !== undefined && memory.oomKills >= 0) result.oomKills = memory.oomKills;
   result.outcome = 'evaluated';
 }
+
+/** Writes a parameters file the candidate may read (and not write); its path. */
+async function writeParameters(
+  control: string,
+  name: string,
+  values: Readonly<Record<string, string | number | boolean>>,
+): Promise<string> {
+  const path = join(control, name);
+  await writeFile(path, JSON.stringify(values), { mode: 0o444 });
+  return path;
+}
+
+/**
+ * The requests (inline, then the request file read from the unchanged tree: the candidate's
+ * changes are not applied yet) and the stand-ins started; `problem` when either fails.
+ */
+async function prepareWorkload(
+  workload: NonNullable<SandboxManifest['workload']>,
+  context: EvaluationContext,
+  standIns: ExecutorConnection | undefined,
+): Promise<{ requests: WorkloadRequest[]; problem?: string }> {
+  const requests: WorkloadRequest[] = [...workload.requests];
+  if (workload.requestsFile) {
+    const text = await readInside(context.paths.source, workload.requestsFile);
+    let parsed: unknown;
+    try {
+      parsed = text === undefined ? undefined : JSON.parse(text);
+    } catch {
+      parsed = undefined;
+    }
+    if (!Value.Check(RequestList, parsed)) {
+      return {
+        requests,
+        problem: `the request file ${workload.requestsFile} is missing or not a JSON array of requests (method, path, headers, body)`,
+      };
+    }
+    requests.push(...parsed);
+  }
+  if (requests.length === 0) return { requests, problem: 'the workload has no requests' };
+  if (standIns) {
+    const problem = await startStandIns(
+      standIns,
+      workload,
+      { HOME: SANDBOX_PATHS.scratch, TMPDIR: SANDBOX_PATHS.scratch },
+      context.log,
+    );
+    if (problem) return { requests, problem };
+  }
+  return { requests };
+}
+
+const RequestList = Type.Array(WorkloadRequest, { maxItems: 1000 });
 
 /** Has the executor write the planned files (it owns the candidate's tree); the problem, if any. */
 async function writeChanges(executor: ExecutorConnection, changes: ChangeSet): Promise<string | undefined> {

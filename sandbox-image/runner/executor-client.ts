@@ -32,6 +32,7 @@ const Answer = Type.Object({
   stdout: Type.Optional(Type.String()),
   stderr: Type.Optional(Type.String()),
   outputBytes: Type.Optional(Type.Integer({ minimum: 0 })),
+  ended: Type.Optional(Type.Boolean()),
   peakBytes: Type.Optional(Type.Integer()),
   oomKills: Type.Optional(Type.Integer()),
 });
@@ -51,6 +52,14 @@ export type ExecutorRequest =
       timeoutMs: number;
       tailBytes?: number;
     }
+  | {
+      op: 'start';
+      name: string;
+      argv: string[];
+      env: Record<string, string>;
+      tailBytes?: number;
+    }
+  | { op: 'stop' }
   | { op: 'memory' }
   | { op: 'exit' };
 

@@ -77,6 +77,7 @@ export async function spawnExecutor(
   socket: string,
   sourceDir: string,
   env: NodeJS.ProcessEnv = {},
+  uid = TEST_CANDIDATE_UID,
 ): Promise<{ child: ChildProcess; output: () => string }> {
   const binary = await executorBinary();
   const child = spawn(
@@ -87,8 +88,8 @@ export async function spawnExecutor(
       '--kill-child',
       '--mount-proc',
       'setpriv',
-      `--reuid=${TEST_CANDIDATE_UID}`,
-      `--regid=${TEST_CANDIDATE_UID}`,
+      `--reuid=${uid}`,
+      `--regid=${uid}`,
       '--clear-groups',
       binary,
       '--socket',

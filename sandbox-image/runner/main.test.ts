@@ -82,18 +82,25 @@ async function workspace(
     HYPERAGENT_CONTROL_DIR: join(root, 'control'),
     HYPERAGENT_CANDIDATE_SCRATCH_DIR: join(root, 'candidate-scratch'),
     HYPERAGENT_EXECUTOR_SOCKET: join(root, 'control/executor.sock'),
+    HYPERAGENT_STAND_INS_SOCKET: join(root, 'control/stand-ins.sock'),
   };
   return { root, env, source, resultPath };
 }
 
 async function runRunner(
   env: NodeJS.ProcessEnv,
+  standInsSource?: string,
 ): Promise<{ code: number | null; stdout: string; result: SandboxResult }> {
   const executor = await spawnExecutor(
     env.HYPERAGENT_EXECUTOR_SOCKET!,
     join(env.HYPERAGENT_WORKSPACE_DIR!, 'src'),
   );
   after(() => void executor.child.kill('SIGKILL'));
+  if (standInsSource) {
+    // The stand-ins' container: the unchanged source, another user than the candidate's.
+    const standIns = await spawnExecutor(env.HYPERAGENT_STAND_INS_SOCKET!, standInsSource, {}, 65534);
+    after(() => void standIns.child.kill('SIGKILL'));
+  }
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
     env,
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -282,4 +289,120 @@ test('a result that cannot be written makes the runner exit 1, still printing it
   assert.equal(code, 1);
   assert.equal(result.outcome, 'evaluated');
   assert.match(stdout, /cannot write the result to /);
+});
+
+/** A service for the judge to drive: prices from a stand-in it calls, slower without the cache. */
+const SERVED: Record<string, string> = {
+  ...SERVICE,
+  'src/server.js': [
+    "import { createServer, get } from 'node:http';",
+    "import { price } from './pricing.js';",
+    'const cache = new Map();',
+    'const unit = (id) => new Promise((resolve) => get(`http://127.0.0.1:${process.env.STUB_PORT}/unit?id=${id}`, (r) => { let b = ""; r.on("data", (c) => (b += c)); r.on("end", () => resolve(Number(b))); }));',
+    'createServer(async (req, res) => {',
+    "  const url = new URL(req.url, 'http://x');",
+    "  if (url.pathname === '/healthz') return res.end('ok');",
+    "  const id = url.searchParams.get('id');",
+    "  const u = process.env.CACHE === '1' && cache.has(id) ? cache.get(id) : await unit(id);",
+    '  cache.set(id, u);',
+    "  res.setHeader('content-type', 'application/json');",
+    "  res.end(JSON.stringify({ id, total: price(Number(url.searchParams.get('n')), u), at: Date.now() }));",
+    '}).listen(Number(process.env.PORT), "127.0.0.1");',
+    '',
+  ].join('\n'),
+  'stub.js': [
+    "import { createServer } from 'node:http';",
+    "createServer((req, res) => setTimeout(() => res.end(req.url.startsWith('/unit') ? '3' : 'ok'), 15)).listen(Number(process.env.PORT), '127.0.0.1');",
+    '',
+  ].join('\n'),
+};
+
+async function workloadManifest(
+  candidateEnv: Record<string, string>,
+  patches: string[] = [],
+): Promise<SandboxManifest> {
+  const servicePort = await closedPort();
+  const stubPort = await closedPort();
+  return sampleManifest({
+    candidate: 'c3',
+    patches,
+    env: candidateEnv,
+    commands: [{ name: 'test', run: 'node --test --test-reporter=tap test/', timeoutSeconds: 60 }],
+    isolation: await isolated(),
+    workload: {
+      service: {
+        run: 'node src/server.js',
+        port: servicePort,
+        readinessPath: '/healthz',
+        env: { PORT: String(servicePort), STUB_PORT: String(stubPort) },
+      },
+      readySeconds: 20,
+      baselineEnv: { CACHE: '0' },
+      baselineConfig: {},
+      measureBaseline: true,
+      dependencies: [
+        {
+          name: 'units',
+          run: 'node stub.js',
+          port: stubPort,
+          readinessPath: '/',
+          env: { PORT: String(stubPort) },
+        },
+      ],
+      requests: [1, 2, 1, 2, 1, 2, 3, 1].map((id) => ({ method: 'GET', path: `/price?id=${id}&n=10` })),
+      rps: 40,
+      durationSeconds: 1,
+      warmupSeconds: 0.2,
+      runs: 2,
+      requestTimeoutMs: 2000,
+      compareBehaviour: true,
+      ignoreFields: ['at'],
+    },
+  });
+}
+
+test('the judge measures both sides itself, through a stand-in of its own, and compares the answers', async () => {
+  const manifest = await workloadManifest({ CACHE: '1' });
+  manifest.commands = [];
+  const ws = await workspace(manifest);
+  await writeFiles(ws.source, SERVED);
+  await execFileAsync('chown', ['-R', `${TEST_CANDIDATE_UID}:${TEST_CANDIDATE_UID}`, ws.source]);
+  const standIns = await tempDir('hyperagent-stand-ins-');
+  await writeFiles(standIns, SERVED);
+  await chmod(standIns, 0o755);
+  const { result, stdout } = await runRunner(ws.env, standIns);
+  assert.equal(result.outcome, 'evaluated', `${result.message}\n${stdout}`);
+  assert.match(stdout, /stand-in units ready/);
+  const measured = result.workload!;
+  assert.equal(measured.problem, undefined);
+  assert.equal(measured.requests, 8);
+  assert.equal(measured.baseline?.p50_ms?.length, 2, 'two runs of the unchanged service');
+  assert.equal(measured.candidate?.p50_ms?.length, 2, "two runs of the candidate's");
+  // Without the cache every request waits for the 15 ms stand-in; with it, only the first of each id.
+  assert.ok(measured.baseline!.p50_ms![0]! >= 15, `baseline p50 ${measured.baseline!.p50_ms}`);
+  assert.ok(measured.candidate!.p50_ms![0]! < 15, `candidate p50 ${measured.candidate!.p50_ms}`);
+  assert.deepEqual(measured.behaviour, { compared: 8, differing: 0 }, 'same answers, timestamps ignored');
+});
+
+test('a patch that changes answers is caught by the comparison, with the first differing request', async () => {
+  const { diff } = await gitDiff(SERVED, (repo) => writeFile(join(repo, 'src/pricing.js'), DISCOUNTED));
+  const manifest = await workloadManifest({ CACHE: '0' }, ['c3.diff']);
+  manifest.commands = [];
+  const ws = await workspace(manifest, { 'c3.diff': diff });
+  await writeFiles(ws.source, SERVED);
+  await execFileAsync('chown', ['-R', `${TEST_CANDIDATE_UID}:${TEST_CANDIDATE_UID}`, ws.source]);
+  const standIns = await tempDir('hyperagent-stand-ins-');
+  await writeFiles(standIns, SERVED);
+  await chmod(standIns, 0o755);
+  const { result } = await runRunner(ws.env, standIns);
+  assert.equal(result.outcome, 'evaluated', result.message);
+  assert.deepEqual(result.workload?.behaviour, {
+    compared: 8,
+    differing: 8,
+    first: {
+      request: 'GET /price?id=1&n=10',
+      baseline: '200 {"id":"1","total":30}',
+      candidate: '200 {"id":"1","total":27}',
+    },
+  });
 });

@@ -5,7 +5,7 @@
 // be written makes it exit 1.
 import './no-inspector.js';
 import { writeFile } from 'node:fs/promises';
-import { EXECUTOR_SOCKET } from '../../operator/src/sandbox/protocol.js';
+import { EXECUTOR_SOCKET, STAND_INS_SOCKET } from '../../operator/src/sandbox/protocol.js';
 import { evaluate } from './evaluation.js';
 import { createLog } from './log.js';
 import { runnerPaths } from './paths.js';
@@ -17,6 +17,7 @@ const result = await evaluate({
   paths,
   log,
   executorSocket: process.env.HYPERAGENT_EXECUTOR_SOCKET || EXECUTOR_SOCKET,
+  standInsSocket: process.env.HYPERAGENT_STAND_INS_SOCKET || STAND_INS_SOCKET,
   judgeUid: process.getuid?.() ?? -1,
 });
 const json = fitResult(result);

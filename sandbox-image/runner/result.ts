@@ -39,8 +39,10 @@ export function joinNotes(notes: readonly string[]): string | undefined {
 
 /**
  * The compact JSON of `result`, shrunk until it fits in `maxBytes`: the message is shortened, then
- * dropped; listed interface changes are dropped from the end into `more`; benchmark figures are rounded; then the last runs, then the last keys are dropped. A
- * result that breaks the schema is replaced by an `error` result that says so.
+ * dropped; listed interface changes are dropped from the end into `more`; benchmark figures are
+ * rounded, then the last runs, then the last keys are dropped; then the judge's lesser workload
+ * figures and the length of the quoted answers. A result that breaks the schema is replaced by an
+ * `error` result that says so; every answer keeps the nonce.
  */
 export function fitResult(result: SandboxResult, maxBytes = MAX_RESULT_BYTES): string {
   const candidate = typeof result.candidate === 'string' ? result.candidate : '';
@@ -84,9 +86,22 @@ export function fitResult(result: SandboxResult, maxBytes = MAX_RESULT_BYTES): s
       current.benchmark = Object.fromEntries(Object.entries(current.benchmark).slice(0, keys.length - 1));
     }
   }
+  // The judge's own figures last: first the ones no objective is likely to name, then the quoted
+  // answers of the first behaviour difference, shortened.
+  for (const key of ['max_ms', 'mean_ms', 'p50_ms', 'p90_ms'] as const) {
+    if (fits() || !current.workload) break;
+    delete current.workload.baseline?.[key];
+    delete current.workload.candidate?.[key];
+  }
+  const first = current.workload?.behaviour?.first;
+  if (!fits() && first) {
+    first.baseline = truncate(first.baseline, 80);
+    first.candidate = truncate(first.candidate, 80);
+    first.request = truncate(first.request, 80);
+  }
   if (!fits()) {
     current = {
-      ...emptyResult(result.candidate),
+      ...emptyResult(result.candidate, nonce),
       message: 'the result did not fit in the termination message',
     };
   }

@@ -44,7 +44,8 @@ export function quoteAgent(namespace: string, addresses: AgentAddresses): HyperA
         ],
       },
       goal: 'reduce p99 latency of GET /quote without raising the error rate',
-      objectives: [{ name: 'p99-latency', benchmark: 'p99_ms', direction: 'Minimize' }],
+      // Measured by the sandbox's judge from outside the service, never by the candidate's own code.
+      objectives: [{ name: 'p99-latency', workload: 'p99_ms', direction: 'Minimize' }],
       improvement: {
         interval: '24h',
         maxCandidates: 4,
@@ -57,11 +58,34 @@ export function quoteAgent(namespace: string, addresses: AgentAddresses): HyperA
       },
       verification: {
         test: 'node --import tsx --test test/*.test.ts',
-        benchmark: 'node --import tsx bench/run.ts',
+        // The judge starts the service (and the pricing stand-in, from the unchanged image), sends
+        // the benchmark's seeded requests at 150/s, times them itself and compares the answers.
+        workload: {
+          service: {
+            command: 'node --import tsx src/server.ts',
+            port: 8080,
+            readinessPath: '/healthz',
+            env: { PORT: '8080', PRICING_URL: 'http://127.0.0.1:9090' },
+          },
+          dependencies: [
+            {
+              name: 'pricing',
+              command: 'node --import tsx src/pricing-server.ts',
+              port: 9090,
+              readinessPath: '/healthz',
+              env: { PORT: '9090' },
+            },
+          ],
+          requestsFile: 'bench/requests.json',
+          rate: 150,
+          durationSeconds: 3,
+          warmupSeconds: 0.5,
+          runs: 3,
+        },
       },
       sandbox: {
         timeoutSeconds: 240,
-        resources: { cpu: '1', memory: '512Mi' },
+        resources: { cpu: '1', memory: '768Mi' },
         quota: { pods: 2, cpu: '2', memory: '2Gi' },
       },
       approval: 'Auto',

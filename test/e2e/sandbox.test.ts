@@ -180,8 +180,9 @@ test('every candidate is judged in its own sandbox pod, with verdicts and figure
       },
       sandbox: {
         timeoutSeconds: 45,
-        resources: { cpu: '250m', memory: '192Mi' },
-        quota: { pods: 3, cpu: '1', memory: '1Gi' },
+        // The judge takes 200m and 160Mi of each pod; the candidate's commands get the rest.
+        resources: { cpu: '400m', memory: '352Mi' },
+        quota: { pods: 3, cpu: '1200m', memory: '1056Mi' },
       },
       verification: { test: 'node --test', benchmark: 'node bench/run.mjs' },
       approval: 'Always',

@@ -97,6 +97,17 @@ export const Source = Type.Object(
   { description: 'Where the service source lives and which parts of it the agent may change.' },
 );
 
+/** Figures the sandbox's judge measures itself by driving the workload; objectives name them with `workload`. */
+export const WORKLOAD_FIGURES = [
+  'p50_ms',
+  'p90_ms',
+  'p99_ms',
+  'mean_ms',
+  'max_ms',
+  'error_rate',
+  'rps',
+] as const;
+
 export const Objective = Type.Object(
   {
     name: DnsLabel({ description: 'Short name of the objective, unique within the agent.' }),
@@ -111,7 +122,14 @@ export const Objective = Type.Object(
       Type.String({
         minLength: 1,
         maxLength: 253,
-        description: 'Key of a figure reported by the benchmark command in the sandbox.',
+        description:
+          "Key of a figure reported by the benchmark command in the sandbox. Self-reported: the candidate's own code produces it, so a code candidate judged only by such figures always waits for approval.",
+      }),
+    ),
+    workload: Type.Optional(
+      StringEnum(WORKLOAD_FIGURES, {
+        description:
+          "A figure the sandbox's judge measures itself while it drives verification.workload against the service, from outside: latency percentiles, mean and max in ms, error_rate, rps.",
       }),
     ),
     direction: StringEnum(['Minimize', 'Maximize'] as const, {
@@ -129,8 +147,9 @@ export const Objective = Type.Object(
     description: 'A measurable anchor of the agent.',
     'x-kubernetes-validations': [
       {
-        rule: 'has(self.query) != has(self.benchmark)',
-        message: 'an objective needs exactly one of query (PromQL) or benchmark (a benchmark key)',
+        rule: '(has(self.query) ? 1 : 0) + (has(self.benchmark) ? 1 : 0) + (has(self.workload) ? 1 : 0) == 1',
+        message:
+          'an objective needs exactly one of query (PromQL), benchmark (a key the benchmark command reports) or workload (a figure the judge measures)',
       },
     ],
   },
@@ -325,6 +344,14 @@ export const Sandbox = Type.Object(
         description: "Image that contains the service source; the target container's image when unset.",
       }),
     ),
+    toolchainImage: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 1024,
+        description:
+          "Image the candidate's commands run in: the service's own toolchain (Go, Python, Java, Node …), which needs a POSIX sh and nothing of the operator's. sourceImage when unset.",
+      }),
+    ),
     sourcePath: Type.String({
       pattern: '^/',
       maxLength: 512,
@@ -333,8 +360,16 @@ export const Sandbox = Type.Object(
     }),
     resources: Type.Object(
       {
-        cpu: Quantity({ default: '1', description: 'CPU limit of one sandbox pod.' }),
-        memory: Quantity({ default: '1Gi', description: 'Memory limit of one sandbox pod.' }),
+        cpu: Quantity({
+          default: '1',
+          description:
+            "CPU limit of one sandbox pod, at least 300m: the judge takes 200m of it, the candidate's container the rest.",
+        }),
+        memory: Quantity({
+          default: '1Gi',
+          description:
+            "Memory limit of one sandbox pod, at least 288Mi: the judge takes 160Mi of it, the candidate's container the rest.",
+        }),
       },
       { default: {}, description: 'Limits of one sandbox pod.' },
     ),
@@ -363,6 +398,16 @@ export const Sandbox = Type.Object(
     description: 'Where and within which limits candidates are evaluated.',
     'x-kubernetes-validations': [
       {
+        rule: "!isQuantity(self.resources.cpu) || quantity(self.resources.cpu).compareTo(quantity('300m')) >= 0",
+        message:
+          "sandbox.resources.cpu must be at least 300m: the judge takes 200m of each sandbox pod and the candidate's commands need the rest",
+      },
+      {
+        rule: "!isQuantity(self.resources.memory) || quantity(self.resources.memory).compareTo(quantity('288Mi')) >= 0",
+        message:
+          "sandbox.resources.memory must be at least 288Mi: the judge takes 160Mi of each sandbox pod and the candidate's commands need the rest",
+      },
+      {
         rule: '!isQuantity(self.resources.cpu) || !isQuantity(self.quota.cpu) || quantity(self.resources.cpu).compareTo(quantity(self.quota.cpu)) <= 0',
         message: 'sandbox.resources.cpu must fit within sandbox.quota.cpu',
       },
@@ -380,7 +425,129 @@ export const INVARIANTS = [
   'InterfaceStable',
   'GoalImproved',
   'ResourcesWithinBounds',
+  'BehaviourPreserved',
 ] as const;
+
+const WorkloadProcess = {
+  command: Type.String({ minLength: 1, maxLength: 4096, description: 'Shell command that starts it.' }),
+  port: Type.Integer({ minimum: 1, maximum: 65535, description: 'Port it serves HTTP on, on loopback.' }),
+  env: MapOf('string', {
+    maxLength: 4096,
+    maxProperties: 64,
+    default: {},
+    description: 'Environment it starts with (PORT, addresses of the stand-ins …).',
+  }),
+};
+
+export const WorkloadRequestSpec = Type.Object(
+  {
+    method: Type.String({ pattern: '^[A-Z]{1,16}$', default: 'GET', description: 'HTTP method.' }),
+    path: Type.String({ pattern: '^/', maxLength: 2048, description: 'Path and query.' }),
+    headers: Type.Optional(
+      MapOf('string', { maxLength: 4096, maxProperties: 64, description: 'Request headers.' }),
+    ),
+    body: Type.Optional(Type.String({ maxLength: 65536, description: 'Request body.' })),
+  },
+  { description: 'One request of the workload.' },
+);
+
+export const WorkloadSpec = Type.Object(
+  {
+    service: Type.Object(
+      {
+        ...WorkloadProcess,
+        readinessPath: Type.String({
+          pattern: '^/',
+          maxLength: 512,
+          default: '/healthz',
+          description: 'Path that answers 2xx once the service serves.',
+        }),
+      },
+      { description: "How the service starts from its source tree (in the candidate's toolchain image)." },
+    ),
+    readySeconds: Type.Integer({
+      minimum: 1,
+      maximum: 600,
+      default: 30,
+      description: 'How long the service and its stand-ins may take to become ready.',
+    }),
+    dependencies: Type.Array(
+      Type.Object(
+        {
+          name: DnsLabel({ description: 'Name of the stand-in, for messages.' }),
+          ...WorkloadProcess,
+          readinessPath: Type.String({
+            pattern: '^/',
+            maxLength: 512,
+            default: '/',
+            description: 'Path that answers 2xx once it serves.',
+          }),
+        },
+        { description: 'One dependency stand-in.' },
+      ),
+      {
+        maxItems: 4,
+        default: [],
+        description:
+          "Stand-ins of the service's dependencies. They start from the source image (the baseline's tree), never from the candidate's, in a container of their own that candidate code cannot see or signal.",
+      },
+    ),
+    requests: Type.Array(WorkloadRequestSpec, {
+      maxItems: 1000,
+      default: [],
+      description: 'Requests sent in order, cycling; their answers are also compared.',
+    }),
+    requestsFile: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 512,
+        description:
+          'Path in the repository of a JSON array of requests (method, path, headers, body), read from the unchanged tree. Put it under a protected path.',
+      }),
+    ),
+    rate: Type.Number({
+      exclusiveMinimum: 0,
+      maximum: 5000,
+      default: 100,
+      description: 'Requests per second, open loop.',
+    }),
+    durationSeconds: Type.Number({
+      exclusiveMinimum: 0,
+      maximum: 600,
+      default: 3,
+      description: 'Length of one measured run.',
+    }),
+    warmupSeconds: Type.Number({
+      minimum: 0,
+      maximum: 600,
+      default: 0.5,
+      description: 'Unmeasured load first.',
+    }),
+    runs: Type.Integer({ minimum: 1, maximum: 10, default: 3, description: 'Measured runs of each side.' }),
+    requestTimeoutMs: Type.Integer({
+      minimum: 100,
+      maximum: 60000,
+      default: 2000,
+      description: 'A request slower than this counts as an error.',
+    }),
+    ignoreFields: Type.Array(Type.String({ minLength: 1, maxLength: 253, description: 'One field path.' }), {
+      maxItems: 32,
+      default: [],
+      description:
+        'JSON fields left out when answers are compared (timestamps, ids): dotted paths, `*` for any key or index.',
+    }),
+  },
+  {
+    description:
+      "A workload the sandbox's judge drives itself, over loopback, against the service started from the unchanged tree and from the candidate's: it computes the workload figures and compares the answers (BehaviourPreserved).",
+    'x-kubernetes-validations': [
+      {
+        rule: 'size(self.requests) > 0 || has(self.requestsFile)',
+        message: 'a workload needs requests or a requestsFile',
+      },
+    ],
+  },
+);
 
 export const Verification = Type.Object(
   {
@@ -401,6 +568,7 @@ export const Verification = Type.Object(
         description: 'Shell command that runs the benchmark and writes its figures as JSON.',
       }),
     ),
+    workload: Type.Optional(WorkloadSpec),
     invariants: Type.Array(
       StringEnum(INVARIANTS, { description: 'One invariant every accepted candidate must keep.' }),
       {
@@ -882,6 +1050,20 @@ export const Candidate = Type.Object(
       }),
     ),
     sandboxPod: Type.Optional(Type.String({ maxLength: 253, description: 'Pod that evaluated it.' })),
+    goal: Type.Optional(
+      Type.Object(
+        {
+          key: Type.String({ maxLength: 253, description: 'The primary objective’s figure.' }),
+          baseline: Type.Number({ description: 'Its median on the unchanged service.' }),
+          candidate: Type.Number({ description: 'Its median on the candidate.' }),
+          measuredBy: StringEnum(['Judge', 'SelfReported'] as const, {
+            description:
+              "The judge, driving the workload from outside, or the candidate's own benchmark command (self-reported: a code candidate resting on it is never approved automatically).",
+          }),
+        },
+        { description: 'The primary objective in the sandbox: both medians, and who measured them.' },
+      ),
+    ),
     checks: Type.Optional(
       Type.Array(InvariantCheck, {
         maxItems: 8,

@@ -2,7 +2,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Candidate, ImprovementCycleSpec, ImprovementCycleStatus } from '../api/schema.js';
 import { defaultedMinimalSpec } from '../../../test/support/agents.js';
-import { APPROVAL_TIMEOUT_MS, chooseCandidate, step, type CycleObservations, PHASE_WORK } from './machine.js';
+import {
+  APPROVAL_TIMEOUT_MS,
+  chooseCandidate,
+  needsApproval,
+  step,
+  type CycleObservations,
+  PHASE_WORK,
+} from './machine.js';
 import type { WorkOutcome } from './work.js';
 
 function cycleSpec(overrides: Record<string, unknown> = {}): ImprovementCycleSpec {
@@ -269,4 +276,22 @@ test('scenario: a proposer with nothing to offer ends Rejected, not Failed', () 
     propose: { state: 'succeeded', status: { candidates: [] } },
   });
   assert.deepEqual([status.phase, status.reason], ['Rejected', 'NoCandidates']);
+});
+
+test('a code candidate whose goal rests on self-reported figures waits for a human, whatever the policy', () => {
+  const code = { id: 'c1', kind: 'code', summary: 'x' } as const;
+  const judged = {
+    ...code,
+    goal: { key: 'p99_ms', baseline: 50, candidate: 25, measuredBy: 'Judge' },
+  } as const;
+  const selfReported = { ...judged, goal: { ...judged.goal, measuredBy: 'SelfReported' } } as const;
+  assert.equal(needsApproval('Auto', judged), false);
+  assert.equal(needsApproval('Auto', selfReported), true);
+  assert.equal(
+    needsApproval('Auto', { ...selfReported, kind: 'config' }),
+    false,
+    'a config change ships no code',
+  );
+  assert.equal(needsApproval('AboveRisk', judged), true);
+  assert.equal(needsApproval('Always', { id: 'c2', kind: 'config', summary: 'y' }), true);
 });

@@ -174,6 +174,9 @@ export function needsApproval(
   candidate: Candidate,
 ): boolean {
   if (policy === 'Always') return true;
+  // Figures the candidate's own code reported can be forged by it: a code change judged only by
+  // them waits for a human, whatever the policy.
+  if (candidate.kind === 'code' && candidate.goal?.measuredBy === 'SelfReported') return true;
   if (policy === 'AboveRisk') return candidate.kind === 'code';
   return false;
 }

@@ -65,6 +65,8 @@ const BASELINE = result();
 const GOOD = result({
   candidate: 'c1',
   benchmark: { p99_ms: [30.2, 30.0, 30.4, 30.1, 30.3], rps: [1000, 1005, 995, 1002, 998] },
+  // The judge sent 200 requests to both services and got the same answers.
+  workload: { requests: 200, behaviour: { compared: 200, differing: 0 } },
 });
 
 const SPEC: JudgedSpec = {
@@ -135,7 +137,7 @@ test('a candidate that keeps every invariant and improves the goal passes, with 
   assert.equal(verdict.score, 26.34);
   assert.equal(
     checkOf(verdict, 'GoalImproved').message,
-    'p99_ms 41.0 → 30.2 median of 5 runs: 26.3% better, noise ±1.0% (floor); ' +
+    'p99_ms 41.0 → 30.2 median of 5 runs, self-reported by the benchmark: 26.3% better, noise ±1.0% (floor); ' +
       '1 other objective within their regression bounds',
   );
   assert.equal(checkOf(verdict, 'TestsPass').message, '14 tests passed; typecheck passed');
@@ -453,14 +455,14 @@ test('GoalImproved needs the primary objective to beat twice the noise and the o
       'identical to the baseline',
       { candidate: result({ ...BASELINE, candidate: 'c1' }) },
       'Failed',
-      'p99_ms 41.0 → 41.0 median of 5 runs: no change, noise ±1.0% (floor): needs more than 2.0% better',
+      'p99_ms 41.0 → 41.0 median of 5 runs, self-reported by the benchmark: no change, noise ±1.0% (floor): needs more than 2.0% better',
       0,
     ],
     [
       'better, but within twice the floor',
       { candidate: bench({ p99_ms: [40.3, 40.2, 40.4, 40.1, 40.2], rps }) },
       'Failed',
-      'p99_ms 41.0 → 40.2 median of 5 runs: 2.0% better, noise ±1.0% (floor): needs more than 2.0% better',
+      'p99_ms 41.0 → 40.2 median of 5 runs, self-reported by the benchmark: 2.0% better, noise ±1.0% (floor): needs more than 2.0% better',
       1.95,
     ],
     [
@@ -470,7 +472,7 @@ test('GoalImproved needs the primary objective to beat twice the noise and the o
         candidate: bench({ p99_ms: [30, 37, 41, 31, 36], rps }),
       },
       'Failed',
-      'p99_ms 41.0 → 36.0 median of 5 runs: 12.2% better, noise ±16.5%: needs more than 32.9% better',
+      'p99_ms 41.0 → 36.0 median of 5 runs, self-reported by the benchmark: 12.2% better, noise ±16.5%: needs more than 32.9% better',
       12.2,
     ],
     [
@@ -480,14 +482,14 @@ test('GoalImproved needs the primary objective to beat twice the noise and the o
         candidate: bench({ p99_ms: [30.2], rps }),
       },
       'Passed',
-      'p99_ms 41.0 → 30.2 medians of 2 and 1 run: 26.3% better, noise ±1.0% (floor: fewer than 3 runs on both sides)',
+      'p99_ms 41.0 → 30.2 medians of 2 and 1 run, self-reported by the benchmark: 26.3% better, noise ±1.0% (floor: fewer than 3 runs on both sides)',
       26.34,
     ],
     [
       'a secondary objective regresses beyond its allowance',
       { candidate: bench({ p99_ms: improved, rps: [900, 905, 895, 902, 898] }) },
       'Failed',
-      'rps 1000 → 900 median of 5 runs: 10.0% worse, noise ±1.0% (floor): more than the allowed 5.0% + 2 × noise',
+      'rps 1000 → 900 median of 5 runs, self-reported by the benchmark: 10.0% worse, noise ±1.0% (floor): more than the allowed 5.0% + 2 × noise',
       26.34,
     ],
     [
@@ -533,14 +535,14 @@ test('GoalImproved needs the primary objective to beat twice the noise and the o
       'maximize',
       { spec: maximize, candidate: bench({ rps: [1100, 1105, 1095, 1102, 1098] }) },
       'Passed',
-      'rps 1000 → 1100 median of 5 runs: 10.0% better, noise ±1.0% (floor)',
+      'rps 1000 → 1100 median of 5 runs, self-reported by the benchmark: 10.0% better, noise ±1.0% (floor)',
       10,
     ],
     [
       'maximize, got worse',
       { spec: maximize, candidate: bench({ rps: [900, 905, 895, 902, 898] }) },
       'Failed',
-      'rps 1000 → 900 median of 5 runs: 10.0% worse',
+      'rps 1000 → 900 median of 5 runs, self-reported by the benchmark: 10.0% worse',
       -10,
     ],
     [
@@ -552,14 +554,14 @@ test('GoalImproved needs the primary objective to beat twice the noise and the o
         },
       },
       'Skipped',
-      'no benchmark objective: the canary judges the goal',
+      'no benchmark or workload objective: the canary judges the goal',
       undefined,
     ],
     [
       'not listed: skipped, still scored',
       { spec: withInvariants(['TestsPass']), candidate: result({ ...BASELINE, candidate: 'c1' }) },
       'Skipped',
-      'not required by the agent (p99_ms 41.0 → 41.0 median of 5 runs: no change, noise ±1.0% (floor))',
+      'not required by the agent (p99_ms 41.0 → 41.0 median of 5 runs, self-reported by the benchmark: no change, noise ±1.0% (floor))',
       0,
     ],
   ];
@@ -585,7 +587,7 @@ test('a secondary objective that worsens from a baseline of 0 fails', () => {
   const same = result({ ...GOOD, benchmark: { p99_ms: [30, 30, 30], errors: [0, 0, 0] } });
   assert.match(
     checkOf(judge({ spec, baseline, candidate: worse }), 'GoalImproved').message,
-    /errors 0\.00 → 1\.00 median of 3 runs: worse from a baseline of 0, noise ±1\.0% \(floor\): more than the allowed 50\.0%/,
+    /errors 0\.00 → 1\.00 median of 3 runs, self-reported by the benchmark: worse from a baseline of 0, noise ±1\.0% \(floor\): more than the allowed 50\.0%/,
   );
   assert.equal(checkOf(judge({ spec, baseline, candidate: worse }), 'GoalImproved').status, 'Failed');
   assert.equal(checkOf(judge({ spec, baseline, candidate: same }), 'GoalImproved').status, 'Passed');
@@ -968,5 +970,88 @@ test('property: a candidate passes only when every required fact was read and ho
       if (candidate.peakMemoryBytes !== undefined) assert.ok(candidate.peakMemoryBytes <= 0.9 * GIB);
     }),
     { numRuns: 3000 },
+  );
+});
+
+test('workload objectives are judged on the figures the judge measured on both sides in the same pod', () => {
+  const spec: JudgedSpec = {
+    verification: { invariants: [...INVARIANTS] },
+    objectives: [{ name: 'latency', workload: 'p99_ms', direction: 'Minimize', maxRegressionPercent: 0 }],
+  };
+  const measured = (baseline: number[], candidate: number[]) =>
+    result({
+      candidate: 'c1',
+      // The candidate's own benchmark claims a miracle; only the judge's figures count.
+      benchmark: { p99_ms: [0.01, 0.01, 0.01] },
+      workload: {
+        requests: 1500,
+        baseline: { p99_ms: baseline },
+        candidate: { p99_ms: candidate },
+        behaviour: { compared: 200, differing: 0 },
+      },
+    });
+  const better = judgeCandidate({
+    spec,
+    baseline: BASELINE,
+    candidate: measured([49.8, 50.1, 49.9], [25.0, 25.2, 24.9]),
+    memoryLimitBytes: 1024 * MIB,
+  });
+  assert.equal(better.passed, true, better.reasons.join('; '));
+  assert.equal(
+    checkOf(better, 'GoalImproved').message,
+    'p99_ms 49.9 → 25.0 median of 3 runs, measured by the judge: 49.9% better, noise ±1.0% (floor)',
+  );
+  assert.deepEqual(better.goal, { key: 'p99_ms', baseline: 49.9, candidate: 25, measuredBy: 'Judge' });
+  const forged = judgeCandidate({
+    spec,
+    baseline: BASELINE,
+    candidate: measured([49.8, 50.1, 49.9], [50.2, 49.9, 50.0]),
+    memoryLimitBytes: 1024 * MIB,
+  });
+  assert.equal(forged.passed, false, 'its self-reported 0.01 ms does not count');
+  const unmeasured = judgeCandidate({
+    spec,
+    baseline: BASELINE,
+    candidate: result({
+      candidate: 'c1',
+      workload: {
+        requests: 1500,
+        problem: 'the candidate service did not answer /healthz on port 8080 within 30s',
+      },
+    }),
+    memoryLimitBytes: 1024 * MIB,
+  });
+  assert.match(
+    checkOf(unmeasured, 'GoalImproved').message,
+    /no judge-measured figures for p99_ms from either side: the candidate service did not answer/,
+  );
+  assert.equal(checkOf(unmeasured, 'BehaviourPreserved').status, 'Failed');
+});
+
+test('BehaviourPreserved fails on the first differing answer and names it', () => {
+  const verdict = judgeCandidate({
+    spec: SPEC,
+    baseline: BASELINE,
+    candidate: result({
+      ...GOOD,
+      workload: {
+        requests: 200,
+        behaviour: {
+          compared: 200,
+          differing: 3,
+          first: {
+            request: 'GET /quote?symbol=ACME&currency=EUR',
+            baseline: '200 {"price":525.53}',
+            candidate: '200 {"price":1}',
+          },
+        },
+      },
+    }),
+    memoryLimitBytes: 1024 * MIB,
+  });
+  assert.equal(verdict.passed, false);
+  assert.equal(
+    checkOf(verdict, 'BehaviourPreserved').message,
+    '3 of 200 requests answered differently; first GET /quote?symbol=ACME&currency=EUR: unchanged service 200 {"price":525.53}, candidate 200 {"price":1}',
   );
 });

@@ -19,12 +19,17 @@
 //             side (no reporter found, or format `none`) fail.
 // InterfaceStable  The candidate's interface after its patches equals the one before them (the
 //             runner compares both in the candidate's own pod); no comparison fails.
-// GoalImproved  The primary objective (the first with a benchmark key) must improve by more than
+// GoalImproved  The primary objective (the first with a benchmark or workload key) must improve by more than
 //             SIGNIFICANCE × noise, median against median; every other benchmark objective may get
 //             worse by at most its maxRegressionPercent + SIGNIFICANCE × noise. Missing figures
 //             fail. Without benchmark objectives it is Skipped: the canary judges the goal.
 // ResourcesWithinBounds  Peak memory ≤ 90% of the pod limit and, when the baseline's peak is known,
 //             ≤ max(1.5 × baseline, baseline + 64 MiB). Unknown peak: Skipped (cgroup unreadable).
+// BehaviourPreserved  The judge's answers from the candidate's service equal the unchanged
+//             service's, request by request (declared fields ignored); Skipped without a workload.
+//
+// Goal figures come from the judge (workload objectives: both sides measured in the candidate's
+// own pod, the unchanged tree first) or from the benchmark command (self-reported, labelled so).
 //
 // Invariants the agent does not list are Skipped ("not required by the agent"); TestsPass never is.
 // The score is the primary objective's improvement in percent (positive = better), reported
@@ -54,6 +59,12 @@ export interface InvariantCheck {
 export interface CandidateVerdict {
   /** No check failed. */
   passed: boolean;
+  /**
+   * The primary objective's medians, and who measured them: the judge (a workload objective), or
+   * the candidate's own benchmark command (self-reported: a code candidate resting on it is never
+   * approved automatically).
+   */
+  goal?: { key: string; baseline: number; candidate: number; measuredBy: 'Judge' | 'SelfReported' };
   /** Improvement of the primary objective, percent, positive = better; absent when not measured. */
   score?: number;
   /** Every check, in CHECK_ORDER. */
@@ -253,8 +264,44 @@ function judgeAgainst(input: JudgeInput, baselineVerdict: BaselineVerdict): Cand
     required.has('ResourcesWithinBounds')
       ? resourcesWithinBounds(baseline, candidate, input.memoryLimitBytes)
       : skipped('ResourcesWithinBounds', 'not required by the agent'),
+    required.has('BehaviourPreserved')
+      ? behaviourPreserved(candidate)
+      : skipped('BehaviourPreserved', 'not required by the agent'),
   ];
-  return verdictOf(checks, '', goal.score);
+  const verdict = verdictOf(checks, '', goal.score);
+  if (goal.goal) verdict.goal = goal.goal;
+  return verdict;
+}
+
+/**
+ * The judge sent the same requests to the unchanged service and to the candidate's and compared
+ * the answers: any difference fails, with the first one shown. Without a workload nothing was
+ * compared (Skipped): the agent then has only its tests.
+ */
+function behaviourPreserved(candidate: SandboxResult): InvariantCheck {
+  const measured = candidate.workload;
+  if (!measured) return skipped('BehaviourPreserved', 'no workload declared: answers were not compared');
+  const behaviour = measured.behaviour;
+  if (!behaviour || behaviour.compared === 0) {
+    return failed(
+      'BehaviourPreserved',
+      `answers not compared${measured.problem ? `: ${measured.problem}` : ''}`,
+    );
+  }
+  if (behaviour.differing === 0) {
+    return passed(
+      'BehaviourPreserved',
+      `${behaviour.compared} requests answered as the unchanged service answers them`,
+    );
+  }
+  const first = behaviour.first;
+  const shown = first
+    ? `; first ${first.request}: unchanged service ${first.baseline}, candidate ${first.candidate}`
+    : '';
+  return failed(
+    'BehaviourPreserved',
+    `${behaviour.differing} of ${behaviour.compared} requests answered differently${shown}`,
+  );
 }
 
 /** Completes `early` checks with Skipped ones in CHECK_ORDER and derives the rest of the verdict. */
@@ -415,20 +462,50 @@ function interfaceStable(candidate: SandboxResult): InvariantCheck {
 // Goal
 // ---------------------------------------------------------------------------------------------
 
-type BenchmarkObjective = Objective & { benchmark: string };
+/** An objective the sandbox measures: a benchmark key (self-reported) or a workload figure (the judge's). */
+type SandboxObjective = Objective & { benchmark: string } & { source: 'benchmark' | 'workload' };
 
-function benchmarkObjectives(objectives: readonly Objective[]): BenchmarkObjective[] {
-  return objectives.filter((objective): objective is BenchmarkObjective => objective.benchmark !== undefined);
+function sandboxObjectives(objectives: readonly Objective[]): SandboxObjective[] {
+  return objectives.flatMap((objective): SandboxObjective[] => {
+    if (objective.workload !== undefined)
+      return [{ ...objective, benchmark: objective.workload, source: 'workload' }];
+    if (objective.benchmark !== undefined)
+      return [{ ...objective, benchmark: objective.benchmark, source: 'benchmark' }];
+    return [];
+  });
+}
+
+/** Objectives whose figures the benchmark command reports (self-reported). */
+function benchmarkObjectives(objectives: readonly Objective[]): SandboxObjective[] {
+  return sandboxObjectives(objectives).filter((objective) => objective.source === 'benchmark');
 }
 
 /** A key's runs, when there is at least one and every one is a finite number. */
 function figures(result: SandboxResult, key: string): readonly number[] | undefined {
-  const runs = result.benchmark?.[key];
+  return finiteRuns(result.benchmark?.[key]);
+}
+
+function finiteRuns(runs: readonly number[] | undefined): readonly number[] | undefined {
   return runs && runs.length > 0 && runs.every(Number.isFinite) ? runs : undefined;
+}
+
+/** The runs of one side of an objective: the benchmark's, or the judge's own for that side. */
+function sideFigures(
+  objective: SandboxObjective,
+  baseline: SandboxResult,
+  candidate: SandboxResult,
+  side: 'baseline' | 'candidate',
+): readonly number[] | undefined {
+  if (objective.source === 'benchmark')
+    return figures(side === 'baseline' ? baseline : candidate, objective.benchmark);
+  // Both sides measured in the candidate's own pod, by the judge, one after the other.
+  return finiteRuns(candidate.workload?.[side]?.[objective.benchmark]);
 }
 
 interface Comparison {
   key: string;
+  /** Who measured it: the judge (workload) or the candidate's own benchmark command. */
+  source: 'benchmark' | 'workload';
   baselineRuns: readonly number[];
   candidateRuns: readonly number[];
   baselineMedian: number;
@@ -439,17 +516,19 @@ interface Comparison {
 }
 
 function compare(
-  objective: BenchmarkObjective,
+  objective: SandboxObjective,
   baseline: SandboxResult,
   candidate: SandboxResult,
 ): Comparison | string {
   const key = objective.benchmark;
-  const baselineRuns = figures(baseline, key);
-  const candidateRuns = figures(candidate, key);
+  const baselineRuns = sideFigures(objective, baseline, candidate, 'baseline');
+  const candidateRuns = sideFigures(objective, baseline, candidate, 'candidate');
   if (!baselineRuns || !candidateRuns) {
     const side =
       !baselineRuns && !candidateRuns ? 'either side' : !baselineRuns ? 'the baseline' : 'the candidate';
-    return `no figures for ${key} from ${side}`;
+    const why =
+      objective.source === 'workload' && candidate.workload?.problem ? `: ${candidate.workload.problem}` : '';
+    return `no ${objective.source === 'workload' ? 'judge-measured ' : ''}figures for ${key} from ${side}${why}`;
   }
   const baselineMedian = median(baselineRuns);
   const candidateMedian = median(candidateRuns);
@@ -464,6 +543,7 @@ function compare(
         : Math.sign(delta) * Number.POSITIVE_INFINITY;
   return {
     key,
+    source: objective.source,
     baselineRuns,
     candidateRuns,
     baselineMedian,
@@ -486,14 +566,17 @@ function describeComparison(comparison: Comparison): string {
         ? `${change > 0 ? 'better' : 'worse'} from a baseline of 0`
         : `${percent(Math.abs(change))} ${change > 0 ? 'better' : 'worse'}`;
   const floor = noise.floor ? ` (${noise.floor})` : '';
+  const who = comparison.source === 'workload' ? 'measured by the judge' : 'self-reported by the benchmark';
   return (
-    `${key} ${figure(comparison.baselineMedian)} → ${figure(comparison.candidateMedian)} ${runs}: ` +
+    `${key} ${figure(comparison.baselineMedian)} → ${figure(comparison.candidateMedian)} ${runs}, ${who}: ` +
     `${direction}, noise ±${percent(noise.percent)}${floor}`
   );
 }
 
 interface GoalJudgement {
   check: InvariantCheck;
+  /** The primary objective's medians and who measured them, when both sides had figures. */
+  goal?: CandidateVerdict['goal'];
   /** The primary objective's figures, when both sides had them. */
   figures?: string;
   score?: number;
@@ -504,9 +587,11 @@ function judgeGoal(
   baseline: SandboxResult,
   candidate: SandboxResult,
 ): GoalJudgement {
-  const [primary, ...others] = benchmarkObjectives(objectives);
+  const [primary, ...others] = sandboxObjectives(objectives);
   if (!primary)
-    return { check: skipped('GoalImproved', 'no benchmark objective: the canary judges the goal') };
+    return {
+      check: skipped('GoalImproved', 'no benchmark or workload objective: the canary judges the goal'),
+    };
   const problems: string[] = [];
   const notes: string[] = [];
   let figuresText: string | undefined;
@@ -550,6 +635,14 @@ function judgeGoal(
       ? failed('GoalImproved', problems.join('; '))
       : passed('GoalImproved', notes.join('; '));
   const judgement: GoalJudgement = { check };
+  if (typeof main !== 'string') {
+    judgement.goal = {
+      key: main.key,
+      baseline: main.baselineMedian,
+      candidate: main.candidateMedian,
+      measuredBy: primary.source === 'workload' ? 'Judge' : 'SelfReported',
+    };
+  }
   if (figuresText !== undefined) judgement.figures = figuresText;
   if (score !== undefined) judgement.score = score;
   return judgement;

@@ -79,6 +79,15 @@ export class KubeSandbox implements Sandbox {
       return { state: 'succeeded', message: 'No candidate passed the patch policy: nothing to evaluate.' };
     }
 
+    try {
+      splitResources(spec.sandbox.resources, (spec.verification.workload?.dependencies.length ?? 0) > 0);
+    } catch (error) {
+      return {
+        state: 'failed',
+        reason: 'SandboxTooSmall',
+        message: `${describeError(error)}: raise spec.sandbox.resources`,
+      };
+    }
     const runnerImage = spec.sandbox.image ?? this.options.runnerImage;
     if (!runnerImage) {
       return {
@@ -116,6 +125,7 @@ export class KubeSandbox implements Sandbox {
           image: runnerImage,
           sourceImage: sourceImage.image,
           toolchainImage,
+          standIns: (spec.verification.workload?.dependencies.length ?? 0) > 0,
         });
         const created = await this.createPod(pod);
         if (!created) break;
@@ -195,6 +205,15 @@ export class KubeSandbox implements Sandbox {
         ...rest,
         sandboxPod: states.get(candidate.id)?.pod.metadata?.name,
         verdict: verdict.passed ? 'Passed' : 'Failed',
+        ...(verdict.goal
+          ? {
+              goal: {
+                ...verdict.goal,
+                baseline: round(verdict.goal.baseline),
+                candidate: round(verdict.goal.candidate),
+              },
+            }
+          : {}),
         ...(verdict.score !== undefined && Number.isFinite(verdict.score)
           ? { score: round(verdict.score) }
           : {}),
@@ -262,11 +281,23 @@ export class KubeSandbox implements Sandbox {
           patches[`${id}.2.diff`] = diff;
         }
       }
+      const baselineValues = JSON.parse(data[inputKeys.parameters(BASELINE)] ?? '{}') as Record<
+        string,
+        string | number | boolean
+      >;
       const values = JSON.parse(data[inputKeys.parameters(id)] ?? '{}') as Record<
         string,
         string | number | boolean
       >;
-      const manifest = manifestFor(cycle, id, values, Object.keys(patches), probes, this.options);
+      const manifest = manifestFor(
+        cycle,
+        id,
+        values,
+        baselineValues,
+        Object.keys(patches),
+        probes,
+        this.options,
+      );
       const manifestKey = `${id}${MANIFEST_SUFFIX}`;
       units.push({
         id,
@@ -453,15 +484,11 @@ export class KubeSandbox implements Sandbox {
   }
 }
 
-function manifestFor(
-  cycle: CycleContext,
-  id: string,
+/** Parameter values split as the sandbox passes them: env-carried, and configKey-carried. */
+function parameterSettings(
+  spec: HyperAgentSpec,
   values: Record<string, string | number | boolean>,
-  patches: string[],
-  probes: IsolationProbe[],
-  options: KubeSandboxOptions,
-): SandboxManifest {
-  const spec = cycle.spec.agentSpec;
+): { env: Record<string, string>; config: Record<string, string | number | boolean> } {
   const env: Record<string, string> = {};
   const config: Record<string, string | number | boolean> = {};
   for (const parameter of spec.improvement.parameters) {
@@ -470,6 +497,61 @@ function manifestFor(
     if (parameter.env) env[parameter.env] = String(value);
     else if (parameter.configKey) config[parameter.configKey] = value;
   }
+  return { env, config };
+}
+
+/** The judge's workload of the agent, for one pod; undefined when the agent declares none. */
+function workloadFor(
+  spec: HyperAgentSpec,
+  id: string,
+  baselineValues: Record<string, string | number | boolean>,
+): SandboxManifest['workload'] {
+  const declared = spec.verification.workload;
+  if (!declared) return undefined;
+  const baseline = parameterSettings(spec, baselineValues);
+  return {
+    service: {
+      run: declared.service.command,
+      port: declared.service.port,
+      readinessPath: declared.service.readinessPath,
+      env: declared.service.env,
+    },
+    readySeconds: declared.readySeconds,
+    baselineEnv: baseline.env,
+    baselineConfig: baseline.config,
+    // In the baseline's own pod there is one side: the unchanged tree with the baseline's values.
+    measureBaseline: id !== BASELINE,
+    dependencies: declared.dependencies.map((dependency) => ({
+      name: dependency.name,
+      run: dependency.command,
+      port: dependency.port,
+      readinessPath: dependency.readinessPath,
+      env: dependency.env,
+    })),
+    requests: declared.requests,
+    ...(declared.requestsFile ? { requestsFile: declared.requestsFile } : {}),
+    rps: declared.rate,
+    durationSeconds: declared.durationSeconds,
+    warmupSeconds: declared.warmupSeconds,
+    runs: declared.runs,
+    requestTimeoutMs: declared.requestTimeoutMs,
+    compareBehaviour: spec.verification.invariants.includes('BehaviourPreserved'),
+    ignoreFields: declared.ignoreFields,
+  };
+}
+
+function manifestFor(
+  cycle: CycleContext,
+  id: string,
+  values: Record<string, string | number | boolean>,
+  baselineValues: Record<string, string | number | boolean>,
+  patches: string[],
+  probes: IsolationProbe[],
+  options: KubeSandboxOptions,
+): SandboxManifest {
+  const spec = cycle.spec.agentSpec;
+  const { env, config } = parameterSettings(spec, values);
+  const workload = workloadFor(spec, id, baselineValues);
   // Each command may use most of the pod's deadline; the deadline bounds them all together.
   const timeoutSeconds = Math.max(5, spec.sandbox.timeoutSeconds - 10);
   const verification = spec.verification;
@@ -494,6 +576,7 @@ function manifestFor(
     benchmarkKeys: spec.objectives.flatMap((objective) => (objective.benchmark ? [objective.benchmark] : [])),
     benchmarkRuns: options.benchmarkRuns ?? 5,
     interfaceFiles: [],
+    ...(workload ? { workload } : {}),
     isolation: {
       probes,
       timeoutMs: options.probeTimeoutMs ?? 1000,
@@ -525,7 +608,11 @@ function baselineOf(
     ? judgeBaseline(result, spec)
     : { usable: false, reason: entry ? failureText(entry.state) : 'never evaluated' };
   const figures: Record<string, number> = {};
-  for (const [key, runs] of Object.entries(result?.benchmark ?? {})) {
+  // The baseline pod's own side of the judge's measurement, then the benchmark's figures.
+  for (const [key, runs] of [
+    ...Object.entries(result?.workload?.candidate ?? {}),
+    ...Object.entries(result?.benchmark ?? {}),
+  ]) {
     const sorted = [...runs].sort((a, b) => a - b);
     if (sorted.length > 0) figures[key] = round(sorted[Math.floor((sorted.length - 1) / 2)]!);
   }

@@ -16,6 +16,8 @@ import {
   JUDGE_UID,
   SANDBOX_FOR_LABEL,
   SANDBOX_UID,
+  STAND_INS_CONTAINER,
+  STAND_INS_UID,
   splitResources,
   SOURCE_CONTAINER,
   SOURCE_DIR,
@@ -509,4 +511,30 @@ test('property: names and label values stay valid and distinct for inputs of any
     }
     assert.deepEqual(restrictedViolations(pod), []);
   }
+});
+
+test('dependency stand-ins get a container of their own: the source image, a third user, their own share', () => {
+  const pod = sandboxPod(podInput({ standIns: true }));
+  const standIns = pod.spec!.containers.find((container) => container.name === STAND_INS_CONTAINER)!;
+  assert.equal(standIns.image, 'registry.example/shop/checkout:1.4.2', 'the unchanged source image');
+  assert.equal(standIns.securityContext?.runAsUser, STAND_INS_UID);
+  assert.notEqual(STAND_INS_UID, SANDBOX_UID);
+  assert.notEqual(STAND_INS_UID, JUDGE_UID);
+  assert.deepEqual(standIns.args, ['--socket', '/hyperagent/control/stand-ins.sock', '--source', '/app']);
+  assert.ok(
+    !standIns.volumeMounts?.some((mount) => mount.name === 'workspace'),
+    "never the candidate's tree",
+  );
+  assert.deepEqual(standIns.resources?.limits, {
+    cpu: '150m',
+    memory: '128Mi',
+    'ephemeral-storage': '256Mi',
+  });
+  const candidate = pod.spec!.containers.find((container) => container.name === CANDIDATE_CONTAINER)!;
+  assert.deepEqual(candidate.resources?.limits, {
+    cpu: '150m',
+    memory: '480Mi',
+    'ephemeral-storage': '256Mi',
+  });
+  assert.equal(sandboxPod(podInput()).spec!.containers.length, 2, 'no stand-ins without dependencies');
 });

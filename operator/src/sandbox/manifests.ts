@@ -17,7 +17,7 @@ import type {
 import { quantityToScalar } from '@kubernetes/client-node/dist/util.js';
 import { AGENT_LABEL } from '../api/resources.js';
 import type { HyperAgentSpec } from '../api/schema.js';
-import { EXECUTOR_PATH, EXECUTOR_SOCKET, SANDBOX_PATHS } from './protocol.js';
+import { EXECUTOR_PATH, EXECUTOR_SOCKET, SANDBOX_PATHS, STAND_INS_SOCKET } from './protocol.js';
 
 /** `spec.sandbox` of a HyperAgent, with its defaults applied. */
 export type SandboxSpec = HyperAgentSpec['sandbox'];
@@ -47,6 +47,8 @@ export const EXECUTOR_CONTAINER = 'executor';
 export const JUDGE_CONTAINER = 'judge';
 /** The container where candidate code runs: the service's toolchain image, under the executor. */
 export const CANDIDATE_CONTAINER = 'candidate';
+/** The container of the workload's dependency stand-ins: the source image, its own user. */
+export const STAND_INS_CONTAINER = 'stand-ins';
 /** Where the init container puts the source, inside the workspace volume. */
 export const SOURCE_DIR = `${SANDBOX_PATHS.workspace}/src`;
 
@@ -57,6 +59,10 @@ export const SOURCE_DIR = `${SANDBOX_PATHS.workspace}/src`;
 export const SANDBOX_UID = 65532;
 /** The judge's own user: candidate processes cannot signal, trace or write as it. */
 export const JUDGE_UID = 65533;
+/** The stand-ins' user: neither the judge's nor the candidate's. */
+export const STAND_INS_UID = 65534;
+/** The stand-ins' share of a pod's resources, when the workload has dependencies. */
+export const STAND_INS_RESOURCES = { cpu: '150m', memory: '128Mi' } as const;
 /**
  * The judge's share of each sandbox pod's `resources`; the candidate container gets the rest. The
  * schema requires at least MIN_POD_CPU and MIN_POD_MEMORY, so the candidate keeps something.
@@ -285,6 +291,8 @@ export interface SandboxPodInput {
   sourceImage: string;
   /** The image the candidate's commands run in (the service's toolchain), defaulted by the caller. */
   toolchainImage: string;
+  /** Whether the workload has dependency stand-ins (a third container, from the source image). */
+  standIns?: boolean;
   /** sizeLimit of the workspace emptyDir; 1Gi when unset. */
   workspaceSizeLimit?: string;
 }
@@ -313,22 +321,32 @@ function bounded(share: { cpu: string; memory: string }, disk: string): V1Resour
  * How one sandbox pod's resources are shared: the judge's fixed share, the candidate the rest.
  * Throws when the pod's resources do not leave the candidate anything (the schema prevents it).
  */
-export function splitResources(resources: { cpu: string; memory: string }): {
+export function splitResources(
+  resources: { cpu: string; memory: string },
+  standIns = false,
+): {
   judge: { cpu: string; memory: string };
   candidate: { cpu: string; memory: string };
+  standIns?: { cpu: string; memory: string };
 } {
   const milliCpu = (value: string) => Math.round(Number(quantityToScalar(value)) * 1000);
   const bytes = (value: string) => Number(quantityToScalar(value));
-  const cpu = milliCpu(resources.cpu) - milliCpu(JUDGE_RESOURCES.cpu);
-  const memory = bytes(resources.memory) - bytes(JUDGE_RESOURCES.memory);
+  const others = standIns ? [JUDGE_RESOURCES, STAND_INS_RESOURCES] : [JUDGE_RESOURCES];
+  const cpu = others.reduce((left, share) => left - milliCpu(share.cpu), milliCpu(resources.cpu));
+  const memory = others.reduce((left, share) => left - bytes(share.memory), bytes(resources.memory));
   if (!(cpu > 0) || !(memory > 0)) {
+    const taken = standIns ? "the judge's and the stand-ins' shares" : "the judge's share";
     throw new Error(
-      `sandbox resources ${resources.cpu} CPU and ${resources.memory} leave nothing for the candidate after the judge's ${JUDGE_RESOURCES.cpu} and ${JUDGE_RESOURCES.memory}`,
+      `sandbox resources ${resources.cpu} CPU and ${resources.memory} leave nothing for the candidate after ${taken} (${others.map((share) => `${share.cpu} CPU, ${share.memory}`).join(' and ')})`,
     );
   }
   const mebibytes = memory / (1024 * 1024);
   const memoryText = Number.isInteger(mebibytes) ? `${mebibytes}Mi` : String(memory);
-  return { judge: { ...JUDGE_RESOURCES }, candidate: { cpu: `${cpu}m`, memory: memoryText } };
+  return {
+    judge: { ...JUDGE_RESOURCES },
+    candidate: { cpu: `${cpu}m`, memory: memoryText },
+    ...(standIns ? { standIns: { ...STAND_INS_RESOURCES } } : {}),
+  };
 }
 
 /**
@@ -354,7 +372,7 @@ export function sandboxPod(input: SandboxPodInput): V1Pod {
   // Requests equal limits (Guaranteed QoS): the quota then counts exactly what pods may use. The
   // judge's share comes out of the pod's resources; init containers run before the others and may
   // use the candidate's share, which adds nothing to the pod's effective request.
-  const split = splitResources(sandbox.resources);
+  const split = splitResources(sandbox.resources, input.standIns ?? false);
   const workspaceSize = input.workspaceSizeLimit ?? DEFAULT_WORKSPACE_SIZE;
   const judgeResources = bounded(split.judge, CONTAINER_DISK);
   const candidateResources = bounded(split.candidate, CONTAINER_DISK);
@@ -435,6 +453,32 @@ export function sandboxPod(input: SandboxPodInput): V1Pod {
     terminationMessagePolicy: 'File',
   };
 
+  // Dependency stand-ins run from the source image itself (the baseline's tree, read-only), as
+  // their own user in their own PID namespace: candidate code can reach them only over loopback.
+  const standIns: V1Container | undefined =
+    input.standIns && split.standIns
+      ? {
+          name: STAND_INS_CONTAINER,
+          image: input.sourceImage,
+          imagePullPolicy: 'IfNotPresent',
+          command: [EXECUTOR_PATH],
+          args: ['--socket', STAND_INS_SOCKET, '--source', sandbox.sourcePath],
+          env: [
+            { name: 'HOME', value: SANDBOX_PATHS.scratch },
+            { name: 'TMPDIR', value: SANDBOX_PATHS.scratch },
+          ],
+          resources: bounded(split.standIns, CONTAINER_DISK),
+          securityContext: containerSecurity(STAND_INS_UID),
+          volumeMounts: [
+            { name: 'stand-ins-tmp', mountPath: SANDBOX_PATHS.scratch },
+            { name: 'control', mountPath: SANDBOX_PATHS.control, readOnly: true },
+            { name: 'tools', mountPath: SANDBOX_PATHS.tools, readOnly: true },
+          ],
+          terminationMessagePath: '/dev/termination-log',
+          terminationMessagePolicy: 'File',
+        }
+      : undefined;
+
   return {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -472,7 +516,7 @@ export function sandboxPod(input: SandboxPodInput): V1Pod {
         seccompProfile: { type: 'RuntimeDefault' },
       },
       initContainers: [source, executor],
-      containers: [judge, candidateContainer],
+      containers: [judge, candidateContainer, ...(standIns ? [standIns] : [])],
       volumes: [
         {
           name: 'input',
@@ -488,6 +532,7 @@ export function sandboxPod(input: SandboxPodInput): V1Pod {
         { name: 'judge-tmp', emptyDir: { sizeLimit: SCRATCH_SIZE } },
         { name: 'control', emptyDir: { sizeLimit: SMALL_VOLUME } },
         { name: 'tools', emptyDir: { sizeLimit: SMALL_VOLUME } },
+        ...(standIns ? [{ name: 'stand-ins-tmp', emptyDir: { sizeLimit: SCRATCH_SIZE } }] : []),
       ],
     },
   };

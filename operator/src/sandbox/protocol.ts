@@ -9,6 +9,7 @@
 // this file, so the protocol has one definition. The judge checks the manifest with these schemas
 // before doing anything; the operator checks the result, and its nonce, before trusting it.
 import { Type, type Static } from '@sinclair/typebox';
+import { WORKLOAD_FIGURES } from '../api/schema.js';
 
 export const PROTOCOL_VERSION = 3;
 
@@ -55,6 +56,69 @@ export type IsolationProbe = Static<typeof IsolationProbe>;
 /** A per-pod secret the judge echoes in its result: only a judge that read the manifest knows it. */
 const Nonce = Type.String({ pattern: '^[0-9a-f]{32,64}$' });
 
+/** Figures the judge measures itself, run by run; objectives name them with `workload`. */
+export { WORKLOAD_FIGURES };
+export type WorkloadFigure = (typeof WORKLOAD_FIGURES)[number];
+
+const Environment = Type.Record(Type.String({ maxLength: 253 }), Type.String({ maxLength: 4096 }));
+
+export const WorkloadRequest = Type.Object({
+  method: Type.String({ pattern: '^[A-Z]{1,16}$' }),
+  /** Path and query, sent to 127.0.0.1:<port>. */
+  path: Type.String({ pattern: '^/', maxLength: 2048 }),
+  headers: Type.Optional(Type.Record(Type.String({ maxLength: 256 }), Type.String({ maxLength: 4096 }))),
+  body: Type.Optional(Type.String({ maxLength: 65536 })),
+});
+export type WorkloadRequest = Static<typeof WorkloadRequest>;
+
+/** A process the executor starts and the judge waits for: the service, or a dependency stand-in. */
+const StartedProcess = Type.Object({
+  run: Type.String({ minLength: 1, maxLength: 4096 }),
+  port: Type.Integer({ minimum: 1, maximum: 65535 }),
+  /** HTTP path that answers 2xx once the process serves. */
+  readinessPath: Type.String({ pattern: '^/', maxLength: 512 }),
+  env: Environment,
+});
+
+/**
+ * The judge's own measurement: it starts the service (from the unchanged tree before any
+ * candidate code runs, then from the candidate's), drives the requests over loopback, and computes
+ * the figures itself; dependency stand-ins run in a container of their own from the source image.
+ */
+export const Workload = Type.Object({
+  service: StartedProcess,
+  /** How long a service may take to become ready. */
+  readySeconds: Type.Integer({ minimum: 1, maximum: 600 }),
+  /** The environment of the unchanged side: the baseline's parameter values. */
+  baselineEnv: Environment,
+  /** The unchanged side's configKey values (its parameters file), as `config` is the candidate's. */
+  baselineConfig: Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()])),
+  /** Measure the unchanged tree too (in the baseline's own pod there is only one side). */
+  measureBaseline: Type.Boolean(),
+  dependencies: Type.Array(
+    Type.Intersect([StartedProcess, Type.Object({ name: Type.String({ minLength: 1, maxLength: 63 }) })]),
+    {
+      maxItems: 4,
+    },
+  ),
+  requests: Type.Array(WorkloadRequest, { maxItems: 1000 }),
+  /** A JSON array of requests in the source tree, read before the candidate's changes apply. */
+  requestsFile: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
+  rps: Type.Number({ exclusiveMinimum: 0, maximum: 5000 }),
+  durationSeconds: Type.Number({ exclusiveMinimum: 0, maximum: 600 }),
+  warmupSeconds: Type.Number({ minimum: 0, maximum: 600 }),
+  runs: Type.Integer({ minimum: 1, maximum: 10 }),
+  requestTimeoutMs: Type.Integer({ minimum: 100, maximum: 60000 }),
+  /** Compare answers request by request (status and body). */
+  compareBehaviour: Type.Boolean(),
+  /** JSON fields (dotted paths, `*` for any key) left out of the comparison. */
+  ignoreFields: Type.Array(Type.String({ minLength: 1, maxLength: 253 }), { maxItems: 32 }),
+});
+export type Workload = Static<typeof Workload>;
+
+/** The judge listens here for the stand-ins container's executor. */
+export const STAND_INS_SOCKET = `${SANDBOX_PATHS.control}/stand-ins.sock`;
+
 export const SandboxManifest = Type.Object({
   version: Type.Literal(PROTOCOL_VERSION),
   nonce: Nonce,
@@ -93,6 +157,7 @@ export const SandboxManifest = Type.Object({
    * the script files the patches touch.
    */
   interfaceFiles: Type.Array(Type.String({ minLength: 1, maxLength: 512 }), { maxItems: 16 }),
+  workload: Type.Optional(Workload),
   isolation: Type.Object({
     probes: Type.Array(IsolationProbe, { minItems: 1, maxItems: 16 }),
     /** How long one probe may wait for an answer. */
@@ -187,6 +252,31 @@ export const SandboxResult = Type.Object({
       added: Type.Array(Type.String({ maxLength: MAX_SURFACE_LINE_CHARS }), { maxItems: MAX_SURFACE_LINES }),
       /** Changed lines left out of `removed` and `added` to keep the result small. */
       more: Type.Integer({ minimum: 0 }),
+    }),
+  ),
+  /**
+   * What the judge measured itself: the figures of each side, run by run, and the behaviour
+   * comparison. `problem` says why a side could not be measured.
+   */
+  workload: Type.Optional(
+    Type.Object({
+      baseline: Type.Optional(Type.Record(Type.String({ maxLength: 16 }), Type.Array(Type.Number()))),
+      candidate: Type.Optional(Type.Record(Type.String({ maxLength: 16 }), Type.Array(Type.Number()))),
+      requests: Type.Integer({ minimum: 0 }),
+      behaviour: Type.Optional(
+        Type.Object({
+          compared: Type.Integer({ minimum: 0 }),
+          differing: Type.Integer({ minimum: 0 }),
+          first: Type.Optional(
+            Type.Object({
+              request: Type.String({ maxLength: 300 }),
+              baseline: Type.String({ maxLength: 300 }),
+              candidate: Type.String({ maxLength: 300 }),
+            }),
+          ),
+        }),
+      ),
+      problem: Type.Optional(Type.String({ maxLength: 600 })),
     }),
   ),
   /** Peak memory of the evaluation (its cgroup's high-water mark), bytes, when readable. */

@@ -1,0 +1,39 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { compareAnswers, normalizeBody } from './behaviour.js';
+
+test('JSON bodies compare by content: key order does not matter, declared fields are left out', () => {
+  const a = normalizeBody('{"price": 1.5, "symbol": "ACME", "at": "2026-12-06T03:00:00Z"}', ['at']);
+  const b = normalizeBody('{"at": "2026-12-06T04:00:00Z", "symbol": "ACME", "price": 1.5}', ['at']);
+  assert.equal(a, b);
+  assert.equal(a, '{"price":1.5,"symbol":"ACME"}');
+  assert.equal(
+    normalizeBody('{"items":[{"id":1,"v":2},{"id":2,"v":3}],"meta":{"requestId":"x"}}', [
+      'items.*.id',
+      'meta.requestId',
+    ]),
+    '{"items":[{"v":2},{"v":3}],"meta":{}}',
+  );
+  assert.equal(normalizeBody('plain text', ['at']), 'plain text');
+});
+
+test('the first differing request is reported with both answers', () => {
+  const comparison = compareAnswers(
+    ['GET /quote?symbol=ACME', 'GET /quote?symbol=BOLT', 'GET /quote?symbol=CRUX'],
+    [
+      { status: 200, body: '{"price":1}' },
+      { status: 200, body: '{"price":2}' },
+      { status: 400, body: 'bad' },
+    ],
+    [{ status: 200, body: '{"price":1}' }, { status: 200, body: '{"price":2.5}' }, 'connection refused'],
+  );
+  assert.deepEqual(comparison, {
+    compared: 3,
+    differing: 2,
+    first: { request: 'GET /quote?symbol=BOLT', baseline: '200 {"price":2}', candidate: '200 {"price":2.5}' },
+  });
+  assert.deepEqual(compareAnswers(['a'], [{ status: 200, body: 'x' }], [{ status: 200, body: 'x' }]), {
+    compared: 1,
+    differing: 0,
+  });
+});
