@@ -1,7 +1,8 @@
 // The Committing phase against a real API server and a real git remote: the selected candidate's
-// evaluated diff becomes one commit on the cycle branch, pushed, with its trailers; a second visit
-// reuses it; a diff that is not the one evaluated, or a base branch that moved since evaluation,
-// fails the phase and writes nothing.
+// evaluated tree becomes one commit on the cycle branch, pushed, with its trailers; a second visit
+// reuses it; a diff that is not the one evaluated, a diff that does not make the evaluated tree, a
+// code candidate without a tree, or a base branch that moved since evaluation, fails the phase and
+// writes nothing.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -30,6 +31,8 @@ let remote: string;
 let namespace: string;
 let spec: ImprovementCycleSpec['agentSpec'];
 let baseCommit: string;
+/** The tree DIFF makes of main, made here with plain git (not the operator's code). */
+let evaluatedTree: string;
 
 function git(...args: string[]): string {
   return execFileSync('git', args, { cwd: root, encoding: 'utf8' }).trim();
@@ -47,6 +50,7 @@ before(async () => {
   root = mkdtempSync(join(tmpdir(), 'commit-work-'));
   remote = createQuoteRemote(root);
   baseCommit = git('--git-dir', join(root, 'remote.git'), 'rev-parse', 'main');
+  evaluatedTree = treeOf(DIFF);
   namespace = await freshNamespace('commit-work');
   spec = defaultedMinimalSpec({ ...QUOTE_AGENT, source: { ...QUOTE_AGENT.source, repo: remote } });
   await createAgent(agentManifest('quote', namespace, spec as unknown as Record<string, unknown>));
@@ -56,6 +60,15 @@ after(async () => {
   await core.deleteNamespace({ name: namespace }).catch(() => undefined);
   rmSync(root, { recursive: true, force: true });
 });
+
+/** The tree `diff` makes of main, by `git apply --cached` in a scratch clone. */
+function treeOf(diff: string): string {
+  const scratch = mkdtempSync(join(root, 'tree-'));
+  execFileSync('git', ['clone', '-q', join(root, 'remote.git'), scratch]);
+  writeFileSync(join(scratch, 'candidate.diff'), diff);
+  execFileSync('git', ['apply', '--cached', 'candidate.diff'], { cwd: scratch });
+  return execFileSync('git', ['write-tree'], { cwd: scratch, encoding: 'utf8' }).trim();
+}
 
 /** A cycle in Committing with `candidate` selected, and its inputs ConfigMap in the cluster. */
 async function cycleWith(
@@ -76,9 +89,10 @@ async function cycleWith(
   };
 }
 
-function codeCandidate(diff: string): Candidate {
+function codeCandidate(diff: string, tree: string | null = evaluatedTree): Candidate {
   return {
     id: 'c1',
+    ...(tree ? { tree } : {}),
     kind: 'code',
     summary: 'cut the per-request overhead',
     rationale: 'the overhead dominates p99',
@@ -112,7 +126,13 @@ test('the evaluated diff is committed on the cycle branch with its trailers, pus
   );
   assert.equal(git(...bare, 'rev-parse', `${commit}^`), baseCommit, 'starts from the evaluated base');
   assert.match(git(...bare, 'show', `${commit}:src/quote.mjs`), /OVERHEAD_MS = 30;/);
+  assert.equal(
+    git(...bare, 'rev-parse', `${commit}^{tree}`),
+    evaluatedTree,
+    'the commit is the evaluated tree',
+  );
   const message = git(...bare, 'log', '-1', '--format=%B', commit);
+  assert.match(message, new RegExp(`^HyperAgent-Tree: ${evaluatedTree}$`, 'm'));
   assert.match(message, /^cut the per-request overhead/);
   assert.match(message, /HyperAgent-Cycle: cycle-a/);
   assert.match(message, /HyperAgent-Candidate: c1/);
@@ -163,6 +183,33 @@ test('a diff that is not the one evaluated is refused, and nothing is committed'
       'refs/heads/hyperagent/quote/cycle-c',
     ),
   );
+});
+
+test('a diff that does not make the evaluated tree fails the commit, and nothing is pushed', async () => {
+  const other = treeOf(DIFF.replace('OVERHEAD_MS = 30', 'OVERHEAD_MS = 20'));
+  const cycle = await cycleWith('cycle-e', codeCandidate(DIFF, other), { [inputKeys.diff('c1')]: DIFF });
+  const outcome = await commitWork().commit(cycle);
+  assert.equal(outcome.state, 'failed', JSON.stringify(outcome));
+  assert.equal(outcome.state === 'failed' && outcome.reason, 'TreeMismatch');
+  assert.match(
+    outcome.state === 'failed' ? outcome.message : '',
+    new RegExp(`makes the tree ${evaluatedTree}, not the tree ${other} that was evaluated`),
+  );
+  assert.throws(() =>
+    git(
+      '--git-dir',
+      join(root, 'remote.git'),
+      'rev-parse',
+      '--verify',
+      'refs/heads/hyperagent/quote/cycle-e',
+    ),
+  );
+});
+
+test('a code candidate without a tree in status is not committed: what it was evaluated as is unknown', async () => {
+  const cycle = await cycleWith('cycle-f', codeCandidate(DIFF, null), { [inputKeys.diff('c1')]: DIFF });
+  const outcome = await commitWork().commit(cycle);
+  assert.deepEqual(outcome.state === 'failed' ? [outcome.reason] : outcome, ['TreeMissing']);
 });
 
 test('a base branch that moved since evaluation fails the commit rather than deliver an untested combination', async () => {

@@ -1,7 +1,8 @@
 // The Committing phase in the operator: the selected candidate becomes one commit on the cycle
 // branch `hyperagent/<agent>/<cycle>` with its metadata in trailers, pushed without force. The
-// diff committed is the diff evaluated (checked against the sha256 in status), applied to the
-// commit the cycle was evaluated on: when the base branch has moved since, the cycle fails rather
+// commit is the tree evaluated: the diff (checked against the sha256 in status) is applied to the
+// commit the cycle was evaluated on and must make the tree recorded in status when the candidate
+// was proposed, or the cycle fails; when the base branch has moved since, the cycle fails rather
 // than commit something nobody tested. Idempotent through commitCandidate (an earlier attempt's
 // commit is found by its trailers and reused).
 import type { Candidate } from '../api/schema.js';
@@ -29,6 +30,8 @@ type Prepared =
       proposal: ProposedCandidate;
       parent?: { id: string; commit: string };
       parameters?: ParameterValues;
+      /** The tree evaluated, from status. */
+      tree?: string;
     }
   | { failed: WorkOutcome };
 
@@ -64,6 +67,7 @@ export class CommitWork implements SourceRepository {
             proposal,
             ...(prepared.parent ? { parent: prepared.parent } : {}),
             ...(prepared.parameters ? { parameters: prepared.parameters } : {}),
+            ...(prepared.tree ? { tree: prepared.tree } : {}),
             goal: spec.goal,
             proposer: spec.improvement.proposer.type,
             ...(cycle.status.proposal?.model ? { model: cycle.status.proposal.model } : {}),
@@ -116,6 +120,7 @@ export class CommitWork implements SourceRepository {
       rationale: candidate.rationale ?? '',
       ...(candidate.parent ? { parent: candidate.parent } : {}),
     };
+    const tree = candidate.tree ? { tree: candidate.tree } : {};
     if (candidate.kind === 'code') {
       const diff = data[inputKeys.diff(candidate.id)];
       if (diff === undefined || !candidate.patch || sha256(diff) !== candidate.patch.sha256) {
@@ -124,7 +129,20 @@ export class CommitWork implements SourceRepository {
           `the diff of ${candidate.id} in the inputs ConfigMap is missing or is not the one evaluated`,
         );
       }
-      return { candidate, proposal: { kind: 'code', diff, ...base }, ...(parent ? { parent } : {}) };
+      // A code candidate ships only the tree it was evaluated as; without one there is nothing
+      // to hold the commit to (a cycle proposed before trees were recorded, or an edited status).
+      if (!candidate.tree) {
+        return fail(
+          'TreeMissing',
+          `candidate ${candidate.id} has no tree in status, so what it was evaluated as is unknown; nothing is committed`,
+        );
+      }
+      return {
+        candidate,
+        proposal: { kind: 'code', diff, ...base },
+        ...(parent ? { parent } : {}),
+        ...tree,
+      };
     }
     const declared = cycle.spec.agentSpec.improvement.parameters;
     const full = data[inputKeys.parameters(candidate.id)];
@@ -151,6 +169,7 @@ export class CommitWork implements SourceRepository {
       proposal: { kind: 'config', parameters: changes, ...base },
       parameters,
       ...(parent ? { parent } : {}),
+      ...tree,
     };
   }
 

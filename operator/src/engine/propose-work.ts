@@ -12,6 +12,7 @@ import {
   candidateStatuses,
   proposeCandidates,
   usableAsParent,
+  type ReviewedCandidate,
   type RoundContext,
 } from '../cycle/proposal-round.js';
 import type { CycleContext, WorkOutcome } from '../cycle/work.js';
@@ -19,17 +20,21 @@ import { readRepositorySnapshot } from '../git/base-tree.js';
 import { policyInputFor } from '../policy/agent-policy.js';
 import { fromArchiveRecord, parameterValues } from '../policy/archive-record.js';
 import { checkPatch } from '../policy/patch-policy.js';
+import type { Refusal } from '../policy/refusal.js';
 import { selectParent } from '../policy/parent-selection.js';
 import { startingValues } from '../propose/candidate-schema.js';
 import type { ArchiveEntry, ParameterSpec, ParameterValues } from '../propose/candidate.js';
 import type { ProposeWork, Proposer } from '../propose/proposer.js';
 import { hotSpotContext } from '../represent/query.js';
 import { parseDuration } from '../util/duration.js';
+import { candidateFiles } from './candidate-files.js';
 import {
   BASELINE,
   cycleInputsConfigMap,
   cycleInputsName,
   inputKeys,
+  inputsSize,
+  MAX_INPUTS_BYTES,
   parametersJson,
   sha256,
 } from './cycle-inputs.js';
@@ -126,40 +131,68 @@ export class ProposalWork implements ProposeWork {
           const data: Record<string, string> = {
             [inputKeys.parameters(BASELINE)]: parametersJson(current.values),
           };
-          const parentDiff =
-            parent?.kind === 'code' && parent.commit
-              ? await workspace.runner.git(['diff', '--binary', baseCommit, parent.commit])
-              : undefined;
-          const candidates: Candidate[] = candidateStatuses(round.reviewed);
-          for (const [index, item] of round.reviewed.entries()) {
+          const parentCommit = parent?.kind === 'code' ? parent.commit : undefined;
+          const parentDiff = parentCommit
+            ? await workspace.runner.git(['diff', '--binary', baseCommit, parentCommit])
+            : undefined;
+          const files = await candidateFiles(workspace.runner, {
+            base: baseCommit,
+            ...(parentCommit ? { parentCommit } : {}),
+            candidates: round.reviewed
+              .filter((item) => item.verdict === 'Pending')
+              .map((item) => ({
+                id: item.id,
+                ...(item.candidate.kind === 'code' ? { diff: item.candidate.diff } : {}),
+              })),
+            scratchRoot: workspace.gitDir,
+          });
+          for (const item of round.reviewed) {
             const values: ParameterValues = {
               ...startingValues({ current: current.values, ...(parent ? { parent } : {}) }),
               ...(item.candidate.kind === 'config' ? item.candidate.parameters : {}),
             };
             data[inputKeys.parameters(item.id)] = parametersJson(values);
             if (parentDiff) data[inputKeys.parentDiff(item.id)] = parentDiff;
-            if (item.candidate.kind === 'code') {
-              const diff = item.candidate.diff;
-              data[inputKeys.diff(item.id)] = diff;
-              const files = item.files ?? [];
-              candidates[index] = {
-                ...candidates[index]!,
-                patch: {
-                  configMap: cycleInputsName(cycle.name),
-                  key: inputKeys.diff(item.id),
-                  sha256: sha256(diff),
-                  files: files.length,
-                  linesAdded: files.reduce((sum, file) => sum + file.linesAdded, 0),
-                  linesRemoved: files.reduce((sum, file) => sum + file.linesRemoved, 0),
-                },
-              };
-            }
+            if (item.candidate.kind === 'code') data[inputKeys.diff(item.id)] = item.candidate.diff;
           }
+          // Bundles go in last, in candidate order: one that no longer fits refuses its candidate
+          // rather than the API server refusing the whole ConfigMap.
+          const refusals = new Map<string, Refusal>();
+          for (const [id, made] of files) {
+            if ('refusal' in made) refusals.set(id, made.refusal);
+            else if (inputsSize(data) + Buffer.byteLength(made.text, 'utf8') > MAX_INPUTS_BYTES)
+              refusals.set(id, tooLargeForInputs(made.text));
+            else data[inputKeys.files(id)] = made.text;
+          }
+          const reviewed = round.reviewed.map((item) => {
+            const refusal = refusals.get(item.id);
+            return refusal ? refused(item, refusal) : item;
+          });
+          const candidates: Candidate[] = candidateStatuses(reviewed).map((status, index) => {
+            const item = reviewed[index]!;
+            const made = files.get(item.id);
+            const tree = made && 'tree' in made && !refusals.has(item.id) ? { tree: made.tree } : {};
+            if (item.candidate.kind !== 'code') return { ...status, ...tree };
+            const diff = item.candidate.diff;
+            const changed = item.files ?? [];
+            return {
+              ...status,
+              ...tree,
+              patch: {
+                configMap: cycleInputsName(cycle.name),
+                key: inputKeys.diff(item.id),
+                sha256: sha256(diff),
+                files: changed.length,
+                linesAdded: changed.reduce((sum, file) => sum + file.linesAdded, 0),
+                linesRemoved: changed.reduce((sum, file) => sum + file.linesRemoved, 0),
+              },
+            };
+          });
           await this.storeInputs(cycle, data);
           const pending = candidates.filter((candidate) => candidate.verdict === 'Pending').length;
           return {
             state: 'succeeded',
-            message: `${proposer.type} proposed ${candidates.length} candidates (${pending} to evaluate, ${candidates.length - pending} refused by the patch policy)${parent ? ` from parent ${parent.id}` : ''}`,
+            message: `${proposer.type} proposed ${candidates.length} candidates (${pending} to evaluate, ${candidates.length - pending} refused by the patch policy or git)${parent ? ` from parent ${parent.id}` : ''}`,
             status: { candidates, proposal: round.proposal },
           };
         },
@@ -223,6 +256,19 @@ export class ProposalWork implements ProposeWork {
       await core.replaceNamespacedConfigMap({ name: body.metadata!.name!, namespace: cycle.namespace, body });
     }
   }
+}
+
+/** The candidate refused for `refusal`, as the patch policy's refusals read in status. */
+function refused(item: ReviewedCandidate, refusal: Refusal): ReviewedCandidate {
+  const { files: _files, ...rest } = item;
+  return { ...rest, verdict: 'Refused', reasons: [`${refusal.rule}: ${refusal.message}`] };
+}
+
+function tooLargeForInputs(text: string): Refusal {
+  return {
+    rule: 'TooLarge',
+    message: `The candidate's changed files (${Buffer.byteLength(text, 'utf8')} bytes as a bundle) do not fit in the cycle's inputs ConfigMap beside the other candidates' (at most ${MAX_INPUTS_BYTES} bytes in all).`,
+  };
 }
 
 /** A seed per cycle from the agent's seed, so a rerun of the same cycle draws the same parent. */
