@@ -1,6 +1,7 @@
 // One evaluation, as the judge runs it: check the manifest, wait for the candidate container's
-// executor, prove isolation, plan the patches and have the executor write them, read the interface
-// before and after, run the commands through the executor, read the memory counters. Each step
+// executor, prove isolation, measure the unchanged service (when there is a workload), have the
+// executor write the candidate's changed files, read the interface before and after, run the
+// commands through the executor, measure the candidate's service, read the memory counters. Each step
 // that fails decides the outcome and nothing after it runs; whatever happens, a result comes back,
 // carrying the manifest's nonce.
 //
@@ -16,6 +17,7 @@ import {
   type SandboxManifest,
   type SandboxResult,
 } from '../../operator/src/sandbox/protocol.js';
+import { readChanges, type ChangedFiles } from './changes.js';
 import { commandEnv } from './commands.js';
 import { acceptExecutor, ExecutorLostError, type ExecutorConnection } from './executor-client.js';
 import { executorRunner } from './executor-runner.js';
@@ -23,7 +25,6 @@ import { compareSurfaces, interfaceScope, readSurface } from './interface-surfac
 import { proveIsolation } from './isolation.js';
 import type { Log } from './log.js';
 import { readManifest } from './manifest.js';
-import { planPatchFiles, touchedPaths, type ChangeSet, type PatchFile } from './patch.js';
 import type { RunnerPaths } from './paths.js';
 import { emptyResult, joinNotes } from './result.js';
 import { readInside } from './safe-read.js';
@@ -165,36 +166,34 @@ async function evaluateSteps(
     baselineSide = await measureSide(executor, workload, measured.requests, 'baseline', env, log);
   }
 
-  const read = await readPatches(paths.input, manifest.patches);
-  const touched = read.ok ? touchedPaths(read.patches) : read;
-  if (!touched.ok) {
+  const changes = manifest.changes
+    ? readChanges(
+        manifest.changes,
+        await readFile(join(paths.input, manifest.changes), 'utf8').catch(() => undefined),
+      )
+    : { ok: true as const, changes: NO_CHANGES, paths: [] };
+  if (!changes.ok) {
     result.outcome = 'patch-failed';
-    notes.push(touched.message);
-    log.line(touched.message);
+    notes.push(changes.message);
+    log.line(changes.message);
     return;
   }
-  const scope = interfaceScope(manifest.interfaceFiles, touched.paths);
+  const scope = interfaceScope(manifest.interfaceFiles, changes.paths);
   const before = await readSurface(paths.source, scope);
-
-  const plan = read.ok ? await planPatchFiles(paths.source, read.patches) : read;
-  if (!plan.ok) {
-    result.outcome = 'patch-failed';
-    notes.push(plan.message);
-    log.line(plan.message);
-    return;
-  }
-  const written = await writeChanges(executor, plan.changes);
+  const written = await writeChanges(executor, changes.changes);
   if (written) {
     result.outcome = 'patch-failed';
     notes.push(written);
     log.line(written);
     return;
   }
-  log.line(`applied ${manifest.patches.length} patch(es) touching ${plan.files} file(s)`);
+  log.line(
+    `wrote ${changes.changes.files.length} changed file(s) and removed ${changes.changes.deleted.length}${changes.changes.tree ? ` (tree ${changes.changes.tree.slice(0, 12)})` : ''}`,
+  );
 
   const after = await readSurface(paths.source, scope);
   const problem = !before.ok
-    ? `before the patches, ${before.problem}`
+    ? `before the changes, ${before.problem}`
     : !after.ok
       ? after.problem
       : undefined;
@@ -280,7 +279,7 @@ async function prepareWorkload(
     if (!Value.Check(RequestList, parsed)) {
       return {
         requests,
-        problem: `the request file ${workload.requestsFile} is missing or not a JSON array of requests (method, path, headers, body)`,
+        problem: `the request file ${workload.requestsFile} is missing, larger than 4 MiB, or not a JSON array of at most 10000 requests (method, path, headers, body)`,
       };
     }
     requests.push(...parsed);
@@ -298,33 +297,28 @@ async function prepareWorkload(
   return { requests };
 }
 
-const RequestList = Type.Array(WorkloadRequest, { maxItems: 1000 });
+/** A request file may be longer than the inline list: a measured run should not repeat it. */
+const RequestList = Type.Array(WorkloadRequest, { maxItems: 10_000 });
 
-/** Has the executor write the planned files (it owns the candidate's tree); the problem, if any. */
-async function writeChanges(executor: ExecutorConnection, changes: ChangeSet): Promise<string | undefined> {
-  if (changes.writes.length === 0 && changes.removals.length === 0) return undefined;
+/** The baseline's and a config candidate's changes: none. */
+const NO_CHANGES: ChangedFiles = { version: 1, files: [], deleted: [] };
+
+/** Has the executor write the changed files (it owns the candidate's tree); the problem, if any. */
+async function writeChanges(
+  executor: ExecutorConnection,
+  changes: ChangedFiles,
+): Promise<string | undefined> {
+  if (changes.files.length === 0 && changes.deleted.length === 0) return undefined;
   const answer = await executor.request({
     op: 'write',
-    files: changes.writes.map((write) => ({
-      path: write.path,
-      base64: Buffer.from(write.text, 'utf8').toString('base64'),
-      ...(write.mode !== undefined && (write.mode & 0o111) !== 0 ? { executable: true } : {}),
+    files: changes.files.map((file) => ({
+      path: file.path,
+      base64: file.base64,
+      ...(file.mode === '100755' ? { executable: true } : {}),
     })),
-    deleted: changes.removals,
+    deleted: changes.deleted,
   });
   return answer.ok
     ? undefined
-    : `the patched files could not be written: ${answer.error ?? 'no reason given'}`;
-}
-
-type PatchReading = { ok: true; patches: PatchFile[] } | { ok: false; message: string };
-
-async function readPatches(inputDir: string, names: readonly string[]): Promise<PatchReading> {
-  const patches: PatchFile[] = [];
-  for (const name of names) {
-    const text = await readFile(join(inputDir, name), 'utf8').catch(() => undefined);
-    if (text === undefined) return { ok: false, message: `patch ${name} is not in the input directory` };
-    patches.push({ name, text });
-  }
-  return { ok: true, patches };
+    : `the changed files could not be written: ${answer.error ?? 'no reason given'}`;
 }

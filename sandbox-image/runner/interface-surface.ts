@@ -1,7 +1,7 @@
 // The interface comparison: whether a candidate kept the service's interface. The surface is a set
-// of lines, read before the patches are applied and again after, and the two are compared. The
+// of lines, read before the candidate's changes are written and again after, and the two are compared. The
 // OpenAPI documents named by the manifest are the surface when there are any; otherwise the
-// exported declarations of the script files the patches touch are: only a touched file can change
+// exported declarations of the script files the changes touch are: only a touched file can change
 // its own exports, so the untouched rest of the source needs no reading (and a candidate that
 // touches no script file needs no compiler at all).
 import { createHash } from 'node:crypto';

@@ -9,6 +9,7 @@ import { after, test } from 'node:test';
 import { promisify } from 'node:util';
 import { Value } from '@sinclair/typebox/value';
 import { SandboxResult, type SandboxManifest } from '../../operator/src/sandbox/protocol.js';
+import { bundleOf } from './changes.js';
 import { spawnExecutor, TEST_CANDIDATE_UID } from './executor-process.js';
 import { RESULT_LINE_PREFIX } from './result.js';
 
@@ -53,10 +54,7 @@ interface Workspace {
 }
 
 /** A pod's volumes as folders: the judge runs as this process's user, the executor as the candidate's. */
-async function workspace(
-  manifest: SandboxManifest,
-  patches: Record<string, string> = {},
-): Promise<Workspace> {
+async function workspace(manifest: SandboxManifest, inputs: Record<string, string> = {}): Promise<Workspace> {
   const root = await tempDir('hyperagent-e2e-');
   await chmod(root, 0o755);
   const source = join(root, 'workspace/src');
@@ -67,7 +65,7 @@ async function workspace(
     `${TEST_CANDIDATE_UID}:${TEST_CANDIDATE_UID}`,
     join(root, 'workspace'),
   ]);
-  await writeFiles(join(root, 'input'), { 'manifest.json': JSON.stringify(manifest), ...patches });
+  await writeFiles(join(root, 'input'), { 'manifest.json': JSON.stringify(manifest), ...inputs });
   await mkdir(join(root, 'scratch'));
   await mkdir(join(root, 'control'));
   await mkdir(join(root, 'candidate-scratch'));
@@ -140,11 +138,10 @@ const COMMANDS: SandboxManifest['commands'] = [
   { name: 'benchmark', run: 'node bench.js', timeoutSeconds: 60 },
 ];
 
-test('a candidate is patched, tested, benchmarked three times and its interface compared', async () => {
-  const { diff } = await gitDiff(SERVICE, (repo) => writeFile(join(repo, 'src/pricing.js'), DISCOUNTED));
+test("a candidate's files are written, tested, benchmarked three times and its interface compared", async () => {
   const manifest = sampleManifest({
     candidate: 'c2',
-    patches: ['c2.diff'],
+    changes: 'c2.files.json',
     env: { BASE_MS: '40' },
     config: { 'cache.size': 128 },
     commands: COMMANDS,
@@ -152,7 +149,7 @@ test('a candidate is patched, tested, benchmarked three times and its interface 
     benchmarkRuns: 3,
     isolation: await isolated(),
   });
-  const ws = await workspace(manifest, { 'c2.diff': diff });
+  const ws = await workspace(manifest, { 'c2.files.json': bundleOf({ 'src/pricing.js': DISCOUNTED }) });
   const { code, stdout, result } = await runRunner(ws.env);
 
   assert.equal(code, 0);
@@ -220,9 +217,8 @@ test('a reachable address stops everything: no patch, no command', async () => {
   const server = createServer((socket) => socket.destroy());
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   try {
-    const { diff } = await gitDiff(SERVICE, (repo) => writeFile(join(repo, 'src/pricing.js'), DISCOUNTED));
     const manifest = sampleManifest({
-      patches: ['c.diff'],
+      changes: 'c.files.json',
       commands: [{ name: 'test', run: 'touch ran', timeoutSeconds: 10 }],
       isolation: {
         probes: [
@@ -238,7 +234,7 @@ test('a reachable address stops everything: no patch, no command', async () => {
         settleSeconds: 1,
       },
     });
-    const ws = await workspace(manifest, { 'c.diff': diff });
+    const ws = await workspace(manifest, { 'c.files.json': bundleOf({ 'src/pricing.js': DISCOUNTED }) });
     const { code, result } = await runRunner(ws.env);
     assert.equal(code, 0);
     assert.equal(result.outcome, 'isolation-breached');
@@ -253,18 +249,24 @@ test('a reachable address stops everything: no patch, no command', async () => {
   }
 });
 
-test('a patch that does not apply ends in patch-failed, and nothing runs', async () => {
-  const { diff } = await gitDiff({ ...SERVICE, 'src/pricing.js': 'something else\n' }, (repo) =>
-    writeFile(join(repo, 'src/pricing.js'), 'something other\n'),
-  );
-  const manifest = sampleManifest({ patches: ['bad.diff'], commands: COMMANDS, isolation: await isolated() });
-  const ws = await workspace(manifest, { 'bad.diff': diff });
+test('changes that name a path outside the tree end in patch-failed, and nothing runs', async () => {
+  const escaping = JSON.stringify({
+    version: 1,
+    files: [{ path: '../escape.js', mode: '100644', base64: Buffer.from('x').toString('base64') }],
+    deleted: [],
+  });
+  const manifest = sampleManifest({
+    changes: 'bad.files.json',
+    commands: COMMANDS,
+    isolation: await isolated(),
+  });
+  const ws = await workspace(manifest, { 'bad.files.json': escaping });
   const { code, result } = await runRunner(ws.env);
   assert.equal(code, 0);
   assert.equal(result.outcome, 'patch-failed');
   assert.equal(
     result.message,
-    'patch bad.diff: hunk 1 of 1 (@@ -1,1 +1,1 @@) does not apply to src/pricing.js',
+    'the changes bad.files.json name "../escape.js", which is not a plain path of the source tree',
   );
   assert.deepEqual(result.commands, []);
 });
@@ -319,13 +321,13 @@ const SERVED: Record<string, string> = {
 
 async function workloadManifest(
   candidateEnv: Record<string, string>,
-  patches: string[] = [],
+  changes?: string,
 ): Promise<SandboxManifest> {
   const servicePort = await closedPort();
   const stubPort = await closedPort();
   return sampleManifest({
     candidate: 'c3',
-    patches,
+    ...(changes ? { changes } : {}),
     env: candidateEnv,
     commands: [{ name: 'test', run: 'node --test --test-reporter=tap test/', timeoutSeconds: 60 }],
     isolation: await isolated(),
@@ -364,8 +366,14 @@ async function workloadManifest(
 test('the judge measures both sides itself, through a stand-in of its own, and compares the answers', async () => {
   const manifest = await workloadManifest({ CACHE: '1' });
   manifest.commands = [];
+  // The requests from a file in the unchanged tree, longer than an inline list may be.
+  manifest.workload = { ...manifest.workload!, requests: [], requestsFile: 'requests.json' };
+  const fromFile = Array.from({ length: 1200 }, (_, index) => ({
+    method: 'GET',
+    path: `/price?id=${(index % 3) + 1}&n=10`,
+  }));
   const ws = await workspace(manifest);
-  await writeFiles(ws.source, SERVED);
+  await writeFiles(ws.source, { ...SERVED, 'requests.json': JSON.stringify(fromFile) });
   await execFileAsync('chown', ['-R', `${TEST_CANDIDATE_UID}:${TEST_CANDIDATE_UID}`, ws.source]);
   const standIns = await tempDir('hyperagent-stand-ins-');
   await writeFiles(standIns, SERVED);
@@ -375,20 +383,23 @@ test('the judge measures both sides itself, through a stand-in of its own, and c
   assert.match(stdout, /stand-in units ready/);
   const measured = result.workload!;
   assert.equal(measured.problem, undefined);
-  assert.equal(measured.requests, 8);
+  assert.equal(measured.requests, 1200);
   assert.equal(measured.baseline?.p50_ms?.length, 2, 'two runs of the unchanged service');
   assert.equal(measured.candidate?.p50_ms?.length, 2, "two runs of the candidate's");
   // Without the cache every request waits for the 15 ms stand-in; with it, only the first of each id.
   assert.ok(measured.baseline!.p50_ms![0]! >= 15, `baseline p50 ${measured.baseline!.p50_ms}`);
   assert.ok(measured.candidate!.p50_ms![0]! < 15, `candidate p50 ${measured.candidate!.p50_ms}`);
-  assert.deepEqual(measured.behaviour, { compared: 8, differing: 0 }, 'same answers, timestamps ignored');
+  assert.deepEqual(
+    measured.behaviour,
+    { compared: 200, differing: 0 },
+    'the first 200 requests, same answers, timestamps ignored',
+  );
 });
 
 test('a patch that changes answers is caught by the comparison, with the first differing request', async () => {
-  const { diff } = await gitDiff(SERVED, (repo) => writeFile(join(repo, 'src/pricing.js'), DISCOUNTED));
-  const manifest = await workloadManifest({ CACHE: '0' }, ['c3.diff']);
+  const manifest = await workloadManifest({ CACHE: '0' }, 'c3.files.json');
   manifest.commands = [];
-  const ws = await workspace(manifest, { 'c3.diff': diff });
+  const ws = await workspace(manifest, { 'c3.files.json': bundleOf({ 'src/pricing.js': DISCOUNTED }) });
   await writeFiles(ws.source, SERVED);
   await execFileAsync('chown', ['-R', `${TEST_CANDIDATE_UID}:${TEST_CANDIDATE_UID}`, ws.source]);
   const standIns = await tempDir('hyperagent-stand-ins-');

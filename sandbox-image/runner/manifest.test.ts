@@ -35,7 +35,7 @@ test('schema errors are named, at most three of them, with the candidate when kn
   assert.equal(nonsense.ok ? 'ok' : nonsense.candidate, '');
 });
 
-test('a command listed twice or a patch name with a path is refused', () => {
+test('a command listed twice or a changes name with a path is refused', () => {
   const twice = sampleManifest({
     commands: [
       { name: 'test', run: 'a', timeoutSeconds: 1 },
@@ -48,11 +48,11 @@ test('a command listed twice or a patch name with a path is refused', () => {
     nonce: 'a1b2c3d4e5f60718293a4b5c6d7e8f90',
     message: 'command test is listed more than once',
   });
-  assert.deepEqual(checkManifest(sampleManifest({ patches: ['../etc/passwd'] })), {
+  assert.deepEqual(checkManifest(sampleManifest({ changes: '../etc/passwd' })), {
     ok: false,
     candidate: 'c1',
     nonce: 'a1b2c3d4e5f60718293a4b5c6d7e8f90',
-    message: 'patch name "../etc/passwd" is not a file of the input directory',
+    message: 'changes name "../etc/passwd" is not a file of the input directory',
   });
 });
 

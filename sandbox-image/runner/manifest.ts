@@ -53,14 +53,14 @@ export async function readManifest(path: string): Promise<ManifestCheck> {
   }
 }
 
-/** Rules the schema cannot say: each command name once, patch names that stay in the input directory. */
+/** Rules the schema cannot say: each command name once, a changes name that stays in the input directory. */
 function extraProblem(manifest: SandboxManifest): string | undefined {
   const names = manifest.commands.map((command) => command.name);
   const repeated = names.find((name, index) => names.indexOf(name) !== index);
   if (repeated !== undefined) return `command ${repeated} is listed more than once`;
-  const strayPatch = manifest.patches.find((name) => name.includes('/') || name === '.' || name === '..');
-  if (strayPatch !== undefined)
-    return `patch name ${JSON.stringify(strayPatch)} is not a file of the input directory`;
+  const changes = manifest.changes;
+  if (changes !== undefined && (changes.includes('/') || changes === '.' || changes === '..'))
+    return `changes name ${JSON.stringify(changes)} is not a file of the input directory`;
   return undefined;
 }
 

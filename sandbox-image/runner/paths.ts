@@ -15,7 +15,7 @@ export const PATH_OVERRIDES = {
 
 export interface RunnerPaths {
   manifest: string;
-  /** Directory holding the patches named by the manifest. */
+  /** Directory holding the changed-files bundle the manifest names. */
   input: string;
   /** The service source the patches apply to and the commands run in. */
   source: string;

@@ -71,7 +71,6 @@ export function sampleManifest(overrides: Partial<SandboxManifest> = {}): Sandbo
     executorConnectSeconds: 20,
     cycle: 'checkout-7f3a',
     candidate: 'c1',
-    patches: [],
     env: {},
     config: {},
     commands: [],

@@ -6,8 +6,8 @@
 //     to compare the file's exports before and after;
 // each with the schema's default pod size (1 CPU) and with the e2e tests' small one (250m).
 //   npm run bench:sandbox [-- RUNS]
-import { createTwoFilesPatch } from 'diff';
 import { readFile } from 'node:fs/promises';
+import { bundleOf } from '../../sandbox-image/runner/changes.js';
 import { sandboxNamespace, sandboxNetworkPolicies } from '../../operator/src/sandbox/manifests.js';
 import { defaultedAgentSpec } from '../../operator/src/api/defaults.js';
 import type { SandboxSpec } from '../../operator/src/sandbox/manifests.js';
@@ -20,12 +20,13 @@ const runs = Number(process.argv[2] ?? 10);
 const QUOTE_SOURCE = new URL('../e2e/images/quote/src/quote.mjs', import.meta.url);
 
 /** A diff that changes one line of the quote service's src/quote.mjs (the file in its image). */
-async function oneLinePatch(): Promise<string> {
+/** A code candidate's changed files: one line of the service changed. */
+async function oneLineChange(): Promise<string> {
   const before = await readFile(QUOTE_SOURCE, 'utf8');
   const after = before.replace('export const OVERHEAD_MS = 40;', 'export const OVERHEAD_MS = 39;');
   if (after === before)
-    throw new Error(`${QUOTE_SOURCE.pathname} no longer has the line the benchmark patches`);
-  return createTwoFilesPatch('a/src/quote.mjs', 'b/src/quote.mjs', before, after);
+    throw new Error(`${QUOTE_SOURCE.pathname} no longer has the line the benchmark changes`);
+  return bundleOf({ 'src/quote.mjs': after });
 }
 
 interface Series {
@@ -37,12 +38,12 @@ async function measure(
   namespace: string,
   label: string,
   manifestOf: (run: number) => SandboxManifest,
-  patches: Record<string, string>,
+  changes: Record<string, string>,
   sandbox: SandboxSpec,
 ): Promise<Series> {
   const series: Series = { overheads: [], isolation: [] };
   for (let run = 0; run < runs; run++) {
-    const { state, wallMs } = await runSandboxPod(namespace, manifestOf(run), { patches, sandbox });
+    const { state, wallMs } = await runSandboxPod(namespace, manifestOf(run), { changes, sandbox });
     if (state.state !== 'finished') throw new Error(`${label} run ${run}: ${JSON.stringify(state)}`);
     const result = state.result;
     if (result.outcome !== 'evaluated')
@@ -82,7 +83,7 @@ try {
     namespace,
     testManifest('warmup', probes, { isolation: { probes, timeoutMs: 1000, settleSeconds: 30 } }),
   );
-  const patch = { 'one-line.diff': await oneLinePatch() };
+  const change = { 'one-line.files.json': await oneLineChange() };
   const sizes: Array<[string, SandboxSpec]> = [
     ['default', { ...SMALL_SANDBOX, resources: defaultedAgentSpec(minimalAgentSpec()).sandbox.resources }],
     ['small', SMALL_SANDBOX],
@@ -101,8 +102,8 @@ try {
       namespace,
       `code ${size}`,
       (run) =>
-        testManifest(`code-${size}-${run}`, probes, { commands: command, patches: Object.keys(patch) }),
-      patch,
+        testManifest(`code-${size}-${run}`, probes, { commands: command, changes: 'one-line.files.json' }),
+      change,
       sandbox,
     );
     summaries.push(summary(`config candidates, ${pod}`, config), summary(`code candidates, ${pod}`, code));

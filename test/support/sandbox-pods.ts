@@ -52,7 +52,6 @@ export function testManifest(
     executorConnectSeconds: 60,
     cycle: 'bench',
     candidate,
-    patches: [],
     env: {},
     config: {},
     commands: [{ name: 'test', run: 'node --test', timeoutSeconds: 30 }],
@@ -71,8 +70,8 @@ export interface SandboxRun {
 }
 
 export interface SandboxRunOptions {
-  /** Diffs delivered beside the manifest, by the names its `patches` list. */
-  patches?: Record<string, string>;
+  /** Changed-files bundles delivered beside the manifest, by the name its `changes` gives. */
+  changes?: Record<string, string>;
   /** The pod's sandbox settings; SMALL_SANDBOX unless given. */
   sandbox?: SandboxSpec;
   /** The image the candidate's commands run in; the source image unless given. */
@@ -88,7 +87,7 @@ export async function runSandboxPod(
   manifest: SandboxManifest,
   options: SandboxRunOptions = {},
 ): Promise<SandboxRun> {
-  const { patches = {}, sandbox = SMALL_SANDBOX, timeoutMs = 120_000, sourceImage = QUOTE_IMAGE } = options;
+  const { changes = {}, sandbox = SMALL_SANDBOX, timeoutMs = 120_000, sourceImage = QUOTE_IMAGE } = options;
   const cycle = {
     namespace,
     name: `run-${randomBytes(3).toString('hex')}`,
@@ -101,7 +100,7 @@ export async function runSandboxPod(
       namespace,
       cycle,
       agent: 'bench',
-      files: { [manifestKey]: JSON.stringify(manifest), ...patches },
+      files: { [manifestKey]: JSON.stringify(manifest), ...changes },
     }),
   });
   const pod = sandboxPod({
@@ -110,7 +109,7 @@ export async function runSandboxPod(
     cycle,
     candidate: manifest.candidate,
     manifestKey,
-    patchKeys: manifest.patches,
+    changeKeys: manifest.changes ? [manifest.changes] : [],
     sandbox,
     image: SANDBOX_IMAGE,
     sourceImage,

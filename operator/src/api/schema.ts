@@ -502,7 +502,7 @@ export const WorkloadSpec = Type.Object(
         minLength: 1,
         maxLength: 512,
         description:
-          'Path in the repository of a JSON array of requests (method, path, headers, body), read from the unchanged tree. Put it under a protected path.',
+          'Path in the repository of a JSON array of at most 10000 requests (method, path, headers, body), read from the unchanged tree. Put it under a protected path.',
       }),
     ),
     rate: Type.Number({

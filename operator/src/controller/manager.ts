@@ -1,6 +1,6 @@
 // Wires the operator together: informers fill caches on every replica (so a follower is warm and
 // ready), but only the elected leader runs the work queues that reconcile.
-import type { KubeConfig, KubernetesListObject, V1Pod } from '@kubernetes/client-node';
+import type { KubeConfig, KubernetesListObject, V1NetworkPolicy, V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import {
   CYCLES,
@@ -48,6 +48,11 @@ export class Manager {
   private readonly cycles: Informer<ImprovementCycle>;
   /** Sandbox pods, so that a cycle hears at once when one of its evaluations ends. */
   private readonly sandboxPods: Informer<V1Pod>;
+  /**
+   * NetworkPolicies of sandbox namespaces, so that an evaluation hears at once when its isolation
+   * changes (a policy added, deleted or loosened) and stops.
+   */
+  private readonly sandboxPolicies: Informer<V1NetworkPolicy>;
   private readonly agentQueue: WorkQueue;
   private readonly cycleQueue: WorkQueue;
   private readonly elector: LeaderElector | undefined;
@@ -59,6 +64,7 @@ export class Manager {
     this.agents = this.informer<HyperAgent>(HYPERAGENTS);
     this.cycles = this.informer<ImprovementCycle>(CYCLES);
     this.sandboxPods = this.sandboxPodInformer();
+    this.sandboxPolicies = this.sandboxPolicyInformer();
     const events = new KubeEventRecorder(this.clients.core, log, options.identity);
 
     const agentReconciler = new HyperAgentReconciler({
@@ -97,6 +103,15 @@ export class Manager {
     };
     this.sandboxPods.on('update', onSandboxPod);
     this.sandboxPods.on('delete', onSandboxPod);
+    const onSandboxPolicy = (policy: V1NetworkPolicy) => {
+      const namespace = policy.metadata?.namespace;
+      for (const cycle of this.cycles.list()) {
+        if (cycle.status?.phase !== 'Evaluating') continue;
+        if (sandboxNamespaceName(cycle.metadata.namespace ?? '') === namespace)
+          this.cycleQueue.add(keyOf(cycle));
+      }
+    };
+    for (const event of ['add', 'update', 'delete'] as const) this.sandboxPolicies.on(event, onSandboxPolicy);
 
     if (options.leaderElection) {
       this.elector = new LeaderElector({
@@ -117,7 +132,12 @@ export class Manager {
 
   /** Starts caches and leader election; reconciling begins once this replica leads. */
   async start(): Promise<void> {
-    await Promise.all([this.agents.start(), this.cycles.start(), this.sandboxPods.start()]);
+    await Promise.all([
+      this.agents.start(),
+      this.cycles.start(),
+      this.sandboxPods.start(),
+      this.sandboxPolicies.start(),
+    ]);
     this.options.log.info(
       { agents: this.agents.list().length, cycles: this.cycles.list().length },
       'caches synced',
@@ -131,12 +151,21 @@ export class Manager {
   async stop(): Promise<void> {
     await Promise.all([this.agentQueue.stop(), this.cycleQueue.stop()]);
     await this.elector?.stop({ release: true });
-    await Promise.all([this.agents.stop(), this.cycles.stop(), this.sandboxPods.stop()]);
+    await Promise.all([
+      this.agents.stop(),
+      this.cycles.stop(),
+      this.sandboxPods.stop(),
+      this.sandboxPolicies.stop(),
+    ]);
   }
 
   /** Ready when the caches are synced and this replica knows whether it leads. */
   readiness(): { ok: boolean; detail: string } {
-    const synced = this.agents.synced() && this.cycles.synced() && this.sandboxPods.synced();
+    const synced =
+      this.agents.synced() &&
+      this.cycles.synced() &&
+      this.sandboxPods.synced() &&
+      this.sandboxPolicies.synced();
     const leader = this.elector ? this.elector.state() : 'leader';
     if (!synced) return { ok: false, detail: 'caches not synced' };
     if (leader === 'unknown') return { ok: false, detail: 'leader state unknown' };
@@ -202,6 +231,27 @@ export class Manager {
           : await this.clients.core.listPodForAllNamespaces({
               labelSelector,
             })) as KubernetesListObject<V1Pod>,
+    });
+  }
+
+  /** NetworkPolicies in the one sandbox namespace, or in all (sandbox namespaces are told apart by name). */
+  private sandboxPolicyInformer(): Informer<V1NetworkPolicy> {
+    const { namespace } = this.options;
+    const sandbox = namespace ? sandboxNamespaceName(namespace) : undefined;
+    const path = sandbox
+      ? `/apis/networking.k8s.io/v1/namespaces/${sandbox}/networkpolicies`
+      : '/apis/networking.k8s.io/v1/networkpolicies';
+    return new Informer<V1NetworkPolicy>({
+      kubeConfig: this.options.kubeConfig,
+      path,
+      log: this.options.log,
+      onWatch: () => this.options.metrics.watchOpened('networkpolicies'),
+      list: async () =>
+        (await this.clients.objects.list<V1NetworkPolicy>(
+          'networking.k8s.io/v1',
+          'NetworkPolicy',
+          sandbox,
+        )) as KubernetesListObject<V1NetworkPolicy>,
     });
   }
 

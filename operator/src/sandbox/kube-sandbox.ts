@@ -5,14 +5,20 @@
 // far as the quota allows (the rest wait their turn), reads the finished ones, and, when all are
 // done, judges every candidate against the baseline. `release` removes what a cycle left behind.
 import { randomBytes } from 'node:crypto';
-import type { KubernetesObject, V1ConfigMap, V1Pod } from '@kubernetes/client-node';
+import type { KubernetesObject, V1ConfigMap, V1NetworkPolicy, V1Pod } from '@kubernetes/client-node';
 import { quantityToScalar } from '@kubernetes/client-node/dist/util.js';
 import type { Logger } from 'pino';
 import type { BaselineMeasurement, Candidate, HyperAgentSpec } from '../api/schema.js';
 import { targetContainer } from '../build/config-builder.js';
 import { describeError, statusCodeOf, type KubeClients } from '../controller/kube.js';
 import type { CycleContext, WorkOutcome } from '../cycle/work.js';
-import { BASELINE, cycleInputsName, inputKeys, sha256 } from '../engine/cycle-inputs.js';
+import {
+  BASELINE,
+  ChangedFilesError,
+  cycleInputsName,
+  inputKeys,
+  parseChangedFiles,
+} from '../engine/cycle-inputs.js';
 import { judgeBaseline, judgeCycle } from '../policy/invariants.js';
 import {
   CYCLE_UID_LABEL,
@@ -27,6 +33,7 @@ import {
   splitResources,
 } from './manifests.js';
 import { readSandboxPod, type SandboxPodState } from './pod-outcome.js';
+import { policyDrift } from './policy-guard.js';
 import {
   PROTOCOL_VERSION,
   type IsolationProbe,
@@ -65,7 +72,7 @@ interface Unit {
   id: string;
   files: Record<string, string>;
   manifestKey: string;
-  patchKeys: string[];
+  changeKeys: string[];
 }
 
 export class KubeSandbox implements Sandbox {
@@ -102,6 +109,13 @@ export class KubeSandbox implements Sandbox {
     if ('failed' in units) return units.failed;
 
     const existing = await this.cyclePods(namespace, cycle.uid);
+    // The policies are part of what each judge proved: checked before they are applied again,
+    // which would hide a deletion, whenever an evaluation is in flight.
+    const inFlight = [...existing.values()].filter((pod) => !isDone(readSandboxPod(pod, undefined)));
+    if (inFlight.length > 0) {
+      const drift = await this.policyDrift(namespace);
+      if (drift) return this.stopOnDrift(namespace, cycle, [...existing.values()], drift);
+    }
     const missing = units.units.filter((unit) => !existing.has(unit.id));
     if (missing.length > 0) {
       await this.assertIsolation(namespace, spec.sandbox, cycle.namespace);
@@ -120,7 +134,7 @@ export class KubeSandbox implements Sandbox {
           cycle: { namespace: cycle.namespace, name: cycle.name, uid: cycle.uid },
           candidate: unit.id,
           manifestKey: unit.manifestKey,
-          patchKeys: unit.patchKeys,
+          changeKeys: unit.changeKeys,
           sandbox: spec.sandbox,
           image: runnerImage,
           sourceImage: sourceImage.image,
@@ -150,6 +164,38 @@ export class KubeSandbox implements Sandbox {
       };
     }
     return this.judge(cycle, states);
+  }
+
+  /** How the namespace's NetworkPolicies differ from the sandbox's default-deny ones, if they do. */
+  private async policyDrift(namespace: string): Promise<string | undefined> {
+    const list = await this.options.clients.objects.list<V1NetworkPolicy>(
+      'networking.k8s.io/v1',
+      'NetworkPolicy',
+      namespace,
+    );
+    return policyDrift(sandboxNetworkPolicies(namespace), list.items);
+  }
+
+  /** Stops every pod of the cycle at once and fails the evaluation: its isolation proof is void. */
+  private async stopOnDrift(
+    namespace: string,
+    cycle: CycleContext,
+    pods: V1Pod[],
+    drift: string,
+  ): Promise<WorkOutcome> {
+    for (const pod of pods) {
+      await this.options.clients.core
+        .deleteNamespacedPod({ name: pod.metadata!.name!, namespace, gracePeriodSeconds: 0 })
+        .catch((error: unknown) => {
+          if (statusCodeOf(error) !== 404) throw error;
+        });
+    }
+    this.options.log.warn({ cycle: cycle.name, namespace, drift }, 'sandbox policies changed mid-evaluation');
+    return {
+      state: 'failed',
+      reason: 'SandboxPolicyChanged',
+      message: `${drift} in ${namespace} while candidates were evaluated: the isolation every judge proved no longer holds, so the sandbox pods were stopped and no candidate of this cycle is trusted`,
+    };
   }
 
   /** Deletes the cycle's sandbox inputs; the garbage collector removes its pods with them. */
@@ -262,24 +308,29 @@ export class KubeSandbox implements Sandbox {
     const units: Unit[] = [];
     for (const id of [BASELINE, ...pending.map((candidate) => candidate.id)]) {
       const candidate = pending.find((item) => item.id === id);
-      const patches: Record<string, string> = {};
+      // The candidate's tree as git made it once (the propose step): its changed files go to the
+      // judge, which writes them over the unchanged source. No diff is applied in the sandbox, so
+      // what is evaluated is byte for byte the tree the commit and the image hold.
+      const changes: Record<string, string> = {};
       if (candidate) {
-        const parentDiff = data[inputKeys.parentDiff(id)];
-        if (parentDiff) patches[`${id}.1.diff`] = parentDiff;
-        if (candidate.kind === 'code') {
-          const diff = data[inputKeys.diff(id)];
-          // The diff judged by the patch policy is the diff evaluated, or nothing is.
-          if (diff === undefined || !candidate.patch || sha256(diff) !== candidate.patch.sha256) {
-            return {
-              failed: {
-                state: 'failed',
-                reason: 'InputsTampered',
-                message: `the diff of candidate ${id} is missing or differs from the one the patch policy accepted`,
-              },
-            };
-          }
-          patches[`${id}.2.diff`] = diff;
+        const bundle = data[inputKeys.files(id)];
+        const needsTree = candidate.kind === 'code' || data[inputKeys.parentDiff(id)] !== undefined;
+        const problem =
+          bundle === undefined
+            ? needsTree
+              ? 'its changed files are missing from the cycle inputs'
+              : undefined
+            : bundleProblem(bundle, candidate.tree);
+        if (problem) {
+          return {
+            failed: {
+              state: 'failed',
+              reason: 'InputsTampered',
+              message: `candidate ${id}: ${problem}; nothing of this cycle is evaluated`,
+            },
+          };
         }
+        if (bundle !== undefined) changes[`${id}.files.json`] = bundle;
       }
       const baselineValues = JSON.parse(data[inputKeys.parameters(BASELINE)] ?? '{}') as Record<
         string,
@@ -294,7 +345,7 @@ export class KubeSandbox implements Sandbox {
         id,
         values,
         baselineValues,
-        Object.keys(patches),
+        Object.keys(changes)[0],
         probes,
         this.options,
       );
@@ -302,8 +353,8 @@ export class KubeSandbox implements Sandbox {
       units.push({
         id,
         manifestKey,
-        patchKeys: Object.keys(patches),
-        files: { [manifestKey]: `${JSON.stringify(manifest)}\n`, ...patches },
+        changeKeys: Object.keys(changes),
+        files: { [manifestKey]: `${JSON.stringify(manifest)}\n`, ...changes },
       });
     }
     return { units };
@@ -545,7 +596,7 @@ function manifestFor(
   id: string,
   values: Record<string, string | number | boolean>,
   baselineValues: Record<string, string | number | boolean>,
-  patches: string[],
+  changes: string | undefined,
   probes: IsolationProbe[],
   options: KubeSandboxOptions,
 ): SandboxManifest {
@@ -569,7 +620,7 @@ function manifestFor(
     executorConnectSeconds: Math.min(600, Math.max(30, Math.floor(spec.sandbox.timeoutSeconds / 2))),
     cycle: cycle.name,
     candidate: id,
-    patches,
+    ...(changes ? { changes } : {}),
     env,
     config,
     commands,
@@ -583,6 +634,17 @@ function manifestFor(
       settleSeconds: options.settleSeconds ?? 20,
     },
   };
+}
+
+/** Why a bundle cannot be evaluated (malformed, or not the tree recorded in status); undefined when it can. */
+function bundleProblem(text: string, tree: string | undefined): string | undefined {
+  try {
+    parseChangedFiles(text, tree ? { tree } : {});
+    return undefined;
+  } catch (error) {
+    if (error instanceof ChangedFilesError) return `its changed files are unusable (${error.message})`;
+    throw error;
+  }
 }
 
 function isDone(state: SandboxPodState | undefined): boolean {

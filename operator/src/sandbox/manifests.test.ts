@@ -76,7 +76,7 @@ function podInput(overrides: Partial<SandboxPodInput> = {}): SandboxPodInput {
     cycle,
     candidate: 'c1',
     manifestKey: 'c1.manifest.json',
-    patchKeys: ['variant-7.patch', 'c1.patch'],
+    changeKeys: ['variant-7.patch', 'c1.patch'],
     sandbox,
     image: 'ghcr.io/example/hyperagent-sandbox:0.1.0',
     sourceImage: 'registry.example/shop/checkout:1.4.2',
@@ -397,7 +397,9 @@ test('the pod mounts only its own inputs, read-only, and bounded scratch space',
 
 test('the pod is owned by the input ConfigMap and labelled like it, plus the candidate', () => {
   const configMap = storedConfigMap();
-  const pod = sandboxPod(podInput({ candidate: 'baseline', manifestKey: 'c2.manifest.json', patchKeys: [] }));
+  const pod = sandboxPod(
+    podInput({ candidate: 'baseline', manifestKey: 'c2.manifest.json', changeKeys: [] }),
+  );
   assert.deepEqual(pod.metadata?.ownerReferences, [
     {
       apiVersion: 'v1',
@@ -420,7 +422,7 @@ test('a pod that could never start is refused before it is created', () => {
     () => sandboxPod(podInput({ namespace: 'elsewhere' })),
     /not the sandbox namespace elsewhere/,
   );
-  assert.throws(() => sandboxPod(podInput({ patchKeys: ['c9.patch'] })), /has no c9\.patch/);
+  assert.throws(() => sandboxPod(podInput({ changeKeys: ['c9.patch'] })), /has no c9\.patch/);
 });
 
 test('pod names are deterministic, differ by candidate and by cycle uid', () => {
@@ -496,7 +498,7 @@ test('property: names and label values stay valid and distinct for inputs of any
       cycle: loop,
       candidate,
       manifestKey: 'm.json',
-      patchKeys: [],
+      changeKeys: [],
     });
     const name = pod.metadata!.name!;
     assert.ok(

@@ -282,8 +282,8 @@ export interface SandboxPodInput {
   candidate: string;
   /** ConfigMap key of this pod's manifest. */
   manifestKey: string;
-  /** ConfigMap keys of the patches the manifest names. */
-  patchKeys: string[];
+  /** ConfigMap keys of the changed-files bundle the manifest names (none for the baseline). */
+  changeKeys: string[];
   sandbox: SandboxSpec;
   /** The judge's image (the project's runner image), defaulted by the caller. */
   image: string;
@@ -355,7 +355,7 @@ export function splitResources(
  * never start, and waiting for its deadline would hide why.
  */
 export function sandboxPod(input: SandboxPodInput): V1Pod {
-  const { namespace, configMap, cycle, candidate, manifestKey, patchKeys, sandbox } = input;
+  const { namespace, configMap, cycle, candidate, manifestKey, changeKeys, sandbox } = input;
   const owner = configMap.metadata;
   if (!owner?.name || !owner.uid) {
     throw new Error('the input ConfigMap must be created before its pods: it has no name or uid yet');
@@ -365,7 +365,7 @@ export function sandboxPod(input: SandboxPodInput): V1Pod {
       `the input ConfigMap is in ${owner.namespace ?? 'no namespace'}, not the sandbox namespace ${namespace}`,
     );
   }
-  const keys = [...new Set([manifestKey, ...patchKeys])];
+  const keys = [...new Set([manifestKey, ...changeKeys])];
   const missing = keys.filter((key) => configMap.data?.[key] === undefined);
   if (missing.length > 0) throw new Error(`the input ConfigMap has no ${missing.join(', ')}`);
 

@@ -26,7 +26,7 @@ function pod(status: V1PodStatus, candidate = 'c1'): V1Pod {
     cycle,
     candidate,
     manifestKey: 'm.json',
-    patchKeys: [],
+    changeKeys: [],
     sandbox,
     image: RUNNER_IMAGE,
     sourceImage: SOURCE_IMAGE,

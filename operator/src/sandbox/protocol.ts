@@ -128,10 +128,12 @@ export const SandboxManifest = Type.Object({
   /** Candidate id in the cycle, or `baseline` for the unmodified source. */
   candidate: Type.String({ minLength: 1, maxLength: 63 }),
   /**
-   * Unified diffs (keys of the input ConfigMap), applied in order to the copied source: the
-   * parent's changes first when the parent is a code variant, then the candidate's own.
+   * Input file of the candidate's changed-files bundle: the files of the tree git made of the
+   * parent's tree and the candidate's diff, as the commit and the image will hold them. Absent for
+   * the baseline and config candidates. The judge writes them over the unchanged source; it never
+   * applies a diff.
    */
-  patches: Type.Array(Type.String({ minLength: 1, maxLength: 253 }), { maxItems: 8 }),
+  changes: Type.Optional(Type.String({ minLength: 1, maxLength: 253 })),
   /** Environment of every command: env-carried parameter values, as strings. */
   env: Type.Record(Type.String(), Type.String()),
   /**
@@ -207,7 +209,7 @@ export const SandboxResult = Type.Object({
   /**
    * evaluated: every command ran (pass or fail is in the figures);
    * isolation-breached: a probe got through, nothing of the candidate ran;
-   * patch-failed: a patch did not apply; invalid-manifest; error: the judge failed, or lost the
+   * patch-failed: the changes could not be read or written; invalid-manifest; error: the judge failed, or lost the
    * executor of the candidate container (the message says which).
    */
   outcome: Type.Union([
@@ -233,8 +235,8 @@ export const SandboxResult = Type.Object({
   /** Every benchmark run's figures by key: `{ "p99_ms": [41.2, 40.8, 41.0] }`. */
   benchmark: Type.Optional(Type.Record(Type.String({ maxLength: 64 }), Type.Array(Type.Number()))),
   /**
-   * The interface before and after the patches: the OpenAPI operations of `interfaceFiles`, or
-   * the exported declarations of the script files the patches touch (no file touched, nothing
+   * The interface before and after the changes: the OpenAPI operations of `interfaceFiles`, or
+   * the exported declarations of the script files the changes touch (no file touched, nothing
    * compared). Absent when it could not be read; the message says why.
    */
   interface: Type.Optional(
