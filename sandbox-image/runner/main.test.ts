@@ -1,7 +1,7 @@
 // End to end: the runner as a process, on a temporary workspace laid out like the pod's.
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { access, chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { access, chmod, mkdir, readFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +14,7 @@ import { spawnExecutor, TEST_CANDIDATE_UID } from './executor-process.js';
 import { RESULT_LINE_PREFIX } from './result.js';
 
 const execFileAsync = promisify(execFile);
-import { childNodeEnv, gitDiff, sampleManifest, tempDir, writeFiles } from './test-helpers.js';
+import { childNodeEnv, sampleManifest, tempDir, writeFiles } from './test-helpers.js';
 
 const MAIN = join(dirname(fileURLToPath(import.meta.url)), 'main.ts');
 

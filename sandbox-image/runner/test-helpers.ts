@@ -1,13 +1,9 @@
-// Shared by the runner's tests: temporary directories, files and git repositories.
-import { execFile } from 'node:child_process';
+// Shared by the runner's tests: temporary directories and files, a sample manifest.
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after } from 'node:test';
-import { promisify } from 'node:util';
 import { PROTOCOL_VERSION, type SandboxManifest } from '../../operator/src/sandbox/protocol.js';
-
-const execFileAsync = promisify(execFile);
 
 /** A fresh directory, removed when the test file's tests are done. */
 export async function tempDir(prefix = 'hyperagent-runner-'): Promise<string> {
@@ -22,37 +18,6 @@ export async function writeFiles(dir: string, files: Record<string, string>): Pr
     await mkdir(dirname(join(dir, path)), { recursive: true });
     await writeFile(join(dir, path), text);
   }
-}
-
-/** Runs git in `dir` with a fixed identity; resolves to its stdout. */
-export async function git(dir: string, ...args: string[]): Promise<string> {
-  const { stdout } = await execFileAsync(
-    'git',
-    ['-c', 'user.name=test', '-c', 'user.email=test@example.com', ...args],
-    {
-      cwd: dir,
-      maxBuffer: 16 * 1024 * 1024,
-    },
-  );
-  return stdout;
-}
-
-/**
- * A real `git diff` from `before` to the result of `change`: a temporary repository is committed
- * with `before`, `change` edits it, and the staged difference (renames detected) is returned.
- */
-export async function gitDiff(
-  before: Record<string, string>,
-  change: (repo: string) => Promise<void>,
-): Promise<{ diff: string; repo: string }> {
-  const repo = await tempDir('hyperagent-diff-');
-  await git(repo, 'init', '-q');
-  await writeFiles(repo, before);
-  await git(repo, 'add', '-A');
-  await git(repo, 'commit', '-q', '--allow-empty', '-m', 'before');
-  await change(repo);
-  await git(repo, 'add', '-A');
-  return { diff: await git(repo, 'diff', '--cached', '-M', '--no-color'), repo };
 }
 
 /** The environment for child `node --test` runs: without the parent runner's context variable. */
