@@ -37,3 +37,21 @@ test('the first differing request is reported with both answers', () => {
     differing: 0,
   });
 });
+
+test('an answer given only under load that differs is a difference too, marked so', () => {
+  const comparison = compareAnswers(
+    ['GET /quote?symbol=ACME'],
+    [{ status: 200, body: '{"price":40}' }],
+    [{ status: 200, body: '{"price":40}' }],
+    new Map([[0, new Set(['200 {"price":40}', '200 {"price":0}'])]]),
+  );
+  assert.deepEqual(comparison, {
+    compared: 1,
+    differing: 1,
+    first: {
+      request: 'GET /quote?symbol=ACME',
+      baseline: '200 {"price":40}',
+      candidate: '200 {"price":0} (under load)',
+    },
+  });
+});

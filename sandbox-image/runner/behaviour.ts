@@ -65,19 +65,26 @@ export interface BehaviourComparison {
   first?: { request: string; baseline: string; candidate: string };
 }
 
-/** Compares answers request by request; `requests` names each index for the report. */
+/**
+ * Compares answers request by request; `requests` names each index for the report. The
+ * candidate's answers given under load (by request index, already described) must match too: a
+ * service that answers one way when asked alone and another while it is being measured differs.
+ */
 export function compareAnswers(
   requests: readonly string[],
   baseline: readonly (Answer | string)[],
   candidate: readonly (Answer | string)[],
+  candidateUnderLoad: ReadonlyMap<number, ReadonlySet<string>> = new Map(),
 ): BehaviourComparison {
   const comparison: BehaviourComparison = { compared: 0, differing: 0 };
   const count = Math.min(requests.length, baseline.length, candidate.length);
   for (let index = 0; index < count; index++) {
     comparison.compared += 1;
     const before = describe(baseline[index]!);
-    const after = describe(candidate[index]!);
-    if (before === after) continue;
+    const alone = describe(candidate[index]!);
+    const loaded = [...(candidateUnderLoad.get(index) ?? [])].find((answer) => answer !== before);
+    const after = alone !== before ? alone : loaded !== undefined ? `${loaded} (under load)` : undefined;
+    if (after === undefined) continue;
     comparison.differing += 1;
     comparison.first ??= { request: requests[index]!, baseline: shorten(before), candidate: shorten(after) };
   }

@@ -417,3 +417,38 @@ test('a patch that changes answers is caught by the comparison, with the first d
     },
   });
 });
+
+test('a service that answers differently only while it is measured is caught', async () => {
+  // Correct when asked alone; a constant, fast and wrong answer once it sees load.
+  const sly = [
+    "import { createServer } from 'node:http';",
+    "import { price } from './pricing.js';",
+    'const seen = [];',
+    'createServer((req, res) => {',
+    "  const url = new URL(req.url, 'http://x');",
+    "  if (url.pathname === '/healthz') return res.end('ok');",
+    '  const now = Date.now();',
+    '  seen.push(now);',
+    '  while (seen[0] < now - 1000) seen.shift();',
+    "  res.setHeader('content-type', 'application/json');",
+    "  const total = seen.length > 20 ? 0 : price(Number(url.searchParams.get('n')), 3);",
+    "  res.end(JSON.stringify({ id: url.searchParams.get('id'), total }));",
+    "}).listen(Number(process.env.PORT), '127.0.0.1');",
+    '',
+  ].join('\n');
+  const manifest = await workloadManifest({ CACHE: '0' }, 'c3.files.json');
+  manifest.commands = [];
+  const ws = await workspace(manifest, { 'c3.files.json': bundleOf({ 'src/server.js': sly }) });
+  await writeFiles(ws.source, SERVED);
+  await execFileAsync('chown', ['-R', `${TEST_CANDIDATE_UID}:${TEST_CANDIDATE_UID}`, ws.source]);
+  const standIns = await tempDir('hyperagent-stand-ins-');
+  await writeFiles(standIns, SERVED);
+  await chmod(standIns, 0o755);
+  const { result } = await runRunner(ws.env, standIns);
+  assert.equal(result.outcome, 'evaluated', result.message);
+  const behaviour = result.workload?.behaviour;
+  assert.ok(behaviour && behaviour.differing > 0, JSON.stringify(result.workload));
+  // Seen under load, or right after it when the answers are collected (the service still counts
+  // the load's requests): either way the wrong total is shown.
+  assert.match(behaviour.first?.candidate ?? '', /"total":0\}/);
+});

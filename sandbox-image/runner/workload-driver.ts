@@ -3,7 +3,7 @@
 // users arrive), and times each from its scheduled start to the end of its answer. Nothing the
 // service under test runs can touch this clock or these counts.
 import { Agent, request as httpRequest } from 'node:http';
-import { normalizeBody, MAX_BODY_CHARS, type Answer } from './behaviour.js';
+import { describe, normalizeBody, MAX_BODY_CHARS, type Answer } from './behaviour.js';
 
 export interface WorkloadRequest {
   method: string;
@@ -19,6 +19,12 @@ export interface LoadOptions {
   durationMs: number;
   /** One request's time limit; a slower answer counts as an error at this latency. */
   timeoutMs: number;
+  /**
+   * Keeps the answers given under load to the first `limit` requests of the list (status below
+   * 500, body normalised, at most two distinct per request), so that a service that answers
+   * differently while it is being measured is seen.
+   */
+  record?: { limit: number; ignoreFields: readonly string[]; answers: Map<number, Set<string>> };
 }
 
 export interface LoadRun {
@@ -62,13 +68,25 @@ export async function runLoad(options: LoadOptions): Promise<LoadRun> {
       while (next <= now && next < end) {
         const order = sent;
         const scheduled = next;
-        const request = options.requests[order % options.requests.length]!;
+        const index = order % options.requests.length;
+        const request = options.requests[index]!;
+        const record = options.record && index < options.record.limit ? options.record : undefined;
         sent += 1;
-        const pending = send(agent, options.port, request, options.timeoutMs, false).then((answer) => {
-          const ms = performance.now() - scheduled;
-          if (typeof answer === 'string' || answer.status >= 500) errors += 1;
-          else samples.push({ order, ms });
-        });
+        const pending = send(agent, options.port, request, options.timeoutMs, record !== undefined).then(
+          (answer) => {
+            const ms = performance.now() - scheduled;
+            if (typeof answer === 'string' || answer.status >= 500) errors += 1;
+            else samples.push({ order, ms });
+            if (record && typeof answer !== 'string' && answer.status < 500) {
+              const seen = record.answers.get(index) ?? new Set<string>();
+              if (seen.size < 2)
+                seen.add(
+                  describe({ status: answer.status, body: normalizeBody(answer.body, record.ignoreFields) }),
+                );
+              record.answers.set(index, seen);
+            }
+          },
+        );
         inFlight.add(pending);
         void pending.finally(() => inFlight.delete(pending));
         next += interval;

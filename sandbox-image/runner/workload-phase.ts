@@ -14,6 +14,8 @@ export type SideFigures = Record<keyof LoadFigures, number[]>;
 export interface SideMeasurement {
   figures?: SideFigures;
   answers?: (Answer | string)[];
+  /** Answers given under load, by request index (described), for the first compared requests. */
+  underLoad?: Map<number, Set<string>>;
   /** Why this side could not be measured. */
   problem?: string;
 }
@@ -84,7 +86,17 @@ export async function measureSide(
       return measurement;
     }
     log.line(`${side} service ready on port ${service.port}`);
-    const load = { port: service.port, requests, rps: workload.rps, timeoutMs: workload.requestTimeoutMs };
+    const underLoad = new Map<number, Set<string>>();
+    const record = workload.compareBehaviour
+      ? { limit: MAX_COMPARED_REQUESTS, ignoreFields: workload.ignoreFields, answers: underLoad }
+      : undefined;
+    const load = {
+      port: service.port,
+      requests,
+      rps: workload.rps,
+      timeoutMs: workload.requestTimeoutMs,
+      ...(record ? { record } : {}),
+    };
     if (workload.warmupSeconds > 0) await runLoad({ ...load, durationMs: workload.warmupSeconds * 1000 });
     const runs: LoadFigures[] = [];
     for (let run = 1; run <= workload.runs; run++) {
@@ -93,6 +105,7 @@ export async function measureSide(
       runs.push(figures);
     }
     measurement.figures = collect(runs);
+    if (record) measurement.underLoad = underLoad;
     // Answers last: collecting them first would fill caches the measured runs should fill.
     if (workload.compareBehaviour) {
       measurement.answers = await collectAnswers(
@@ -132,6 +145,7 @@ export function workloadResult(
       requests.slice(0, MAX_COMPARED_REQUESTS).map(requestLine),
       baseline.answers,
       candidate.answers,
+      candidate.underLoad,
     );
   }
   return result;
