@@ -160,3 +160,20 @@ test('counts of several reports add up in the first one’s format', () => {
     { format: 'junit', passed: 11, failed: 2, skipped: 4 },
   );
 });
+
+test("pytest's summary line, quiet or framed, is read", () => {
+  assert.deepEqual(countTestOutput('................................   [100%]\n32 passed in 0.87s\n'), {
+    format: 'pytest',
+    passed: 32,
+    failed: 0,
+    skipped: 0,
+  });
+  assert.deepEqual(
+    countTestOutput(
+      'FAILED tests/test_server.py::test_stop\n==== 1 failed, 31 passed, 2 skipped, 1 error in 6.75s (0:00:06) ====\n',
+    ),
+    { format: 'pytest', passed: 31, failed: 2, skipped: 2 },
+  );
+  assert.equal(countTestOutput('compiled 3 files in 0.2s\n'), undefined, 'not a pytest line');
+  assert.equal(countTestOutput('3 files in 0.2s\n'), undefined, 'not a pytest word');
+});

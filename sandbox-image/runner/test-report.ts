@@ -9,10 +9,42 @@ export type TestCounts = NonNullable<SandboxResult['tests']>;
 // eslint-disable-next-line no-control-regex
 const ANSI = /\u001b\[[0-9;?]*[A-Za-z]/g;
 
-/** Counts from node's spec summary, else a TAP summary, else TAP result lines; undefined when none. */
+/**
+ * Counts from node's spec summary, else a TAP summary, else pytest's summary, else TAP result
+ * lines; undefined when none.
+ */
 export function countTestOutput(output: string): TestCounts | undefined {
   const lines = output.replace(ANSI, '').split(/\r?\n/);
-  return summaryCounts(lines, 'ℹ', 'node-spec') ?? summaryCounts(lines, '#', 'tap') ?? tapLineCounts(lines);
+  return (
+    summaryCounts(lines, 'ℹ', 'node-spec') ??
+    summaryCounts(lines, '#', 'tap') ??
+    pytestCounts(lines) ??
+    tapLineCounts(lines)
+  );
+}
+
+/**
+ * pytest's last line, quiet or not: `32 passed in 0.87s`, `== 1 failed, 31 passed, 2 skipped in
+ * 6.75s ==`. Errors (a test that could not even run) count as failed; xfailed, xpassed and
+ * deselected tests as skipped. Several runs in one command add up.
+ */
+function pytestCounts(lines: readonly string[]): TestCounts | undefined {
+  const word = '(?:passed|failed|skipped|errors?|xfailed|xpassed|deselected|warnings?|rerun)';
+  const summary = new RegExp(`^=*\\s*((?:\\d+ ${word}(?:, )?)+) in [\\d.]+s(?: \\([^)]*\\))?\\s*=*$`);
+  let counts: TestCounts | undefined;
+  for (const line of lines) {
+    const match = summary.exec(line.trim());
+    if (!match?.[1]) continue;
+    counts ??= { format: 'pytest', passed: 0, failed: 0, skipped: 0 };
+    for (const part of match[1].split(', ')) {
+      const [number, word] = part.split(' ') as [string, string];
+      const count = Number(number);
+      if (word === 'passed') counts.passed += count;
+      else if (word === 'failed' || word === 'error' || word === 'errors') counts.failed += count;
+      else if (['skipped', 'xfailed', 'xpassed', 'deselected'].includes(word)) counts.skipped += count;
+    }
+  }
+  return counts;
 }
 
 /**

@@ -173,7 +173,7 @@ export const SandboxManifest = Type.Object({
 });
 export type SandboxManifest = Static<typeof SandboxManifest>;
 
-export const TEST_REPORT_FORMATS = ['tap', 'junit', 'node-spec', 'none'] as const;
+export const TEST_REPORT_FORMATS = ['tap', 'junit', 'node-spec', 'pytest', 'none'] as const;
 
 export const CommandReport = Type.Object({
   name: Type.Union(COMMAND_NAMES.map((name) => Type.Literal(name))),
