@@ -320,7 +320,7 @@ export class KubeSandbox implements Sandbox {
             ? needsTree
               ? 'its changed files are missing from the cycle inputs'
               : undefined
-            : bundleProblem(bundle, candidate.tree);
+            : bundleProblem(bundle, candidate.tree, cycle.status.baseCommit);
         if (problem) {
           return {
             failed: {
@@ -637,9 +637,10 @@ function manifestFor(
 }
 
 /** Why a bundle cannot be evaluated (malformed, or not the tree recorded in status); undefined when it can. */
-function bundleProblem(text: string, tree: string | undefined): string | undefined {
+function bundleProblem(text: string, tree: string | undefined, base: string | undefined): string | undefined {
   try {
-    parseChangedFiles(text, tree ? { tree } : {});
+    // Status is what the operator trusts: the ConfigMap could have been edited since.
+    parseChangedFiles(text, { ...(tree ? { tree } : {}), ...(base ? { base } : {}) });
     return undefined;
   } catch (error) {
     if (error instanceof ChangedFilesError) return `its changed files are unusable (${error.message})`;
