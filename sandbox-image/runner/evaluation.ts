@@ -72,7 +72,7 @@ export async function evaluate(context: EvaluationContext): Promise<SandboxResul
     const needStandIns = (manifest.workload?.dependencies.length ?? 0) > 0;
     const acceptedStandIns = needStandIns ? acceptExecutor(context.standInsSocket, waitMs) : undefined;
     acceptedStandIns?.catch(() => undefined);
-    const isolated = await proveIsolated(manifest, result, notes, log);
+    const isolated = await proveIsolated(manifest, result, notes, log, paths.resolvConf);
     executor = await accepted;
     log.line(`executor connected: pid ${executor.hello.pid}, uid ${executor.hello.uid}`);
     const untrusted = trustExecutor(executor, context.judgeUid);
@@ -127,8 +127,24 @@ async function proveIsolated(
   result: SandboxResult,
   notes: string[],
   log: Log,
+  resolvConf: string,
 ): Promise<boolean> {
-  const proof = await proveIsolation(manifest.isolation, {
+  // A target the operator could not resolve cannot be probed: isolation from it is unproven.
+  const unresolved = manifest.isolation.probes.filter((probe) => probe.unresolved !== undefined);
+  if (unresolved.length > 0) {
+    result.outcome = 'isolation-breached';
+    result.breached = unresolved.map((probe) => probe.name);
+    notes.push(
+      `isolation cannot be proven for ${unresolved.map((probe) => `${probe.name} (${probe.unresolved})`).join(', ')}`,
+    );
+    return false;
+  }
+  // The pod's own nameservers too: the operator cannot know them.
+  const settings = {
+    ...manifest.isolation,
+    probes: [...manifest.isolation.probes, ...(await nameserverProbes(resolvConf))],
+  };
+  const proof = await proveIsolation(settings, {
     onRound: (results, round) => {
       const seen = results.map((r) => `${r.name} ${r.breached ? 'REACHED' : 'blocked'} (${r.detail})`);
       log.line(`isolation round ${round}: ${seen.join(', ')}`);
@@ -245,6 +261,15 @@ async function evaluateSteps(
   if (memory?.peakBytes !== undefined && memory.peakBytes >= 0) result.peakMemoryBytes = memory.peakBytes;
   if (memory?.oomKills !== undefined && memory.oomKills >= 0) result.oomKills = memory.oomKills;
   result.outcome = 'evaluated';
+}
+
+/** The nameservers of the pod's resolv.conf, as DNS probes (the cluster DNS, or a node's resolver). */
+async function nameserverProbes(path: string): Promise<SandboxManifest['isolation']['probes']> {
+  const text = await readFile(path, 'utf8').catch(() => '');
+  return [...text.matchAll(/^nameserver\s+(\S+)\s*$/gm)]
+    .map((match) => match[1]!)
+    .slice(0, 3)
+    .map((host, index) => ({ name: `resolv-nameserver-${index + 1}`, kind: 'dns' as const, host, port: 53 }));
 }
 
 /** Writes a parameters file the candidate may read (and not write); its path. */

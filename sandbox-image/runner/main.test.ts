@@ -81,6 +81,8 @@ async function workspace(manifest: SandboxManifest, inputs: Record<string, strin
     HYPERAGENT_CANDIDATE_SCRATCH_DIR: join(root, 'candidate-scratch'),
     HYPERAGENT_EXECUTOR_SOCKET: join(root, 'control/executor.sock'),
     HYPERAGENT_STAND_INS_SOCKET: join(root, 'control/stand-ins.sock'),
+    // This machine's resolver answers: the pod's nameservers are probed only in a pod.
+    HYPERAGENT_RESOLV_CONF: join(root, 'no-resolv.conf'),
   };
   return { root, env, source, resultPath };
 }
@@ -451,4 +453,33 @@ test('a service that answers differently only while it is measured is caught', a
   // Seen under load, or right after it when the answers are collected (the service still counts
   // the load's requests): either way the wrong total is shown.
   assert.match(behaviour.first?.candidate ?? '', /"total":0\}/);
+});
+
+test('a target the operator could not resolve fails the proof instead of being dropped', async () => {
+  const manifest = sampleManifest({
+    commands: [{ name: 'test', run: 'touch ran', timeoutSeconds: 10 }],
+    isolation: {
+      probes: [
+        ...(await isolated()).probes,
+        {
+          name: 'git-host',
+          kind: 'tcp',
+          host: 'git.example.invalid',
+          port: 443,
+          unresolved: 'no address for git.example.invalid',
+        },
+      ],
+      timeoutMs: 500,
+      settleSeconds: 0,
+    },
+  });
+  const ws = await workspace(manifest);
+  const { result } = await runRunner(ws.env);
+  assert.equal(result.outcome, 'isolation-breached');
+  assert.deepEqual(result.breached, ['git-host']);
+  assert.equal(
+    result.message,
+    'isolation cannot be proven for git-host (no address for git.example.invalid)',
+  );
+  await assert.rejects(access(join(ws.source, 'ran')), 'nothing of the candidate ran');
 });

@@ -12,6 +12,7 @@ test('the pod paths by default', () => {
     control: '/hyperagent/control',
     candidateScratch: '/hyperagent/candidate-tmp',
     candidateScratchInCandidate: '/tmp',
+    resolvConf: '/etc/resolv.conf',
   });
 });
 
@@ -33,6 +34,7 @@ test('environment overrides and the manifest argument', () => {
     control: '/t/control',
     candidateScratch: '/t/candidate',
     candidateScratchInCandidate: '/t/candidate',
+    resolvConf: '/etc/resolv.conf',
   });
   assert.equal(runnerPaths(env, ['/elsewhere/m.json']).manifest, '/elsewhere/m.json');
 });

@@ -11,6 +11,7 @@ export const PATH_OVERRIDES = {
   result: 'HYPERAGENT_RESULT_PATH',
   control: 'HYPERAGENT_CONTROL_DIR',
   candidateScratch: 'HYPERAGENT_CANDIDATE_SCRATCH_DIR',
+  resolvConf: 'HYPERAGENT_RESOLV_CONF',
 } as const;
 
 export interface RunnerPaths {
@@ -29,6 +30,8 @@ export interface RunnerPaths {
   candidateScratch: string;
   /** The same scratch as the candidate's commands see it (`/tmp` in a pod). */
   candidateScratchInCandidate: string;
+  /** The pod's resolver configuration: its nameservers are probed too. */
+  resolvConf: string;
 }
 
 /** The runner's paths from its environment and arguments (`runner.mjs [manifest path]`). */
@@ -48,5 +51,6 @@ export function runnerPaths(env: NodeJS.ProcessEnv, args: readonly string[]): Ru
     // Outside a pod there are no mounts to translate: both sides use the same folder.
     candidateScratch: pick(PATH_OVERRIDES.candidateScratch, SANDBOX_PATHS.candidateScratch),
     candidateScratchInCandidate: pick(PATH_OVERRIDES.candidateScratch, SANDBOX_PATHS.scratch),
+    resolvConf: pick(PATH_OVERRIDES.resolvConf, '/etc/resolv.conf'),
   };
 }

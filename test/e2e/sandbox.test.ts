@@ -180,7 +180,7 @@ test('every candidate is judged in its own sandbox pod, with verdicts and figure
       },
       sandbox: {
         timeoutSeconds: 45,
-        // The judge takes 200m and 160Mi of each pod; the candidate's commands get the rest.
+        // The judge requests 100m and takes 160Mi of each pod; the candidate's commands get the rest.
         resources: { cpu: '400m', memory: '352Mi' },
         quota: { pods: 3, cpu: '1200m', memory: '1056Mi' },
       },

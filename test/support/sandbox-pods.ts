@@ -20,7 +20,7 @@ const OUTSIDE = new URL(process.env.HYPERAGENT_OUTSIDE_URL ?? 'http://198.51.100
 
 export const SMALL_SANDBOX: SandboxSpec = {
   sourcePath: '/app',
-  // The judge takes 200m and 160Mi of these; the candidate's commands get the rest.
+  // The judge requests 100m and takes 160Mi of these; the candidate's commands get the rest.
   resources: { cpu: '500m', memory: '384Mi' },
   quota: { pods: 4, cpu: '2', memory: '2Gi' },
   timeoutSeconds: 60,
@@ -79,6 +79,8 @@ export interface SandboxRunOptions {
   /** The image holding the source; QUOTE_IMAGE unless given. */
   sourceImage?: string;
   timeoutMs?: number;
+  /** Called with the ended pod before it is deleted (to read its logs or container statuses). */
+  inspect?: (pod: V1Pod) => Promise<void>;
 }
 
 /** Creates the inputs and the pod in `namespace`, watches it until the runner's result is in. */
@@ -114,10 +116,12 @@ export async function runSandboxPod(
     image: SANDBOX_IMAGE,
     sourceImage,
     toolchainImage: options.toolchainImage ?? sourceImage,
+    standIns: (manifest.workload?.dependencies.length ?? 0) > 0,
   });
   const name = pod.metadata!.name!;
   // Watch first, then create: the pod's every change arrives as an event, none is missed.
   let started = 0;
+  let ended: V1Pod | undefined;
   const state = await new Promise<SandboxPodState>((resolve, reject) => {
     let settled = false;
     let watching: AbortController | undefined;
@@ -138,7 +142,10 @@ export async function runSandboxPod(
         { fieldSelector: `metadata.name=${name}` },
         (_type, object: V1Pod) => {
           const current = readSandboxPod(object, manifest.nonce);
-          if (current.state === 'finished' || current.state === 'failed') settle(() => resolve(current));
+          if (current.state === 'finished' || current.state === 'failed') {
+            ended = object;
+            settle(() => resolve(current));
+          }
         },
         (error: unknown) =>
           settle(() => reject(new Error(`sandbox pod ${name}: the watch ended: ${String(error)}`))),
@@ -151,6 +158,7 @@ export async function runSandboxPod(
       .catch((error: unknown) => settle(() => reject(error as Error)));
   });
   const wallMs = performance.now() - started;
+  if (options.inspect && ended) await options.inspect(ended).catch(() => undefined);
   // The pod goes with its ConfigMap; waiting for it to be gone frees its requests, so the next
   // pod is not held back by the scheduler (a 1-CPU pod does not fit beside another on 2 cores).
   await core.deleteNamespacedConfigMap({ name: configMap.metadata!.name!, namespace });

@@ -363,12 +363,12 @@ export const Sandbox = Type.Object(
         cpu: Quantity({
           default: '1',
           description:
-            "CPU limit of one sandbox pod, at least 300m: the judge takes 200m of it, the candidate's container the rest.",
+            "CPU of one sandbox pod, at least 300m: the judge requests 100m of it (and the workload's stand-ins 100m), the candidate's container is limited to the rest. The judge and the stand-ins are not CPU-limited, so their timing is never throttled.",
         }),
         memory: Quantity({
           default: '1Gi',
           description:
-            "Memory limit of one sandbox pod, at least 288Mi: the judge takes 160Mi of it, the candidate's container the rest.",
+            "Memory limit of one sandbox pod, at least 288Mi: the judge takes 160Mi of it (and the workload's stand-ins 128Mi), the candidate's container the rest.",
         }),
       },
       { default: {}, description: 'Limits of one sandbox pod.' },
@@ -400,7 +400,7 @@ export const Sandbox = Type.Object(
       {
         rule: "!isQuantity(self.resources.cpu) || quantity(self.resources.cpu).compareTo(quantity('300m')) >= 0",
         message:
-          "sandbox.resources.cpu must be at least 300m: the judge takes 200m of each sandbox pod and the candidate's commands need the rest",
+          "sandbox.resources.cpu must be at least 300m: the judge requests 100m of each sandbox pod and the candidate's commands need the rest",
       },
       {
         rule: "!isQuantity(self.resources.memory) || quantity(self.resources.memory).compareTo(quantity('288Mi')) >= 0",

@@ -5,6 +5,8 @@
 // far as the quota allows (the rest wait their turn), reads the finished ones, and, when all are
 // done, judges every candidate against the baseline. `release` removes what a cycle left behind.
 import { randomBytes } from 'node:crypto';
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
 import type { KubernetesObject, V1ConfigMap, V1NetworkPolicy, V1Pod } from '@kubernetes/client-node';
 import { quantityToScalar } from '@kubernetes/client-node/dist/util.js';
 import type { Logger } from 'pino';
@@ -34,6 +36,7 @@ import {
 } from './manifests.js';
 import { readSandboxPod, type SandboxPodState } from './pod-outcome.js';
 import { policyDrift } from './policy-guard.js';
+import { isLoopback, registryTarget, serviceOf, urlTarget, type ProbeTarget } from './probe-targets.js';
 import {
   PROTOCOL_VERSION,
   type IsolationProbe,
@@ -64,6 +67,8 @@ export interface KubeSandboxOptions {
 
 const FIELD_MANAGER = 'hyperagent-operator';
 const MANIFEST_SUFFIX = '.manifest.json';
+/** The protocol's bound on isolation probes (the judge adds the pod's nameservers). */
+const MAX_PROBES = 28;
 const DEFAULT_POLL_MS = 30_000;
 const QUOTA_RETRY_MS = 2000;
 
@@ -304,7 +309,7 @@ export class KubeSandbox implements Sandbox {
     pending: readonly Candidate[],
     data: Record<string, string>,
   ): Promise<{ units: Unit[] } | { failed: WorkOutcome }> {
-    const probes = await this.probes();
+    const probes = await this.probes(cycle.spec.agentSpec);
     const units: Unit[] = [];
     for (const id of [BASELINE, ...pending.map((candidate) => candidate.id)]) {
       const candidate = pending.find((item) => item.id === id);
@@ -389,7 +394,7 @@ export class KubeSandbox implements Sandbox {
   }
 
   /** Addresses the runner must fail to reach: the API server, cluster DNS, a pod, the outside. */
-  private async probes(): Promise<IsolationProbe[]> {
+  private async probes(spec: HyperAgentSpec): Promise<IsolationProbe[]> {
     const core = this.options.clients.core;
     const probes: IsolationProbe[] = [];
     const api = await core
@@ -411,7 +416,101 @@ export class KubeSandbox implements Sandbox {
       ?.podIP;
     if (podIP) probes.push({ name: 'pod', kind: 'tcp', host: podIP, port: 53 });
     probes.push({ name: 'outside', kind: 'tcp', ...this.options.outsideProbe });
+    probes.push(...(await this.nodeProbes()), ...(await this.agentProbes(spec)));
+    return probes.slice(0, MAX_PROBES);
+  }
+
+  /** The nodes' own addresses (kubelet and API server ports) and the API server's real endpoint. */
+  private async nodeProbes(): Promise<IsolationProbe[]> {
+    const probes: IsolationProbe[] = [];
+    for (const [index, node] of (await this.nodeAddresses()).entries()) {
+      const suffix = index === 0 ? '' : `-${index + 1}`;
+      probes.push({ name: `node-kubelet${suffix}`, kind: 'tcp', host: node.ip, port: node.kubeletPort });
+    }
+    const endpoints = await this.options.clients.core
+      .readNamespacedEndpoints({ name: 'kubernetes', namespace: 'default' })
+      .catch(() => undefined);
+    const subset = endpoints?.subsets?.[0];
+    const address = subset?.addresses?.[0]?.ip;
+    const port = subset?.ports?.find((each) => each.name === 'https')?.port ?? subset?.ports?.[0]?.port;
+    if (address && port) probes.push({ name: 'api-server-endpoint', kind: 'tcp', host: address, port });
     return probes;
+  }
+
+  /** Up to two nodes' internal addresses, with their kubelet ports. */
+  private async nodeAddresses(): Promise<{ ip: string; kubeletPort: number }[]> {
+    const nodes = await this.options.clients.core.listNode({ limit: 2 }).catch(() => ({ items: [] }));
+    return nodes.items.flatMap((node) => {
+      const ip = node.status?.addresses?.find((address) => address.type === 'InternalIP')?.address;
+      const kubeletPort = node.status?.daemonEndpoints?.kubeletEndpoint?.Port ?? 10250;
+      return ip ? [{ ip, kubeletPort }] : [];
+    });
+  }
+
+  /**
+   * The agent's own endpoints: its git host, its Prometheus and the registries of its images. A
+   * host nobody resolves becomes an `unresolved` probe, which fails the proof: a target is never
+   * silently dropped.
+   */
+  private async agentProbes(spec: HyperAgentSpec): Promise<IsolationProbe[]> {
+    const images = [
+      spec.sandbox.image ?? this.options.runnerImage,
+      spec.sandbox.sourceImage,
+      spec.sandbox.toolchainImage,
+    ];
+    const targets = [
+      urlTarget('git-host', spec.source.repo),
+      spec.rollout.analysis.prometheus?.address
+        ? urlTarget('prometheus', spec.rollout.analysis.prometheus.address)
+        : undefined,
+      ...images.map((image) => (image ? registryTarget('registry', image) : undefined)),
+    ].filter((target): target is ProbeTarget => target !== undefined);
+    const seen = new Set<string>();
+    const probes: IsolationProbe[] = [];
+    for (const target of targets) {
+      for (const host of await this.addressesOf(target.host)) {
+        const key = `${host.address ?? target.host}:${target.port}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        probes.push(
+          host.address
+            ? { name: target.name, kind: 'tcp', host: host.address, port: target.port }
+            : {
+                name: target.name,
+                kind: 'tcp',
+                host: target.host.slice(0, 253),
+                port: target.port,
+                unresolved: host.problem,
+              },
+        );
+      }
+    }
+    return probes;
+  }
+
+  /** Where a host is, seen from a pod: the nodes for loopback, a Service's cluster IP, or DNS. */
+  private async addressesOf(host: string): Promise<{ address?: string; problem?: string }[]> {
+    if (isIP(host)) return [{ address: host }];
+    if (isLoopback(host)) {
+      const nodes = await this.nodeAddresses();
+      return nodes.length > 0
+        ? nodes.map((node) => ({ address: node.ip }))
+        : [{ problem: `no node address for ${host}` }];
+    }
+    const service = serviceOf(host);
+    if (service) {
+      const found = await this.options.clients.core.readNamespacedService(service).catch(() => undefined);
+      const clusterIP = found?.spec?.clusterIP;
+      if (clusterIP && clusterIP !== 'None') return [{ address: clusterIP }];
+    }
+    try {
+      const found = await lookup(host, { all: true });
+      return found.slice(0, 2).map((each) => ({ address: each.address }));
+    } catch (error) {
+      return [
+        { problem: `${host} could not be resolved (${(error as NodeJS.ErrnoException).code ?? 'error'})` },
+      ];
+    }
   }
 
   private async cyclePods(namespace: string, uid: string): Promise<Map<string, V1Pod>> {

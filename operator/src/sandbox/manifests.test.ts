@@ -159,28 +159,26 @@ test('a long agent namespace gives a sandbox namespace of 63 characters at most,
   assert.equal(sandboxNamespaceName(`${'a'.repeat(50)}-one`), a, 'deterministic');
 });
 
-test('the quota caps pods and both requests and limits of CPU and memory', () => {
+test('the quota caps pods, requested CPU, and requests and limits of memory', () => {
   const quota = sandboxQuota(sandboxNs, sandbox);
   assert.equal(quota.metadata?.name, 'hyperagent-sandbox');
   assert.equal(quota.metadata?.namespace, sandboxNs);
   assert.deepEqual(quota.spec?.hard, {
     pods: '3',
-    'limits.cpu': '2',
     'limits.memory': '4Gi',
     'requests.cpu': '2',
     'requests.memory': '4Gi',
   });
 });
 
-test('the limit range gives containers without limits the sandbox limits, and caps the rest', () => {
+test('the limit range gives containers without limits the sandbox memory limit and requests, and caps memory', () => {
   const limits = sandboxLimitRange(sandboxNs, sandbox).spec?.limits;
   assert.equal(limits?.length, 1);
   const [item] = limits ?? [];
-  const bounds = { cpu: '500m', memory: '768Mi' };
   assert.equal(item?.type, 'Container');
-  assert.deepEqual(item?._default, bounds);
-  assert.deepEqual(item?.defaultRequest, bounds);
-  assert.deepEqual(item?.max, bounds);
+  assert.deepEqual(item?._default, { memory: '768Mi' });
+  assert.deepEqual(item?.defaultRequest, { cpu: '500m', memory: '768Mi' });
+  assert.deepEqual(item?.max, { memory: '768Mi' });
 });
 
 test('two network policies deny all ingress and all egress of every pod, with no exceptions', () => {
@@ -300,22 +298,24 @@ test('the pod stops at its deadline, never restarts, and ends quickly', () => {
   assert.equal(spec.terminationGracePeriodSeconds, 5);
 });
 
-test('every container requests exactly its limits: the judge its share, the candidate the rest, disk bounded', () => {
+test("the candidate is limited to what the judge's share leaves; the judge's CPU is requested, never throttled", () => {
   const pod = sandboxPod(podInput());
-  const judge = { cpu: '200m', memory: '160Mi', 'ephemeral-storage': '256Mi' };
-  const candidate = { cpu: '300m', memory: '608Mi', 'ephemeral-storage': '256Mi' };
-  const expected: Record<string, typeof judge> = {
-    [SOURCE_CONTAINER]: candidate,
+  const candidate = { cpu: '400m', memory: '608Mi', 'ephemeral-storage': '256Mi' };
+  const judge = {
+    requests: { cpu: '100m', memory: '160Mi', 'ephemeral-storage': '256Mi' },
+    limits: { memory: '160Mi', 'ephemeral-storage': '256Mi' },
+  };
+  const expected: Record<string, unknown> = {
+    [SOURCE_CONTAINER]: { limits: candidate, requests: candidate },
     [EXECUTOR_CONTAINER]: judge,
     [JUDGE_CONTAINER]: judge,
-    [CANDIDATE_CONTAINER]: candidate,
+    [CANDIDATE_CONTAINER]: { limits: candidate, requests: candidate },
   };
   for (const container of containersOf(pod)) {
-    const want = expected[container.name]!;
-    assert.deepEqual(container.resources, { limits: want, requests: want }, container.name);
+    assert.deepEqual(container.resources, expected[container.name], container.name);
   }
-  assert.deepEqual(splitResources({ cpu: '1', memory: '1Gi' }).candidate, { cpu: '800m', memory: '864Mi' });
-  assert.throws(() => splitResources({ cpu: '200m', memory: '1Gi' }), /leave nothing for the candidate/);
+  assert.deepEqual(splitResources({ cpu: '1', memory: '1Gi' }).candidate, { cpu: '900m', memory: '864Mi' });
+  assert.throws(() => splitResources({ cpu: '100m', memory: '1Gi' }), /leave nothing for the candidate/);
 });
 
 test('the init containers copy the source and the executor without a shell', () => {
@@ -527,14 +527,13 @@ test('dependency stand-ins get a container of their own: the source image, a thi
     !standIns.volumeMounts?.some((mount) => mount.name === 'workspace'),
     "never the candidate's tree",
   );
-  assert.deepEqual(standIns.resources?.limits, {
-    cpu: '150m',
-    memory: '128Mi',
-    'ephemeral-storage': '256Mi',
+  assert.deepEqual(standIns.resources, {
+    requests: { cpu: '100m', memory: '128Mi', 'ephemeral-storage': '256Mi' },
+    limits: { memory: '128Mi', 'ephemeral-storage': '256Mi' },
   });
   const candidate = pod.spec!.containers.find((container) => container.name === CANDIDATE_CONTAINER)!;
   assert.deepEqual(candidate.resources?.limits, {
-    cpu: '150m',
+    cpu: '300m',
     memory: '480Mi',
     'ephemeral-storage': '256Mi',
   });

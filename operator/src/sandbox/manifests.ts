@@ -62,12 +62,12 @@ export const JUDGE_UID = 65533;
 /** The stand-ins' user: neither the judge's nor the candidate's. */
 export const STAND_INS_UID = 65534;
 /** The stand-ins' share of a pod's resources, when the workload has dependencies. */
-export const STAND_INS_RESOURCES = { cpu: '150m', memory: '128Mi' } as const;
+export const STAND_INS_RESOURCES = { cpu: '100m', memory: '128Mi' } as const;
 /**
  * The judge's share of each sandbox pod's `resources`; the candidate container gets the rest. The
  * schema requires at least MIN_POD_CPU and MIN_POD_MEMORY, so the candidate keeps something.
  */
-export const JUDGE_RESOURCES = { cpu: '200m', memory: '160Mi' } as const;
+export const JUDGE_RESOURCES = { cpu: '100m', memory: '160Mi' } as const;
 const DEFAULT_WORKSPACE_SIZE = '1Gi';
 const SCRATCH_SIZE = '256Mi';
 /** Disk each container may use besides its volumes (logs, writable layer): eviction beyond. */
@@ -155,9 +155,10 @@ export function sandboxQuota(namespace: string, sandbox: SandboxSpec): V1Resourc
     kind: 'ResourceQuota',
     metadata: { name: SANDBOX_QUOTA_NAME, namespace, labels: managed() },
     spec: {
+      // No limits.cpu: the judge and the stand-ins have no CPU limit (a quota on it would refuse
+      // their pods); requests bound the CPU every pod is promised, the candidate's limit its use.
       hard: {
         pods: String(pods),
-        'limits.cpu': cpu,
         'limits.memory': memory,
         'requests.cpu': cpu,
         'requests.memory': memory,
@@ -173,14 +174,16 @@ export function sandboxQuota(namespace: string, sandbox: SandboxSpec): V1Resourc
  * its own.
  */
 export function sandboxLimitRange(namespace: string, sandbox: SandboxSpec): V1LimitRange {
-  const bounds = { cpu: sandbox.resources.cpu, memory: sandbox.resources.memory };
+  const memory = { memory: sandbox.resources.memory };
+  const requests = { cpu: sandbox.resources.cpu, memory: sandbox.resources.memory };
   return {
     apiVersion: 'v1',
     kind: 'LimitRange',
     metadata: { name: SANDBOX_LIMIT_RANGE_NAME, namespace, labels: managed() },
     spec: {
       // The generated type spells `default` as `_default`; the client's serializer writes `default`.
-      limits: [{ type: 'Container', _default: bounds, defaultRequest: bounds, max: bounds }],
+      // CPU is requested, not capped, by default: the judge's containers must not be throttled.
+      limits: [{ type: 'Container', _default: memory, defaultRequest: requests, max: memory }],
     },
   };
 }
@@ -311,10 +314,22 @@ function containerSecurity(uid: number): V1SecurityContext {
   };
 }
 
-/** Limits (and equal requests) of one container, with its disk bound. */
+/** Limits (and equal requests) of one container, with its disk bound: the candidate's. */
 function bounded(share: { cpu: string; memory: string }, disk: string): V1ResourceRequirements {
   const limits = { cpu: share.cpu, memory: share.memory, 'ephemeral-storage': disk };
   return { limits: { ...limits }, requests: { ...limits } };
+}
+
+/**
+ * The judge's and the stand-ins': memory and disk limited, CPU requested but not capped. Both
+ * time things (the judge every request, a stand-in its answers): a CPU quota that throttled them
+ * mid-run would put its pauses into the figures. Neither runs candidate code.
+ */
+function unthrottled(share: { cpu: string; memory: string }, disk: string): V1ResourceRequirements {
+  return {
+    limits: { memory: share.memory, 'ephemeral-storage': disk },
+    requests: { cpu: share.cpu, memory: share.memory, 'ephemeral-storage': disk },
+  };
 }
 
 /**
@@ -374,7 +389,7 @@ export function sandboxPod(input: SandboxPodInput): V1Pod {
   // use the candidate's share, which adds nothing to the pod's effective request.
   const split = splitResources(sandbox.resources, input.standIns ?? false);
   const workspaceSize = input.workspaceSizeLimit ?? DEFAULT_WORKSPACE_SIZE;
-  const judgeResources = bounded(split.judge, CONTAINER_DISK);
+  const judgeResources = unthrottled(split.judge, CONTAINER_DISK);
   const candidateResources = bounded(split.candidate, CONTAINER_DISK);
 
   const source: V1Container = {
@@ -467,7 +482,7 @@ export function sandboxPod(input: SandboxPodInput): V1Pod {
             { name: 'HOME', value: SANDBOX_PATHS.scratch },
             { name: 'TMPDIR', value: SANDBOX_PATHS.scratch },
           ],
-          resources: bounded(split.standIns, CONTAINER_DISK),
+          resources: unthrottled(split.standIns, CONTAINER_DISK),
           securityContext: containerSecurity(STAND_INS_UID),
           volumeMounts: [
             { name: 'stand-ins-tmp', mountPath: SANDBOX_PATHS.scratch },

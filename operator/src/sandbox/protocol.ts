@@ -50,6 +50,11 @@ const IsolationProbe = Type.Object({
   kind: Type.Union([Type.Literal('tcp'), Type.Literal('dns')]),
   host: Type.String({ minLength: 1, maxLength: 253 }),
   port: Type.Integer({ minimum: 1, maximum: 65535 }),
+  /**
+   * Why the operator could not turn this target into an address (a host name nobody resolves):
+   * isolation from it cannot be proven, so the judge refuses to evaluate.
+   */
+  unresolved: Type.Optional(Type.String({ maxLength: 300 })),
 });
 export type IsolationProbe = Static<typeof IsolationProbe>;
 
@@ -161,7 +166,7 @@ export const SandboxManifest = Type.Object({
   interfaceFiles: Type.Array(Type.String({ minLength: 1, maxLength: 512 }), { maxItems: 16 }),
   workload: Type.Optional(Workload),
   isolation: Type.Object({
-    probes: Type.Array(IsolationProbe, { minItems: 1, maxItems: 16 }),
+    probes: Type.Array(IsolationProbe, { minItems: 1, maxItems: 32 }),
     /** How long one probe may wait for an answer. */
     timeoutMs: Type.Integer({ minimum: 100, maximum: 30000 }),
     /**
