@@ -100,3 +100,30 @@ function refuse(rule: Refusal['rule'], message: string): { refusal: Refusal } {
 function short(commit: string): string {
   return commit.slice(0, 12);
 }
+
+/**
+ * Where the files the patch policy judged (jsdiff's application of the diff) differ from the
+ * files git put in the candidate's tree: a hunk the two place differently (no trailing context,
+ * a context that occurs twice). Such a diff is refused: the policy would have judged one change
+ * while the commit shipped another. Undefined when they agree.
+ */
+export function placementMismatch(
+  judged: ReadonlyMap<string, string | null>,
+  bundle: ChangedFilesBundle,
+  base: (path: string) => string | undefined,
+): Refusal | undefined {
+  const written = new Map(
+    bundle.files.map((file) => [file.path, Buffer.from(file.base64, 'base64').toString('utf8')]),
+  );
+  const deleted = new Set(bundle.deleted);
+  for (const [path, text] of judged) {
+    const shipped = deleted.has(path) ? null : (written.get(path) ?? base(path) ?? null);
+    if (shipped === text) continue;
+    return {
+      rule: 'DoesNotApply',
+      path,
+      message: `git and the patch policy apply the diff to ${path} differently (a hunk git places elsewhere than its line numbers say): the policy would have judged one change while another shipped, so the diff is refused. Give every hunk enough context to place it in one way only.`,
+    };
+  }
+  return undefined;
+}

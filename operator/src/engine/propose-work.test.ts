@@ -65,17 +65,6 @@ const GIT_REFUSES = [
   '',
 ].join('\n');
 
-const PROTECTED = [
-  'diff --git a/bench/run.mjs b/bench/run.mjs',
-  '--- a/bench/run.mjs',
-  '+++ b/bench/run.mjs',
-  '@@ -1,2 +1,2 @@',
-  "-import { p99Ms } from '../src/quote.mjs';",
-  "+import { p99Ms } from '../src/quote.mjs'; // faster",
-  ' const cache = Number(process.env.QUOTE_CACHE_SIZE ?? 64);',
-  '',
-].join('\n');
-
 function proposing(candidates: ProposedCandidate[]): {
   work: ProposalWork;
   stored: V1ConfigMap[];
@@ -124,7 +113,7 @@ function proposing(candidates: ProposedCandidate[]): {
   return { work, stored, cycle, clone: join(workRoot, 'shop', 'quote') };
 }
 
-test('each candidate gets the tree git makes and its bundle; a diff git refuses is Refused', async () => {
+test('each candidate gets the tree git makes and its bundle; a diff git refuses, or places elsewhere than the policy, is Refused', async () => {
   const code = (summary: string, diff: string): ProposedCandidate => ({
     kind: 'code',
     summary,
@@ -135,7 +124,7 @@ test('each candidate gets the tree git makes and its bundle; a diff git refuses 
     code('append at the end', END_OF_FILE_DIFF),
     code('cut the overhead', GIT_REFUSES),
     { kind: 'config', summary: 'larger cache', rationale: '', parameters: { 'cache-size': 384 } },
-    code('touch the benchmark', PROTECTED),
+    code('first line', bigDiff('first')),
   ]);
   const outcome = await work.propose(cycle);
   assert.equal(outcome.state, 'succeeded', JSON.stringify(outcome));
@@ -143,39 +132,46 @@ test('each candidate gets the tree git makes and its bundle; a diff git refuses 
   assert.deepEqual(
     candidates.map((c) => [c.id, c.verdict, c.tree !== undefined]),
     [
-      ['c1', 'Pending', true],
+      ['c1', 'Refused', false],
       ['c2', 'Refused', false],
       ['c3', 'Pending', false],
-      ['c4', 'Refused', false],
+      ['c4', 'Pending', true],
     ],
+  );
+  // jsdiff puts the line at the hunk's stated place, git at the end of the file: the policy
+  // judged one file, git would ship another.
+  assert.match(
+    candidates[0]!.reasons![0]!,
+    /^DoesNotApply: git and the patch policy apply the diff to src\/twice\.txt differently/,
   );
   assert.match(
     candidates[1]!.reasons![0]!,
     /^DoesNotApply: Git does not apply the diff to the base tree \([0-9a-f]{12}\): patch failed: src\/quote\.mjs:1/,
   );
-  assert.match(candidates[3]!.reasons!.join('\n'), /^ProtectedPath:/m);
   assert.match(outcome.state === 'succeeded' ? outcome.message! : '', /2 refused by the patch policy or git/);
 
   const data = stored[0]!.data!;
-  assert.equal(data[inputKeys.diff('c1')], END_OF_FILE_DIFF, 'the diff is still kept');
-  const bundle = parseChangedFiles(data[inputKeys.files('c1')]!, {
+  assert.equal(data[inputKeys.diff('c4')], bigDiff('first'), 'the diff is still kept');
+  const bundle = parseChangedFiles(data[inputKeys.files('c4')]!, {
     base: baseCommit,
-    tree: candidates[0]!.tree!,
+    tree: candidates[3]!.tree!,
   });
   assert.deepEqual(
-    bundle.files.map((f) => [f.path, Buffer.from(f.base64, 'base64').toString()]),
-    [['src/twice.txt', 'a\nx\ny\nz\nx\ny\nNEW\n']],
+    bundle.files.map((f) => f.path),
+    ['src/big.txt'],
   );
+  const shipped = Buffer.from(bundle.files[0]!.base64, 'base64').toString();
+  assert.ok(shipped.startsWith('first\nline 0001\n'), shipped.slice(0, 40));
   // The tree is in the operator's clone (the remote gets it with the commit); its work tree is untouched.
-  const inTree = execFileSync('git', ['cat-file', 'blob', `${candidates[0]!.tree}:src/twice.txt`], {
+  const inTree = execFileSync('git', ['cat-file', 'blob', `${candidates[3]!.tree}:src/big.txt`], {
     cwd: clone,
     encoding: 'utf8',
   });
-  assert.equal(inTree, 'a\nx\ny\nz\nx\ny\nNEW\n');
+  assert.equal(inTree, shipped);
   assert.equal(execFileSync('git', ['status', '--porcelain'], { cwd: clone, encoding: 'utf8' }), '');
   assert.deepEqual(
     Object.keys(data).filter((key) => key.endsWith('.files.json')),
-    ['c1.files.json'],
+    ['c4.files.json'],
     'refused candidates and config candidates of the baseline have no bundle',
   );
 });

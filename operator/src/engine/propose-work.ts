@@ -19,7 +19,7 @@ import type { CycleContext, WorkOutcome } from '../cycle/work.js';
 import { readRepositorySnapshot } from '../git/base-tree.js';
 import { policyInputFor } from '../policy/agent-policy.js';
 import { fromArchiveRecord, parameterValues } from '../policy/archive-record.js';
-import { checkPatch } from '../policy/patch-policy.js';
+import { checkPatch, judgedFiles } from '../policy/patch-policy.js';
 import type { Refusal } from '../policy/refusal.js';
 import { selectParent } from '../policy/parent-selection.js';
 import { startingValues } from '../propose/candidate-schema.js';
@@ -27,7 +27,7 @@ import type { ArchiveEntry, ParameterSpec, ParameterValues } from '../propose/ca
 import type { ProposeWork, Proposer } from '../propose/proposer.js';
 import { hotSpotContext } from '../represent/query.js';
 import { parseDuration } from '../util/duration.js';
-import { candidateFiles } from './candidate-files.js';
+import { candidateFiles, placementMismatch } from './candidate-files.js';
 import {
   BASELINE,
   cycleInputsConfigMap,
@@ -158,7 +158,20 @@ export class ProposalWork implements ProposeWork {
           // Bundles go in last, in candidate order: one that no longer fits refuses its candidate
           // rather than the API server refusing the whole ConfigMap.
           const refusals = new Map<string, Refusal>();
+          // The policy judged jsdiff's application of each diff; git made the tree that ships.
+          // Where the two place a hunk differently, the candidate is refused.
+          const policyBase = await readRepositorySnapshot(workspace.dir, parentCommit ?? baseCommit);
+          for (const item of round.reviewed) {
+            const made = files.get(item.id);
+            if (item.candidate.kind !== 'code' || !made || 'refusal' in made) continue;
+            const tree = await policyBase.treeFor(item.candidate.diff);
+            const mismatch = placementMismatch(judgedFiles(item.candidate.diff, tree), made.bundle, (path) =>
+              tree.read(path),
+            );
+            if (mismatch) refusals.set(item.id, mismatch);
+          }
           for (const [id, made] of files) {
+            if (refusals.has(id)) continue;
             if ('refusal' in made) refusals.set(id, made.refusal);
             else if (inputsSize(data) + Buffer.byteLength(made.text, 'utf8') > MAX_INPUTS_BYTES)
               refusals.set(id, tooLargeForInputs(made.text));

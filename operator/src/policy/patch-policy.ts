@@ -356,3 +356,30 @@ function distinct(reasons: readonly Refusal[]): Refusal[] {
     return true;
   });
 }
+
+/**
+ * The files as the policy judged them: each path the diff touches, with its text after jsdiff
+ * applied the diff to `tree` (null when the diff removes it). Paths whose hunks do not apply are
+ * left out (the policy refuses those). The caller compares this with what git made of the same
+ * diff: where the two differ, the policy judged a change other than the one that would ship.
+ */
+export function judgedFiles(diff: string, tree: BaseTree): Map<string, string | null> {
+  const files = new Map<string, string | null>();
+  for (const change of parseGitDiff(diff).changes) {
+    if (change.kind === 'rename' && change.oldPath !== undefined) files.set(change.oldPath, null);
+    if (change.kind === 'delete') {
+      if (change.oldPath !== undefined) files.set(change.oldPath, null);
+      continue;
+    }
+    const source = change.oldPath !== undefined ? tree.read(change.oldPath) : '';
+    if (source === undefined || change.newPath === undefined) continue;
+    let result: string | false;
+    try {
+      result = applyPatch(source, change.patch, { fuzzFactor: 0, autoConvertLineEndings: false });
+    } catch {
+      result = false;
+    }
+    if (result !== false) files.set(change.newPath, result);
+  }
+  return files;
+}
