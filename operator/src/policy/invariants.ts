@@ -331,7 +331,12 @@ function isPodFailure(outcome: SandboxOutcome): outcome is PodFailure {
 function notEvaluated(result: SandboxResult): InvariantCheck | undefined {
   if (result.outcome === 'isolation-breached' || result.breached.length > 0) {
     const reached = result.breached.length > 0 ? result.breached.join(', ') : 'an address it must not reach';
-    return failed('Isolation', `the sandbox could reach ${reached}: evaluation refused (fail closed)`);
+    // A target the operator could not resolve was not reached: its isolation is only unproven.
+    const unproven = result.message?.startsWith('isolation cannot be proven') ? result.message : undefined;
+    return failed(
+      'Isolation',
+      `${unproven ?? `the sandbox could reach ${reached}`}: evaluation refused (fail closed)`,
+    );
   }
   if (result.outcome !== 'evaluated') {
     return failed('Evaluation', `${result.outcome}: ${result.message ?? 'the runner gave no message'}`);
