@@ -78,9 +78,9 @@ export function quoteAgent(namespace: string, addresses: AgentAddresses): HyperA
           ],
           requestsFile: 'bench/requests.json',
           rate: 150,
-          durationSeconds: 3,
-          warmupSeconds: 0.5,
-          runs: 3,
+          durationSeconds: 2,
+          warmupSeconds: 1,
+          runs: 5,
         },
       },
       sandbox: {

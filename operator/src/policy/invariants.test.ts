@@ -1055,3 +1055,32 @@ test('BehaviourPreserved fails on the first differing answer and names it', () =
     '3 of 200 requests answered differently; first GET /quote?symbol=ACME&currency=EUR: unchanged service 200 {"price":525.53}, candidate 200 {"price":1}',
   );
 });
+
+test('GoalImproved: runs that separate completely pass even when one slow run widens the spread', () => {
+  const spec: JudgedSpec = {
+    verification: { invariants: [...INVARIANTS] },
+    objectives: [{ name: 'latency', workload: 'p99_ms', direction: 'Minimize', maxRegressionPercent: 0 }],
+  };
+  const judged = (baseline: number[], candidate: number[]) =>
+    judgeCandidate({
+      spec,
+      baseline: BASELINE,
+      candidate: result({
+        candidate: 'c1',
+        workload: {
+          requests: 600,
+          baseline: { p99_ms: baseline },
+          candidate: { p99_ms: candidate },
+          behaviour: { compared: 200, differing: 0 },
+        },
+      }),
+      memoryLimitBytes: 1024 * MIB,
+    });
+  const apart = judged([105.7, 22.9, 28.1, 25.0, 24.2], [20.0, 3.3, 5.4, 8.1, 3.9]);
+  assert.equal(apart.passed, true, apart.reasons.join('; '));
+  assert.match(checkOf(apart, 'GoalImproved').message, /every candidate run beat every baseline run$/);
+  const overlapping = judged([105.7, 22.9, 28.1], [52.0, 3.3, 5.4]);
+  assert.equal(overlapping.passed, false, 'one candidate run slower than a baseline run: not apart');
+  const tiny = judged([50.0, 50.1, 50.2], [49.8, 49.7, 49.9]);
+  assert.equal(tiny.passed, false, 'apart but under twice the noise floor');
+});

@@ -19,10 +19,13 @@
 //             side (no reporter found, or format `none`) fail.
 // InterfaceStable  The candidate's interface after its patches equals the one before them (the
 //             runner compares both in the candidate's own pod); no comparison fails.
-// GoalImproved  The primary objective (the first with a benchmark or workload key) must improve by more than
-//             SIGNIFICANCE × noise, median against median; every other benchmark objective may get
-//             worse by at most its maxRegressionPercent + SIGNIFICANCE × noise. Missing figures
-//             fail. Without benchmark objectives it is Skipped: the canary judges the goal.
+// GoalImproved  The primary objective (the first with a benchmark or workload key) must improve
+//             by more than SIGNIFICANCE × noise, median against median — or, with at least 3 runs
+//             a side, every candidate run must beat every baseline run and the medians differ by
+//             more than SIGNIFICANCE × the noise floor (a rank test one outlying run cannot fool);
+//             every other benchmark objective may get worse by at most its maxRegressionPercent +
+//             SIGNIFICANCE × noise. Missing figures fail. Without benchmark or workload objectives
+//             it is Skipped: the canary judges the goal.
 // ResourcesWithinBounds  Peak memory ≤ 90% of the pod limit and, when the baseline's peak is known,
 //             ≤ max(1.5 × baseline, baseline + 64 MiB). Unknown peak: Skipped (cgroup unreadable).
 // BehaviourPreserved  The judge's answers from the candidate's service equal the unchanged
@@ -578,6 +581,19 @@ function describeComparison(comparison: Comparison): string {
   );
 }
 
+/**
+ * Whether every candidate run is better than every baseline run (at least MIN_NOISE_RUNS on each
+ * side): a rank test that one slow run cannot fool the way it inflates a spread. With three runs a
+ * side, chance alone separates them one time in twenty; with five, one in 252.
+ */
+function separated(comparison: Comparison, direction: Objective['direction']): boolean {
+  const { baselineRuns, candidateRuns } = comparison;
+  if (baselineRuns.length < MIN_NOISE_RUNS || candidateRuns.length < MIN_NOISE_RUNS) return false;
+  return direction === 'Maximize'
+    ? Math.min(...candidateRuns) > Math.max(...baselineRuns)
+    : Math.max(...candidateRuns) < Math.min(...baselineRuns);
+}
+
 interface GoalJudgement {
   check: InvariantCheck;
   /** The primary objective's medians and who measured them, when both sides had figures. */
@@ -612,8 +628,11 @@ function judgeGoal(
     figuresText = describeComparison(main);
     score = roundScore(main.change);
     const needed = SIGNIFICANCE * main.noise.percent;
+    const apart = separated(main, primary.direction);
     if (main.change > needed) notes.push(figuresText);
-    else problems.push(`${figuresText}: needs more than ${percent(needed)} better`);
+    else if (apart && main.change > SIGNIFICANCE * NOISE_FLOOR_PERCENT) {
+      notes.push(`${figuresText}; every candidate run beat every baseline run`);
+    } else problems.push(`${figuresText}: needs more than ${percent(needed)} better`);
   }
 
   let within = 0;
