@@ -38,9 +38,9 @@
 // The score is the primary objective's improvement in percent (positive = better), reported
 // whenever both sides measured it, even for a failed candidate, so people can see what it bought.
 //
-// Noise. One side's noise is the robust relative spread of its runs:
-//   noise = 1.4826 × MAD / |median| × 100 %   (MAD: median absolute deviation from the median;
-//   1.4826 makes it estimate the standard deviation of normally distributed runs).
+// Noise. One side's noise is the robust spread of its runs in percent of the baseline's median:
+//   noise = 1.4826 × MAD / |baseline median| × 100 %   (MAD: median absolute deviation from the
+//   side's median; 1.4826 makes it estimate the standard deviation of normally distributed runs).
 // The two sides are pooled as the root mean square of their noises, floored at 1%. A side with
 // fewer than 3 runs has no estimate and the floor is used, which the message says. The spread of
 // single runs is used rather than the smaller standard error of the median on purpose: runs in
@@ -149,7 +149,11 @@ export interface PooledNoise {
   floor?: string;
 }
 
-/** The noise two sides' runs are compared under: RMS of both sides' noise, floored. */
+/**
+ * The noise two sides' runs are compared under: RMS of both sides' spreads (1.4826 × MAD), each in
+ * percent of the baseline's median — the unit the change itself is measured in — floored. A much
+ * faster candidate's jitter is thus not inflated by dividing it by its own small median.
+ */
 export function pooledNoise(baseline: readonly number[], candidate: readonly number[]): PooledNoise {
   const few = [
     baseline.length < MIN_NOISE_RUNS ? 'baseline' : undefined,
@@ -162,7 +166,13 @@ export function pooledNoise(baseline: readonly number[], candidate: readonly num
       floor: `floor: fewer than ${MIN_NOISE_RUNS} runs on ${sides}`,
     };
   }
-  const percent = Math.sqrt((noiseOf(baseline) ** 2 + noiseOf(candidate) ** 2) / 2);
+  const scale = Math.abs(median(baseline));
+  const inBaselineUnits = (runs: readonly number[]): number => {
+    if (scale === 0 || !runs.every(Number.isFinite)) return noiseOf(runs);
+    const center = median(runs);
+    return ((MAD_TO_STANDARD_DEVIATION * median(runs.map((run) => Math.abs(run - center)))) / scale) * 100;
+  };
+  const percent = Math.sqrt((inBaselineUnits(baseline) ** 2 + inBaselineUnits(candidate) ** 2) / 2);
   if (percent < NOISE_FLOOR_PERCENT) return { percent: NOISE_FLOOR_PERCENT, floor: 'floor' };
   return { percent };
 }
