@@ -56,7 +56,14 @@ test('with the policies removed the runner refuses, and the candidate fails clos
   const result = (run.state as { result: SandboxResult }).result;
   t.diagnostic(`breached: ${result.breached.join(', ')}`);
   assert.equal(result.outcome, 'isolation-breached');
-  assert.deepEqual([...result.breached].sort(), ['api-server', 'cluster-dns', 'outside', 'pod']);
+  // The judge adds the pod's own nameserver (resolv.conf) to what the operator listed.
+  assert.deepEqual([...result.breached].sort(), [
+    'api-server',
+    'cluster-dns',
+    'outside',
+    'pod',
+    'resolv-nameserver-1',
+  ]);
   assert.deepEqual(result.commands, [], 'nothing of the candidate ran');
 
   const verdict = judgeCandidate({
