@@ -12,7 +12,14 @@ export interface CycleSummary {
   phase: string;
   reason?: string;
   seconds: number;
-  candidates: { id: string; verdict: string; score?: number; summary: string }[];
+  candidates: {
+    id: string;
+    verdict: string;
+    score?: number;
+    summary: string;
+    /** The primary objective's medians in the sandbox, and who measured them. */
+    goal?: { key: string; baseline: number; candidate: number; measuredBy: string };
+  }[];
   selected?: string;
   revision?: string;
 }
@@ -21,6 +28,11 @@ export interface DemoReport {
   p99_ms_before: number;
   p99_ms_after: number;
   p99_reduction_pct: number;
+  /**
+   * The sandbox's own measurement of the first cycle's winner: p99 of the unchanged service and
+   * of the winner, both measured by the judge from outside the service (null when not measured).
+   */
+  sandbox_p99_ms: { baseline: number; winner: number; measured_by: string } | null;
   candidates_evaluated: number;
   promoted_revision: string | null;
   promoted_parameters: Record<string, unknown>;
@@ -41,6 +53,14 @@ export interface DemoReport {
   started_at: string;
   finished_at: string;
   duration_seconds: number;
+}
+
+/** The selected candidate's sandbox p99 (both sides), when the sandbox measured it. */
+export function sandboxP99(cycle: CycleSummary): DemoReport['sandbox_p99_ms'] {
+  const winner = cycle.candidates.find((candidate) => candidate.id === cycle.selected);
+  const goal = winner?.goal;
+  if (!goal || goal.key !== 'p99_ms') return null;
+  return { baseline: goal.baseline, winner: goal.candidate, measured_by: goal.measuredBy };
 }
 
 export function reductionPct(before: number, after: number): number {
@@ -67,6 +87,7 @@ export function summarizeCycle(cycle: ImprovementCycle): CycleSummary {
       verdict: c.verdict ?? 'Pending',
       ...(c.score === undefined ? {} : { score: round(c.score, 1) }),
       summary: c.summary,
+      ...(c.goal ? { goal: c.goal } : {}),
     })),
     ...(status.selected ? { selected: status.selected } : {}),
   };
@@ -109,6 +130,12 @@ export function formatSummary(report: DemoReport): string {
     ['p99 before (no cache, no batching)', `${report.p99_ms_before} ms`],
     ['p99 after promotion', `${report.p99_ms_after} ms`],
     ['p99 reduction', `${report.p99_reduction_pct}% (${mark}; the HyperAgents paper reports 23%)`],
+    [
+      'p99 in the sandbox, judge-measured',
+      report.sandbox_p99_ms
+        ? `${report.sandbox_p99_ms.baseline} ms unchanged → ${report.sandbox_p99_ms.winner} ms winner (${report.sandbox_p99_ms.measured_by})`
+        : 'not measured',
+    ],
     ['candidates evaluated in sandboxes', String(report.candidates_evaluated)],
     [
       'promoted revision',

@@ -35,6 +35,7 @@ import {
   round,
   summarizeCycle,
   type CycleSummary,
+  sandboxP99,
   type DemoReport,
 } from './report.js';
 
@@ -192,6 +193,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
       p99_ms_before: before,
       p99_ms_after: after,
       p99_reduction_pct: reductionPct(before, after),
+      sandbox_p99_ms: sandboxP99(cycles[0]!),
       candidates_evaluated: cycles
         .flatMap((c) => c.candidates)
         .filter((c) => c.verdict === 'Passed' || c.verdict === 'Failed').length,

@@ -3,7 +3,13 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ImprovementCycle } from '../../operator/src/api/resources.js';
 import { progressLines } from '../../scripts/demo/progress.js';
-import { reductionPct, rollbackSeconds, shortfalls, type DemoReport } from '../../scripts/demo/report.js';
+import {
+  reductionPct,
+  rollbackSeconds,
+  sandboxP99,
+  shortfalls,
+  type DemoReport,
+} from '../../scripts/demo/report.js';
 
 function cycle(status: ImprovementCycle['status']): ImprovementCycle {
   return {
@@ -135,4 +141,24 @@ test('examples/quote-agent.yaml is the agent the demo applies, but for the repos
     prometheus: 'http://prometheus.monitoring:9090',
   });
   assert.deepEqual(example.spec, JSON.parse(JSON.stringify(demo.spec)));
+});
+
+test("the report carries the judge's sandbox p99 of the unchanged service and of the winner", () => {
+  const cycle = {
+    name: 'quote-latency-1',
+    phase: 'Promoted',
+    seconds: 200,
+    selected: 'c1',
+    candidates: [
+      {
+        id: 'c1',
+        verdict: 'Passed',
+        summary: 'cache',
+        goal: { key: 'p99_ms', baseline: 54.7, candidate: 25.1, measuredBy: 'Judge' },
+      },
+      { id: 'c2', verdict: 'Failed', summary: 'batch' },
+    ],
+  };
+  assert.deepEqual(sandboxP99(cycle), { baseline: 54.7, winner: 25.1, measured_by: 'Judge' });
+  assert.equal(sandboxP99({ ...cycle, selected: 'c2' }), null, 'a winner without sandbox figures');
 });
