@@ -32,40 +32,15 @@ func runCommand(source string, request Request) Answer {
 	if tailBytes <= 0 || tailBytes > 4<<20 {
 		tailBytes = defaultTailBytes
 	}
-	stdout := newTail(tailBytes)
-	stderr := newTail(tailBytes)
-	outRead, outWrite, err := os.Pipe()
+	started, err := launch(source, request, tailBytes, "")
 	if err != nil {
-		return Answer{Error: fmt.Sprintf("pipe: %v", err)}
+		return Answer{Error: err.Error()}
 	}
-	errRead, errWrite, err := os.Pipe()
-	if err != nil {
-		outRead.Close()
-		outWrite.Close()
-		return Answer{Error: fmt.Sprintf("pipe: %v", err)}
-	}
-
-	cmd := exec.Command(request.Argv[0], request.Argv[1:]...)
-	cmd.Dir = source
-	cmd.Env = mergeEnv(os.Environ(), request.Env)
-	cmd.Stdin = nil
-	cmd.Stdout = outWrite
-	cmd.Stderr = errWrite
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-
-	fmt.Fprintf(os.Stdout, "[executor] >>> %s: %q\n", request.Name, request.Argv)
-	started := time.Now()
-	startErr := cmd.Start()
-	outWrite.Close()
-	errWrite.Close()
-	var copying sync.WaitGroup
-	copying.Add(2)
-	go copyOutput(&copying, outRead, stdout)
-	go copyOutput(&copying, errRead, stderr)
-	if startErr != nil {
+	cmd, stdout, stderr := started.cmd, started.stdout, started.stderr
+	if started.startErr != nil {
 		stopOthers()
-		waitBounded(&copying)
-		return Answer{Ok: true, SpawnError: startErr.Error(), DurationMs: time.Since(started).Milliseconds()}
+		waitBounded(started.copying)
+		return Answer{Ok: true, SpawnError: started.startErr.Error(), DurationMs: time.Since(started.at).Milliseconds()}
 	}
 
 	var timedOut bool
@@ -82,16 +57,15 @@ func runCommand(source string, request Request) Answer {
 	})
 	state, waitErr := cmd.Process.Wait()
 	timer.Stop()
-	duration := time.Since(started)
+	duration := time.Since(started.at)
 
 	lingering := len(liveOthers())
 	stopOthers()
 	if os.Getpid() != 1 {
 		killGroup(cmd.Process.Pid)
 	}
-	waitBounded(&copying)
-	outRead.Close()
-	errRead.Close()
+	waitBounded(started.copying)
+	started.closeReaders()
 
 	timeoutMutex.Lock()
 	answer := Answer{Ok: true, TimedOut: timedOut, DurationMs: duration.Milliseconds(), Lingering: lingering}
@@ -112,6 +86,62 @@ func runCommand(source string, request Request) Answer {
 	fmt.Fprintf(os.Stdout, "[executor] <<< %s: exit %v signal %q timed out %v, %d ms, %d lingering process(es) killed\n",
 		request.Name, exitText(answer.ExitCode), answer.Signal, answer.TimedOut, answer.DurationMs, lingering)
 	return answer
+}
+
+// launched is a command started in its own process group, its output copied to the container's
+// log while the tail of each stream is kept for the judge.
+type launched struct {
+	cmd      *exec.Cmd
+	at       time.Time
+	stdout   *tail
+	stderr   *tail
+	readers  [2]*os.File
+	copying  *sync.WaitGroup
+	startErr error
+}
+
+// launch starts the request's command in the source tree with the container's environment under
+// the judge's; an error means the pipes could not be made (nothing started). A command that could
+// not start is returned with startErr set and its copiers running until the pipes close.
+func launch(source string, request Request, tailBytes int, label string) (*launched, error) {
+	outRead, outWrite, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("pipe: %v", err)
+	}
+	errRead, errWrite, err := os.Pipe()
+	if err != nil {
+		outRead.Close()
+		outWrite.Close()
+		return nil, fmt.Errorf("pipe: %v", err)
+	}
+	cmd := exec.Command(request.Argv[0], request.Argv[1:]...)
+	cmd.Dir = source
+	cmd.Env = mergeEnv(os.Environ(), request.Env)
+	cmd.Stdout = outWrite
+	cmd.Stderr = errWrite
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	fmt.Fprintf(os.Stdout, "[executor] >>> %s%s: %q\n", label, request.Name, request.Argv)
+	started := &launched{
+		cmd:     cmd,
+		at:      time.Now(),
+		stdout:  newTail(tailBytes),
+		stderr:  newTail(tailBytes),
+		readers: [2]*os.File{outRead, errRead},
+		copying: &sync.WaitGroup{},
+	}
+	started.startErr = cmd.Start()
+	outWrite.Close()
+	errWrite.Close()
+	started.copying.Add(2)
+	go copyOutput(started.copying, outRead, started.stdout)
+	go copyOutput(started.copying, errRead, started.stderr)
+	return started, nil
+}
+
+// closeReaders ends copiers still waiting on a pipe whose writers are gone from the container.
+func (started *launched) closeReaders() {
+	started.readers[0].Close()
+	started.readers[1].Close()
 }
 
 func exitText(code *int) string {

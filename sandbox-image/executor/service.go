@@ -44,37 +44,16 @@ func (slot *serviceSlot) start(source string, request Request) Answer {
 	if tailBytes <= 0 || tailBytes > 4<<20 {
 		tailBytes = 64 << 10
 	}
-	slot.stdout = newTail(tailBytes)
-	slot.stderr = newTail(tailBytes)
-	outRead, outWrite, err := os.Pipe()
+	started, err := launch(source, request, tailBytes, "start ")
 	if err != nil {
-		return Answer{Error: fmt.Sprintf("pipe: %v", err)}
+		return Answer{Error: err.Error()}
 	}
-	errRead, errWrite, err := os.Pipe()
-	if err != nil {
-		outRead.Close()
-		outWrite.Close()
-		return Answer{Error: fmt.Sprintf("pipe: %v", err)}
+	slot.stdout, slot.stderr, slot.copying = started.stdout, started.stderr, started.copying
+	if started.startErr != nil {
+		started.closeReaders()
+		return Answer{Ok: true, SpawnError: started.startErr.Error()}
 	}
-	cmd := exec.Command(request.Argv[0], request.Argv[1:]...)
-	cmd.Dir = source
-	cmd.Env = mergeEnv(os.Environ(), request.Env)
-	cmd.Stdout = outWrite
-	cmd.Stderr = errWrite
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	fmt.Fprintf(os.Stdout, "[executor] >>> start %s: %q\n", request.Name, request.Argv)
-	startErr := cmd.Start()
-	outWrite.Close()
-	errWrite.Close()
-	slot.copying = &sync.WaitGroup{}
-	slot.copying.Add(2)
-	go copyOutput(slot.copying, outRead, slot.stdout)
-	go copyOutput(slot.copying, errRead, slot.stderr)
-	if startErr != nil {
-		outRead.Close()
-		errRead.Close()
-		return Answer{Ok: true, SpawnError: startErr.Error()}
-	}
+	cmd := started.cmd
 	slot.cmd = cmd
 	slot.exited = make(chan struct{})
 	go func(exited chan struct{}) {
