@@ -321,6 +321,22 @@ const SERVED: Record<string, string> = {
   ].join('\n'),
 };
 
+/**
+ * Runs the judge on SERVED (plus `extra` files) as the candidate's tree, owned by the candidate's
+ * user, with the stand-ins' executor on an unchanged copy.
+ */
+async function runServed(
+  ws: Workspace,
+  extra: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; result: SandboxResult }> {
+  await writeFiles(ws.source, { ...SERVED, ...extra });
+  await execFileAsync('chown', ['-R', `${TEST_CANDIDATE_UID}:${TEST_CANDIDATE_UID}`, ws.source]);
+  const standIns = await tempDir('hyperagent-stand-ins-');
+  await writeFiles(standIns, SERVED);
+  await chmod(standIns, 0o755);
+  return runRunner(ws.env, standIns);
+}
+
 async function workloadManifest(
   candidateEnv: Record<string, string>,
   changes?: string,
@@ -375,12 +391,7 @@ test('the judge measures both sides itself, through a stand-in of its own, and c
     path: `/price?id=${(index % 3) + 1}&n=10`,
   }));
   const ws = await workspace(manifest);
-  await writeFiles(ws.source, { ...SERVED, 'requests.json': JSON.stringify(fromFile) });
-  await execFileAsync('chown', ['-R', `${TEST_CANDIDATE_UID}:${TEST_CANDIDATE_UID}`, ws.source]);
-  const standIns = await tempDir('hyperagent-stand-ins-');
-  await writeFiles(standIns, SERVED);
-  await chmod(standIns, 0o755);
-  const { result, stdout } = await runRunner(ws.env, standIns);
+  const { result, stdout } = await runServed(ws, { 'requests.json': JSON.stringify(fromFile) });
   assert.equal(result.outcome, 'evaluated', `${result.message}\n${stdout}`);
   assert.match(stdout, /stand-in units ready/);
   const measured = result.workload!;
@@ -402,12 +413,7 @@ test('a patch that changes answers is caught by the comparison, with the first d
   const manifest = await workloadManifest({ CACHE: '0' }, 'c3.files.json');
   manifest.commands = [];
   const ws = await workspace(manifest, { 'c3.files.json': bundleOf({ 'src/pricing.js': DISCOUNTED }) });
-  await writeFiles(ws.source, SERVED);
-  await execFileAsync('chown', ['-R', `${TEST_CANDIDATE_UID}:${TEST_CANDIDATE_UID}`, ws.source]);
-  const standIns = await tempDir('hyperagent-stand-ins-');
-  await writeFiles(standIns, SERVED);
-  await chmod(standIns, 0o755);
-  const { result } = await runRunner(ws.env, standIns);
+  const { result } = await runServed(ws);
   assert.equal(result.outcome, 'evaluated', result.message);
   assert.deepEqual(result.workload?.behaviour, {
     compared: 8,
@@ -441,12 +447,7 @@ test('a service that answers differently only while it is measured is caught', a
   const manifest = await workloadManifest({ CACHE: '0' }, 'c3.files.json');
   manifest.commands = [];
   const ws = await workspace(manifest, { 'c3.files.json': bundleOf({ 'src/server.js': sly }) });
-  await writeFiles(ws.source, SERVED);
-  await execFileAsync('chown', ['-R', `${TEST_CANDIDATE_UID}:${TEST_CANDIDATE_UID}`, ws.source]);
-  const standIns = await tempDir('hyperagent-stand-ins-');
-  await writeFiles(standIns, SERVED);
-  await chmod(standIns, 0o755);
-  const { result } = await runRunner(ws.env, standIns);
+  const { result } = await runServed(ws);
   assert.equal(result.outcome, 'evaluated', result.message);
   const behaviour = result.workload?.behaviour;
   assert.ok(behaviour && behaviour.differing > 0, JSON.stringify(result.workload));
