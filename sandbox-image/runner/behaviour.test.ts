@@ -55,3 +55,12 @@ test('an answer given only under load that differs is a difference too, marked s
     },
   });
 });
+
+test('a 503 under load is a difference, unless the unchanged service also answered it under load', () => {
+  const alone = [{ status: 200, body: '{"price":40}' }];
+  const shed = new Map([[0, new Set(['503 busy'])]]);
+  const shedding = compareAnswers(['GET /quote?symbol=ACME'], alone, alone, shed);
+  assert.equal(shedding.differing, 1);
+  assert.equal(shedding.first?.candidate, '503 busy (under load)');
+  assert.equal(compareAnswers(['GET /quote?symbol=ACME'], alone, alone, shed, shed).differing, 0);
+});

@@ -68,13 +68,16 @@ export interface BehaviourComparison {
 /**
  * Compares answers request by request; `requests` names each index for the report. The
  * candidate's answers given under load (by request index, already described) must match too: a
- * service that answers one way when asked alone and another while it is being measured differs.
+ * service that answers one way when asked alone and another while it is being measured — a made-up
+ * answer, or a 503 for its slow requests — differs. An answer under load that the unchanged service
+ * also gave under load (it shed that request too) is no difference.
  */
 export function compareAnswers(
   requests: readonly string[],
   baseline: readonly (Answer | string)[],
   candidate: readonly (Answer | string)[],
   candidateUnderLoad: ReadonlyMap<number, ReadonlySet<string>> = new Map(),
+  baselineUnderLoad: ReadonlyMap<number, ReadonlySet<string>> = new Map(),
 ): BehaviourComparison {
   const comparison: BehaviourComparison = { compared: 0, differing: 0 };
   const count = Math.min(requests.length, baseline.length, candidate.length);
@@ -82,7 +85,10 @@ export function compareAnswers(
     comparison.compared += 1;
     const before = describe(baseline[index]!);
     const alone = describe(candidate[index]!);
-    const loaded = [...(candidateUnderLoad.get(index) ?? [])].find((answer) => answer !== before);
+    const known = baselineUnderLoad.get(index);
+    const loaded = [...(candidateUnderLoad.get(index) ?? [])].find(
+      (answer) => answer !== before && !known?.has(answer),
+    );
     const after = alone !== before ? alone : loaded !== undefined ? `${loaded} (under load)` : undefined;
     if (after === undefined) continue;
     comparison.differing += 1;

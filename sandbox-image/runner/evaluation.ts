@@ -1,9 +1,13 @@
 // One evaluation, as the judge runs it: check the manifest, wait for the candidate container's
 // executor, prove isolation, measure the unchanged service (when there is a workload), have the
-// executor write the candidate's changed files, read the interface before and after, run the
-// commands through the executor, measure the candidate's service, read the memory counters. Each step
+// executor write the candidate's changed files, read the interface before and after, measure the
+// candidate's service, run the commands through the executor, read the memory counters. Each step
 // that fails decides the outcome and nothing after it runs; whatever happens, a result comes back,
 // carrying the manifest's nonce.
+//
+// The candidate's service is measured before any of its commands run: its tests are candidate
+// code too, and a test that rewrote the tree (a faster server.mjs than the one that ships) would
+// otherwise be what the judge measures. The tree measured is the tree git made, as written.
 //
 // No candidate code runs in this process or its container. The executor runs nothing until the
 // judge asks, and the judge asks only after isolation is proven.
@@ -175,10 +179,7 @@ async function evaluateSteps(
   const measured = workload ? await prepareWorkload(workload, context, standIns) : undefined;
   let baselineSide: SideMeasurement | undefined;
   if (workload && measured && !measured.problem && workload.measureBaseline) {
-    const file = await writeParameters(paths.control, 'baseline-parameters.json', workload.baselineConfig);
-    const env = commandEnv(paths.candidateScratchInCandidate, workload.baselineEnv, {
-      [PARAMETERS_FILE_ENV]: file,
-    });
+    const env = serviceEnv(paths.candidateScratchInCandidate, workload.baselineEnv);
     baselineSide = await measureSide(executor, workload, measured.requests, 'baseline', env, log);
   }
 
@@ -227,6 +228,21 @@ async function evaluateSteps(
     log.line(`no interface comparison: ${problem}`);
   }
 
+  let candidateSide: SideMeasurement | undefined;
+  if (workload && measured) {
+    candidateSide = measured.problem
+      ? { problem: measured.problem }
+      : await measureSide(
+          executor,
+          workload,
+          measured.requests,
+          'candidate',
+          serviceEnv(paths.candidateScratchInCandidate, manifest.env),
+          log,
+        );
+    result.workload = workloadResult(workload, measured.requests, baselineSide, candidateSide);
+  }
+
   // The parameters file lives in the control folder: the candidate reads it, only the judge writes.
   const parametersFile = await writeParameters(paths.control, 'parameters.json', manifest.config);
   const env = commandEnv(paths.candidateScratchInCandidate, manifest.env, {
@@ -246,21 +262,20 @@ async function evaluateSteps(
   if (suite.benchmark) result.benchmark = suite.benchmark;
   notes.push(...suite.notes);
 
-  if (workload && measured) {
-    let candidateSide: SideMeasurement | undefined;
-    const broken = suite.commands.some(
-      (command) => (command.name === 'test' || command.name === 'typecheck') && command.exitCode !== 0,
-    );
-    if (measured.problem) candidateSide = { problem: measured.problem };
-    else if (broken) notes.push('the service was not measured: its typecheck or tests failed');
-    else candidateSide = await measureSide(executor, workload, measured.requests, 'candidate', env, log);
-    result.workload = workloadResult(workload, measured.requests, baselineSide, candidateSide);
-  }
-
   const memory = await executor.request({ op: 'memory' }).catch(() => undefined);
   if (memory?.peakBytes !== undefined && memory.peakBytes >= 0) result.peakMemoryBytes = memory.peakBytes;
   if (memory?.oomKills !== undefined && memory.oomKills >= 0) result.oomKills = memory.oomKills;
   result.outcome = 'evaluated';
+}
+
+/**
+ * The measured service's environment: what production gives it (the parameters' variables, the
+ * workload's own) and a home, without the runner's variables — nothing tells it that it is being
+ * measured that production would not tell it too.
+ */
+function serviceEnv(scratch: string, values: Readonly<Record<string, string>>): Record<string, string> {
+  const { CI: _ci, ...env } = commandEnv(scratch, values, {});
+  return env;
 }
 
 /** The nameservers of the pod's resolv.conf, as DNS probes (the cluster DNS, or a node's resolver). */

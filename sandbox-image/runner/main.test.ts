@@ -358,7 +358,6 @@ async function workloadManifest(
       },
       readySeconds: 20,
       baselineEnv: { CACHE: '0' },
-      baselineConfig: {},
       measureBaseline: true,
       dependencies: [
         {
@@ -426,6 +425,22 @@ test('a patch that changes answers is caught by the comparison, with the first d
   });
 });
 
+test("the candidate's service is measured as it ships, before its tests could rewrite the tree", async () => {
+  // It ships a discount; its "test" puts the undiscounted pricing back before anything else runs.
+  const manifest = await workloadManifest({ CACHE: '0' }, 'c3.files.json');
+  const restore = `require('fs').writeFileSync('src/pricing.js', ${JSON.stringify(SERVICE['src/pricing.js'])})`;
+  manifest.commands = [{ name: 'test', run: `node -e ${shellQuote(restore)}`, timeoutSeconds: 30 }];
+  const ws = await workspace(manifest, { 'c3.files.json': bundleOf({ 'src/pricing.js': DISCOUNTED }) });
+  const { result, stdout } = await runServed(ws);
+  assert.equal(result.outcome, 'evaluated', result.message);
+  assert.equal(result.commands[0]?.exitCode, 0, stdout);
+  assert.equal(result.workload?.behaviour?.differing, 8, 'the discounted tree that ships was measured');
+  assert.ok(
+    stdout.indexOf('candidate run 1/') < stdout.indexOf('>>> test'),
+    'the service was measured before the test ran',
+  );
+});
+
 test('a service that answers differently only while it is measured is caught', async () => {
   // Correct when asked alone; a constant, fast and wrong answer once it sees load.
   const sly = [
@@ -484,3 +499,7 @@ test('a target the operator could not resolve fails the proof instead of being d
   );
   await assert.rejects(access(join(ws.source, 'ran')), 'nothing of the candidate ran');
 });
+
+function shellQuote(text: string): string {
+  return `'${text.replace(/'/g, `'\\''`)}'`;
+}

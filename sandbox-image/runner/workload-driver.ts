@@ -20,15 +20,19 @@ export interface LoadOptions {
   /** One request's time limit; a slower answer counts as an error at this latency. */
   timeoutMs: number;
   /**
-   * Keeps the answers given under load to the first `limit` requests of the list (status below
-   * 500, body normalised, at most two distinct per request), so that a service that answers
-   * differently while it is being measured is seen.
+   * Keeps the answers given under load to the first `limit` requests of the list (any status, body
+   * normalised, at most two distinct per request), so that a service that answers differently
+   * while it is being measured — or sheds its slow requests with a 503 — is seen.
    */
   record?: { limit: number; ignoreFields: readonly string[]; answers: Map<number, Set<string>> };
 }
 
 export interface LoadRun {
-  /** Latency of every answered request, ms, in the order they were scheduled. */
+  /**
+   * Latency of every request, ms, in the order they were scheduled. A failed request counts as
+   * taking at least the whole request timeout: a service that sheds its slow requests (a fast
+   * 503, or no answer) must not look faster for it.
+   */
   latenciesMs: number[];
   /** Requests that failed: no answer, timed out, or a 5xx. */
   errors: number;
@@ -75,9 +79,10 @@ export async function runLoad(options: LoadOptions): Promise<LoadRun> {
         const pending = send(agent, options.port, request, options.timeoutMs, record !== undefined).then(
           (answer) => {
             const ms = performance.now() - scheduled;
-            if (typeof answer === 'string' || answer.status >= 500) errors += 1;
-            else samples.push({ order, ms });
-            if (record && typeof answer !== 'string' && answer.status < 500) {
+            const failed = typeof answer === 'string' || answer.status >= 500;
+            if (failed) errors += 1;
+            samples.push({ order, ms: failed ? Math.max(ms, options.timeoutMs) : ms });
+            if (record && typeof answer !== 'string') {
               const seen = record.answers.get(index) ?? new Set<string>();
               if (seen.size < 2)
                 seen.add(
@@ -106,7 +111,10 @@ export async function runLoad(options: LoadOptions): Promise<LoadRun> {
   };
 }
 
-/** The figures of one run: nearest-rank percentiles of answered requests, error share, achieved rate. */
+/**
+ * The figures of one run: nearest-rank percentiles of every request (failures at the timeout),
+ * the error share, and the achieved rate of successful answers.
+ */
 export function figuresOf(run: LoadRun): LoadFigures {
   const sorted = [...run.latenciesMs].sort((a, b) => a - b);
   const rank = (q: number) =>
@@ -122,7 +130,7 @@ export function figuresOf(run: LoadRun): LoadFigures {
     mean_ms: round(sorted.length === 0 ? Number.NaN : sum / sorted.length),
     max_ms: round(sorted.length === 0 ? Number.NaN : sorted[sorted.length - 1]!),
     error_rate: run.sent === 0 ? 1 : Math.round((run.errors / run.sent) * 10_000) / 10_000,
-    rps: round((run.latenciesMs.length / Math.max(1, run.elapsedMs)) * 1000),
+    rps: round(((run.latenciesMs.length - run.errors) / Math.max(1, run.elapsedMs)) * 1000),
   };
 }
 

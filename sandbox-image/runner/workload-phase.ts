@@ -146,6 +146,7 @@ export function workloadResult(
       baseline.answers,
       candidate.answers,
       candidate.underLoad,
+      baseline.underLoad,
     );
   }
   return result;

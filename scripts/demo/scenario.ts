@@ -270,6 +270,7 @@ async function waitForCleanLoad(
   const ok = `sum(rate(loadgen_requests_total{namespace="${namespace}", outcome="ok"}[20s]))`;
   const failed = `sum(rate(loadgen_requests_total{namespace="${namespace}", outcome!="ok"}[20s]))`;
   const deadline = Date.now() + 240_000;
+  let last = 'no figures yet';
   while (Date.now() < deadline) {
     const okRate = (await value(prometheus, ok)) ?? 0;
     const failedRate = (await value(prometheus, failed)) ?? 0;
@@ -277,9 +278,20 @@ async function waitForCleanLoad(
       say(`load steady: ${round(okRate, 1)} answers/s, none failing`);
       return;
     }
+    last = `${round(okRate, 1)} answers/s, ${round(failedRate, 2)} failing/s`;
     await sleep(2000);
   }
-  throw new Error('the load generator did not reach a steady, failure-free rate within 4 minutes');
+  const outcomes: string[] = [];
+  for (const outcome of ['ok', 'http_4xx', 'http_5xx', 'error']) {
+    const count = await value(
+      prometheus,
+      `sum(increase(loadgen_requests_total{namespace="${namespace}", outcome="${outcome}"}[2m]))`,
+    ).catch(() => undefined);
+    if (count !== undefined) outcomes.push(`${outcome} ${round(count, 0)}`);
+  }
+  throw new Error(
+    `the load generator did not reach a steady, failure-free rate (${LOAD_RPS * 0.8}/s, none failing) within 4 minutes; last: ${last}; requests by outcome over the last 2 min: ${outcomes.join(', ') || 'none recorded'}`,
+  );
 }
 
 async function p99Ms(prometheus: PrometheusProvider, namespace: string): Promise<number> {

@@ -77,7 +77,6 @@ function manifest(candidate: string, overrides: Partial<SandboxManifest> = {}): 
       service: { run: 'python3 -m rates', port: 8080, readinessPath: '/healthz', env: { PORT: '8080' } },
       readySeconds: 30,
       baselineEnv: {},
-      baselineConfig: {},
       measureBaseline: candidate !== 'baseline',
       dependencies: [],
       requests: [],

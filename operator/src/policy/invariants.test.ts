@@ -1028,6 +1028,36 @@ test('workload objectives are judged on the figures the judge measured on both s
   assert.equal(checkOf(unmeasured, 'BehaviourPreserved').status, 'Failed');
 });
 
+test("a workload goal fails when the candidate fails more of the judge's requests than the unchanged service", () => {
+  const spec: JudgedSpec = {
+    verification: { invariants: [...INVARIANTS] },
+    objectives: [{ name: 'latency', workload: 'p99_ms', direction: 'Minimize', maxRegressionPercent: 0 }],
+  };
+  const judged = (errorRates: number[]) =>
+    judgeCandidate({
+      spec,
+      baseline: BASELINE,
+      candidate: result({
+        candidate: 'c1',
+        workload: {
+          requests: 300,
+          baseline: { p99_ms: [49.8, 50.1, 49.9], error_rate: [0, 0, 0] },
+          candidate: { p99_ms: [25.0, 25.2, 24.9], error_rate: errorRates },
+          behaviour: { compared: 200, differing: 0 },
+        },
+      }),
+      memoryLimitBytes: 1024 * MIB,
+    });
+  const shedding = judged([0.31, 0.3, 0.29]);
+  assert.equal(shedding.passed, false);
+  assert.match(
+    checkOf(shedding, 'GoalImproved').message,
+    /the candidate failed 30\.0% of the judge's requests \(median of 3 runs\), the unchanged service 0\.0%/,
+  );
+  // one request lost in one run of three moves no median
+  assert.equal(judged([0, 0.0033, 0]).passed, true);
+});
+
 test('BehaviourPreserved fails on the first differing answer and names it', () => {
   const verdict = judgeCandidate({
     spec: SPEC,

@@ -24,8 +24,10 @@
 //             a side, every candidate run must beat every baseline run and the medians differ by
 //             more than SIGNIFICANCE × the noise floor (a rank test one outlying run cannot fool);
 //             every other benchmark objective may get worse by at most its maxRegressionPercent +
-//             SIGNIFICANCE × noise. Missing figures fail. Without benchmark or workload objectives
-//             it is Skipped: the canary judges the goal.
+//             SIGNIFICANCE × noise. Missing figures fail. A workload goal also fails when the
+//             candidate failed more of the judge's requests than the unchanged service (median
+//             error_rate above it by ERROR_RATE_SLACK): shedding load is not speed. Without
+//             benchmark or workload objectives it is Skipped: the canary judges the goal.
 // ResourcesWithinBounds  Peak memory ≤ 90% of the pod limit and, when the baseline's peak is known,
 //             ≤ max(1.5 × baseline, baseline + 64 MiB). Unknown peak: Skipped (cgroup unreadable).
 // BehaviourPreserved  The judge's answers from the candidate's service equal the unchanged
@@ -117,6 +119,8 @@ export const NOISE_FLOOR_PERCENT = 1;
 export const MIN_NOISE_RUNS = 3;
 /** How many times the noise a change must exceed to count. */
 export const SIGNIFICANCE = 2;
+/** How much more of the judge's requests a candidate may fail than the unchanged service (a share). */
+export const ERROR_RATE_SLACK = 0.005;
 /** Share of the pod's memory limit a candidate may peak at: above it, production would OOM soon. */
 export const MEMORY_LIMIT_SHARE = 0.9;
 /** A candidate may grow the baseline's peak memory by this factor … */
@@ -592,6 +596,21 @@ function describeComparison(comparison: Comparison): string {
 }
 
 /**
+ * The judge's error rates, whatever the objective: a candidate that fails more of the workload's
+ * requests than the unchanged service did (it sheds its slow requests, or crashes under load) has
+ * not improved, however fast its other answers were. Medians of the runs, with ERROR_RATE_SLACK
+ * of room for one request lost to a busy node.
+ */
+function moreErrors(candidate: SandboxResult): string | undefined {
+  const before = finiteRuns(candidate.workload?.baseline?.error_rate);
+  const after = finiteRuns(candidate.workload?.candidate?.error_rate);
+  if (!before || !after) return undefined;
+  const [was, is] = [median(before), median(after)];
+  if (is <= was + ERROR_RATE_SLACK) return undefined;
+  return `the candidate failed ${percent(is * 100)} of the judge's requests (median of ${plural(after.length, 'run')}), the unchanged service ${percent(was * 100)}`;
+}
+
+/**
  * Whether every candidate run is better than every baseline run (at least MIN_NOISE_RUNS on each
  * side): a rank test that one slow run cannot fool the way it inflates a spread. With three runs a
  * side, chance alone separates them one time in twenty; with five, one in 252.
@@ -643,6 +662,11 @@ function judgeGoal(
     else if (apart && main.change > SIGNIFICANCE * NOISE_FLOOR_PERCENT) {
       notes.push(`${figuresText}; every candidate run beat every baseline run`);
     } else problems.push(`${figuresText}: needs more than ${percent(needed)} better`);
+  }
+
+  if (primary.source === 'workload') {
+    const errors = moreErrors(candidate);
+    if (errors) problems.push(errors);
   }
 
   let within = 0;

@@ -668,7 +668,6 @@ function workloadFor(
     },
     readySeconds: declared.readySeconds,
     baselineEnv: baseline.env,
-    baselineConfig: baseline.config,
     // In the baseline's own pod there is one side: the unchanged tree with the baseline's values.
     measureBaseline: id !== BASELINE,
     dependencies: declared.dependencies.map((dependency) => ({

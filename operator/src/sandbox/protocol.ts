@@ -96,8 +96,6 @@ export const Workload = Type.Object({
   readySeconds: Type.Integer({ minimum: 1, maximum: 600 }),
   /** The environment of the unchanged side: the baseline's parameter values. */
   baselineEnv: Environment,
-  /** The unchanged side's configKey values (its parameters file), as `config` is the candidate's. */
-  baselineConfig: Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()])),
   /** Measure the unchanged tree too (in the baseline's own pod there is only one side). */
   measureBaseline: Type.Boolean(),
   dependencies: Type.Array(
