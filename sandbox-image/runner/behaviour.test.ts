@@ -64,3 +64,20 @@ test('a 503 under load is a difference, unless the unchanged service also answer
   assert.equal(shedding.first?.candidate, '503 busy (under load)');
   assert.equal(compareAnswers(['GET /quote?symbol=ACME'], alone, alone, shed, shed).differing, 0);
 });
+
+test('two failed requests are alike whatever the transport said (reset or refused is a race)', () => {
+  const comparison = compareAnswers(
+    ['GET /a', 'GET /b'],
+    ['no answer: socket hang up', 'no answer: connect ECONNREFUSED 127.0.0.1:8080'],
+    ['no answer: connect ECONNREFUSED 127.0.0.1:8080', { status: 200, body: 'ok' }],
+  );
+  assert.deepEqual(comparison, {
+    compared: 2,
+    differing: 1,
+    first: {
+      request: 'GET /b',
+      baseline: 'no answer: connect ECONNREFUSED 127.0.0.1:8080',
+      candidate: '200 ok',
+    },
+  });
+});

@@ -89,12 +89,21 @@ export function compareAnswers(
     const loaded = [...(candidateUnderLoad.get(index) ?? [])].find(
       (answer) => answer !== before && !known?.has(answer),
     );
-    const after = alone !== before ? alone : loaded !== undefined ? `${loaded} (under load)` : undefined;
+    const differsAlone = comparable(baseline[index]!) !== comparable(candidate[index]!);
+    const after = differsAlone ? alone : loaded !== undefined ? `${loaded} (under load)` : undefined;
     if (after === undefined) continue;
     comparison.differing += 1;
     comparison.first ??= { request: requests[index]!, baseline: shorten(before), candidate: shorten(after) };
   }
   return comparison;
+}
+
+/**
+ * What is compared: the answer, or for a transport failure only that there was none — whether a
+ * dying service's connection was reset or refused is a race, not behaviour.
+ */
+function comparable(answer: Answer | string): string {
+  return typeof answer === 'string' ? 'no answer' : describe(answer);
 }
 
 /** An answer as one line: `200 {"price":1}`, or the transport error (a string) as it is. */

@@ -180,7 +180,15 @@ async function evaluateSteps(
   let baselineSide: SideMeasurement | undefined;
   if (workload && measured && !measured.problem && workload.measureBaseline) {
     const env = serviceEnv(paths.candidateScratchInCandidate, workload.baselineEnv);
-    baselineSide = await measureSide(executor, workload, measured.requests, 'baseline', env, log);
+    baselineSide = await measureSide(
+      executor,
+      workload,
+      measured.requests,
+      'baseline',
+      env,
+      log,
+      stopper(standIns),
+    );
   }
 
   const changes = manifest.changes
@@ -230,16 +238,23 @@ async function evaluateSteps(
 
   let candidateSide: SideMeasurement | undefined;
   if (workload && measured) {
-    candidateSide = measured.problem
-      ? { problem: measured.problem }
-      : await measureSide(
-          executor,
-          workload,
-          measured.requests,
-          'candidate',
-          serviceEnv(paths.candidateScratchInCandidate, manifest.env),
-          log,
-        );
+    // The unchanged side's measurement stopped the stand-ins at its end.
+    const restarted =
+      standIns && baselineSide?.answersWithoutDependencies
+        ? await startStandIns(standIns, workload, STAND_IN_ENV, log)
+        : undefined;
+    candidateSide =
+      measured.problem || restarted
+        ? { problem: measured.problem ?? restarted }
+        : await measureSide(
+            executor,
+            workload,
+            measured.requests,
+            'candidate',
+            serviceEnv(paths.candidateScratchInCandidate, manifest.env),
+            log,
+            stopper(standIns),
+          );
     result.workload = workloadResult(workload, measured.requests, baselineSide, candidateSide);
   }
 
@@ -326,15 +341,22 @@ async function prepareWorkload(
   }
   if (requests.length === 0) return { requests, problem: 'the workload has no requests' };
   if (standIns) {
-    const problem = await startStandIns(
-      standIns,
-      workload,
-      { HOME: SANDBOX_PATHS.scratch, TMPDIR: SANDBOX_PATHS.scratch },
-      context.log,
-    );
+    const problem = await startStandIns(standIns, workload, STAND_IN_ENV, context.log);
     if (problem) return { requests, problem };
   }
   return { requests };
+}
+
+/** The stand-ins' environment besides their own: a home in their scratch. */
+const STAND_IN_ENV = { HOME: SANDBOX_PATHS.scratch, TMPDIR: SANDBOX_PATHS.scratch };
+
+/** Stops the dependency stand-ins (and everything they started), when there are any. */
+function stopper(standIns: ExecutorConnection | undefined): (() => Promise<void>) | undefined {
+  return standIns
+    ? async () => {
+        await standIns.request({ op: 'stop' });
+      }
+    : undefined;
 }
 
 /** A request file may be longer than the inline list: a measured run should not repeat it. */

@@ -403,8 +403,8 @@ test('the judge measures both sides itself, through a stand-in of its own, and c
   assert.ok(measured.candidate!.p50_ms![0]! < 15, `candidate p50 ${measured.candidate!.p50_ms}`);
   assert.deepEqual(
     measured.behaviour,
-    { compared: 200, differing: 0 },
-    'the first 200 requests, same answers, timestamps ignored',
+    { compared: 210, differing: 0 },
+    'the first 200 requests, same answers, timestamps ignored; then 10 with the stand-in stopped',
   );
 });
 
@@ -414,8 +414,9 @@ test('a patch that changes answers is caught by the comparison, with the first d
   const ws = await workspace(manifest, { 'c3.files.json': bundleOf({ 'src/pricing.js': DISCOUNTED }) });
   const { result } = await runServed(ws);
   assert.equal(result.outcome, 'evaluated', result.message);
+  // 8 requests measured, then the same 8 with the stand-in stopped (both services fail alike)
   assert.deepEqual(result.workload?.behaviour, {
-    compared: 8,
+    compared: 16,
     differing: 8,
     first: {
       request: 'GET /price?id=1&n=10',
@@ -439,6 +440,23 @@ test("the candidate's service is measured as it ships, before its tests could re
     stdout.indexOf('candidate run 1/') < stdout.indexOf('>>> test'),
     'the service was measured before the test ran',
   );
+});
+
+test("a service that answers from its own copy of the stand-in's logic is caught with the stand-ins stopped", async () => {
+  // Same answers as the stand-in would give (unit 3), without ever calling it: fast, and right
+  // while measured; in production it would be the real dependency's price that it ignores.
+  const copied = SERVED['src/server.js']!.replace('await unit(id)', 'await Promise.resolve(3)');
+  assert.notEqual(copied, SERVED['src/server.js']);
+  const manifest = await workloadManifest({ CACHE: '0' }, 'c3.files.json');
+  manifest.commands = [];
+  const ws = await workspace(manifest, { 'c3.files.json': bundleOf({ 'src/server.js': copied }) });
+  const { result, stdout } = await runServed(ws);
+  assert.equal(result.outcome, 'evaluated', `${result.message}\n${stdout}`);
+  const behaviour = result.workload?.behaviour;
+  assert.ok(behaviour && behaviour.differing > 0, JSON.stringify(result.workload));
+  assert.match(behaviour.first?.candidate ?? '', /^200 .*\(its dependencies stopped\)$/);
+  assert.match(behaviour.first?.baseline ?? '', /no answer.*\(its dependencies stopped\)$/);
+  assert.match(stdout, /stand-in units ready[\s\S]*stand-in units ready/, 'restarted for the candidate');
 });
 
 test('a service that answers differently only while it is measured is caught', async () => {

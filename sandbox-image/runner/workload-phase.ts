@@ -4,7 +4,7 @@
 // the source image, so candidate code can neither see nor signal them. The figures and the
 // answers are the judge's own; nothing the service prints is read as a figure.
 import type { SandboxResult, Workload, WorkloadRequest } from '../../operator/src/sandbox/protocol.js';
-import { compareAnswers, type Answer } from './behaviour.js';
+import { compareAnswers, type Answer, type BehaviourComparison } from './behaviour.js';
 import type { ExecutorConnection } from './executor-client.js';
 import type { Log } from './log.js';
 import { collectAnswers, figuresOf, runLoad, waitReady, type LoadFigures } from './workload-driver.js';
@@ -14,6 +14,12 @@ export type SideFigures = Record<keyof LoadFigures, number[]>;
 export interface SideMeasurement {
   figures?: SideFigures;
   answers?: (Answer | string)[];
+  /**
+   * Answers of a fresh start of the service with its dependency stand-ins stopped: a service that
+   * answers without calling its dependencies (a copy of the stand-in's logic, used only when it
+   * is measured) answers here where the unchanged service cannot.
+   */
+  answersWithoutDependencies?: (Answer | string)[];
   /** Answers given under load, by request index (described), for the first compared requests. */
   underLoad?: Map<number, Set<string>>;
   /** Why this side could not be measured. */
@@ -22,6 +28,13 @@ export interface SideMeasurement {
 
 /** Requests whose answers are compared: the first ones of the list, after the measured runs. */
 export const MAX_COMPARED_REQUESTS = 200;
+
+/** Requests asked again with the dependencies stopped, and how long each may take. */
+export const WITHOUT_DEPENDENCIES_REQUESTS = 10;
+const WITHOUT_DEPENDENCIES_TIMEOUT_MS = 2000;
+
+/** What a request gets when the service never became ready (both sides alike, so comparable). */
+export const NOT_READY = 'the service did not become ready';
 
 /** How much of a failing service's output the problem quotes. */
 const QUOTED_OUTPUT = 200;
@@ -59,7 +72,11 @@ export async function startStandIns(
   return undefined;
 }
 
-/** Starts the service from the tree as it is now, measures it, and stops everything it started. */
+/**
+ * Starts the service from the tree as it is now, measures it, and stops everything it started.
+ * With `stopDependencies` (the workload has stand-ins and answers are compared) it then stops the
+ * stand-ins and asks a fresh start of the service the first requests again.
+ */
 export async function measureSide(
   executor: ExecutorConnection,
   workload: Workload,
@@ -67,7 +84,59 @@ export async function measureSide(
   side: 'baseline' | 'candidate',
   env: Record<string, string>,
   log: Log,
+  stopDependencies?: () => Promise<void>,
 ): Promise<SideMeasurement> {
+  const measurement = await measureRunning(executor, workload, requests, side, env, log);
+  if (measurement.problem === undefined && stopDependencies && workload.compareBehaviour) {
+    await stopDependencies();
+    measurement.answersWithoutDependencies = await answersWithoutDependencies(
+      executor,
+      workload,
+      requests.slice(0, WITHOUT_DEPENDENCIES_REQUESTS),
+      env,
+      measurement.readyMs ?? 0,
+    );
+    log.line(`${side} service asked again with its dependencies stopped`);
+  }
+  return measurement;
+}
+
+/** A fresh start of the service, asked each request once; NOT_READY for all when it never was. */
+async function answersWithoutDependencies(
+  executor: ExecutorConnection,
+  workload: Workload,
+  requests: readonly WorkloadRequest[],
+  env: Record<string, string>,
+  readyMs: number,
+): Promise<(Answer | string)[]> {
+  const { service } = workload;
+  const started = await executor.request({
+    op: 'start',
+    name: 'service without dependencies',
+    argv: ['sh', '-c', service.run],
+    env: { ...env, ...service.env },
+  });
+  if (!started.ok || started.spawnError) return requests.map(() => NOT_READY);
+  try {
+    // A service whose readiness needs its dependencies never gets there: wait a few times as long
+    // as it took with them, not the whole readySeconds.
+    const waitMs = Math.min(workload.readySeconds * 1000, Math.max(2000, 3 * readyMs + 1000));
+    if (!(await waitReady(service.port, service.readinessPath, waitMs))) return requests.map(() => NOT_READY);
+    const timeoutMs = Math.min(workload.requestTimeoutMs, WITHOUT_DEPENDENCIES_TIMEOUT_MS);
+    return await collectAnswers(service.port, requests, workload.ignoreFields, timeoutMs);
+  } finally {
+    await executor.request({ op: 'stop' });
+  }
+}
+
+async function measureRunning(
+  executor: ExecutorConnection,
+  workload: Workload,
+  requests: readonly WorkloadRequest[],
+  side: 'baseline' | 'candidate',
+  env: Record<string, string>,
+  log: Log,
+): Promise<SideMeasurement & { readyMs?: number }> {
   const { service } = workload;
   const started = await executor.request({
     op: 'start',
@@ -78,13 +147,15 @@ export async function measureSide(
   if (!started.ok || started.spawnError) {
     return { problem: `the ${side} service could not start: ${started.error ?? started.spawnError}` };
   }
-  const measurement: SideMeasurement = {};
+  const measurement: SideMeasurement & { readyMs?: number } = {};
+  const startedAt = Date.now();
   try {
     const ready = await waitReady(service.port, service.readinessPath, workload.readySeconds * 1000);
     if (!ready) {
       measurement.problem = `the ${side} service did not answer ${service.readinessPath} on port ${service.port} within ${workload.readySeconds}s`;
       return measurement;
     }
+    measurement.readyMs = Date.now() - startedAt;
     log.line(`${side} service ready on port ${service.port}`);
     const underLoad = new Map<number, Set<string>>();
     const record = workload.compareBehaviour
@@ -141,15 +212,44 @@ export function workloadResult(
   const problems = [baseline?.problem, candidate?.problem].filter((problem) => problem !== undefined);
   if (problems.length > 0) result.problem = problems.join('; ').slice(0, 600);
   if (workload.compareBehaviour && baseline?.answers && candidate?.answers) {
+    const lines = requests.slice(0, MAX_COMPARED_REQUESTS).map(requestLine);
     result.behaviour = compareAnswers(
-      requests.slice(0, MAX_COMPARED_REQUESTS).map(requestLine),
+      lines,
       baseline.answers,
       candidate.answers,
       candidate.underLoad,
       baseline.underLoad,
     );
+    if (baseline.answersWithoutDependencies && candidate.answersWithoutDependencies) {
+      result.behaviour = mergeComparisons(
+        result.behaviour,
+        compareAnswers(lines, baseline.answersWithoutDependencies, candidate.answersWithoutDependencies),
+        ' (its dependencies stopped)',
+      );
+    }
   }
   return result;
+}
+
+/** Two comparisons as one; the second's first difference is marked with `how` on both answers. */
+function mergeComparisons(
+  main: BehaviourComparison,
+  more: BehaviourComparison,
+  how: string,
+): BehaviourComparison {
+  const merged: BehaviourComparison = {
+    compared: main.compared + more.compared,
+    differing: main.differing + more.differing,
+  };
+  const first =
+    main.first ??
+    (more.first && {
+      request: more.first.request,
+      baseline: `${more.first.baseline}${how}`,
+      candidate: `${more.first.candidate}${how}`,
+    });
+  if (first) merged.first = first;
+  return merged;
 }
 
 /** `GET /quote?symbol=ACME`, cut for the result. */
