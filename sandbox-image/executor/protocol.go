@@ -31,6 +31,9 @@ type Request struct {
 	Env       map[string]string `json:"env,omitempty"`
 	TimeoutMs int64             `json:"timeoutMs,omitempty"`
 	TailBytes int               `json:"tailBytes,omitempty"`
+	// ProcessLimit bounds the candidate's processes at once while it runs (defaultProcessLimit
+	// when 0); above it every candidate process is killed.
+	ProcessLimit int `json:"processLimit,omitempty"`
 }
 
 // FileChange is one file of a write request.
@@ -54,6 +57,9 @@ type Answer struct {
 	// Lingering counts the candidate processes still alive after the command's own process ended
 	// (detached daemons, setsid children); the executor killed them before answering.
 	Lingering int `json:"lingering,omitempty"`
+	// ProcessLimit is set, to the limit, when the candidate ran more processes at once than it
+	// allows (a fork bomb) and the executor killed them all.
+	ProcessLimit int `json:"processLimit,omitempty"`
 	// Stdout and Stderr are the last TailBytes of each stream, base64.
 	Stdout string `json:"stdout,omitempty"`
 	Stderr string `json:"stderr,omitempty"`

@@ -43,6 +43,7 @@ func runCommand(source string, request Request) Answer {
 		return Answer{Ok: true, SpawnError: started.startErr.Error(), DurationMs: time.Since(started.at).Milliseconds()}
 	}
 
+	watch := watchProcesses(request.ProcessLimit)
 	var timedOut bool
 	var timeoutMutex sync.Mutex
 	timeout := time.Duration(request.TimeoutMs) * time.Millisecond
@@ -58,6 +59,7 @@ func runCommand(source string, request Request) Answer {
 	state, waitErr := cmd.Process.Wait()
 	timer.Stop()
 	duration := time.Since(started.at)
+	processLimit := watch.end()
 
 	lingering := len(liveOthers())
 	stopOthers()
@@ -68,7 +70,7 @@ func runCommand(source string, request Request) Answer {
 	started.closeReaders()
 
 	timeoutMutex.Lock()
-	answer := Answer{Ok: true, TimedOut: timedOut, DurationMs: duration.Milliseconds(), Lingering: lingering}
+	answer := Answer{Ok: true, TimedOut: timedOut, DurationMs: duration.Milliseconds(), Lingering: lingering, ProcessLimit: processLimit}
 	timeoutMutex.Unlock()
 	if waitErr != nil {
 		answer.SpawnError = waitErr.Error()

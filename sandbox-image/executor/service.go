@@ -20,6 +20,7 @@ type serviceSlot struct {
 	stderr   *tail
 	copying  *sync.WaitGroup
 	exited   chan struct{}
+	watch    *processWatch
 	state    *os.ProcessState
 	startErr string
 }
@@ -55,6 +56,7 @@ func (slot *serviceSlot) start(source string, request Request) Answer {
 	}
 	cmd := started.cmd
 	slot.cmd = cmd
+	slot.watch = watchProcesses(request.ProcessLimit)
 	slot.exited = make(chan struct{})
 	go func(exited chan struct{}) {
 		state, _ := cmd.Process.Wait()
@@ -72,11 +74,12 @@ func (slot *serviceSlot) stop() Answer {
 	slot.mutex.Lock()
 	cmd := slot.cmd
 	exited := slot.exited
+	watch := slot.watch
 	slot.mutex.Unlock()
 	if cmd == nil {
 		return Answer{Error: "no service is running"}
 	}
-	answer := Answer{Ok: true}
+	answer := Answer{Ok: true, ProcessLimit: watch.end()}
 	select {
 	case <-exited:
 		answer.Ended = true

@@ -29,6 +29,7 @@ const Answer = Type.Object({
   durationMs: Type.Optional(Type.Integer({ minimum: 0 })),
   spawnError: Type.Optional(Type.String({ maxLength: 4096 })),
   lingering: Type.Optional(Type.Integer({ minimum: 0 })),
+  processLimit: Type.Optional(Type.Integer({ minimum: 0 })),
   stdout: Type.Optional(Type.String()),
   stderr: Type.Optional(Type.String()),
   outputBytes: Type.Optional(Type.Integer({ minimum: 0 })),
@@ -51,6 +52,8 @@ export type ExecutorRequest =
       env: Record<string, string>;
       timeoutMs: number;
       tailBytes?: number;
+      /** Processes the candidate may have at once (the executor's default, 512, when unset). */
+      processLimit?: number;
     }
   | {
       op: 'start';

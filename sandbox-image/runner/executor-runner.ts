@@ -44,6 +44,7 @@ export function executorRunner(executor: ExecutorConnection, log: Log): CommandR
       };
       if (answer.signal) report.signal = answer.signal;
       if (answer.lingering) report.lingering = answer.lingering;
+      if (answer.processLimit) report.processLimit = answer.processLimit;
       const stdout = decode(answer.stdout);
       const stderr = decode(answer.stderr);
       // The candidate's output is in its own container's log; the judge's log shows the tail.

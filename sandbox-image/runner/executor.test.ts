@@ -65,6 +65,30 @@ test('a timeout kills everything the command started, however it detached', asyn
   assert.ok(Date.now() - started_ < 8000);
 });
 
+test('a fork bomb is stopped at the process limit, whatever the node allows, and said to be', async () => {
+  const executor = await started();
+  const began = Date.now();
+  const answer = await executor.connection.request({
+    op: 'run',
+    name: 'test',
+    argv: ['sh', '-c', 'w() { w | w & }; w; sleep 30'],
+    env: { HOME: '/tmp', TMPDIR: '/tmp' },
+    // Generous: on a busy machine the bomb can starve the executor's count for seconds.
+    timeoutMs: 60_000,
+    processLimit: 40,
+  });
+  assert.equal(answer.processLimit, 40);
+  assert.equal(
+    answer.timedOut ?? false,
+    false,
+    `stopped by the limit, not the timeout (${Date.now() - began} ms)`,
+  );
+  const after = await run(executor, 'ls /proc | grep -cE "^[0-9]+$"');
+  assert.ok(Number(text(after.stdout).trim()) < 10, `processes left: ${text(after.stdout)}`);
+  const calm = await run(executor, 'for i in 1 2 3; do sleep 0.1 & done; wait; echo ok');
+  assert.equal(calm.processLimit ?? 0, 0, 'a few processes are no fork bomb');
+});
+
 test('candidate code cannot signal, trace or read the executor', async () => {
   const executor = await started();
   const answer = await run(

@@ -144,11 +144,13 @@ async function runLogged(
   const { report } = run;
   const ending = run.spawnError
     ? `could not start: ${run.spawnError}`
-    : report.timedOut
-      ? `timed out after ${command.timeoutSeconds}s; its process group was killed`
-      : report.signal
-        ? `ended by ${report.signal}`
-        : `exited ${report.exitCode}`;
+    : report.processLimit
+      ? `ran more than ${report.processLimit} processes at once; the executor killed them all`
+      : report.timedOut
+        ? `timed out after ${command.timeoutSeconds}s; its process group was killed`
+        : report.signal
+          ? `ended by ${report.signal}`
+          : `exited ${report.exitCode}`;
   const left = report.lingering
     ? `; it left ${report.lingering} process(es) running, killed by the executor`
     : '';

@@ -190,7 +190,11 @@ async function measureRunning(
   } finally {
     const stopped = await executor.request({ op: 'stop' });
     if (stopped.ended && measurement.problem === undefined) {
-      const how = stopped.signal ? `was killed by ${stopped.signal}` : `exited with ${stopped.exitCode}`;
+      const how = stopped.processLimit
+        ? `ran more than ${stopped.processLimit} processes at once and was killed`
+        : stopped.signal
+          ? `was killed by ${stopped.signal}`
+          : `exited with ${stopped.exitCode}`;
       measurement.problem = `the ${side} service ${how} while it was measured${quoted(stopped.stderr)}`;
       delete measurement.figures;
     } else if (measurement.problem !== undefined) {

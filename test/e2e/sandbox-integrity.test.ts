@@ -12,10 +12,8 @@
 // refused, with a reason that names what happened. Where an attack wins, its test is named after
 // the gap and keeps failing.
 //
-// Not here: a diff that jsdiff and git place differently (gone: the judge writes the tree git made;
-// operator/src/git/candidate-tree.test.ts, sandbox-image/runner/changes.test.ts), and a
-// NetworkPolicy changed while candidates run (operator/src/sandbox/policy-guard.ts stops the pods;
-// that needs a whole operator cycle, not single pods).
+// Last, a whole cycle of the in-cluster operator whose sandbox policies are changed while its
+// candidates run: the operator must stop the pods and fail the cycle.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -38,6 +36,7 @@ import {
   JUDGE_CONTAINER,
   sandboxLimitRange,
   sandboxNamespace,
+  sandboxNamespaceName,
   sandboxNetworkPolicies,
   sandboxQuota,
   splitResources,
@@ -45,7 +44,17 @@ import {
 import type { IsolationProbe, SandboxResult } from '../../operator/src/sandbox/protocol.js';
 import { bundleOf } from '../../sandbox-image/runner/changes.js';
 import { defaultedMinimalSpec } from '../support/agents.js';
-import { core, eventually, kubectl } from '../support/cluster.js';
+import {
+  agentManifest,
+  core,
+  createAgent,
+  eventually,
+  freshNamespace,
+  kubectl,
+  listCycles,
+} from '../support/cluster.js';
+import { startGitHttpServer } from '../support/git-http-server.js';
+import { createQuoteRemote, readTree } from '../support/quote-fixture.js';
 import {
   CONNECT_INSPECTOR,
   DETACHED_DAEMON,
@@ -62,7 +71,7 @@ import {
 } from '../support/integrity-attacks.js';
 import { agentSandboxManifest, nodeProbes } from '../support/sandbox-agent.js';
 import { clusterProbes, runSandboxPod } from '../support/sandbox-pods.js';
-import { applyJson, deleteNamespace } from '../support/workloads.js';
+import { applyJson, deleteNamespace, restrictedContainer } from '../support/workloads.js';
 
 const FIXTURE = 'test/e2e/images/quote';
 const SYMBOLS = ['ACME', 'A', 'XY', 'ABCDE', 'acme'];
@@ -554,7 +563,8 @@ const CASES: Case[] = [
     kind: 'a fork bomb',
     tried: 'its test runs w() { w | w & }; w',
     files: { 'test/zz-prefork.test.mjs': FORK_BOMB },
-    reason: /Evaluation: test (timed out after \d+s|was killed by)/,
+    // The executor's process limit stops it; on a starved node the timeout may come first.
+    reason: /Evaluation: test (ran more than \d+ processes at once|timed out after \d+s|was killed by)/,
   },
   {
     id: 'fill-disk',
@@ -793,3 +803,124 @@ for (const item of CASES) {
     for (const pattern of item.judgeLog ?? []) assert.match(run.judgeLog, pattern);
   });
 }
+
+test('a NetworkPolicy deleted and another added while a cycle evaluates: the operator stops its pods and fails the cycle', async (t) => {
+  const agentNamespace = await freshNamespace('e2e-integrity-guard');
+  const sandbox = sandboxNamespaceName(agentNamespace);
+  const scratch = mkdtempSync(join(tmpdir(), 'e2e-integrity-guard-'));
+  createQuoteRemote(scratch, await readTree(FIXTURE, (name) => name === 'Dockerfile'));
+  const git = await startGitHttpServer({
+    projectRoot: scratch,
+    username: 'builder',
+    password: 'git-guard-password',
+    host: process.env.HYPERAGENT_NODE_IP ?? '127.0.0.1',
+  });
+  try {
+    await applyJson([
+      {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: 'git', namespace: agentNamespace },
+        stringData: { username: 'builder', password: 'git-guard-password' },
+      },
+      {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'quote', namespace: agentNamespace },
+        spec: {
+          selector: { matchLabels: { app: 'quote' } },
+          template: {
+            metadata: { labels: { app: 'quote' } },
+            spec: {
+              automountServiceAccountToken: false,
+              containers: [
+                {
+                  name: 'quote',
+                  image:
+                    process.env.HYPERAGENT_E2E_QUOTE_IMAGE ?? 'localhost:5001/hyperagent-e2e-quote:0.1.0',
+                  ...restrictedContainer,
+                  env: [{ name: 'QUOTE_CACHE', value: 'off' }],
+                },
+              ],
+            },
+          },
+        },
+      },
+    ]);
+    // The tuner proposes config candidates; each pod's test waits long enough to be caught running.
+    await createAgent(
+      agentManifest('guarded', agentNamespace, {
+        target: { deployment: 'quote' },
+        source: { repo: `${git.url}/remote.git`, credentialsSecret: 'git', paths: ['src'] },
+        objectives: [{ name: 'p99', benchmark: 'p99_ms', direction: 'Minimize' }],
+        improvement: {
+          interval: '24h',
+          maxCandidates: 2,
+          proposer: { type: 'tuner', seed: 1 },
+          parameters: [{ name: 'cache', env: 'QUOTE_CACHE', type: 'choice', choices: ['off', 'on'] }],
+        },
+        verification: { test: 'sleep 40 && node --test', benchmark: 'node bench/run.mjs' },
+        sandbox: {
+          timeoutSeconds: 120,
+          resources: { cpu: '400m', memory: '352Mi' },
+          quota: { pods: 3, cpu: '1200m', memory: '1056Mi' },
+        },
+        approval: 'Always',
+      }),
+    );
+    const running = await eventually(
+      "the cycle's sandbox pods to run",
+      async () => {
+        const pods = (await core.listNamespacedPod({ namespace: sandbox })).items;
+        return pods.some((pod) => pod.status?.phase === 'Running') ? pods : undefined;
+      },
+      300_000,
+    );
+    t.diagnostic(
+      `${running.length} sandbox pod(s) running; deleting default-deny-egress, adding allow-all-egress`,
+    );
+    await kubectl('delete', 'networkpolicy', '-n', sandbox, 'default-deny-egress');
+    await applyJson([
+      {
+        apiVersion: 'networking.k8s.io/v1',
+        kind: 'NetworkPolicy',
+        metadata: { name: 'allow-all-egress', namespace: sandbox },
+        spec: { podSelector: {}, policyTypes: ['Egress'], egress: [{}] },
+      },
+    ]);
+    const changedAt = Date.now();
+    const cycle = await eventually(
+      'the cycle to end',
+      async () => {
+        const [current] = await listCycles(agentNamespace);
+        return current?.status?.phase === 'Failed' || current?.status?.phase === 'AwaitingApproval'
+          ? current
+          : undefined;
+      },
+      120_000,
+    );
+    t.diagnostic(
+      `cycle ${cycle.metadata.name} ${cycle.status?.phase} (${cycle.status?.reason}) ${Math.round((Date.now() - changedAt) / 1000)} s after the change: ${cycle.status?.message}`,
+    );
+    assert.equal(cycle.status?.phase, 'Failed');
+    assert.equal(cycle.status?.reason, 'SandboxPolicyChanged');
+    // The guard may see the deletion alone, before the addition reaches it.
+    assert.match(
+      cycle.status?.message ?? '',
+      /NetworkPolicy (default-deny-egress was deleted|allow-all-egress was added)/,
+    );
+    // No candidate of the cycle was trusted, and nothing of it keeps running.
+    assert.ok((cycle.status?.candidates ?? []).every((c) => c.verdict !== 'Passed'));
+    await eventually(
+      'the sandbox pods to be gone',
+      async () =>
+        (await core.listNamespacedPod({ namespace: sandbox })).items.length === 0 ? true : undefined,
+      60_000,
+    );
+  } finally {
+    await git.close();
+    await deleteNamespace(agentNamespace);
+    await deleteNamespace(sandbox);
+    rmSync(scratch, { recursive: true, force: true });
+  }
+});

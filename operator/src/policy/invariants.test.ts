@@ -227,6 +227,11 @@ test('commands that did not complete fail Evaluation, with what happened', () =>
       'test left 2 process(es) running after it ended (the executor killed them)',
     ],
     [
+      'a fork bomb stopped at the process limit',
+      [command('test', { exitCode: null, signal: 'SIGKILL', processLimit: 512 })],
+      'test ran more than 512 processes at once (a fork bomb?): the executor killed them all',
+    ],
+    [
       'two problems',
       [
         command('test', { timedOut: true, exitCode: null, durationMs: 2500 }),

@@ -10,8 +10,9 @@
 //             later check is Skipped. Passed only for an evaluated result.
 // Evaluation  Failed when the runner did not evaluate (patch-failed, invalid-manifest, error: its
 //             message), when the pod died (deadline, OOM: the I/O layer's text), when a command
-//             timed out, was killed, has no exit code or left processes running after it ended
-//             (a detached daemon), when the benchmark exited non-zero, or
+//             timed out, was killed, ran more processes at once than the executor allows (a fork
+//             bomb), has no exit code or left processes running after it ended (a detached
+//             daemon), when the benchmark exited non-zero, or
 //             when the baseline is unusable (see judgeBaseline). Later checks are then Skipped.
 // TestsPass   Always required. Failed when the typecheck fails, no test command ran, the test
 //             command exits non-zero or any test is counted failed.
@@ -368,6 +369,11 @@ function notEvaluated(result: SandboxResult): InvariantCheck | undefined {
  */
 function incompleteCommands(result: SandboxResult): string | undefined {
   const problems = result.commands.flatMap((command): string[] => {
+    if (command.processLimit) {
+      return [
+        `${command.name} ran more than ${command.processLimit} processes at once (a fork bomb?): the executor killed them all`,
+      ];
+    }
     if (command.timedOut) return [`${command.name} timed out after ${seconds(command.durationMs)}`];
     if (command.signal !== undefined) return [`${command.name} was killed by ${command.signal}`];
     if (command.exitCode === null) return [`${command.name} ended without an exit code`];

@@ -190,6 +190,11 @@ export const CommandReport = Type.Object({
    * a setsid child); the executor killed them before the judge went on.
    */
   lingering: Type.Optional(Type.Integer({ minimum: 0 })),
+  /**
+   * Set, to the limit, when the candidate ran more processes at once than the executor allows (a
+   * fork bomb): the executor killed them all, whatever the node's own pid limit.
+   */
+  processLimit: Type.Optional(Type.Integer({ minimum: 0 })),
 });
 export type CommandReport = Static<typeof CommandReport>;
 
