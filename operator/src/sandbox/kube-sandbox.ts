@@ -36,7 +36,17 @@ import {
 } from './manifests.js';
 import { readSandboxPod, type SandboxPodState } from './pod-outcome.js';
 import { policyDrift } from './policy-guard.js';
-import { isLoopback, registryTarget, serviceOf, urlTarget, type ProbeTarget } from './probe-targets.js';
+import {
+  isLoopback,
+  nodeInternalAddresses,
+  onePerFamily,
+  probeName,
+  registryTarget,
+  serviceAddresses,
+  serviceOf,
+  urlTarget,
+  type ProbeTarget,
+} from './probe-targets.js';
 import {
   PROTOCOL_VERSION,
   type IsolationProbe,
@@ -401,20 +411,22 @@ export class KubeSandbox implements Sandbox {
       .readNamespacedService({ name: 'kubernetes', namespace: 'default' })
       .catch(() => undefined);
     const apiPort = api?.spec?.ports?.find((port) => port.name === 'https')?.port ?? 443;
-    if (api?.spec?.clusterIP)
-      probes.push({ name: 'api-server', kind: 'tcp', host: api.spec.clusterIP, port: apiPort });
+    // Every family the cluster gives an address in (a dual-stack cluster: IPv4 and IPv6).
+    for (const host of serviceAddresses(api?.spec))
+      probes.push({ name: probeName('api-server', host), kind: 'tcp', host, port: apiPort });
     const dns = await core
       .readNamespacedService({ name: 'kube-dns', namespace: 'kube-system' })
       .catch(() => undefined);
-    if (dns?.spec?.clusterIP)
-      probes.push({ name: 'cluster-dns', kind: 'dns', host: dns.spec.clusterIP, port: 53 });
+    for (const host of serviceAddresses(dns?.spec))
+      probes.push({ name: probeName('cluster-dns', host), kind: 'dns', host, port: 53 });
     // Another pod: a DNS server pod, which every cluster runs and which answers on TCP 53.
     const dnsPods = await core
       .listNamespacedPod({ namespace: 'kube-system', labelSelector: 'k8s-app=kube-dns' })
       .catch(() => ({ items: [] as V1Pod[] }));
-    const podIP = dnsPods.items.find((pod) => pod.status?.podIP && pod.status.phase === 'Running')?.status
-      ?.podIP;
-    if (podIP) probes.push({ name: 'pod', kind: 'tcp', host: podIP, port: 53 });
+    const dnsPod = dnsPods.items.find((pod) => pod.status?.podIP && pod.status.phase === 'Running');
+    const podIPs = dnsPod?.status?.podIPs?.map((each) => each.ip) ?? [dnsPod?.status?.podIP ?? ''];
+    for (const host of onePerFamily(podIPs.filter((ip) => ip !== '')))
+      probes.push({ name: probeName('pod', host), kind: 'tcp', host, port: 53 });
     probes.push({ name: 'outside', kind: 'tcp', ...this.options.outsideProbe });
     probes.push(...(await this.nodeProbes()), ...(await this.agentProbes(spec)));
     return probes.slice(0, MAX_PROBES);
@@ -423,27 +435,32 @@ export class KubeSandbox implements Sandbox {
   /** The nodes' own addresses (kubelet and API server ports) and the API server's real endpoint. */
   private async nodeProbes(): Promise<IsolationProbe[]> {
     const probes: IsolationProbe[] = [];
-    for (const [index, node] of (await this.nodeAddresses()).entries()) {
-      const suffix = index === 0 ? '' : `-${index + 1}`;
-      probes.push({ name: `node-kubelet${suffix}`, kind: 'tcp', host: node.ip, port: node.kubeletPort });
+    const nodes = await this.nodeAddresses();
+    const ordinals = new Map<string, number>();
+    for (const node of nodes) {
+      // node-kubelet, node-kubelet-ipv6, node-kubelet-2, …: one per node and family
+      const base = probeName('node-kubelet', node.ip);
+      const ordinal = (ordinals.get(base) ?? 0) + 1;
+      ordinals.set(base, ordinal);
+      const name = ordinal === 1 ? base : `${base}-${ordinal}`;
+      probes.push({ name, kind: 'tcp', host: node.ip, port: node.kubeletPort });
     }
     const endpoints = await this.options.clients.core
       .readNamespacedEndpoints({ name: 'kubernetes', namespace: 'default' })
       .catch(() => undefined);
     const subset = endpoints?.subsets?.[0];
-    const address = subset?.addresses?.[0]?.ip;
     const port = subset?.ports?.find((each) => each.name === 'https')?.port ?? subset?.ports?.[0]?.port;
-    if (address && port) probes.push({ name: 'api-server-endpoint', kind: 'tcp', host: address, port });
+    for (const host of onePerFamily((subset?.addresses ?? []).map((each) => each.ip)))
+      if (port) probes.push({ name: probeName('api-server-endpoint', host), kind: 'tcp', host, port });
     return probes;
   }
 
-  /** Up to two nodes' internal addresses, with their kubelet ports. */
+  /** Up to two nodes' internal addresses (one per family), with their kubelet ports. */
   private async nodeAddresses(): Promise<{ ip: string; kubeletPort: number }[]> {
     const nodes = await this.options.clients.core.listNode({ limit: 2 }).catch(() => ({ items: [] }));
     return nodes.items.flatMap((node) => {
-      const ip = node.status?.addresses?.find((address) => address.type === 'InternalIP')?.address;
       const kubeletPort = node.status?.daemonEndpoints?.kubeletEndpoint?.Port ?? 10250;
-      return ip ? [{ ip, kubeletPort }] : [];
+      return nodeInternalAddresses(node.status?.addresses).map((ip) => ({ ip, kubeletPort }));
     });
   }
 
@@ -474,7 +491,12 @@ export class KubeSandbox implements Sandbox {
         seen.add(key);
         probes.push(
           host.address
-            ? { name: target.name, kind: 'tcp', host: host.address, port: target.port }
+            ? {
+                name: probeName(target.name, host.address),
+                kind: 'tcp',
+                host: host.address,
+                port: target.port,
+              }
             : {
                 name: target.name,
                 kind: 'tcp',
@@ -500,12 +522,12 @@ export class KubeSandbox implements Sandbox {
     const service = serviceOf(host);
     if (service) {
       const found = await this.options.clients.core.readNamespacedService(service).catch(() => undefined);
-      const clusterIP = found?.spec?.clusterIP;
-      if (clusterIP && clusterIP !== 'None') return [{ address: clusterIP }];
+      const addresses = serviceAddresses(found?.spec);
+      if (addresses.length > 0) return addresses.map((address) => ({ address }));
     }
     try {
       const found = await lookup(host, { all: true });
-      return found.slice(0, 2).map((each) => ({ address: each.address }));
+      return onePerFamily(found.map((each) => each.address)).map((address) => ({ address }));
     } catch (error) {
       return [
         { problem: `${host} could not be resolved (${(error as NodeJS.ErrnoException).code ?? 'error'})` },

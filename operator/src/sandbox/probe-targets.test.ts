@@ -1,6 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { isLoopback, registryTarget, serviceOf, urlTarget } from './probe-targets.js';
+import {
+  isLoopback,
+  nodeInternalAddresses,
+  onePerFamily,
+  probeName,
+  registryTarget,
+  serviceAddresses,
+  serviceOf,
+  urlTarget,
+} from './probe-targets.js';
 
 test('git and Prometheus addresses become host and port', () => {
   assert.deepEqual(urlTarget('git-host', 'https://git.example.com/shop/q.git'), {
@@ -48,4 +57,27 @@ test('image registries, loopback and Service names', () => {
     namespace: 'monitoring',
   });
   assert.equal(serviceOf('192.0.2.2'), undefined);
+});
+
+test('dual-stack clusters give a probe per family: Services, nodes and DNS answers', () => {
+  assert.deepEqual(serviceAddresses({ clusterIP: '10.96.0.1', clusterIPs: ['10.96.0.1', 'fd00:10:96::1'] }), [
+    '10.96.0.1',
+    'fd00:10:96::1',
+  ]);
+  assert.deepEqual(serviceAddresses({ clusterIP: '10.96.0.10' }), ['10.96.0.10']);
+  assert.deepEqual(serviceAddresses({ clusterIP: 'None', clusterIPs: ['None'] }), []);
+  assert.deepEqual(serviceAddresses(undefined), []);
+  assert.deepEqual(
+    nodeInternalAddresses([
+      { type: 'Hostname', address: 'node-1' },
+      { type: 'InternalIP', address: 'fd00::2' },
+      { type: 'InternalIP', address: '192.0.2.2' },
+      { type: 'InternalIP', address: '192.0.2.3' },
+      { type: 'ExternalIP', address: '203.0.113.9' },
+    ]),
+    ['192.0.2.2', 'fd00::2'],
+  );
+  assert.deepEqual(onePerFamily(['2001:db8::1', '2001:db8::2']), ['2001:db8::1']);
+  assert.equal(probeName('api-server', '10.96.0.1'), 'api-server');
+  assert.equal(probeName('api-server', 'fd00:10:96::1'), 'api-server-ipv6');
 });

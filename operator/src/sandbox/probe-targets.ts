@@ -54,3 +54,32 @@ export function serviceOf(host: string): { name: string; namespace: string } | u
   if (!match?.[1] || !match[2]) return undefined;
   return { name: match[1], namespace: match[2] };
 }
+
+/**
+ * A dual-stack Service's addresses: its clusterIPs (one per family), else its clusterIP; none for
+ * a headless Service.
+ */
+export function serviceAddresses(spec: { clusterIP?: string; clusterIPs?: string[] } | undefined): string[] {
+  const all = spec?.clusterIPs?.length ? spec.clusterIPs : spec?.clusterIP ? [spec.clusterIP] : [];
+  return all.filter((address) => address !== 'None');
+}
+
+/** A node's internal addresses, at most one per family (a dual-stack node reports both). */
+export function nodeInternalAddresses(
+  addresses: readonly { type: string; address: string }[] = [],
+): string[] {
+  const internal = addresses.filter((address) => address.type === 'InternalIP').map((each) => each.address);
+  return onePerFamily(internal);
+}
+
+/** The first address of each family, IPv4 first. */
+export function onePerFamily(addresses: readonly string[]): string[] {
+  const v4 = addresses.find((address) => !address.includes(':'));
+  const v6 = addresses.find((address) => address.includes(':'));
+  return [v4, v6].filter((address): address is string => address !== undefined);
+}
+
+/** Probe names are unique per address: the IPv6 one of a target is named `<name>-ipv6`. */
+export function probeName(name: string, address: string): string {
+  return address.includes(':') ? `${name}-ipv6` : name;
+}
