@@ -38,12 +38,13 @@ test('the load is open loop at the asked rate, timed from the schedule, 5xx coun
   });
   assert.ok(run.sent >= 95 && run.sent <= 101, `sent ${run.sent}`);
   assert.equal(seen, run.sent);
-  assert.equal(run.errors, run.sent / 4);
+  // every fourth request (/fail) of the cycle: a schedule may send one more or less than 100
+  assert.equal(run.errors, Math.floor(run.sent / 4));
   const figures = figuresOf(run);
   assert.ok(figures.p50_ms < 20, `p50 ${figures.p50_ms}`);
   // a quarter of the requests failed: each counts as the whole 2 s timeout
   assert.ok(figures.p90_ms >= 2000, `p90 ${figures.p90_ms}: the failed quarter counts at the timeout`);
-  assert.equal(figures.error_rate, 0.25);
+  assert.ok(Math.abs(figures.error_rate - 0.25) < 0.01, `error rate ${figures.error_rate}`);
   assert.ok(figures.rps > 65 && figures.rps < 80, `rps ${figures.rps}: successful answers only`);
 });
 
