@@ -141,6 +141,13 @@ export function RepoPath(options: FieldOptions) {
       rule: "!self.matches('(^|/)[.][.](/|$)')",
       message: "must not contain '..': paths stay inside the repository",
     },
+    {
+      // Kept in step with specPathProblem (policy/repo-path.ts), which the CLI applies.
+      // One regular expression: a list of contains() calls costs more than the CRD budget allows.
+      rule: "!self.matches('[*?{}!\\\\[\\\\]]')",
+      message:
+        "is a repository path, not a glob pattern (*, ?, [, ], {, } and ! are not allowed): name the directory, which covers everything under it ('src/safety', not 'src/safety/**'), or the file",
+    },
     ...(options.rules ?? []),
   ];
   return Type.String({ minLength: 1, maxLength: 512, ...withRules({ ...options, rules }) });

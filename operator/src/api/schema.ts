@@ -79,13 +79,14 @@ export const Source = Type.Object(
       minItems: 1,
       maxItems: 64,
       default: ['.'],
-      description: 'Files and directories, relative to the repository root, that candidates may change.',
+      description:
+        'Files and directories, relative to the repository root, that candidates may change. An entry is a plain path, not a glob: it covers the file of that name or everything under the directory of that name, whole segments only (`src` covers `src/a.ts`, not `srcx/a.ts`); `.` is the whole repository.',
     }),
     protectedPaths: Type.Array(RepoPath({ description: 'A file or directory no candidate may touch.' }), {
       maxItems: 64,
       default: [],
       description:
-        'Anchor: files and directories no candidate may ever change (tests, objective definitions, policy). Immutable.',
+        'Anchor: files and directories no candidate may ever change (tests, objective definitions, policy), matched as `paths` are: plain paths covering a file or a whole directory, never globs. A candidate may not create a file under an entry either. Immutable.',
       'x-kubernetes-validations': [
         {
           rule: 'self == oldSelf',

@@ -6,6 +6,7 @@ import { Value } from '@sinclair/typebox/value';
 import { load } from 'js-yaml';
 import { defaultedAgentSpec } from '../api/defaults.js';
 import { API_VERSION, HyperAgentSpec } from '../api/schema.js';
+import { specPathProblem } from '../policy/repo-path.js';
 
 export interface LoadedAgent {
   name: string;
@@ -55,6 +56,17 @@ export function parseAgentManifest(document: unknown, source: string): LoadedAge
   if (errors.length > 0) {
     const described = errors.map((error) => `spec${error.path.replaceAll('/', '.')}: ${error.message}`);
     throw new UserInputError(`${source} is not a valid HyperAgent: ${described.join('; ')}`);
+  }
+  // The CRD's CEL rules are the API server's; the one on path entries is repeated here, so the
+  // offline check refuses what the cluster would.
+  for (const field of ['paths', 'protectedPaths'] as const) {
+    for (const [index, entry] of spec.source[field].entries()) {
+      const problem = specPathProblem(entry);
+      if (problem)
+        throw new UserInputError(
+          `${source} is not a valid HyperAgent: spec.source.${field}[${index}]: ${problem}`,
+        );
+    }
   }
   return {
     name: metadata.name,

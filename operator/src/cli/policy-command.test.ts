@@ -1,6 +1,15 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -201,7 +210,24 @@ describe('hyperagent policy check', () => {
     const agent = join(repo, 'deploy/agent.yaml');
     const deployment = join(workDir, 'deployment.yaml');
     writeFileSync(deployment, 'apiVersion: apps/v1\nkind: Deployment\nmetadata: { name: x }\n');
+    // A glob written out of habit is refused as the API server refuses it, with how to write it.
+    const globbed = join(workDir, 'globbed.yaml');
+    writeFileSync(
+      globbed,
+      readFileSync(agent, 'utf8').replace(
+        'protectedPaths: [src/pricing.ts]',
+        "protectedPaths: ['src/safety/**', src/pricing.ts]",
+      ),
+    );
+    assert.match(readFileSync(globbed, 'utf8'), /src\/safety\/\*\*/);
     const cases = [
+      {
+        agent: globbed,
+        patch: '-',
+        repo,
+        expect:
+          /spec\.source\.protectedPaths\[0\]: 'src\/safety\/\*\*' is a repository path, not a glob pattern \(\* is not allowed\): name the directory \('src\/safety' covers everything under it\)/,
+      },
       { agent, patch: join(workDir, 'missing.diff'), repo, expect: /cannot read the patch .*ENOENT/ },
       { agent: deployment, patch: '-', repo, expect: /holds kind Deployment of apps\/v1, not HyperAgent/ },
       { agent: join(repo, 'src/pricing.ts'), patch: '-', repo, expect: /does not hold a YAML object/ },

@@ -1,6 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { coveringEntry, isWithin, normalizeSpecPath, unsafePathProblem } from './repo-path.js';
+import {
+  coveringEntry,
+  isWithin,
+  normalizeSpecPath,
+  specPathProblem,
+  unsafePathProblem,
+} from './repo-path.js';
 
 test('spec entries match files and whole directory segments only', () => {
   assert.equal(isWithin('src/a.ts', 'src'), true);
@@ -50,4 +56,19 @@ test('plain relative paths are safe; anything that could leave the tree or hide 
   ]) {
     assert.notEqual(unsafePathProblem(unsafe), undefined, JSON.stringify(unsafe));
   }
+});
+
+test('spec entries are plain paths: a glob is refused with the path to write instead', () => {
+  assert.equal(specPathProblem('src/safety'), undefined);
+  assert.equal(specPathProblem('src/quote.test.ts'), undefined);
+  assert.equal(
+    specPathProblem('src/safety/**'),
+    "'src/safety/**' is a repository path, not a glob pattern (* is not allowed): name the directory ('src/safety' covers everything under it) or the file",
+  );
+  assert.match(
+    specPathProblem('src/*.{ts,js}') ?? '',
+    /\(\* \{ \} are not allowed\): name the directory \('src'/,
+  );
+  assert.match(specPathProblem('**/*.py') ?? '', /name the file or the directory itself/);
+  for (const entry of ['a?', 'a[0]', '!src']) assert.ok(specPathProblem(entry), entry);
 });

@@ -35,6 +35,27 @@ export function unsafePathProblem(path: string): string | undefined {
   return undefined;
 }
 
+/** Characters of glob patterns, which spec entries do not have: an entry is a plain path. */
+export const GLOB_CHARACTERS = ['*', '?', '[', ']', '{', '}', '!'] as const;
+
+/**
+ * Why a spec entry (`source.paths`, `source.protectedPaths`) is not a plain repository path, or
+ * undefined. Entries cover a file or a whole directory, so a glob is never needed; one written out
+ * of habit (`src/safety/**`) would match no path literally and protect nothing, so it is refused
+ * with how to write it. The CRD refuses the same characters with the same advice.
+ */
+export function specPathProblem(entry: string): string | undefined {
+  const found = GLOB_CHARACTERS.filter((character) => entry.includes(character));
+  if (found.length === 0) return undefined;
+  const segments = entry.split('/');
+  const firstGlob = segments.findIndex((segment) => GLOB_CHARACTERS.some((c) => segment.includes(c)));
+  const plain = segments.slice(0, firstGlob).join('/');
+  const advice = plain
+    ? `name the directory ('${plain}' covers everything under it) or the file`
+    : 'name the file or the directory itself (a directory covers everything under it)';
+  return `'${entry}' is a repository path, not a glob pattern (${found.join(' ')} ${found.length === 1 ? 'is' : 'are'} not allowed): ${advice}`;
+}
+
 /** A spec entry in plain form: no leading './', no trailing '/'; '' means the whole repository. */
 export function normalizeSpecPath(entry: string): string {
   let path = entry;
