@@ -596,6 +596,34 @@ test('skipping or focusing tests is refused, naming the markers', () => {
   assert.equal(check(editQuote().replace('toFixed(3)', 'toFixed(3).skip(1)')).accepted, true);
 });
 
+test('tests weakened without being deleted are refused: a todo, or a skip option of any truthy value', () => {
+  const weakened: Array<[string, string]> = [
+    ["test('keeps whole numbers', { skip: 1 }, () => {", 'skip: true'],
+    ["test('keeps whole numbers', { todo: 'later' }, () => {", 'todo: true'],
+    ["test.todo('keeps whole numbers', () => {", '.todo'],
+    ["test.skipIf(true)('keeps whole numbers', () => {", '.skipIf'],
+  ];
+  for (const [line, marker] of weakened) {
+    const messages = refusals(editSecondTest(line, "  assert.equal(quote(2), '2.00');", '});')).map(
+      (refusal) => refusal.message,
+    );
+    // (skipIf's title is also no longer read as a declaration: that is a dropped test besides)
+    assert.ok(
+      messages.includes(
+        `tests/quote.test.ts would skip tests or run only some of them (it adds ${marker}); every test must keep running.`,
+      ),
+      `${line}: ${messages.join(' | ')}`,
+    );
+  }
+  // A plainly false option switches nothing off.
+  const kept = editSecondTest(
+    "test('keeps whole numbers', { skip: false }, () => {",
+    "  assert.equal(quote(2), '2.00');",
+    '});',
+  );
+  assert.equal(check(kept).accepted, true);
+});
+
 test('a diff that does not apply to the base tree is refused', () => {
   const cases: Array<[string, string, string]> = [
     [
@@ -661,4 +689,36 @@ test('the tree is never asked for a path that is not safe', () => {
     },
   });
   assert.deepEqual(asked, ['src/quote.ts']);
+});
+
+test('files toolchains load by convention are refused inside allowed paths unless named; node_modules always', () => {
+  assert.deepEqual(refusals(addFile('src/package.json', '100644', '{"type":"commonjs"}')), [
+    {
+      rule: 'ConventionFile',
+      path: 'src/package.json',
+      message:
+        "src/package.json is a package manifest (npm reads its scripts, 'type' and 'exports'): toolchains load it by convention, so changing it reaches beyond the paths the agent allowed; candidates may not change it unless source.paths names it ('src/package.json').",
+    },
+  ]);
+  assert.equal(
+    check(addFile('src/package.json', '100644', '{"type":"commonjs"}'), {
+      allowedPaths: ['src', 'tests', 'src/package.json'],
+    }).accepted,
+    true,
+  );
+  for (const path of ['src/.npmrc', 'src/tsconfig.json', 'tests/conftest.py'])
+    assert.deepEqual(
+      refusals(addFile(path)).map((refusal) => refusal.rule),
+      ['ConventionFile'],
+      path,
+    );
+  const shadow = refusals(addFile('src/node_modules/pg/index.js'), {
+    allowedPaths: ['src', 'src/node_modules/pg/index.js'],
+  });
+  assert.deepEqual(
+    shadow.map((refusal) => refusal.message),
+    [
+      'src/node_modules/pg/index.js is inside node_modules, where an installed package would shadow the real one: toolchains load it by convention, so changing it reaches beyond the paths the agent allowed; candidates may not change it.',
+    ],
+  );
 });

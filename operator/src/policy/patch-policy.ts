@@ -12,6 +12,7 @@ import { applyPatch, type StructuredPatchHunk } from 'diff';
 import { parseGitDiff, type ChangeKind, type FileChange } from './diff-parse.js';
 import type { Refusal } from './refusal.js';
 import { coveringEntry } from './repo-path.js';
+import { conventionFile, namedExplicitly } from './convention-files.js';
 import { droppedTests, newDisablingMarkers } from './test-changes.js';
 
 export type { ChangeKind } from './diff-parse.js';
@@ -72,6 +73,7 @@ export function checkPatch(input: PatchPolicyInput): PatchVerdict {
   for (const change of parsed.changes) {
     reasons.push(
       ...checkPlacement(change, input),
+      ...checkConventionFiles(change, input.allowedPaths),
       ...checkModes(change),
       ...checkText(change),
       ...checkTests(change, input.testPaths),
@@ -118,6 +120,25 @@ function checkPlacement(change: FileChange, input: PatchPolicyInput): Refusal[] 
     }
   }
   return reasons;
+}
+
+/**
+ * Files toolchains load by convention (package manifests, loader and compiler settings, installed
+ * packages): refused unless `source.paths` names the file itself; under node_modules, always.
+ */
+function checkConventionFiles(change: FileChange, allowedPaths: readonly string[]): Refusal[] {
+  return pathsOf(change).flatMap((path): Refusal[] => {
+    const found = conventionFile(path);
+    if (!found || (found.canBeAllowed && namedExplicitly(path, allowedPaths))) return [];
+    const how = found.canBeAllowed ? ` unless source.paths names it ('${path}')` : '';
+    return [
+      {
+        rule: 'ConventionFile',
+        path,
+        message: `${path} is ${found.kind}: toolchains load it by convention, so changing it reaches beyond the paths the agent allowed; candidates may not change it${how}.`,
+      },
+    ];
+  });
 }
 
 /** Symlinks, submodules and executables: what the file becomes, beyond its text. */

@@ -8,6 +8,7 @@ export const REFUSAL_RULES = [
   'OutsideAllowedPaths',
   'ProtectedPath',
   'ObjectiveFile',
+  'ConventionFile',
   'Symlink',
   'ExecutableBit',
   'Submodule',

@@ -34,7 +34,18 @@ test('skip and focus markers are found, one label per occurrence', () => {
     ['    pytest.skip("no network")', ['pytest.skip']],
     ['@unittest.skip("flaky")', ['@unittest.skip']],
     ['\tt.Skipf("needs %s", tool)', ['t.Skip']],
+    ["test('x', { skip: 1 }, fn);", ['skip: true']],
+    ["test('x', { skip: !0 }, fn);", ['skip: true']],
+    ["test('x', { skip: process.env.CI }, fn);", ['skip: true']],
+    ["test('x', { todo: 'later' }, fn);", ['todo: true']],
+    ["test.todo('x'); it.todo('y');", ['.todo', '.todo']],
+    ["test.skipIf(process.env.CI)('x', fn);", ['.skipIf']],
+    ["it.runIf(false)('x', fn);", ['.runIf']],
+    ['    pytest.importorskip("numpy")', ['pytest.importorskip']],
+    ['        self.skipTest("slow")', ['skipTest']],
     ["test('x', { skip: false }, fn);", []],
+    ["test('x', { skip: 0, todo: undefined, only: null }, fn);", []],
+    ["test('x', { skip: '' }, fn);", []],
     ['const fit = exit(1);', []],
   ];
   for (const [line, markers] of table) assert.deepEqual(disablingMarkersOn(line), markers, line);

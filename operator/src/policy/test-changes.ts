@@ -22,6 +22,9 @@ export function testDeclaredBy(line: string): string | undefined {
   return js[2] !== undefined ? `'${js[2]}'` : line.trim();
 }
 
+/** An option value that is not plainly false: anything but false, 0, null, undefined or ''. */
+const TRUTHY = `(?!(?:false|0|null|undefined)\\b|''|""|\`\`)[^\\s,})]`;
+
 const DISABLING_MARKERS: ReadonlyArray<[label: string, pattern: RegExp]> = [
   // pytest's own skips are labelled below, as pytest's.
   ['.skip', /(?<!pytest|mark|unittest)\.skip\s*\(/g],
@@ -31,13 +34,21 @@ const DISABLING_MARKERS: ReadonlyArray<[label: string, pattern: RegExp]> = [
   ['xtest', /(?:^|[^\w$.])xtest\s*\(/g],
   ['fit', /(?:^|[^\w$.])fit\s*\(/g],
   ['fdescribe', /(?:^|[^\w$.])fdescribe\s*\(/g],
-  // node:test takes its switches as options: test('name', { skip: true }, fn).
-  ['skip: true', /\bskip\s*:\s*(?:true\b|['"`])/g],
-  ['only: true', /\bonly\s*:\s*true\b/g],
+  ['.todo', /\.todo\s*\(/g],
+  // Vitest's conditional switches: skipped whenever the condition says so.
+  ['.skipIf', /\.skipIf\s*\(/g],
+  ['.runIf', /\.runIf\s*\(/g],
+  // node:test takes its switches as options: test('name', { skip: true }, fn). Any value but a
+  // plainly false one switches the test off (1, 'reason', !0, a variable that may be true).
+  ['skip: true', new RegExp(`\\bskip\\s*:\\s*${TRUTHY}`, 'g')],
+  ['todo: true', new RegExp(`\\btodo\\s*:\\s*${TRUTHY}`, 'g')],
+  ['only: true', new RegExp(`\\bonly\\s*:\\s*${TRUTHY}`, 'g')],
   ['@pytest.mark.skip', /@pytest\.mark\.skip(?:if)?\b/g],
   ['@pytest.mark.xfail', /@pytest\.mark\.xfail\b/g],
   ['@unittest.skip', /@unittest\.skip\w*/g],
   ['pytest.skip', /\bpytest\.skip\s*\(/g],
+  ['pytest.importorskip', /\bpytest\.importorskip\s*\(/g],
+  ['skipTest', /\.skipTest\s*\(/g],
   ['t.Skip', /\.Skip(?:f|Now)?\s*\(/g],
 ];
 
