@@ -253,7 +253,8 @@ async function evaluateSteps(
             'candidate',
             serviceEnv(paths.candidateScratchInCandidate, manifest.env),
             log,
-            stopper(standIns),
+            // Asked again without its dependencies only when there is an unchanged side to compare.
+            workload.measureBaseline ? stopper(standIns) : undefined,
           );
     result.workload = workloadResult(workload, measured.requests, baselineSide, candidateSide);
   }
