@@ -49,12 +49,10 @@ func watchProcesses(limit int) *processWatch {
 				return
 			case <-ticker.C:
 				// Once over the limit, every round kills again: a process in the middle of a fork
-				// when the first signal went out leaves a child that carries on. The cheap count
-				// includes zombies (orphans this init has not reaped yet: they hold a pid but run
-				// nothing, and are no fork bomb), so the live ones decide.
+				// when the first signal went out leaves a child that carries on.
 				if watch.tripped.Load() {
 					_ = syscall.Kill(-1, syscall.SIGKILL)
-				} else if count := countProcesses(); count > limit && len(liveOthers()) > limit {
+				} else if count := countProcesses(); count > limit {
 					watch.tripped.Store(true)
 					_ = syscall.Kill(-1, syscall.SIGKILL)
 					fmt.Fprintf(os.Stdout, "[executor] %d processes, more than the limit of %d: killing them all\n", count, limit)

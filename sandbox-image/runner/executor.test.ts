@@ -87,17 +87,6 @@ test('a fork bomb is stopped at the process limit, whatever the node allows, and
   assert.ok(Number(text(after.stdout).trim()) < 10, `processes left: ${text(after.stdout)}`);
   const calm = await run(executor, 'for i in 1 2 3; do sleep 0.1 & done; wait; echo ok');
   assert.equal(calm.processLimit ?? 0, 0, 'a few processes are no fork bomb');
-  // Orphans that ended wait as zombies for this init to reap them: no fork bomb either.
-  const zombies = await executor.connection.request({
-    op: 'run',
-    name: 'test',
-    argv: ['sh', '-c', 'for i in $(seq 60); do (sleep 0 &); done; sleep 0.5; echo ok'],
-    env: { HOME: '/tmp', TMPDIR: '/tmp' },
-    timeoutMs: 20_000,
-    processLimit: 40,
-  });
-  assert.equal(zombies.processLimit ?? 0, 0, 'orphans that ended are no fork bomb');
-  assert.equal(zombies.exitCode, 0);
 });
 
 test('candidate code cannot signal, trace or read the executor', async () => {
