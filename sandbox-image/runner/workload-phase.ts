@@ -101,6 +101,22 @@ export async function measureSide(
   return measurement;
 }
 
+/** Has the executor start the workload's service from the tree as it is now, in the background. */
+function startService(
+  executor: ExecutorConnection,
+  workload: Workload,
+  env: Record<string, string>,
+  name: string,
+): ReturnType<ExecutorConnection['request']> {
+  const { service } = workload;
+  return executor.request({
+    op: 'start',
+    name,
+    argv: ['sh', '-c', service.run],
+    env: { ...env, ...service.env },
+  });
+}
+
 /** A fresh start of the service, asked each request once; NOT_READY for all when it never was. */
 async function answersWithoutDependencies(
   executor: ExecutorConnection,
@@ -110,12 +126,7 @@ async function answersWithoutDependencies(
   readyMs: number,
 ): Promise<(Answer | string)[]> {
   const { service } = workload;
-  const started = await executor.request({
-    op: 'start',
-    name: 'service without dependencies',
-    argv: ['sh', '-c', service.run],
-    env: { ...env, ...service.env },
-  });
+  const started = await startService(executor, workload, env, 'service without dependencies');
   if (!started.ok || started.spawnError) return requests.map(() => NOT_READY);
   try {
     // A service whose readiness needs its dependencies never gets there: wait a few times as long
@@ -138,12 +149,7 @@ async function measureRunning(
   log: Log,
 ): Promise<SideMeasurement & { readyMs?: number }> {
   const { service } = workload;
-  const started = await executor.request({
-    op: 'start',
-    name: `${side} service`,
-    argv: ['sh', '-c', service.run],
-    env: { ...env, ...service.env },
-  });
+  const started = await startService(executor, workload, env, `${side} service`);
   if (!started.ok || started.spawnError) {
     return { problem: `the ${side} service could not start: ${started.error ?? started.spawnError}` };
   }
