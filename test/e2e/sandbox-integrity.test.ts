@@ -202,7 +202,7 @@ function policyRefusal(candidate: Pick<Case, 'files' | 'diff'>): string | undefi
     git('add', '-A');
     const diff = candidate.diff ?? git('diff', '--cached');
     const verdict = checkPatch({
-      ...policyInputFor(spec, { files: known, agentManifests: [] }),
+      ...policyInputFor(spec, { files: known, agentManifests: [], imports: new Map() }),
       diff,
       tree,
     });

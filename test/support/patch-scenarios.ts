@@ -13,6 +13,7 @@ import { changedLineCounts, gitDiffSection, type Distortion, type FileEdit } fro
 export const POLICY = {
   allowedPaths: ['src', 'tests', 'docs/guide.md'],
   protectedPaths: ['src/secret', 'deploy'],
+  protectedImports: new Map(),
   objectiveFiles: ['src/objective.yaml', 'bench/latency.yaml'],
   testPaths: ['tests'],
 };

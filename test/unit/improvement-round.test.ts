@@ -32,7 +32,7 @@ import { pushCycleBranch } from '../../operator/src/git/push.js';
 import { openWorkspace, type Workspace } from '../../operator/src/git/workspace.js';
 import { mergeRecoveredArchive, recordEntries, retainArchive } from '../../operator/src/policy/archive.js';
 import { fromArchiveRecord, toArchiveRecord } from '../../operator/src/policy/archive-record.js';
-import { policyInputFor } from '../../operator/src/policy/agent-policy.js';
+import { importRootFilesOf, policyInputFor } from '../../operator/src/policy/agent-policy.js';
 import { checkPatch } from '../../operator/src/policy/patch-policy.js';
 import { selectParent } from '../../operator/src/policy/parent-selection.js';
 import type { ArchiveEntry } from '../../operator/src/propose/candidate.js';
@@ -131,7 +131,11 @@ async function runCycle(cycle: string, proposer: Proposer, archive: ArchiveEntry
       return { ...(choice.parent ? { parent: choice.parent } : {}), probability: odds?.probability ?? 1 };
     },
     checkPatch: async (diff, parent) => {
-      const snapshot = await readRepositorySnapshot(workspace.dir, await baseCommitOf(parent));
+      const snapshot = await readRepositorySnapshot(
+        workspace.dir,
+        await baseCommitOf(parent),
+        importRootFilesOf(spec),
+      );
       return checkPatch({ ...policyInputFor(spec, snapshot), diff, tree: await snapshot.treeFor(diff) });
     },
   });

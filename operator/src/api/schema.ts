@@ -86,7 +86,7 @@ export const Source = Type.Object(
       maxItems: 64,
       default: [],
       description:
-        'Anchor: files and directories no candidate may ever change (tests, objective definitions, policy), matched as `paths` are: plain paths covering a file or a whole directory, never globs. A candidate may not create a file under an entry either. Immutable.',
+        'Anchor: files and directories no candidate may ever change (tests, objective definitions, policy), matched as `paths` are: plain paths covering a file or a whole directory, never globs. A candidate may not create a file under an entry either. A protected file inside `paths` (a dependency stand-in, a load generator) protects the JavaScript and TypeScript modules it imports too, directly or through others (`import type` excepted), and any new file that one of those imports would load instead; tests and files outside `paths` import the code under test, so their imports stay changeable. Immutable.',
       'x-kubernetes-validations': [
         {
           rule: 'self == oldSelf',

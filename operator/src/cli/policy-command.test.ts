@@ -39,7 +39,12 @@ spec:
 const BASE: Record<string, string> = {
   'deploy/agent.yaml': AGENT,
   'src/cache.ts': 'export const CACHE_SIZE = 64;\nexport function lookup(key: string) {\n  return key;\n}\n',
-  'src/pricing.ts': 'export const MARGIN = 0.1;\n',
+  // the protected pricing runs src/round.ts (through src/margin.ts) and names a type of src/types.ts
+  'src/pricing.ts':
+    "import { margin } from './margin.js';\nimport type { Price } from './types.js';\nexport const MARGIN = margin(0.1);\nexport type { Price };\n",
+  'src/margin.ts': "import { round } from './round.js';\nexport const margin = (m: number) => round(m);\n",
+  'src/round.ts': 'export const round = (x: number) => Math.round(x * 100) / 100;\n',
+  'src/types.ts': 'export interface Price {\n  cents: number;\n}\n',
   'test/quote.test.ts':
     "import { test } from 'node:test';\ntest('quotes a price', () => {});\ntest('caches a quote', () => {});\n",
   'bench/run.mjs': 'console.log(JSON.stringify({ p99_ms: 12 }));\n',
@@ -119,6 +124,35 @@ describe('hyperagent policy check', () => {
       'ProtectedPath',
     );
     assert.match(out, /src\/pricing\.ts is protected by 'src\/pricing\.ts'/);
+  });
+
+  test('refuses what a protected file imports, directly or through others, and files that would shadow it', async () => {
+    const direct = await refusedFor(
+      diffOf(() => write('src/margin.ts', BASE['src/margin.ts']!.replace('round(m)', '0'))),
+      'ProtectedDependency',
+    );
+    assert.match(
+      direct,
+      /src\/margin\.ts is imported by src\/pricing\.ts \(protected by 'src\/pricing\.ts'\) through src\/pricing\.ts → src\/margin\.ts/,
+    );
+    const deep = await refusedFor(
+      diffOf(() => write('src/round.ts', 'export const round = (x: number) => 0;\n')),
+      'ProtectedDependency',
+    );
+    assert.match(deep, /through src\/pricing\.ts → src\/margin\.ts → src\/round\.ts/);
+    const shadow = await refusedFor(
+      diffOf(() => write('src/round.js', 'export const round = () => 0;\n')),
+      'ProtectedDependency',
+    );
+    assert.match(
+      shadow,
+      /src\/round\.js would be loaded by the import '\.\/round\.js' of src\/margin\.ts \(which loads src\/round\.ts today\)/,
+    );
+    // a module only types name, and what only the tests import, stay free
+    const types = await check(
+      diffOf(() => write('src/types.ts', 'export interface Price {\n  cents: bigint;\n}\n')),
+    );
+    assert.equal(types.exitCode, 0, types.stdout);
   });
 
   test('refuses the benchmark the objectives are measured by and the agent manifest', async () => {

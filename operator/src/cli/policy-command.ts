@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { readRepositorySnapshot } from '../git/base-tree.js';
-import { policyInputFor } from '../policy/agent-policy.js';
+import { importRootFilesOf, policyInputFor } from '../policy/agent-policy.js';
 import { checkPatch, type PatchVerdict } from '../policy/patch-policy.js';
 import { emit, userError, type CommandOutput } from './command-output.js';
 import { UserInputError, loadAgentManifest } from './load-agent.js';
@@ -25,7 +25,11 @@ export async function runPolicyCheck(options: PolicyCheckOptions): Promise<Comma
   try {
     const agent = await loadAgentManifest(options.agent);
     const diff = await readPatch(options);
-    const snapshot = await readRepositorySnapshot(options.repo, options.ref).catch((error: Error) => {
+    const snapshot = await readRepositorySnapshot(
+      options.repo,
+      options.ref,
+      importRootFilesOf(agent.spec),
+    ).catch((error: Error) => {
       throw new UserInputError(
         `cannot read ${options.ref} of the git repository at ${resolve(options.repo)}: ${firstLine(error.message)}`,
       );

@@ -17,7 +17,7 @@ import {
 } from '../cycle/proposal-round.js';
 import type { CycleContext, WorkOutcome } from '../cycle/work.js';
 import { readRepositorySnapshot } from '../git/base-tree.js';
-import { policyInputFor } from '../policy/agent-policy.js';
+import { importRootFilesOf, policyInputFor } from '../policy/agent-policy.js';
 import { fromArchiveRecord, parameterValues } from '../policy/archive-record.js';
 import { checkPatch, judgedFiles } from '../policy/patch-policy.js';
 import type { Refusal } from '../policy/refusal.js';
@@ -118,7 +118,11 @@ export class ProposalWork implements ProposeWork {
               };
             },
             checkPatch: async (diff, parent) => {
-              const snapshot = await readRepositorySnapshot(workspace.dir, parent?.commit ?? baseCommit);
+              const snapshot = await readRepositorySnapshot(
+                workspace.dir,
+                parent?.commit ?? baseCommit,
+                importRootFilesOf(spec),
+              );
               return checkPatch({
                 ...policyInputFor(spec, snapshot),
                 diff,

@@ -4,7 +4,9 @@
 // test file and must not have to.
 import type { HyperAgentSpec } from '../api/schema.js';
 import { TEST_FOLDERS, isTestPath } from '../represent/language.js';
+import { anchorImports, type ImportRoot, type LocalImport } from './anchor-imports.js';
 import type { PatchLimits, PatchPolicyInput } from './patch-policy.js';
+import { coveringEntry } from './repo-path.js';
 
 /** Limits on one code candidate; generous for a focused change, tight for a rewrite. */
 export const DEFAULT_PATCH_LIMITS: PatchLimits = {
@@ -25,6 +27,11 @@ export interface RepositoryFacts {
   files: readonly string[];
   /** Files of the tree that declare a HyperAgent (its manifest defines the objectives). */
   agentManifests: readonly string[];
+  /**
+   * The relative runtime imports of the files `importRootsOf` names and of every module they
+   * reach (TS/JS, which the service graph resolves); other files have no entry.
+   */
+  imports: ReadonlyMap<string, readonly LocalImport[]>;
 }
 
 /**
@@ -47,7 +54,10 @@ export function testPathsOf(files: readonly string[]): string[] {
  * directory, and repository files the benchmark command names (a candidate that edits the
  * benchmark could make any change look fast).
  */
-export function objectiveFilesOf(spec: HyperAgentSpec, repository: RepositoryFacts): string[] {
+export function objectiveFilesOf(
+  spec: HyperAgentSpec,
+  repository: Pick<RepositoryFacts, 'files' | 'agentManifests'>,
+): string[] {
   const known = new Set(repository.files);
   const named = new Set<string>([AGENT_ANCHOR_DIRECTORY, ...repository.agentManifests]);
   for (const token of (spec.verification.benchmark ?? '').split(/[\s=]+/)) {
@@ -57,16 +67,47 @@ export function objectiveFilesOf(spec: HyperAgentSpec, repository: RepositoryFac
   return [...named].sort();
 }
 
+/**
+ * Protected files whose imports are protected with them: those inside `source.paths`, tests
+ * excepted. A protected file among the code the agent may change is part of the apparatus (a
+ * dependency's stand-in, the load generator), so what it runs must not change under it. Tests,
+ * benchmarks and files outside `source.paths` import the code under test on purpose: following
+ * their imports would protect the very code the agent is there to improve. Objective files are
+ * benchmarks and manifests, so they are not roots either.
+ */
+export function importRootsOf(spec: HyperAgentSpec, files: readonly string[]): ImportRoot[] {
+  const { paths, protectedPaths } = spec.source;
+  return files.flatMap((file) => {
+    const anchor = coveringEntry(file, protectedPaths);
+    if (anchor === undefined || coveringEntry(file, paths) === undefined) return [];
+    if (isTestPath(file) || coveringEntry(file, testPathsOf([file])) !== undefined) return [];
+    return [{ file, anchor }];
+  });
+}
+
+/** The files of `importRootsOf`, for the snapshot that reads their imports. */
+export function importRootFilesOf(spec: HyperAgentSpec): (files: readonly string[]) => string[] {
+  return (files) => importRootsOf(spec, files).map((root) => root.file);
+}
+
 /** The policy input for one agent and repository; only the diff and the tree reader are missing. */
 export function policyInputFor(
   spec: HyperAgentSpec,
   repository: RepositoryFacts,
   limits: PatchLimits = DEFAULT_PATCH_LIMITS,
 ): Omit<PatchPolicyInput, 'diff' | 'tree'> {
+  const objectiveFiles = objectiveFilesOf(spec, repository);
+  const anchors = [...spec.source.protectedPaths, ...objectiveFiles];
   return {
     allowedPaths: spec.source.paths,
     protectedPaths: spec.source.protectedPaths,
-    objectiveFiles: objectiveFilesOf(spec, repository),
+    protectedImports: anchorImports(
+      repository.imports,
+      new Set(repository.files),
+      importRootsOf(spec, repository.files),
+      (path) => coveringEntry(path, anchors) !== undefined,
+    ),
+    objectiveFiles,
     testPaths: testPathsOf(repository.files),
     limits,
   };

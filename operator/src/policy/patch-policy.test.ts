@@ -35,6 +35,7 @@ function check(diff: string, overrides: Partial<PatchPolicyInput> = {}) {
     diff,
     allowedPaths: ['src', 'tests'],
     protectedPaths: ['src/auth.ts', 'deploy'],
+    protectedImports: new Map(),
     objectiveFiles: ['bench/latency.yaml'],
     testPaths: ['tests'],
     limits: { maxFiles: 10, maxChangedLines: 200, maxBytes: 20_000 },

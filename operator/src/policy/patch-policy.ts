@@ -10,6 +10,7 @@
 // are ever passed to it.
 import { applyPatch, type StructuredPatchHunk } from 'diff';
 import { parseGitDiff, type ChangeKind, type FileChange } from './diff-parse.js';
+import { describeChain, type AnchorImport } from './anchor-imports.js';
 import type { Refusal } from './refusal.js';
 import { coveringEntry } from './repo-path.js';
 import { conventionFile, namedExplicitly } from './convention-files.js';
@@ -39,6 +40,8 @@ export interface PatchPolicyInput {
   allowedPaths: readonly string[];
   /** Files and directories no candidate may touch (spec.source.protectedPaths). */
   protectedPaths: readonly string[];
+  /** Paths protected because a protected file imports them, or would if they existed; with why. */
+  protectedImports: ReadonlyMap<string, AnchorImport>;
   /** Files that define the objectives or benchmarks a candidate is judged by; never touched. */
   objectiveFiles: readonly string[];
   /** Files and directories holding tests: tests may be added there, never removed or switched off. */
@@ -110,6 +113,14 @@ function checkPlacement(change: FileChange, input: PatchPolicyInput): Refusal[] 
         message: `${path} is protected by '${protectedBy}'; no candidate may touch it.`,
       });
     }
+    const imported = input.protectedImports.get(path);
+    if (imported !== undefined) {
+      reasons.push({
+        rule: 'ProtectedDependency',
+        path,
+        message: protectedDependencyMessage(path, imported),
+      });
+    }
     const objective = coveringEntry(path, input.objectiveFiles);
     if (objective !== undefined) {
       reasons.push({
@@ -120,6 +131,19 @@ function checkPlacement(change: FileChange, input: PatchPolicyInput): Refusal[] 
     }
   }
   return reasons;
+}
+
+function protectedDependencyMessage(path: string, why: AnchorImport): string {
+  const root = why.chain[0]!;
+  const by = `${root} (protected by '${why.anchor}')`;
+  if (why.shadows === undefined) {
+    return `${path} is imported by ${by} through ${describeChain(why.chain)}: changing it changes the protected file's behaviour; no candidate may touch it.`;
+  }
+  const importer = why.chain[why.chain.length - 1]!;
+  const through = why.chain.length > 1 ? `, reached through ${describeChain(why.chain)}` : '';
+  const now =
+    why.shadows.loads === undefined ? 'which finds no file today' : `which loads ${why.shadows.loads} today`;
+  return `${path} would be loaded by the import '${why.shadows.specifier}' of ${importer} (${now}); ${importer} is part of ${by}${through}, so no candidate may create it.`;
 }
 
 /**

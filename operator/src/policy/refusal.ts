@@ -7,6 +7,7 @@ export const REFUSAL_RULES = [
   'UnsafePath',
   'OutsideAllowedPaths',
   'ProtectedPath',
+  'ProtectedDependency',
   'ObjectiveFile',
   'ConventionFile',
   'Symlink',

@@ -21,10 +21,20 @@ export function resolveSpecifier(specifier: string, from: string, files: Readonl
   if (!isRelative(specifier)) {
     return specifier.startsWith('/') ? { unresolved: specifier } : { external: packageName(specifier) };
   }
-  const target = posix.normalize(posix.join(posix.dirname(from), specifier));
-  if (target.startsWith('../') || target === '..') return { unresolved: specifier };
-  const found = candidates(target === '.' ? '' : target).find((candidate) => files.has(candidate));
+  const found = localCandidates(specifier, from)?.find((candidate) => files.has(candidate));
   return found === undefined ? { unresolved: specifier } : { local: found };
+}
+
+/**
+ * The repository paths a relative `specifier` imported by `from` may load, in the order they are
+ * tried (the first that exists is the one loaded); undefined for a package, an absolute path or a
+ * path that leaves the repository.
+ */
+export function localCandidates(specifier: string, from: string): string[] | undefined {
+  if (!isRelative(specifier)) return undefined;
+  const target = posix.normalize(posix.join(posix.dirname(from), specifier));
+  if (target.startsWith('../') || target === '..') return undefined;
+  return candidates(target === '.' ? '' : target);
 }
 
 function isRelative(specifier: string): boolean {

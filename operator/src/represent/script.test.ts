@@ -36,6 +36,24 @@ test('every import form yields its literal specifier, once, in order of appearan
   ]);
 });
 
+test('imports only types name are not runtime imports; one that may still load its module is', () => {
+  const facts = readScript(
+    'src/a.ts',
+    [
+      "import type { Options } from './options.js';",
+      "export type { Shape } from './shape.js';",
+      "import type Legacy = require('./legacy.cjs');",
+      "type T = typeof import('./types.js');",
+      "import { type Named } from './named.js';",
+      "import { run, type Runner } from './run.js';",
+      "import type { Later } from './both.js';",
+      "const both = await import('./both.js');",
+    ].join('\n'),
+  );
+  assert.deepEqual(facts.runtimeSpecifiers, ['./named.js', './run.js', './both.js']);
+  assert.equal(facts.specifiers.length, 7);
+});
+
 test('exported declarations carry their kind', () => {
   const facts = readScript(
     'src/kinds.ts',

@@ -6,6 +6,11 @@ import type { ExportNode } from './graph.js';
 export interface ScriptFacts {
   /** Module specifiers as written, in order of first appearance, each once. */
   specifiers: string[];
+  /**
+   * The specifiers of imports that run: all of `specifiers` but those only types name (`import
+   * type`, `export type … from`, `import('x').T` in a type), which every compiler erases.
+   */
+  runtimeSpecifiers: string[];
   exports: ExportNode[];
 }
 
@@ -13,6 +18,7 @@ export interface ScriptFacts {
 export function readScript(path: string, text: string): ScriptFacts {
   const source = ts.createSourceFile(path, text, ts.ScriptTarget.Latest, false, scriptKindOf(path));
   const specifiers = new Set<string>();
+  const runtimeSpecifiers = new Set<string>();
   const exports: ExportNode[] = [];
   const localKinds = declarationKinds(source);
   const importedNames = importedBindings(source);
@@ -23,10 +29,15 @@ export function readScript(path: string, text: string): ScriptFacts {
   const visit = (node: ts.Node): void => {
     const specifier = specifierOf(node);
     if (specifier !== undefined) specifiers.add(specifier);
+    if (specifier !== undefined && !onlyNamesTypes(node)) runtimeSpecifiers.add(specifier);
     ts.forEachChild(node, visit);
   };
   visit(source);
-  return { specifiers: [...specifiers], exports: dedupeExports(exports) };
+  return {
+    specifiers: [...specifiers],
+    runtimeSpecifiers: [...runtimeSpecifiers],
+    exports: dedupeExports(exports),
+  };
 }
 
 function scriptKindOf(path: string): ts.ScriptKind {
@@ -58,6 +69,16 @@ function specifierOf(node: ts.Node): string | undefined {
     return literalText(node.argument.literal);
   }
   return undefined;
+}
+
+/**
+ * Whether an import is erased by every compiler. `import { type A } from 'x'` is not: with
+ * verbatimModuleSyntax it stays as `import {} from 'x'`, which still loads (and runs) the module.
+ */
+function onlyNamesTypes(node: ts.Node): boolean {
+  if (ts.isImportDeclaration(node)) return node.importClause?.phaseModifier === ts.SyntaxKind.TypeKeyword;
+  if (ts.isExportDeclaration(node) || ts.isImportEqualsDeclaration(node)) return node.isTypeOnly;
+  return ts.isImportTypeNode(node);
 }
 
 function literalText(node: ts.Node | undefined): string | undefined {
