@@ -167,7 +167,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
       JSON.stringify({
         apiVersion: 'v1',
         kind: 'Secret',
-        metadata: { name: 'llm', namespace },
+        metadata: { name: 'llm', namespace, labels: { 'hyperagents.io/llm-api-key': 'true' } },
         stringData: { apiKey: password },
       }),
       'apply',
@@ -225,7 +225,7 @@ async function applySecrets(namespace: string, password: string): Promise<void> 
     JSON.stringify({
       apiVersion: 'v1',
       kind: 'Secret',
-      metadata: { name: 'git', namespace },
+      metadata: { name: 'git', namespace, labels: { 'hyperagents.io/git-credentials': 'true' } },
       stringData: { username: GIT_USER, password },
     }),
     'apply',

@@ -209,7 +209,7 @@ before(async () => {
     {
       apiVersion: 'v1',
       kind: 'Secret',
-      metadata: { name: 'git', namespace },
+      metadata: { name: 'git', namespace, labels: { 'hyperagents.io/git-credentials': 'true' } },
       stringData: { username: 'builder', password: 'git-e2e-password' },
     },
     deployment('quote-service', QUOTE_IMAGE),

@@ -820,7 +820,11 @@ test('a NetworkPolicy deleted and another added while a cycle evaluates: the ope
       {
         apiVersion: 'v1',
         kind: 'Secret',
-        metadata: { name: 'git', namespace: agentNamespace },
+        metadata: {
+          name: 'git',
+          namespace: agentNamespace,
+          labels: { 'hyperagents.io/git-credentials': 'true' },
+        },
         stringData: { username: 'builder', password: 'git-guard-password' },
       },
       {

@@ -107,13 +107,13 @@ before(async () => {
     {
       apiVersion: 'v1',
       kind: 'Secret',
-      metadata: { name: 'git', namespace },
+      metadata: { name: 'git', namespace, labels: { 'hyperagents.io/git-credentials': 'true' } },
       stringData: { username: 'builder', password: 'git-e2e-password' },
     },
     {
       apiVersion: 'v1',
       kind: 'Secret',
-      metadata: { name: 'llm', namespace },
+      metadata: { name: 'llm', namespace, labels: { 'hyperagents.io/llm-api-key': 'true' } },
       stringData: { apiKey: API_KEY },
     },
     {

@@ -11,6 +11,7 @@ import type { ProposerMetrics } from '../propose/observe.js';
 import type { Proposer } from '../propose/proposer.js';
 import { TunerProposer } from '../propose/tuner.js';
 import { ProposerUnavailableError, type ProposerFactory } from './propose-work.js';
+import { secretUseProblem } from '../policy/secret-use.js';
 
 export function tunerFactory(): ProposerFactory {
   return async () => new TunerProposer();
@@ -42,16 +43,20 @@ export function openAIFactory(
     if (!settings.model || !ref) {
       throw new ProposerUnavailableError('the openai proposer needs model and apiKeySecret');
     }
-    let apiKey: string | undefined;
-    try {
-      const secret = await clients.core.readNamespacedSecret({ name: ref.name, namespace: cycle.namespace });
-      const encoded = secret.data?.[ref.key];
-      apiKey = encoded === undefined ? undefined : Buffer.from(encoded, 'base64').toString('utf8').trim();
-    } catch (error) {
-      throw new ProposerUnavailableError(
-        `cannot read the API key Secret ${cycle.namespace}/${ref.name}: ${describeError(error)}`,
-      );
-    }
+    const secret = await clients.core
+      .readNamespacedSecret({ name: ref.name, namespace: cycle.namespace })
+      .catch((error: unknown) => {
+        throw new ProposerUnavailableError(
+          `cannot read the API key Secret ${cycle.namespace}/${ref.name}: ${describeError(error)}`,
+        );
+      });
+    const problem = secretUseProblem(
+      { name: ref.name, namespace: cycle.namespace, labels: secret.metadata?.labels ?? {} },
+      'llm',
+    );
+    if (problem) throw new ProposerUnavailableError(problem);
+    const encoded = secret.data?.[ref.key];
+    const apiKey = encoded === undefined ? undefined : Buffer.from(encoded, 'base64').toString('utf8').trim();
     if (!apiKey)
       throw new ProposerUnavailableError(`the Secret ${cycle.namespace}/${ref.name} has no key '${ref.key}'`);
     return new OpenAIProposer({

@@ -12,6 +12,7 @@ import { decodeSecretData, openGitAccess } from '../git/credentials.js';
 import { isGitLineageError } from '../git/errors.js';
 import { openWorkspace, type Workspace } from '../git/workspace.js';
 import { describeError } from '../controller/kube.js';
+import { secretUseProblem } from '../policy/secret-use.js';
 
 export interface CheckoutTarget {
   namespace: string;
@@ -39,15 +40,19 @@ export class SourceCheckouts {
     const { repo, branch, credentialsSecret } = target.source;
     let secret: Record<string, string> | undefined;
     if (credentialsSecret) {
-      try {
-        secret = (
-          await this.core.readNamespacedSecret({ name: credentialsSecret, namespace: target.namespace })
-        ).data;
-      } catch (error) {
-        throw new SourceUnavailableError(
-          `cannot read the credentials Secret ${target.namespace}/${credentialsSecret}: ${describeError(error)}`,
-        );
-      }
+      const read = await this.core
+        .readNamespacedSecret({ name: credentialsSecret, namespace: target.namespace })
+        .catch((error: unknown) => {
+          throw new SourceUnavailableError(
+            `cannot read the credentials Secret ${target.namespace}/${credentialsSecret}: ${describeError(error)}`,
+          );
+        });
+      const problem = secretUseProblem(
+        { name: credentialsSecret, namespace: target.namespace, labels: read.metadata?.labels ?? {} },
+        'git',
+      );
+      if (problem) throw new SourceUnavailableError(problem);
+      secret = read.data;
     }
     const access = await openGitAccess({
       repo,
