@@ -43,6 +43,15 @@ const program = new Command()
     process.env.HYPERAGENT_SANDBOX_IMAGE,
   )
   .option(
+    '--sandbox-namespace-provided',
+    'the sandbox namespace (hyperagent-sandbox-<namespace>) is made by the installer: do not apply it (for namespaced RBAC)',
+  )
+  .option(
+    '--node-ip <address>',
+    "this node's address, probed in place of the nodes' when they cannot be listed",
+    process.env.NODE_IP,
+  )
+  .option(
     '--sandbox-outside-probe <host:port>',
     'an address outside the cluster that sandbox pods must fail to reach',
     '1.1.1.1:443',
@@ -84,6 +93,8 @@ const opts = program.opts<{
   workDir: string;
   sandboxImage?: string;
   sandboxOutsideProbe: string;
+  sandboxNamespaceProvided?: boolean;
+  nodeIP?: string;
   registryEndpoint?: Record<string, string>;
   llmPrice?: Record<string, ModelPrice>;
 }>();
@@ -110,6 +121,8 @@ const manager = new Manager({
       workDir: opts.workDir,
       ...(opts.sandboxImage ? { sandboxImage: opts.sandboxImage } : {}),
       outsideProbe: opts.sandboxOutsideProbe,
+      ...(opts.sandboxNamespaceProvided ? { sandboxNamespaceProvided: true } : {}),
+      ...(opts.nodeIP ? { nodeIP: opts.nodeIP } : {}),
       registryEndpoints,
       ...(opts.llmPrice ? { llmPrices: opts.llmPrice } : {}),
     }),

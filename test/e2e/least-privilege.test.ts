@@ -3,13 +3,23 @@
 // ValidatingAdmissionPolicy confine pods, namespaces and their isolation to sandbox namespaces.
 // And a Secret that has not opted in is never used: a HyperAgent naming one fails its cycle with
 // the command that opts it in.
+//
+// Last, the chart watching one namespace: a second release with namespaced Roles only (the
+// cluster-wide operator scaled to zero meanwhile) evaluates a cycle's candidates in its sandbox.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import { load } from 'js-yaml';
 import type { HyperAgent } from '../../operator/src/api/resources.js';
+import { TERMINAL_CYCLE_PHASES } from '../../operator/src/api/schema.js';
 import { SANDBOX_NAMESPACE_PREFIX } from '../../operator/src/sandbox/manifests.js';
 import {
+  agentManifest,
   core,
   createAgent,
   eventually,
@@ -18,7 +28,15 @@ import {
   kubectlWithInput,
   listCycles,
 } from '../support/cluster.js';
-import { deleteNamespace, restrictedContainer } from '../support/workloads.js';
+import { startGitHttpServer } from '../support/git-http-server.js';
+import { createQuoteRemote, readTree } from '../support/quote-fixture.js';
+import {
+  applyJson,
+  apps,
+  deleteNamespace,
+  quoteAgentObjects,
+  restrictedContainer,
+} from '../support/workloads.js';
 
 const OPERATOR = 'system:serviceaccount:hyperagent-system:hyperagent-hyperagent-operator';
 
@@ -180,4 +198,167 @@ test('a HyperAgent whose git Secret has not opted in fails its cycle with the co
       `the Secret ${namespace}/git has not opted in to be used as git credentials: .*\\(kubectl label secret git -n ${namespace} hyperagents.io/git-credentials=true\\)`,
     ),
   );
+});
+
+// --- watching one namespace ------------------------------------------------------------------
+
+const run = promisify(execFile);
+const MAIN = { namespace: 'hyperagent-system', deployment: 'hyperagent-hyperagent-operator' };
+
+async function scaleMainOperator(replicas: number): Promise<void> {
+  await kubectl('scale', 'deployment', '-n', MAIN.namespace, MAIN.deployment, `--replicas=${replicas}`);
+  await eventually(
+    `the cluster-wide operator at ${replicas} ready replica(s)`,
+    async () => {
+      const status = (
+        await apps.readNamespacedDeployment({ name: MAIN.deployment, namespace: MAIN.namespace })
+      ).status;
+      const ready = status?.readyReplicas ?? 0;
+      return ready === replicas && (status?.replicas ?? 0) === replicas ? true : undefined;
+    },
+    120_000,
+  );
+}
+
+/** The value after `flag` in the cluster-wide operator's arguments. */
+function argument(args: readonly string[], flag: string): string {
+  const at = args.indexOf(flag);
+  assert.ok(at >= 0 && args[at + 1], `the operator runs with ${flag}`);
+  return args[at + 1]!;
+}
+
+test('watching one namespace, the chart grants namespaced Roles only, and the operator still evaluates a cycle in its sandbox', async (t) => {
+  const watched = await freshNamespace('e2e-scoped-agents');
+  const release = await freshNamespace('e2e-scoped-operator');
+  const sandboxOfWatched = `${SANDBOX_NAMESPACE_PREFIX}${watched}`;
+  const scopedAccount = `system:serviceaccount:${release}:scoped-hyperagent-operator`;
+  const main = (await apps.readNamespacedDeployment({ name: MAIN.deployment, namespace: MAIN.namespace }))
+    .spec!.template.spec!.containers[0]!;
+  const image = main.image!;
+  const args = main.args ?? [];
+  const scratch = mkdtempSync(join(tmpdir(), 'e2e-scoped-'));
+  createQuoteRemote(scratch, await readTree('test/e2e/images/quote', (name) => name === 'Dockerfile'));
+  const git = await startGitHttpServer({
+    projectRoot: scratch,
+    username: 'builder',
+    password: 'git-scoped-password',
+    host: process.env.HYPERAGENT_NODE_IP ?? '127.0.0.1',
+  });
+  await scaleMainOperator(0);
+  try {
+    await run(
+      'helm',
+      [
+        'install',
+        'scoped',
+        'charts/hyperagent-operator',
+        '--namespace',
+        release,
+        '--skip-crds',
+        '--set-string',
+        `image.repository=${image.slice(0, image.lastIndexOf(':'))}`,
+        '--set-string',
+        `image.tag=${image.slice(image.lastIndexOf(':') + 1)}`,
+        '--set-string',
+        `sandbox.image=${argument(args, '--sandbox-image')}`,
+        '--set-string',
+        `sandbox.outsideProbe=${argument(args, '--sandbox-outside-probe')}`,
+        '--set-string',
+        `watchNamespace=${watched}`,
+        '--set',
+        'leaderElection.enabled=false',
+        '--set',
+        'grafanaDashboard.enabled=false',
+        '--wait',
+        '--timeout',
+        '180s',
+      ],
+      { env: process.env },
+    );
+    const manifest = (
+      await run('helm', ['get', 'manifest', 'scoped', '--namespace', release], { env: process.env })
+    ).stdout;
+    assert.doesNotMatch(
+      manifest,
+      /^kind: Cluster(Role|RoleBinding)$/m,
+      'no cluster-wide RBAC when watching one namespace',
+    );
+    assert.match(
+      manifest,
+      new RegExp(`^  name: ${sandboxOfWatched}$`, 'm'),
+      'the chart makes the sandbox namespace',
+    );
+
+    const can = async (...request: string[]) =>
+      (
+        await kubectl('auth', 'can-i', '--as', scopedAccount, ...request).catch(
+          (error: { stdout?: string }) => error.stdout ?? '',
+        )
+      ).trim();
+    assert.equal(await can('create', 'pods', '-n', sandboxOfWatched), 'yes');
+    assert.equal(await can('get', 'secrets', '-n', watched), 'yes');
+    for (const denied of [
+      ['create', 'pods', '-n', 'kube-system'],
+      ['create', 'pods', '-n', watched],
+      ['get', 'secrets', '-n', 'kube-system'],
+      ['get', 'secrets', '-n', namespace],
+      ['list', 'hyperagents.hyperagents.io', '-n', namespace],
+      ['list', 'nodes'],
+      ['create', 'namespaces'],
+      ['get', 'services', '-n', 'default'],
+    ]) {
+      assert.equal(await can(...denied), 'no', `can-i ${denied.join(' ')}`);
+    }
+
+    await applyJson(quoteAgentObjects(watched, { username: 'builder', password: 'git-scoped-password' }));
+    await createAgent(
+      agentManifest('scoped', watched, {
+        target: { deployment: 'quote' },
+        source: { repo: `${git.url}/remote.git`, credentialsSecret: 'git', paths: ['src'] },
+        objectives: [{ name: 'p99', benchmark: 'p99_ms', direction: 'Minimize' }],
+        improvement: {
+          interval: '24h',
+          maxCandidates: 1,
+          proposer: { type: 'tuner', seed: 1 },
+          parameters: [{ name: 'cache', env: 'QUOTE_CACHE', type: 'choice', choices: ['off', 'on'] }],
+        },
+        verification: { test: 'node --test', benchmark: 'node bench/run.mjs' },
+        sandbox: {
+          timeoutSeconds: 180,
+          resources: { cpu: '400m', memory: '352Mi' },
+          quota: { pods: 3, cpu: '1200m', memory: '1056Mi' },
+        },
+        approval: 'Always',
+      }),
+    );
+    const cycle = await eventually(
+      'the scoped operator to evaluate the cycle',
+      async () => {
+        const [current] = await listCycles(watched);
+        const phase = current?.status?.phase;
+        return phase === 'AwaitingApproval' || (phase && TERMINAL_CYCLE_PHASES.includes(phase))
+          ? current
+          : undefined;
+      },
+      420_000,
+    );
+    const candidates = cycle.status?.candidates ?? [];
+    t.diagnostic(
+      `cycle ${cycle.metadata.name} ${cycle.status?.phase} (${cycle.status?.reason}): ${cycle.status?.message}; ` +
+        candidates.map((c) => `${c.id} ${c.verdict} ${(c.reasons ?? []).join(' | ')}`).join('; '),
+    );
+    // evaluated in its sandbox namespace, the isolation proven, under namespaced Roles alone
+    assert.equal(cycle.status?.phase, 'AwaitingApproval', cycle.status?.message);
+    assert.ok(candidates.some((c) => c.verdict === 'Passed'));
+  } finally {
+    await run('helm', ['uninstall', 'scoped', '--namespace', release, '--wait'], { env: process.env }).catch(
+      (error: unknown) => t.diagnostic(`helm uninstall: ${String(error)}`),
+    );
+    await scaleMainOperator(1);
+    await git.close();
+    await deleteNamespace(watched);
+    await deleteNamespace(sandboxOfWatched);
+    await deleteNamespace(release);
+    rmSync(scratch, { recursive: true, force: true });
+  }
 });

@@ -71,7 +71,7 @@ import {
 } from '../support/integrity-attacks.js';
 import { agentSandboxManifest, nodeProbes } from '../support/sandbox-agent.js';
 import { clusterProbes, runSandboxPod } from '../support/sandbox-pods.js';
-import { applyJson, deleteNamespace, restrictedContainer } from '../support/workloads.js';
+import { applyJson, deleteNamespace, quoteAgentObjects } from '../support/workloads.js';
 
 const FIXTURE = 'test/e2e/images/quote';
 const SYMBOLS = ['ACME', 'A', 'XY', 'ABCDE', 'acme'];
@@ -816,41 +816,9 @@ test('a NetworkPolicy deleted and another added while a cycle evaluates: the ope
     host: process.env.HYPERAGENT_NODE_IP ?? '127.0.0.1',
   });
   try {
-    await applyJson([
-      {
-        apiVersion: 'v1',
-        kind: 'Secret',
-        metadata: {
-          name: 'git',
-          namespace: agentNamespace,
-          labels: { 'hyperagents.io/git-credentials': 'true' },
-        },
-        stringData: { username: 'builder', password: 'git-guard-password' },
-      },
-      {
-        apiVersion: 'apps/v1',
-        kind: 'Deployment',
-        metadata: { name: 'quote', namespace: agentNamespace },
-        spec: {
-          selector: { matchLabels: { app: 'quote' } },
-          template: {
-            metadata: { labels: { app: 'quote' } },
-            spec: {
-              automountServiceAccountToken: false,
-              containers: [
-                {
-                  name: 'quote',
-                  image:
-                    process.env.HYPERAGENT_E2E_QUOTE_IMAGE ?? 'localhost:5001/hyperagent-e2e-quote:0.1.0',
-                  ...restrictedContainer,
-                  env: [{ name: 'QUOTE_CACHE', value: 'off' }],
-                },
-              ],
-            },
-          },
-        },
-      },
-    ]);
+    await applyJson(
+      quoteAgentObjects(agentNamespace, { username: 'builder', password: 'git-guard-password' }),
+    );
     // The tuner proposes config candidates; each pod's test waits long enough to be caught running.
     await createAgent(
       agentManifest('guarded', agentNamespace, {

@@ -155,3 +155,44 @@ export async function applyJson(manifests: object[]): Promise<string> {
 export async function deleteNamespace(namespace: string): Promise<void> {
   await kubectl('delete', 'namespace', namespace, '--wait=true', '--timeout=120s', '--ignore-not-found');
 }
+
+/** The e2e quote fixture image (test/e2e/images/quote), built and pushed by the harness. */
+export const QUOTE_IMAGE =
+  process.env.HYPERAGENT_E2E_QUOTE_IMAGE ?? 'localhost:5001/hyperagent-e2e-quote:0.1.0';
+
+/**
+ * What an in-cluster operator needs to run a cycle of the e2e quote service: its git Secret (opted
+ * in for git) and the target Deployment `quote`, cache off.
+ */
+export function quoteAgentObjects(namespace: string, git: { username: string; password: string }): object[] {
+  return [
+    {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'git', namespace, labels: { 'hyperagents.io/git-credentials': 'true' } },
+      stringData: git,
+    },
+    {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'quote', namespace },
+      spec: {
+        selector: { matchLabels: { app: 'quote' } },
+        template: {
+          metadata: { labels: { app: 'quote' } },
+          spec: {
+            automountServiceAccountToken: false,
+            containers: [
+              {
+                name: 'quote',
+                image: QUOTE_IMAGE,
+                ...restrictedContainer,
+                env: [{ name: 'QUOTE_CACHE', value: 'off' }],
+              },
+            ],
+          },
+        },
+      },
+    },
+  ];
+}

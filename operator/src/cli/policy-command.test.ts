@@ -240,6 +240,32 @@ describe('hyperagent policy check', () => {
     );
   });
 
+  test('warns of path entries that name nothing in the tree, a typo most likely', async () => {
+    const agent = join(workDir, 'typo-agent.yaml');
+    writeFileSync(
+      agent,
+      AGENT.replace('protectedPaths: [src/pricing.ts]', 'protectedPaths: [src/pricing.ts, src/pricng.ts]'),
+    );
+    const patch = join(workDir, 'cache.diff');
+    writeFileSync(
+      patch,
+      diffOf(() => write('src/cache.ts', BASE['src/cache.ts']!.replace('64', '128'))),
+    );
+    const text = await runPolicyCheck({ agent, patch, repo, ref: 'HEAD', json: false });
+    assert.equal(text.exitCode, 0, text.stdout);
+    assert.match(
+      text.stdout,
+      /^WARNING source\.protectedPaths entry 'src\/pricng\.ts' names no file or directory in tree [0-9a-f]{12}: it protects nothing that exists/m,
+    );
+    assert.doesNotMatch(text.stdout, /'src\/pricing\.ts' names no file/);
+    const json = JSON.parse(
+      (await runPolicyCheck({ agent, patch, repo, ref: 'HEAD', json: true })).stdout,
+    ) as {
+      warnings: string[];
+    };
+    assert.equal(json.warnings.length, 1);
+  });
+
   test('reports bad input with exit status 2 and one line, without a stack trace', async () => {
     const agent = join(repo, 'deploy/agent.yaml');
     const deployment = join(workDir, 'deployment.yaml');

@@ -7,6 +7,7 @@ import { Command } from 'commander';
 import { readRepositorySnapshot } from '../git/base-tree.js';
 import { importRootFilesOf, policyInputFor } from '../policy/agent-policy.js';
 import { checkPatch, type PatchVerdict } from '../policy/patch-policy.js';
+import { entriesCoveringNothing } from '../policy/repo-path.js';
 import { emit, userError, type CommandOutput } from './command-output.js';
 import { UserInputError, loadAgentManifest } from './load-agent.js';
 
@@ -39,14 +40,35 @@ export async function runPolicyCheck(options: PolicyCheckOptions): Promise<Comma
       diff,
       tree: await snapshot.treeFor(diff),
     });
+    const warnings = pathWarnings(agent.spec.source, snapshot.files, snapshot.commit);
     const stdout = options.json
-      ? `${JSON.stringify({ patch: options.patch, commit: snapshot.commit, ...verdict }, null, 2)}\n`
-      : renderVerdict(options.patch, agent.name, snapshot.commit, verdict);
+      ? `${JSON.stringify({ patch: options.patch, commit: snapshot.commit, ...verdict, warnings }, null, 2)}\n`
+      : renderVerdict(options.patch, agent.name, snapshot.commit, verdict) +
+        warnings.map((warning) => `WARNING ${warning}\n`).join('');
     return { exitCode: verdict.accepted ? 0 : 1, stdout, stderr: '' };
   } catch (error) {
     if (error instanceof UserInputError) return userError(error.message);
     throw error;
   }
+}
+
+/** Spec entries that name nothing in the tree: likely typos, which would otherwise go unnoticed. */
+export function pathWarnings(
+  source: { paths: readonly string[]; protectedPaths: readonly string[] },
+  files: readonly string[],
+  commit: string,
+): string[] {
+  const tree = `tree ${commit.slice(0, 12)}`;
+  return [
+    ...entriesCoveringNothing(source.paths, files).map(
+      (entry) =>
+        `source.paths entry '${entry}' names no file or directory in ${tree}: candidates may only create files there.`,
+    ),
+    ...entriesCoveringNothing(source.protectedPaths, files).map(
+      (entry) =>
+        `source.protectedPaths entry '${entry}' names no file or directory in ${tree}: it protects nothing that exists (a candidate may not create it either). A typo?`,
+    ),
+  ];
 }
 
 /** The verdict as a person reads it: one line per reason, rule first so it can be grepped. */

@@ -34,6 +34,10 @@ export interface EngineOptions {
   registryEndpoints?: Record<string, string>;
   /** LLM prices by model name, for the cost metric and budget; unpriced models cost 0. */
   llmPrices?: Readonly<Record<string, ModelPrice>>;
+  /** The sandbox namespace is made by the installer; the operator does not apply it. */
+  sandboxNamespaceProvided?: boolean;
+  /** The operator's node address, for the kubelet probe when nodes cannot be listed. */
+  nodeIP?: string;
 }
 
 export function engineProviders(options: EngineOptions): CycleProviders {
@@ -53,6 +57,8 @@ export function engineProviders(options: EngineOptions): CycleProviders {
       log: log.child({ component: 'sandbox' }),
       ...(options.sandboxImage ? { runnerImage: options.sandboxImage } : { runnerImage: '' }),
       outsideProbe: parseHostPort(options.outsideProbe),
+      ...(options.sandboxNamespaceProvided ? { sandboxNamespaceProvided: true } : {}),
+      ...(options.nodeIP ? { nodeIP: options.nodeIP } : {}),
     }),
     sourceRepository: new CommitWork({ clients, checkouts }),
     imageBuilders: {

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   coveringEntry,
+  entriesCoveringNothing,
   isWithin,
   normalizeSpecPath,
   specPathProblem,
@@ -71,4 +72,14 @@ test('spec entries are plain paths: a glob is refused with the path to write ins
   );
   assert.match(specPathProblem('**/*.py') ?? '', /name the file or the directory itself/);
   for (const entry of ['a?', 'a[0]', '!src']) assert.ok(specPathProblem(entry), entry);
+});
+
+test('entries covering no file are found, so a typo in a protected path does not go unnoticed', () => {
+  const files = ['src/safety/limits.ts', 'src/quote.ts', 'README.md'];
+  assert.deepEqual(entriesCoveringNothing(['src/safety', 'src/safty', 'README.md', 'src/quote'], files), [
+    'src/safty',
+    'src/quote',
+  ]);
+  assert.deepEqual(entriesCoveringNothing(['.', './src/'], files), []);
+  assert.deepEqual(entriesCoveringNothing(['.'], []), ['.']);
 });

@@ -75,3 +75,12 @@ export function isWithin(path: string, entry: string): boolean {
 export function coveringEntry(path: string, entries: readonly string[]): string | undefined {
   return entries.find((entry) => isWithin(path, entry));
 }
+
+/**
+ * The entries that cover no file of `files`. Not an error: a protected entry also stops a candidate
+ * from creating the file, and an allowed one lets it create files there. But an entry with a typo
+ * protects nothing, silently; whoever checks a policy is told.
+ */
+export function entriesCoveringNothing(entries: readonly string[], files: readonly string[]): string[] {
+  return entries.filter((entry) => !files.some((file) => isWithin(file, entry)));
+}

@@ -73,6 +73,17 @@ export interface KubeSandboxOptions {
    * pod changes; this is only the safety net for a missed event.
    */
   pollMs?: number;
+  /**
+   * The sandbox namespace exists already, made with its labels by whoever installed the operator
+   * (the chart, when it watches one namespace and may not touch cluster-scoped objects): the
+   * operator applies what lives in it, not the namespace itself.
+   */
+  sandboxNamespaceProvided?: boolean;
+  /**
+   * The node's address, for the isolation proof's kubelet probe when the operator may not list
+   * nodes (namespaced RBAC); the chart passes the pod's status.hostIP.
+   */
+  nodeIP?: string;
 }
 
 const FIELD_MANAGER = 'hyperagent-operator';
@@ -455,13 +466,18 @@ export class KubeSandbox implements Sandbox {
     return probes;
   }
 
-  /** Up to two nodes' internal addresses (one per family), with their kubelet ports. */
+  /**
+   * Up to two nodes' internal addresses (one per family), with their kubelet ports; the
+   * operator's own node (`nodeIP`, kubelet's default port) when it may not list nodes.
+   */
   private async nodeAddresses(): Promise<{ ip: string; kubeletPort: number }[]> {
     const nodes = await this.options.clients.core.listNode({ limit: 2 }).catch(() => ({ items: [] }));
-    return nodes.items.flatMap((node) => {
+    const listed = nodes.items.flatMap((node) => {
       const kubeletPort = node.status?.daemonEndpoints?.kubeletEndpoint?.Port ?? 10250;
       return nodeInternalAddresses(node.status?.addresses).map((ip) => ({ ip, kubeletPort }));
     });
+    const own = this.options.nodeIP;
+    return listed.length > 0 || !own ? listed : [{ ip: own, kubeletPort: 10250 }];
   }
 
   /**
@@ -557,7 +573,7 @@ export class KubeSandbox implements Sandbox {
     agentNamespace: string,
   ) {
     const objects: KubernetesObject[] = [
-      sandboxNamespace(agentNamespace),
+      ...(this.options.sandboxNamespaceProvided ? [] : [sandboxNamespace(agentNamespace)]),
       ...sandboxNetworkPolicies(namespace),
       sandboxQuota(namespace, sandbox),
       sandboxLimitRange(namespace, sandbox),

@@ -1,0 +1,61 @@
+{{/*
+The operator's RBAC rules, in two sets, so the cluster-wide ClusterRole and the namespaced Roles
+(watchNamespace) grant exactly the same verbs. Only verbs the operator's code calls; server-side
+apply of an object that does not exist yet needs create besides patch.
+*/}}
+
+{{/* Where agents live: their resources, the target Deployments, cycle inputs, Secrets by name. */}}
+{{- define "hyperagent-operator.agentRules" -}}
+# The operator's own resources: it reads and labels agents, creates cycles, writes both statuses.
+- apiGroups: ["hyperagents.io"]
+  resources: ["hyperagents"]
+  verbs: ["get", "list", "watch", "patch"]
+- apiGroups: ["hyperagents.io"]
+  resources: ["improvementcycles"]
+  verbs: ["get", "list", "watch", "create", "patch"]
+- apiGroups: ["hyperagents.io"]
+  resources: ["hyperagents/status", "improvementcycles/status"]
+  verbs: ["update"]
+# Owner references with blockOwnerDeletion (cycles on agents, canaries on cycles), for clusters
+# that enforce OwnerReferencesPermissionEnforcement.
+- apiGroups: ["hyperagents.io"]
+  resources: ["hyperagents/finalizers", "improvementcycles/finalizers"]
+  verbs: ["update"]
+# Events on the resources it reconciles.
+- apiGroups: [""]
+  resources: ["events"]
+  verbs: ["create"]
+# The managed services' Deployments: read the stable one, apply and delete the canary, promote.
+- apiGroups: ["apps"]
+  resources: ["deployments"]
+  verbs: ["get", "create", "patch", "delete"]
+- apiGroups: [""]
+  resources: ["services"]
+  verbs: ["get"]
+# A cycle's inputs.
+- apiGroups: [""]
+  resources: ["configmaps"]
+  verbs: ["get", "create", "update"]
+# API keys and git credentials referenced by HyperAgents; read only, never listed. The operator
+# uses one only when the Secret opts in with a label (hyperagents.io/git-credentials or
+# hyperagents.io/llm-api-key); RBAC cannot filter reads by label, so that check is the operator's.
+- apiGroups: [""]
+  resources: ["secrets"]
+  verbs: ["get"]
+{{- end }}
+
+{{/* Sandbox namespaces: the candidates' pods, their inputs and their isolation. */}}
+{{- define "hyperagent-operator.sandboxRules" -}}
+- apiGroups: [""]
+  resources: ["pods"]
+  verbs: ["get", "list", "watch", "create", "delete"]
+- apiGroups: [""]
+  resources: ["configmaps"]
+  verbs: ["get", "list", "create", "delete"]
+- apiGroups: ["networking.k8s.io"]
+  resources: ["networkpolicies"]
+  verbs: ["list", "watch", "create", "patch"]
+- apiGroups: [""]
+  resources: ["resourcequotas", "limitranges"]
+  verbs: ["create", "patch"]
+{{- end }}
