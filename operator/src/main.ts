@@ -94,7 +94,7 @@ const opts = program.opts<{
   sandboxImage?: string;
   sandboxOutsideProbe: string;
   sandboxNamespaceProvided?: boolean;
-  nodeIP?: string;
+  nodeIp?: string;
   registryEndpoint?: Record<string, string>;
   llmPrice?: Record<string, ModelPrice>;
 }>();
@@ -122,7 +122,7 @@ const manager = new Manager({
       ...(opts.sandboxImage ? { sandboxImage: opts.sandboxImage } : {}),
       outsideProbe: opts.sandboxOutsideProbe,
       ...(opts.sandboxNamespaceProvided ? { sandboxNamespaceProvided: true } : {}),
-      ...(opts.nodeIP ? { nodeIP: opts.nodeIP } : {}),
+      ...(opts.nodeIp ? { nodeIP: opts.nodeIp } : {}),
       registryEndpoints,
       ...(opts.llmPrice ? { llmPrices: opts.llmPrice } : {}),
     }),

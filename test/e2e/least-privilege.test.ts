@@ -320,7 +320,10 @@ test('watching one namespace, the chart grants namespaced Roles only, and the op
           interval: '24h',
           maxCandidates: 1,
           proposer: { type: 'tuner', seed: 1 },
-          parameters: [{ name: 'cache', env: 'QUOTE_CACHE', type: 'choice', choices: ['off', 'on'] }],
+          // the fixture's benchmark is fastest at 384 (bench/run.mjs); the Deployment runs the default, 64
+          parameters: [
+            { name: 'cache-size', env: 'QUOTE_CACHE_SIZE', type: 'choice', choices: ['384', '448'] },
+          ],
         },
         verification: { test: 'node --test', benchmark: 'node bench/run.mjs' },
         sandbox: {
@@ -331,6 +334,29 @@ test('watching one namespace, the chart grants namespaced Roles only, and the op
         approval: 'Always',
       }),
     );
+    // It may not list nodes: the isolation proof probes its own node's kubelet (NODE_IP) instead.
+    const probes = await eventually(
+      "the sandbox's input with its isolation probes",
+      async () => {
+        const inputs = (await core.listNamespacedConfigMap({ namespace: sandboxOfWatched })).items;
+        const manifests = inputs.flatMap((map) =>
+          Object.entries(map.data ?? {}).filter(([key]) => key.endsWith('.manifest.json')),
+        );
+        return manifests.length > 0
+          ? (JSON.parse(manifests[0]![1]) as { isolation: { probes: { name: string; host: string }[] } })
+              .isolation.probes
+          : undefined;
+      },
+      240_000,
+    );
+    t.diagnostic(`isolation probes: ${probes.map((probe) => `${probe.name} ${probe.host}`).join(', ')}`);
+    assert.ok(
+      probes.some(
+        (probe) => probe.name.startsWith('node-kubelet') && probe.host === process.env.HYPERAGENT_NODE_IP,
+      ),
+      'the kubelet of the operator node is probed',
+    );
+    assert.ok(probes.some((probe) => probe.name.startsWith('api-server')));
     const cycle = await eventually(
       'the scoped operator to evaluate the cycle',
       async () => {
