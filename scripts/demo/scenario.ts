@@ -163,17 +163,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
     cleanups.push(() => llm.close());
     const patch = await readFile(join(SERVICE_DIR, 'demo/refresh-ahead.patch'), 'utf8');
     llm.script(reply(JSON.stringify({ candidates: [refreshAhead(patch)] })));
-    await kubectlWithInput(
-      JSON.stringify({
-        apiVersion: 'v1',
-        kind: 'Secret',
-        metadata: { name: 'llm', namespace, labels: { 'hyperagents.io/llm-api-key': 'true' } },
-        stringData: { apiKey: password },
-      }),
-      'apply',
-      '-f',
-      '-',
-    );
+    await applySecret(namespace, 'llm', { apiKey: password }, 'llm');
     await patchAgentSpec(namespace, AGENT_NAME, llmProposerSpec(llm.baseURL));
     say(`proposer: openai, model ${LLM_MODEL} at ${llm.baseURL} (a scripted stand-in)`);
     const run = await kubectlPlugin('hyperagent', 'run', AGENT_NAME, '-n', namespace);
@@ -221,17 +211,25 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
 }
 
 async function applySecrets(namespace: string, password: string): Promise<void> {
+  await applySecret(namespace, 'git', { username: GIT_USER, password }, 'git');
+}
+
+/** A Secret, opted in to its one use as a user does it: `kubectl hyperagent secret allow`. */
+async function applySecret(
+  namespace: string,
+  name: string,
+  stringData: Record<string, string>,
+  use: 'git' | 'llm',
+): Promise<void> {
   await kubectlWithInput(
-    JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: { name: 'git', namespace, labels: { 'hyperagents.io/git-credentials': 'true' } },
-      stringData: { username: GIT_USER, password },
-    }),
+    JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace }, stringData }),
     'apply',
     '-f',
     '-',
   );
+  const allowed = await kubectlPlugin('hyperagent', 'secret', 'allow', name, '--for', use, '-n', namespace);
+  if (allowed.code !== 0)
+    throw new Error(`kubectl hyperagent secret allow ${name} failed: ${allowed.stderr}`);
 }
 
 /** The image examples/quote-service/deploy names; a cluster may publish it under another tag. */

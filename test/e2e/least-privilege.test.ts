@@ -34,6 +34,7 @@ import {
   applyJson,
   apps,
   deleteNamespace,
+  optedInSecret,
   quoteAgentObjects,
   restrictedContainer,
 } from '../support/workloads.js';
@@ -150,15 +151,35 @@ test('it may not relabel other namespaces, relax Pod Security on its own, or wri
   assert.ok((await create(configMap(sandbox))).ok, 'a ConfigMap in the sandbox namespace');
 });
 
-test('RBAC: Secrets only by name, and no verbs the operator never calls', async () => {
+test('RBAC: a Secret only once it opted in, and no verbs the operator never calls', async () => {
   const can = async (...args: string[]) =>
     (
       await kubectl('auth', 'can-i', '--as', OPERATOR, ...args).catch(
         (error: { stdout?: string }) => error.stdout ?? '',
       )
     ).trim();
-  assert.equal(await can('get', 'secrets', '-n', namespace), 'yes');
+  await applyJson([
+    ...optedInSecret({ name: 'opted-in', namespace, stringData: { apiKey: 'k' } }, 'llm'),
+    {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'not-opted-in', namespace },
+      stringData: { apiKey: 'k' },
+    },
+  ]);
+  // the API server itself refuses the read, not the operator's goodwill
+  const read = await asOperator(undefined, 'get', 'secret', 'not-opted-in', '-n', namespace, '-o', 'name');
+  assert.equal(read.ok, false, read.text);
+  assert.match(
+    read.text,
+    /secrets "not-opted-in" is forbidden: User "system:serviceaccount:hyperagent-system:hyperagent-hyperagent-operator" cannot get resource "secrets"/,
+  );
+  const opted = await asOperator(undefined, 'get', 'secret', 'opted-in', '-n', namespace, '-o', 'name');
+  assert.ok(opted.ok, opted.text);
+  assert.equal(await can('get', 'secrets/opted-in', '-n', namespace), 'yes');
   for (const denied of [
+    ['get', 'secrets', '-n', namespace],
+    ['get', 'secrets', '-n', 'kube-system'],
     ['list', 'secrets', '-A'],
     ['watch', 'secrets', '-A'],
     ['delete', 'namespaces'],
@@ -172,6 +193,7 @@ test('RBAC: Secrets only by name, and no verbs the operator never calls', async 
 });
 
 test('a HyperAgent whose git Secret has not opted in fails its cycle with the command that opts it in', async () => {
+  // the Secret exists, but nothing lets the operator read it or use it for git
   await kubectlWithInput(
     JSON.stringify({
       apiVersion: 'v1',
@@ -195,7 +217,7 @@ test('a HyperAgent whose git Secret has not opted in fails its cycle with the co
   assert.match(
     failed.status?.message ?? '',
     new RegExp(
-      `the Secret ${namespace}/git has not opted in to be used as git credentials: .*\\(kubectl label secret git -n ${namespace} hyperagents.io/git-credentials=true\\)`,
+      `the operator may not read the Secret ${namespace}/git: .*; kubectl hyperagent secret allow git --for git -n ${namespace} applies both`,
     ),
   );
 });
@@ -296,11 +318,11 @@ test('watching one namespace, the chart grants namespaced Roles only, and the op
         )
       ).trim();
     assert.equal(await can('create', 'pods', '-n', sandboxOfWatched), 'yes');
-    assert.equal(await can('get', 'secrets', '-n', watched), 'yes');
     for (const denied of [
       ['create', 'pods', '-n', 'kube-system'],
       ['create', 'pods', '-n', watched],
       ['get', 'secrets', '-n', 'kube-system'],
+      ['get', 'secrets', '-n', watched],
       ['get', 'secrets', '-n', namespace],
       ['list', 'hyperagents.hyperagents.io', '-n', namespace],
       ['list', 'nodes'],
@@ -310,7 +332,13 @@ test('watching one namespace, the chart grants namespaced Roles only, and the op
       assert.equal(await can(...denied), 'no', `can-i ${denied.join(' ')}`);
     }
 
-    await applyJson(quoteAgentObjects(watched, { username: 'builder', password: 'git-scoped-password' }));
+    await applyJson(
+      quoteAgentObjects(
+        watched,
+        { username: 'builder', password: 'git-scoped-password' },
+        { namespace: release, name: 'scoped-hyperagent-operator' },
+      ),
+    );
     await createAgent(
       agentManifest('scoped', watched, {
         target: { deployment: 'quote' },

@@ -32,7 +32,7 @@ import { core, eventually, freshNamespace, kubeConfig, kubectl } from '../suppor
 import { startGitHttpServer } from '../support/git-http-server.js';
 import { closedPort } from '../support/ports.js';
 import { createQuoteRemote, readTree } from '../support/quote-fixture.js';
-import { applyJson, deleteNamespace, restrictedContainer } from '../support/workloads.js';
+import { applyJson, deleteNamespace, optedInSecret, restrictedContainer } from '../support/workloads.js';
 
 const QUOTE_IMAGE = process.env.HYPERAGENT_E2E_QUOTE_IMAGE ?? 'localhost:5001/hyperagent-e2e-quote:0.1.0';
 const REF = parseImageReference(QUOTE_IMAGE);
@@ -206,12 +206,10 @@ before(async () => {
     },
   });
   await applyJson([
-    {
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: { name: 'git', namespace, labels: { 'hyperagents.io/git-credentials': 'true' } },
-      stringData: { username: 'builder', password: 'git-e2e-password' },
-    },
+    ...optedInSecret(
+      { name: 'git', namespace, stringData: { username: 'builder', password: 'git-e2e-password' } },
+      'git',
+    ),
     deployment('quote-service', QUOTE_IMAGE),
     deployment('quote-missing', `${REF.registry}/${REF.repository}:no-such-tag-${run}`),
   ]);

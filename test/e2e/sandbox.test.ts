@@ -26,7 +26,7 @@ import { kubectlPlugin } from '../support/plugin.js';
 import { createQuoteRemote, readTree } from '../support/quote-fixture.js';
 import { startGitHttpServer } from '../support/git-http-server.js';
 import { reply, startLlmServer, type LlmServer } from '../support/llm-server.js';
-import { applyJson, deleteNamespace, restrictedContainer } from '../support/workloads.js';
+import { applyJson, deleteNamespace, optedInSecret, restrictedContainer } from '../support/workloads.js';
 
 const NODE_IP = process.env.HYPERAGENT_NODE_IP ?? '127.0.0.1';
 const QUOTE_IMAGE = process.env.HYPERAGENT_E2E_QUOTE_IMAGE ?? 'localhost:5001/hyperagent-e2e-quote:0.1.0';
@@ -104,18 +104,11 @@ before(async () => {
   );
 
   await applyJson([
-    {
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: { name: 'git', namespace, labels: { 'hyperagents.io/git-credentials': 'true' } },
-      stringData: { username: 'builder', password: 'git-e2e-password' },
-    },
-    {
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: { name: 'llm', namespace, labels: { 'hyperagents.io/llm-api-key': 'true' } },
-      stringData: { apiKey: API_KEY },
-    },
+    ...optedInSecret(
+      { name: 'git', namespace, stringData: { username: 'builder', password: 'git-e2e-password' } },
+      'git',
+    ),
+    ...optedInSecret({ name: 'llm', namespace, stringData: { apiKey: API_KEY } }, 'llm'),
     {
       apiVersion: 'apps/v1',
       kind: 'Deployment',

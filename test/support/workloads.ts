@@ -1,6 +1,12 @@
 // Helpers for e2e tests that run real pods on the harness cluster (test/cluster/cluster.sh).
 // They go through kubectl where a user would, and wait on the API for the states that matter.
 import { AppsV1Api, type V1Pod } from '@kubernetes/client-node';
+import {
+  DEFAULT_OPERATOR_ACCOUNT,
+  SECRET_USE_LABELS,
+  secretGrant,
+  type SecretUse,
+} from '../../operator/src/policy/secret-use.js';
 import { core, eventually, kubeConfig, kubectl, kubectlWithInput } from './cluster.js';
 
 export const apps = kubeConfig.makeApiClient(AppsV1Api);
@@ -161,17 +167,37 @@ export const QUOTE_IMAGE =
   process.env.HYPERAGENT_E2E_QUOTE_IMAGE ?? 'localhost:5001/hyperagent-e2e-quote:0.1.0';
 
 /**
- * What an in-cluster operator needs to run a cycle of the e2e quote service: its git Secret (opted
- * in for git) and the target Deployment `quote`, cache off.
+ * A Secret opted in to one use by the operator, as `kubectl hyperagent secret allow` does it: the
+ * label naming the use, and the Role and RoleBinding that let the operator's account read it.
  */
-export function quoteAgentObjects(namespace: string, git: { username: string; password: string }): object[] {
+export function optedInSecret(
+  secret: { name: string; namespace: string; stringData: Record<string, string> },
+  use: SecretUse,
+  operator = DEFAULT_OPERATOR_ACCOUNT,
+): object[] {
+  const { name, namespace, stringData } = secret;
   return [
     {
       apiVersion: 'v1',
       kind: 'Secret',
-      metadata: { name: 'git', namespace, labels: { 'hyperagents.io/git-credentials': 'true' } },
-      stringData: git,
+      metadata: { name, namespace, labels: { [SECRET_USE_LABELS[use]]: 'true' } },
+      stringData,
     },
+    ...secretGrant({ name, namespace }, operator),
+  ];
+}
+
+/**
+ * What an in-cluster operator needs to run a cycle of the e2e quote service: its git Secret (opted
+ * in for git, for `operator`) and the target Deployment `quote`, cache off.
+ */
+export function quoteAgentObjects(
+  namespace: string,
+  git: { username: string; password: string },
+  operator = DEFAULT_OPERATOR_ACCOUNT,
+): object[] {
+  return [
+    ...optedInSecret({ name: 'git', namespace, stringData: git }, 'git', operator),
     {
       apiVersion: 'apps/v1',
       kind: 'Deployment',

@@ -4,7 +4,7 @@ The operator's RBAC rules, in two sets, so the cluster-wide ClusterRole and the 
 apply of an object that does not exist yet needs create besides patch.
 */}}
 
-{{/* Where agents live: their resources, the target Deployments, cycle inputs, Secrets by name. */}}
+{{/* Where agents live: their resources, the target Deployments, cycle inputs. */}}
 {{- define "hyperagent-operator.agentRules" -}}
 # The operator's own resources: it reads and labels agents, creates cycles, writes both statuses.
 - apiGroups: ["hyperagents.io"]
@@ -36,12 +36,8 @@ apply of an object that does not exist yet needs create besides patch.
 - apiGroups: [""]
   resources: ["configmaps"]
   verbs: ["get", "create", "update"]
-# API keys and git credentials referenced by HyperAgents; read only, never listed. The operator
-# uses one only when the Secret opts in with a label (hyperagents.io/git-credentials or
-# hyperagents.io/llm-api-key); RBAC cannot filter reads by label, so that check is the operator's.
-- apiGroups: [""]
-  resources: ["secrets"]
-  verbs: ["get"]
+# No Secrets: each Secret the operator may read opts in with its own Role for that Secret alone
+# (`kubectl hyperagent secret allow NAME --for git|llm`), so the API server refuses every other.
 {{- end }}
 
 {{/* Sandbox namespaces: the candidates' pods, their inputs and their isolation. */}}

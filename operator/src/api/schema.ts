@@ -72,7 +72,7 @@ export const Source = Type.Object(
     credentialsSecret: Type.Optional(
       DnsLabel({
         description:
-          'Secret with git credentials (keys `username` and `password`, or `ssh-privatekey`) used to clone and push. The Secret must opt in with the label `hyperagents.io/git-credentials: "true"`; without it the operator does not use it.',
+          'Secret with git credentials (keys `username` and `password`, or `ssh-privatekey`) used to clone and push. The Secret must opt in (`kubectl hyperagent secret allow NAME --for git`: a Role that lets the operator read it, and the label `hyperagents.io/git-credentials: "true"`); otherwise the operator does not use it.',
       }),
     ),
     paths: Type.Array(RepoPath({ description: 'A file or directory the agent may change.' }), {
@@ -226,7 +226,7 @@ export const Proposer = Type.Object(
     apiKeySecret: Type.Optional({
       ...SecretKeyRef,
       description:
-        'Secret key holding the API key (openai). The Secret must opt in with the label `hyperagents.io/llm-api-key: "true"`; without it the operator does not use it. The key never appears in logs, status or git.',
+        'Secret key holding the API key (openai). The Secret must opt in (`kubectl hyperagent secret allow NAME --for llm`: a Role that lets the operator read it, and the label `hyperagents.io/llm-api-key: "true"`); otherwise the operator does not use it. The key never appears in logs, status or git.',
     }),
     image: Type.Optional(
       Type.String({ minLength: 1, maxLength: 1024, description: 'Image that runs the command (command).' }),

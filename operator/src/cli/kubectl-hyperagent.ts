@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // kubectl-hyperagent: the kubectl plugin (`kubectl hyperagent <verb>`): status, history,
-// run, approve, reject, pause, resume, abort, rollback, graph.
+// run, approve, reject, pause, resume, abort, rollback, graph, secret allow.
 import { Command } from 'commander';
 import { graphCommand } from './graph-command.js';
+import { secretCommand } from './secret-command.js';
 import { steerCommands } from './steer-commands.js';
 
 const program = new Command()
@@ -10,5 +11,6 @@ const program = new Command()
   .description('Inspect and steer HyperAgents in the cluster.');
 for (const command of steerCommands()) program.addCommand(command);
 program.addCommand(graphCommand());
+program.addCommand(secretCommand());
 
 await program.parseAsync();

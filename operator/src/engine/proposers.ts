@@ -4,14 +4,14 @@
 // a cycle that asks for it fails at once naming the missing capability.
 import type { Logger } from 'pino';
 import type { KubeClients } from '../controller/kube.js';
-import { describeError } from '../controller/kube.js';
+import { describeError, statusCodeOf } from '../controller/kube.js';
 import type { CycleContext } from '../cycle/work.js';
 import { OpenAIProposer, type ModelPrice } from '../propose/openai.js';
 import type { ProposerMetrics } from '../propose/observe.js';
 import type { Proposer } from '../propose/proposer.js';
 import { TunerProposer } from '../propose/tuner.js';
 import { ProposerUnavailableError, type ProposerFactory } from './propose-work.js';
-import { secretUseProblem } from '../policy/secret-use.js';
+import { secretAccessProblem, secretUseProblem } from '../policy/secret-use.js';
 
 export function tunerFactory(): ProposerFactory {
   return async () => new TunerProposer();
@@ -47,7 +47,9 @@ export function openAIFactory(
       .readNamespacedSecret({ name: ref.name, namespace: cycle.namespace })
       .catch((error: unknown) => {
         throw new ProposerUnavailableError(
-          `cannot read the API key Secret ${cycle.namespace}/${ref.name}: ${describeError(error)}`,
+          statusCodeOf(error) === 403
+            ? secretAccessProblem({ name: ref.name, namespace: cycle.namespace }, 'llm')
+            : `cannot read the API key Secret ${cycle.namespace}/${ref.name}: ${describeError(error)}`,
         );
       });
     const problem = secretUseProblem(

@@ -11,8 +11,8 @@ import type { HyperAgentSpec } from '../api/schema.js';
 import { decodeSecretData, openGitAccess } from '../git/credentials.js';
 import { isGitLineageError } from '../git/errors.js';
 import { openWorkspace, type Workspace } from '../git/workspace.js';
-import { describeError } from '../controller/kube.js';
-import { secretUseProblem } from '../policy/secret-use.js';
+import { describeError, statusCodeOf } from '../controller/kube.js';
+import { secretAccessProblem, secretUseProblem } from '../policy/secret-use.js';
 
 export interface CheckoutTarget {
   namespace: string;
@@ -44,7 +44,9 @@ export class SourceCheckouts {
         .readNamespacedSecret({ name: credentialsSecret, namespace: target.namespace })
         .catch((error: unknown) => {
           throw new SourceUnavailableError(
-            `cannot read the credentials Secret ${target.namespace}/${credentialsSecret}: ${describeError(error)}`,
+            statusCodeOf(error) === 403
+              ? secretAccessProblem({ name: credentialsSecret, namespace: target.namespace }, 'git')
+              : `cannot read the credentials Secret ${target.namespace}/${credentialsSecret}: ${describeError(error)}`,
           );
         });
       const problem = secretUseProblem(
