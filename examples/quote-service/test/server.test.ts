@@ -80,7 +80,13 @@ test('close() lets a request in flight finish, then refuses connections', async 
   const pricing = await pricingFor(t, { latencyMs: 100 });
   const server = await quoteServerFor(t, pricing.url);
   const inFlight = getJson(`${server.url}/quote?symbol=SLOW&currency=USD`);
-  await new Promise((resolve) => setTimeout(resolve, 30));
+  // In flight for certain once the pricing API holds its call (a fixed 30 ms sleep lost that race
+  // on a busy node: close() came first and the request was refused).
+  while (
+    !/^pricing_calls_in_flight(\{[^}]*\})? [1-9]/m.test(await (await fetch(`${pricing.url}/metrics`)).text())
+  ) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
   const closed = server.close();
   assert.equal((await inFlight).status, 200);
   await closed;
