@@ -6,8 +6,9 @@
 // reader skips and another applies is how a patch smuggles a change past a check), reads the file
 // mode from `index` lines and notices `GIT binary patch` data, both of which jsdiff ignores, and
 // checks that the names a section gives in its `diff --git` line, its rename or copy lines and
-// its `---`/`+++` lines agree and are safe repository paths.
-import { parsePatch, type StructuredPatch } from 'diff';
+// its `---`/`+++` lines agree and are safe repository paths. `applyHunks` applies a change's
+// hunks the way git compares lines: line breaks included.
+import { applyPatch, parsePatch, type StructuredPatch } from 'diff';
 import type { Refusal } from './refusal.js';
 import { unsafePathProblem } from './repo-path.js';
 
@@ -46,6 +47,12 @@ const EXTENDED_HEADERS = [
   /^(?:dis)?similarity index \d{1,3}%$/,
   /^index [0-9a-f]{4,64}\.\.[0-9a-f]{4,64}(?: [0-7]{6})?$/,
 ];
+/** Extended header lines that only come together, one of each. */
+const HEADER_PAIRS = [
+  ['rename from', 'rename to'],
+  ['copy from', 'copy to'],
+  ['old mode', 'new mode'],
+] as const;
 const BINARY_MARKERS = [/^GIT binary patch$/, /^Binary files .* differ$/];
 /** Regular file, executable file, symbolic link, submodule: every mode git writes for an entry. */
 const KNOWN_MODES = new Set(['100644', '100755', '120000', '160000']);
@@ -67,6 +74,14 @@ export function parseGitDiff(text: string): ParsedDiff {
   if (firstText < (starts[0] as number)) {
     problems.push(malformed(`line ${firstText + 1} comes before the first 'diff --git' line`));
   }
+  // git reads every line up to its line break; without one, the last line is a corrupt hunk line
+  // or a header git cannot read. Only a '\ No newline at end of file' marker may end the text so.
+  const last = lines.at(-1) as string;
+  if (last !== '' && !last.startsWith('\\')) {
+    problems.push(
+      malformed(`its last line (${lines.length}) has no line break, which git reads as a corrupt patch`),
+    );
+  }
   if (starts.some((start) => lines[start]?.endsWith('\r'))) {
     problems.push(malformed('it has Windows line endings (CRLF); git prints LF'));
     return { sectionCount: starts.length, changes: [], problems };
@@ -75,7 +90,13 @@ export function parseGitDiff(text: string): ParsedDiff {
   const changes: FileChange[] = [];
   starts.forEach((start, n) => {
     const end = starts[n + 1] ?? lines.length;
-    const section = parseSection(lines.slice(start, end), start + 1);
+    // A section followed by another ends with a whole line. An empty one may be a blank context
+    // line written without its space (git writes it so with diff.suppressBlankEmpty, and reads
+    // it so), but jsdiff takes an empty last line for the end of the text: the section is given
+    // its line break back.
+    const sectionLines = lines.slice(start, end);
+    if (n + 1 < starts.length && sectionLines.at(-1) === '') sectionLines.push('');
+    const section = parseSection(sectionLines, start + 1);
     if ('problem' in section) problems.push(section.problem);
     else changes.push(section.change);
   });
@@ -162,12 +183,41 @@ function parseSection(lines: string[], firstLine: number): SectionResult {
       ),
     };
   }
+  const unread = binary ? undefined : unreadBodyLine(lines, bodyStart, patch);
+  if (unread !== undefined) {
+    return {
+      problem: malformed(`line ${at(unread)} is not part of a hunk: ${shorten(lines[unread] as string)}`),
+    };
+  }
+  const marker = misplacedMarker(lines, patch);
+  if (marker !== undefined) {
+    return {
+      problem: malformed(
+        `the '\\ No newline at end of file' at line ${at(marker)} does not follow the last line of the file's old or new text`,
+      ),
+    };
+  }
   for (const mode of [header.newMode, indexMode]) {
     if (mode !== undefined && !KNOWN_MODES.has(mode)) {
       return { problem: malformed(`the section at line ${firstLine} sets the unknown file mode ${mode}`) };
     }
   }
 
+  // git reads a rename, a copy or a mode change only from both of its lines, once each (and
+  // refuses the patch otherwise); jsdiff takes either line alone, a rename's or copy's other name
+  // from the 'diff --git' line.
+  for (const pair of HEADER_PAIRS) {
+    const count = (start: string) =>
+      lines.slice(1, bodyStart).filter((l) => l.startsWith(`${start} `)).length;
+    const [first, second] = pair.map(count) as [number, number];
+    if (first + second > 0 && (first !== 1 || second !== 1)) {
+      return {
+        problem: malformed(
+          `the section at line ${firstLine} needs one '${pair[0]}' and one '${pair[1]}' line`,
+        ),
+      };
+    }
+  }
   const flags = [header.isCreate, header.isDelete, header.isRename, header.isCopy].filter(Boolean).length;
   if (flags > 1) {
     return {
@@ -175,6 +225,11 @@ function parseSection(lines: string[], firstLine: number): SectionResult {
         `the section at line ${firstLine} says its file is more than one of new, deleted, renamed, copied`,
       ),
     };
+  }
+  // A new file has no old text for a hunk to hold: git refuses context or removed lines in one
+  // ("depends on old contents"), where jsdiff matches an empty line to the empty file.
+  if (header.isCreate && patch.hunks.some((hunk) => hunk.oldLines > 0)) {
+    return { problem: malformed(`the new file at line ${firstLine} has hunks with old lines`) };
   }
   const kind: ChangeKind = header.isCreate
     ? 'add'
@@ -186,7 +241,14 @@ function parseSection(lines: string[], firstLine: number): SectionResult {
           ? 'copy'
           : 'modify';
 
-  const names = checkNames(gitLine, header, patch, bodyStart < lines.length && !binary, firstLine);
+  const names = checkNames(
+    lines[0] as string,
+    gitLine,
+    header,
+    patch,
+    bodyStart < lines.length && !binary,
+    firstLine,
+  );
   if ('problem' in names) return names;
   const { oldPath, newPath } = names;
   if ((kind === 'rename' || kind === 'copy') && oldPath === newPath) {
@@ -226,11 +288,61 @@ function miscountedHunk(lines: readonly string[], patch: StructuredPatch): numbe
 }
 
 /**
+ * The index in `lines` of a line after the '---'/'+++' lines that no hunk holds, if any: jsdiff
+ * skips such lines and reads the hunks after them, git refuses the patch (garbage before the
+ * first hunk; a hunk after a blank line, where git expects no more). Only empty lines may follow
+ * the last hunk, which git skips too.
+ */
+function unreadBodyLine(
+  lines: readonly string[],
+  bodyStart: number,
+  patch: StructuredPatch,
+): number | undefined {
+  if (bodyStart >= lines.length) return undefined;
+  let next = bodyStart + 2;
+  for (const hunk of patch.hunks) {
+    if (!lines[next]?.startsWith('@@ ')) return next;
+    next += 1 + hunk.lines.length;
+  }
+  const stray = lines.slice(next).findIndex((line) => line !== '');
+  return stray < 0 ? undefined : next + stray;
+}
+
+/**
+ * The index in `lines` of a '\ No newline at end of file' marker that does not end the old or
+ * the new text of the file's last hunk, if any. git takes the line break off whatever line comes
+ * before a marker, wherever it is, joining that line to the next one; jsdiff looks for markers in
+ * the last hunk only and takes them to be about the file's final newline. They agree only where
+ * the marker does end a side: after the last context line, the last removed or the last added one.
+ */
+function misplacedMarker(lines: readonly string[], patch: StructuredPatch): number | undefined {
+  const headers = lines.flatMap((line, index) => (line.startsWith('@@ ') ? [index] : []));
+  const sides = (line: string | undefined) => ({
+    old: line !== undefined && /^(?:[ -]|$)/.test(line),
+    new: line !== undefined && /^(?:[ +]|$)/.test(line),
+  });
+  for (const [n, hunk] of patch.hunks.entries()) {
+    for (const [i, line] of hunk.lines.entries()) {
+      if (!line.startsWith('\\')) continue;
+      const ended = sides(hunk.lines[i - 1]);
+      const later = hunk.lines.slice(i + 1).map(sides);
+      const endsASide =
+        n === patch.hunks.length - 1 &&
+        (ended.old || ended.new) &&
+        !later.some((side) => (ended.old && side.old) || (ended.new && side.new));
+      if (!endsASide) return (headers[n] as number) + 1 + i;
+    }
+  }
+  return undefined;
+}
+
+/**
  * The section's paths without git's `a/` and `b/` prefixes, once every place that names them
  * agrees: the `diff --git` line with the rename or copy lines, and both with `---`/`+++`, where
  * only an added file may come from /dev/null and only a deleted one go to it.
  */
 function checkNames(
+  gitLineText: string,
   gitLine: StructuredPatch,
   header: StructuredPatch,
   patch: StructuredPatch,
@@ -239,7 +351,24 @@ function checkNames(
 ): { oldPath: string; newPath: string } | { problem: Refusal } {
   const oldName = header.oldFileName ?? '';
   const newName = header.newFileName ?? '';
-  if (gitLine.oldFileName !== oldName || gitLine.newFileName !== newName) {
+  // jsdiff trims the names on '---'/'+++' lines, where git ends an unquoted name only at a tab:
+  // a name that ends in whitespace cannot be read the same way in both places, so it is refused
+  // for what it is rather than as headers that disagree.
+  const padded = [oldName, newName].find((name) => /\s$/.test(name));
+  if (padded !== undefined) {
+    const path = JSON.stringify(padded.replace(/^[ab]\//, ''));
+    return {
+      problem: unsafe(
+        `The diff names the path ${path}, which ends with whitespace; diff readers drop it, so such names are not accepted.`,
+      ),
+    };
+  }
+  // Unquoted names with spaces can make a 'diff --git' line that splits more than one way
+  // ('diff --git a/with space.ts b/a b/c.ts': is the new name 'b/a b/c.ts' or 'b/c.ts'?). jsdiff
+  // picks one split; git takes a renamed or copied file's names from its rename or copy lines.
+  // The line agrees with those lines if it is exactly their two names.
+  const splitAgrees = gitLine.oldFileName === oldName && gitLine.newFileName === newName;
+  if (!splitAgrees && gitLineText !== `diff --git ${oldName} ${newName}`) {
     return {
       problem: unsafe(
         `The diff names different files at line ${line}: 'diff --git' says ${show(gitLine.oldFileName)} and ${show(gitLine.newFileName)}, its rename or copy lines say ${show(oldName)} and ${show(newName)}.`,
@@ -281,7 +410,7 @@ function checkNames(
   const oldPath = oldName.slice(2);
   const newPath = newName.slice(2);
   for (const path of new Set([oldPath, newPath])) {
-    const problem = unsafePathProblem(path);
+    const problem = unsafePathProblem(path) ?? notUtf8Problem(path);
     if (problem) return { problem: unsafe(problem) };
   }
   if (!header.isRename && !header.isCopy && oldPath !== newPath) {
@@ -294,12 +423,27 @@ function checkNames(
   return { oldPath, newPath };
 }
 
-/** A path two sections both change: git would apply one on top of the other, or refuse. */
+/**
+ * U+FFFD in a name: bytes that are not UTF-8, octal-quoted (`"\377"`) or raw, decode to it, so
+ * the policy cannot tell which file the name is. git writes the real bytes: the policy would judge
+ * one path (and read the base under a name several files share) while git changes another.
+ */
+function notUtf8Problem(path: string): string | undefined {
+  if (!path.includes('\ufffd')) return undefined;
+  return `The diff names the path ${JSON.stringify(path)}, which is not valid UTF-8 (or holds U+FFFD); only UTF-8 names can be checked.`;
+}
+
+/**
+ * A path two sections both change: git would apply one on top of the other, or refuse. A copy
+ * only reads its source, and git reads it as the base has it whatever else the diff does to it
+ * (as judgedFiles does), so one file may be the source of several copies, or copied and changed.
+ */
 function pathsChangedTwice(changes: readonly FileChange[]): Refusal[] {
   const firstSeen = new Map<string, number>();
   const problems: Refusal[] = [];
   for (const change of changes) {
-    for (const path of new Set([change.oldPath, change.newPath])) {
+    const changed = change.kind === 'copy' ? [change.newPath] : [change.oldPath, change.newPath];
+    for (const path of new Set(changed)) {
       if (path === undefined) continue;
       const earlier = firstSeen.get(path);
       if (earlier === undefined) {
@@ -328,4 +472,52 @@ function show(name: string | undefined): string {
 
 function shorten(line: string): string {
   return JSON.stringify(line.length > 80 ? `${line.slice(0, 77)}...` : line);
+}
+
+/**
+ * The text `patch`'s hunks make of `source`, or false when they do not apply exactly (no fuzz).
+ *
+ * jsdiff compares lines without their line breaks and reads '\ No newline at end of file' as a
+ * note about the final newline, found in the last hunk only; git compares lines with their line
+ * breaks, a marker taking the break off the line before it. So jsdiff applies, where git refuses,
+ * a context line to a last line that has no break or an empty one to the end of a text that has,
+ * and where a marker follows a context line it keeps a final newline git takes away. Here every
+ * line that has a break carries a sentinel character in its place while jsdiff applies the hunks,
+ * so lines match only when their breaks do, and a line a marker leaves without a break joins the
+ * next one, as in git.
+ */
+export function applyHunks(source: string, patch: StructuredPatch): string | false {
+  const sentinel = unusedCharacter([source, ...patch.hunks.flatMap((hunk) => hunk.lines)]);
+  if (sentinel === undefined) return false;
+  const lines = source.split('\n');
+  const marked = lines.map((line, i) => (i < lines.length - 1 ? line + sentinel : line)).join('\n');
+  const hunks = patch.hunks.map((hunk) => ({
+    ...hunk,
+    lines: hunk.lines.flatMap((line, i) => {
+      if (line.startsWith('\\')) return [];
+      const broken = !hunk.lines[i + 1]?.startsWith('\\');
+      // An empty line is a context line whose space was dropped (git reads it so too).
+      return [(line === '' ? ' ' : line) + (broken ? sentinel : '')];
+    }),
+  }));
+  let result: string | false;
+  try {
+    result = applyPatch(marked, { ...patch, hunks }, { fuzzFactor: 0, autoConvertLineEndings: false });
+  } catch {
+    return false;
+  }
+  if (result === false) return false;
+  return result
+    .split('\n')
+    .map((line) => (line.endsWith(sentinel) ? `${line.slice(0, -1)}\n` : line))
+    .join('');
+}
+
+/** A character none of `texts` holds, from Unicode's private use area; undefined if they hold them all. */
+function unusedCharacter(texts: readonly string[]): string | undefined {
+  for (let code = 0xe000; code <= 0xf8ff; code++) {
+    const character = String.fromCharCode(code);
+    if (!texts.some((text) => text.includes(character))) return character;
+  }
+  return undefined;
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkPatch, type PatchPolicyInput, type Refusal } from './patch-policy.js';
+import { checkPatch, judgedFiles, type PatchPolicyInput, type Refusal } from './patch-policy.js';
 
 // A small service: the quote function, its tests, a secret the agent must not touch and the
 // benchmark that judges it. Diffs below are written as `git diff` prints them.
@@ -722,4 +722,192 @@ test('files toolchains load by convention are refused inside allowed paths unles
       'src/node_modules/pg/index.js is inside node_modules, where an installed package would shadow the real one: toolchains load it by convention, so changing it reaches beyond the paths the agent allowed; candidates may not change it.',
     ],
   );
+});
+
+// Regressions found by policy-git-agreement.property.test.ts: diffs git reads one way and the
+// policy read another.
+
+test('a name that is not UTF-8 is refused: as text it reads as U+FFFD, which may be any of several files', () => {
+  // "\377" and "\376" are different files for git; read as text, both are src/\ufffd.ts.
+  const edit = (quoted: string) =>
+    diff(
+      `diff --git "a/${quoted}" "b/${quoted}"`,
+      'index 587be6b..975fbec 100644',
+      `--- "a/${quoted}"`,
+      `+++ "b/${quoted}"`,
+      '@@ -1 +1 @@',
+      '-x',
+      '+y',
+    );
+  const tree = { read: (path: string) => (path === 'src/\ufffd.ts' ? 'x\n' : undefined) };
+  for (const quoted of ['src/\\377.ts', 'src/\\376.ts', 'src/\\303.ts', 'src/\ufffd.ts']) {
+    assert.deepEqual(refusals(edit(quoted), { tree }), [
+      {
+        rule: 'UnsafePath',
+        message:
+          'The diff names the path "src/\ufffd.ts", which is not valid UTF-8 (or holds U+FFFD); only UTF-8 names can be checked.',
+      },
+    ]);
+  }
+});
+
+test('a name that ends with whitespace is refused as such, not as headers that disagree', () => {
+  // git ends such a name on the ---/+++ lines with a tab; jsdiff trims it away.
+  const added = diff(
+    'diff --git a/src/notes  b/src/notes ',
+    'new file mode 100644',
+    'index 0000000..587be6b',
+    '--- /dev/null',
+    '+++ b/src/notes \t',
+    '@@ -0,0 +1 @@',
+    '+x',
+  );
+  assert.deepEqual(refusals(added), [
+    {
+      rule: 'UnsafePath',
+      message:
+        'The diff names the path "src/notes ", which ends with whitespace; diff readers drop it, so such names are not accepted.',
+    },
+  ]);
+});
+
+test("a rename whose 'diff --git' line splits more than one way is read from its rename lines, as git reads it", () => {
+  const tree = { read: (path: string) => (path === 'src/with space.ts' ? 'x\n' : undefined) };
+  const rename = (gitLine: string) =>
+    diff(gitLine, 'similarity index 100%', 'rename from src/with space.ts', 'rename to src/a b/c.ts');
+  assert.deepEqual(check(rename('diff --git a/src/with space.ts b/src/a b/c.ts'), { tree }), {
+    accepted: true,
+    files: [
+      { path: 'src/a b/c.ts', oldPath: 'src/with space.ts', kind: 'rename', linesAdded: 0, linesRemoved: 0 },
+    ],
+  });
+  // A line that is not those two names still disagrees with them.
+  assert.deepEqual(
+    refusals(rename('diff --git a/src/with space.ts b/src/other.ts'), { tree }).map((r) => r.rule),
+    ['UnsafePath'],
+  );
+});
+
+test('one file may be the source of several copies, and be changed too: a copy only reads it', () => {
+  const copy = (to: string) =>
+    diff(
+      `diff --git a/src/format.ts b/${to}`,
+      'similarity index 100%',
+      'copy from src/format.ts',
+      `copy to ${to}`,
+    );
+  const changeFormat = diff(
+    'diff --git a/src/format.ts b/src/format.ts',
+    'index 0e0c6f9..1d3b3b0 100644',
+    '--- a/src/format.ts',
+    '+++ b/src/format.ts',
+    '@@ -1 +1 @@',
+    "-export const currency = 'EUR';",
+    "+export const currency = 'USD';",
+  );
+  const text = copy('src/money.ts') + changeFormat + copy('src/cash.ts');
+  const verdict = check(text);
+  assert.equal(verdict.accepted, true, JSON.stringify(verdict));
+  const judged = judgedFiles(text, { read: (path) => TREE[path] });
+  // git copies the base's content whatever the order of the sections.
+  assert.equal(judged.get('src/money.ts'), "export const currency = 'EUR';\n");
+  assert.equal(judged.get('src/cash.ts'), "export const currency = 'EUR';\n");
+  assert.equal(judged.get('src/format.ts'), "export const currency = 'USD';\n");
+});
+
+test('a blank context line written without its space is read as git reads it, at the end of a section too', () => {
+  // git diff -c diff.suppressBlankEmpty=true writes blank context lines so.
+  const tree = { read: (path: string) => ({ 'src/a.ts': 'one\n\n', 'src/b.ts': 'b\n' })[path] };
+  const text =
+    diff(
+      'diff --git a/src/a.ts b/src/a.ts',
+      'index 1f1b2c2..fd3c5c5 100644',
+      '--- a/src/a.ts',
+      '+++ b/src/a.ts',
+    ) +
+    diff('@@ -1,2 +1,3 @@', ' one', '+two', '') +
+    addFile('src/c.ts');
+  assert.equal(check(text, { tree }).accepted, true);
+  assert.equal(judgedFiles(text, tree).get('src/a.ts'), 'one\ntwo\n\n');
+});
+
+test("'\\ No newline at end of file' is held to the base's last line and may only end a side, as git holds it", () => {
+  const tree = { read: (path: string) => ({ 'src/lf.ts': 'a\nb\n', 'src/bare.ts': 'a\nb' })[path] };
+  const edit = (path: string, ...hunk: string[]) =>
+    diff(
+      `diff --git a/${path} b/${path}`,
+      'index 1f1b2c2..fd3c5c5 100644',
+      `--- a/${path}`,
+      `+++ b/${path}`,
+      ...hunk,
+    );
+  const rulesOf = (text: string) => refusals(text, { tree }).map((r) => r.rule);
+  // The marker says b ends the file without a newline; it has one, and git would take it away.
+  assert.deepEqual(
+    rulesOf(edit('src/lf.ts', '@@ -1,2 +1,3 @@', ' a', '+x', ' b', '\\ No newline at end of file')),
+    ['DoesNotApply'],
+  );
+  // No marker, but b ends the file without a newline: git refuses the hunk.
+  assert.deepEqual(rulesOf(edit('src/bare.ts', '@@ -1,2 +1,3 @@', ' a', '+x', ' b')), ['DoesNotApply']);
+  // A marker in the middle of the new text: git would join x to the next line.
+  assert.deepEqual(
+    rulesOf(edit('src/lf.ts', '@@ -1,2 +1,3 @@', ' a', '+x', '\\ No newline at end of file', ' b')),
+    ['Malformed'],
+  );
+  const bare = edit('src/bare.ts', '@@ -1,2 +1,3 @@', ' a', '+x', ' b', '\\ No newline at end of file');
+  assert.equal(check(bare, { tree }).accepted, true);
+  assert.equal(judgedFiles(bare, tree).get('src/bare.ts'), 'a\nx\nb');
+});
+
+test('what jsdiff reads past but git refuses the patch for is refused: text between hunks, half a rename or mode change, no last line break, old lines in a new file', () => {
+  const tree = {
+    read: (path: string) => ({ 'src/n.ts': '1\n2\n3\n4\n5\n6\n7\n8\n9\n', 'src/old.ts': 'x\n' })[path],
+  };
+  const rulesOf = (text: string) => refusals(text, { tree }).map((r) => r.message);
+  const headers = diff(
+    'diff --git a/src/n.ts b/src/n.ts',
+    'index 1f1b2c2..fd3c5c5 100644',
+    '--- a/src/n.ts',
+    '+++ b/src/n.ts',
+  );
+  const first = diff('@@ -1,2 +1,2 @@', '-1', '+one', ' 2');
+  const last = diff('@@ -8,2 +8,2 @@', ' 8', '-9', '+nine');
+  // After a blank line git expects no more hunks ("patch fragment without header"); jsdiff reads on.
+  assert.deepEqual(rulesOf(headers + first + '\n' + last), [
+    'The diff cannot be read: line 9 is not part of a hunk: "".',
+  ]);
+  // Before the first hunk git finds only garbage; jsdiff skips the line.
+  assert.deepEqual(rulesOf(headers + '+smuggled\n' + first), [
+    'The diff cannot be read: line 5 is not part of a hunk: "+smuggled".',
+  ]);
+  // git takes a rename from both of its lines ("lacks filename information" otherwise).
+  assert.deepEqual(
+    rulesOf(diff('diff --git a/src/old.ts b/src/new.ts', 'similarity index 100%', 'rename to src/new.ts')),
+    ["The diff cannot be read: the section at line 1 needs one 'rename from' and one 'rename to' line."],
+  );
+  assert.deepEqual(rulesOf(diff('diff --git a/src/old.ts b/src/old.ts', 'new mode 100644')), [
+    "The diff cannot be read: the section at line 1 needs one 'old mode' and one 'new mode' line.",
+  ]);
+  // git reads a last hunk line without its line break as a corrupt patch.
+  assert.deepEqual(rulesOf((headers + first).slice(0, -1)), [
+    'The diff cannot be read: its last line (8) has no line break, which git reads as a corrupt patch.',
+  ]);
+  // A new file has no old lines: git refuses context in its hunk ("depends on old contents").
+  assert.deepEqual(
+    rulesOf(
+      diff(
+        'diff --git a/src/new.ts b/src/new.ts',
+        'new file mode 100644',
+        'index 0000000..4a58007',
+        '--- /dev/null',
+        '+++ b/src/new.ts',
+        '@@ -0 +1,2 @@',
+        '+x',
+        ' ',
+        '\\ No newline at end of file',
+      ),
+    ),
+    ['The diff cannot be read: the new file at line 1 has hunks with old lines.'],
+  );
+  assert.equal(check(headers + first + last, { tree }).accepted, true);
 });

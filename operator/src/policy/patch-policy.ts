@@ -8,8 +8,8 @@
 //
 // No I/O: the base tree comes in as a read function, and only paths already shown to be safe
 // are ever passed to it.
-import { applyPatch, type StructuredPatchHunk } from 'diff';
-import { parseGitDiff, type ChangeKind, type FileChange } from './diff-parse.js';
+import type { StructuredPatchHunk } from 'diff';
+import { applyHunks, parseGitDiff, type ChangeKind, type FileChange } from './diff-parse.js';
 import { describeChain, type AnchorImport } from './anchor-imports.js';
 import type { Refusal } from './refusal.js';
 import { coveringEntry } from './repo-path.js';
@@ -318,7 +318,7 @@ function checkApplies(change: FileChange, tree: BaseTree): Refusal[] {
   const path = (change.oldPath ?? change.newPath) as string;
   let result: string | false;
   try {
-    result = applyPatch(source, change.patch, { fuzzFactor: 0, autoConvertLineEndings: false });
+    result = applyHunks(source, change.patch);
   } catch {
     result = false;
   }
@@ -420,7 +420,7 @@ export function judgedFiles(diff: string, tree: BaseTree): Map<string, string | 
     if (source === undefined || change.newPath === undefined) continue;
     let result: string | false;
     try {
-      result = applyPatch(source, change.patch, { fuzzFactor: 0, autoConvertLineEndings: false });
+      result = applyHunks(source, change.patch);
     } catch {
       result = false;
     }
