@@ -37,7 +37,7 @@ apply of an object that does not exist yet needs create besides patch.
   resources: ["configmaps"]
   verbs: ["get", "create", "update"]
 # No Secrets: each Secret the operator may read opts in with its own Role for that Secret alone
-# (`kubectl hyperagent secret allow NAME --for git|llm`), so the API server refuses every other.
+# (`kubectl hyperagent secret allow NAME --for git|llm|registry`), so the API server refuses every other.
 {{- end }}
 
 {{/* Sandbox namespaces: the candidates' pods, their inputs and their isolation. */}}

@@ -21,6 +21,7 @@ import { describeError, statusCodeOf, type KubeClients } from '../controller/kub
 import type { CycleContext, WorkOutcome } from '../cycle/work.js';
 import { SourceUnavailableError, type SourceCheckouts } from '../engine/source-checkout.js';
 import { GitLineageError, isGitLineageError } from '../git/errors.js';
+import { secretAccessProblem, secretUseProblem } from '../policy/secret-use.js';
 import { resolveCommit } from '../git/history.js';
 import { treeChanges } from '../git/tree-changes.js';
 import type { Workspace } from '../git/workspace.js';
@@ -248,13 +249,22 @@ export class OverlayBuilder implements ImageBuilder {
     for (const name of names) {
       let data: Record<string, string> | undefined;
       try {
-        data = (await this.options.clients.core.readNamespacedSecret({ name, namespace })).data;
+        const secret = await this.options.clients.core.readNamespacedSecret({ name, namespace });
+        const problem = secretUseProblem(
+          { name, namespace, labels: secret.metadata?.labels ?? {} },
+          'registry',
+        );
+        if (problem) throw new RegistryError('Unauthorized', problem);
+        data = secret.data;
       } catch (error) {
+        if (error instanceof RegistryError) throw error;
         // A missing pull Secret does not stop the kubelet either; a missing push Secret is a mistake.
         if (name !== this.options.pushSecret && statusCodeOf(error) === 404) continue;
         throw new RegistryError(
           'Unauthorized',
-          `cannot read the registry Secret ${namespace}/${name}: ${describeError(error)}`,
+          statusCodeOf(error) === 403
+            ? secretAccessProblem({ name, namespace }, 'registry')
+            : `cannot read the registry Secret ${namespace}/${name}: ${describeError(error)}`,
         );
       }
       const encoded = data?.['.dockerconfigjson'] ?? data?.['.dockercfg'];

@@ -12,6 +12,8 @@ import { Command, Option } from 'commander';
 import {
   DEFAULT_OPERATOR_ACCOUNT,
   SECRET_USE_LABELS,
+  SECRET_USES,
+  describeUse,
   secretGrant,
   secretGrantName,
   type SecretUse,
@@ -66,7 +68,7 @@ export async function runSecretAllow(options: SecretAllowOptions): Promise<Comma
   return {
     exitCode: 0,
     stdout:
-      `${where} may now be used as ${options.use === 'git' ? 'git credentials' : 'an LLM API key'}: ` +
+      `${where} may now be used as ${describeUse(options.use)}: ` +
       `Role and RoleBinding ${grant} let ${accountNamespace}/${accountName} get it (and no other Secret), ` +
       `and it carries ${SECRET_USE_LABELS[options.use]}=true.\n`,
     stderr: '',
@@ -79,12 +81,12 @@ export function secretCommand(): Command {
   secret
     .command('allow')
     .description(
-      'Let the operator read one Secret (a Role for that Secret alone) and use it for git or as an LLM API key (a label).',
+      'Let the operator read one Secret (a Role for that Secret alone) and use it for git, as an LLM API key or for a registry (a label).',
     )
     .argument('<secret>', 'name of the Secret')
     .addOption(
       new Option('--for <use>', 'what the operator may use it for')
-        .choices(['git', 'llm'])
+        .choices(SECRET_USES)
         .makeOptionMandatory(),
     )
     .option(

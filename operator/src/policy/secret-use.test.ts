@@ -37,3 +37,10 @@ test('the grant lets the operator get that one Secret, in its namespace, and not
     /kubectl hyperagent secret allow git --for git -n demo applies both$/,
   );
 });
+
+test('registry Secrets (the overlay builder pulls and pushes with them) opt in the same way', () => {
+  assert.match(
+    secretUseProblem({ name: 'regcred', namespace: 'shop' }, 'registry') ?? '',
+    /^the Secret shop\/regcred has not opted in to be used as registry credentials: .*hyperagents\.io\/registry-credentials=true \(kubectl hyperagent secret allow regcred --for registry -n shop,/,
+  );
+});

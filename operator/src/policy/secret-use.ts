@@ -5,21 +5,31 @@
 // whoever may change RBAC and the Secret can do it:
 //   - a Role in the Secret's namespace lets the operator's ServiceAccount `get` that Secret alone
 //     (the chart grants no Secret access: the API server refuses every other read);
-//   - a label names what the operator may use it for (git credentials, an LLM API key).
+//   - a label names what the operator may use it for (git credentials, an LLM API key, the
+//     registry credentials the overlay builder pulls and pushes with).
 // `kubectl hyperagent secret allow` applies both. Pure: the objects and the messages.
 
-export type SecretUse = 'git' | 'llm';
+export type SecretUse = 'git' | 'llm' | 'registry';
+
+export const SECRET_USES: readonly SecretUse[] = ['git', 'llm', 'registry'];
 
 /** The label that opts a Secret in to one use; its value must be "true". */
 export const SECRET_USE_LABELS: Readonly<Record<SecretUse, string>> = {
   git: 'hyperagents.io/git-credentials',
   llm: 'hyperagents.io/llm-api-key',
+  registry: 'hyperagents.io/registry-credentials',
 };
 
 const DESCRIBED: Readonly<Record<SecretUse, string>> = {
   git: 'git credentials',
   llm: 'an LLM API key',
+  registry: 'registry credentials',
 };
+
+/** How a use reads in a sentence: "git credentials", "an LLM API key". */
+export function describeUse(use: SecretUse): string {
+  return DESCRIBED[use];
+}
 
 /** The ServiceAccount the chart runs the operator as, by default. */
 export const DEFAULT_OPERATOR_ACCOUNT = {
