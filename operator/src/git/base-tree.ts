@@ -19,6 +19,9 @@ export interface RepositorySnapshot extends RepositoryFacts {
   treeFor(diff: string): Promise<BaseTree>;
 }
 
+/** How many files the import reader asks git for at once. */
+const READS_AT_ONCE = 8;
+
 /** A HyperAgent manifest in the tree: YAML whose top-level `kind` is HyperAgent. */
 const AGENT_MANIFEST_PATTERN = '^kind:[[:space:]]*["\']?HyperAgent["\']?[[:space:]]*$';
 
@@ -76,7 +79,11 @@ async function readImports(
   let level = roots.filter((path) => files.has(path) && SCRIPT_LANGUAGES.has(languageOf(path)));
   const seen = new Set(level);
   while (level.length > 0) {
-    const texts = await Promise.all(level.map(read));
+    // A protected directory may hold thousands of modules: read a few at a time, not all at once.
+    const texts: string[] = [];
+    for (let at = 0; at < level.length; at += READS_AT_ONCE) {
+      texts.push(...(await Promise.all(level.slice(at, at + READS_AT_ONCE).map(read))));
+    }
     const next: string[] = [];
     level.forEach((path, index) => {
       const local = readScript(path, texts[index]!).runtimeSpecifiers.flatMap((specifier) => {
