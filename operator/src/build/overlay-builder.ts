@@ -17,11 +17,11 @@
 // image whose filesystem is the base's plus this layer (its diff_ids say so) and returns it
 // without uploading; blobs the repository has are never uploaded twice (HEAD first).
 import type { ImprovementCycleSpec } from '../api/schema.js';
-import { describeError, statusCodeOf, type KubeClients } from '../controller/kube.js';
+import type { KubeClients } from '../controller/kube.js';
 import type { CycleContext, WorkOutcome } from '../cycle/work.js';
 import { SourceUnavailableError, type SourceCheckouts } from '../engine/source-checkout.js';
 import { GitLineageError, isGitLineageError } from '../git/errors.js';
-import { secretAccessProblem, secretUseProblem } from '../policy/secret-use.js';
+import { readOptedInSecret } from '../controller/opted-in-secret.js';
 import { resolveCommit } from '../git/history.js';
 import { treeChanges } from '../git/tree-changes.js';
 import type { Workspace } from '../git/workspace.js';
@@ -247,26 +247,18 @@ export class OverlayBuilder implements ImageBuilder {
       ...new Set([...(this.options.pushSecret ? [this.options.pushSecret] : []), ...pullSecrets]),
     ];
     for (const name of names) {
-      let data: Record<string, string> | undefined;
-      try {
-        const secret = await this.options.clients.core.readNamespacedSecret({ name, namespace });
-        const problem = secretUseProblem(
-          { name, namespace, labels: secret.metadata?.labels ?? {} },
-          'registry',
-        );
-        if (problem) throw new RegistryError('Unauthorized', problem);
-        data = secret.data;
-      } catch (error) {
-        if (error instanceof RegistryError) throw error;
+      const read = await readOptedInSecret(
+        this.options.clients.core,
+        { name, namespace },
+        'registry',
+        'registry Secret',
+      );
+      if ('problem' in read) {
         // A missing pull Secret does not stop the kubelet either; a missing push Secret is a mistake.
-        if (name !== this.options.pushSecret && statusCodeOf(error) === 404) continue;
-        throw new RegistryError(
-          'Unauthorized',
-          statusCodeOf(error) === 403
-            ? secretAccessProblem({ name, namespace }, 'registry')
-            : `cannot read the registry Secret ${namespace}/${name}: ${describeError(error)}`,
-        );
+        if (name !== this.options.pushSecret && read.notFound) continue;
+        throw new RegistryError('Unauthorized', read.problem);
       }
+      const data = read.secret.data;
       const encoded = data?.['.dockerconfigjson'] ?? data?.['.dockercfg'];
       if (!encoded) continue;
       const credentials = credentialsFromDockerConfig(

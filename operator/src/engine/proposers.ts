@@ -4,14 +4,13 @@
 // a cycle that asks for it fails at once naming the missing capability.
 import type { Logger } from 'pino';
 import type { KubeClients } from '../controller/kube.js';
-import { describeError, statusCodeOf } from '../controller/kube.js';
+import { readOptedInSecret } from '../controller/opted-in-secret.js';
 import type { CycleContext } from '../cycle/work.js';
 import { OpenAIProposer, type ModelPrice } from '../propose/openai.js';
 import type { ProposerMetrics } from '../propose/observe.js';
 import type { Proposer } from '../propose/proposer.js';
 import { TunerProposer } from '../propose/tuner.js';
 import { ProposerUnavailableError, type ProposerFactory } from './propose-work.js';
-import { secretAccessProblem, secretUseProblem } from '../policy/secret-use.js';
 
 export function tunerFactory(): ProposerFactory {
   return async () => new TunerProposer();
@@ -43,21 +42,14 @@ export function openAIFactory(
     if (!settings.model || !ref) {
       throw new ProposerUnavailableError('the openai proposer needs model and apiKeySecret');
     }
-    const secret = await clients.core
-      .readNamespacedSecret({ name: ref.name, namespace: cycle.namespace })
-      .catch((error: unknown) => {
-        throw new ProposerUnavailableError(
-          statusCodeOf(error) === 403
-            ? secretAccessProblem({ name: ref.name, namespace: cycle.namespace }, 'llm')
-            : `cannot read the API key Secret ${cycle.namespace}/${ref.name}: ${describeError(error)}`,
-        );
-      });
-    const problem = secretUseProblem(
-      { name: ref.name, namespace: cycle.namespace, labels: secret.metadata?.labels ?? {} },
+    const read = await readOptedInSecret(
+      clients.core,
+      { name: ref.name, namespace: cycle.namespace },
       'llm',
+      'API key Secret',
     );
-    if (problem) throw new ProposerUnavailableError(problem);
-    const encoded = secret.data?.[ref.key];
+    if ('problem' in read) throw new ProposerUnavailableError(read.problem);
+    const encoded = read.secret.data?.[ref.key];
     const apiKey = encoded === undefined ? undefined : Buffer.from(encoded, 'base64').toString('utf8').trim();
     if (!apiKey)
       throw new ProposerUnavailableError(`the Secret ${cycle.namespace}/${ref.name} has no key '${ref.key}'`);

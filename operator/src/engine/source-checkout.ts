@@ -11,8 +11,7 @@ import type { HyperAgentSpec } from '../api/schema.js';
 import { decodeSecretData, openGitAccess } from '../git/credentials.js';
 import { isGitLineageError } from '../git/errors.js';
 import { openWorkspace, type Workspace } from '../git/workspace.js';
-import { describeError, statusCodeOf } from '../controller/kube.js';
-import { secretAccessProblem, secretUseProblem } from '../policy/secret-use.js';
+import { readOptedInSecret } from '../controller/opted-in-secret.js';
 
 export interface CheckoutTarget {
   namespace: string;
@@ -40,21 +39,14 @@ export class SourceCheckouts {
     const { repo, branch, credentialsSecret } = target.source;
     let secret: Record<string, string> | undefined;
     if (credentialsSecret) {
-      const read = await this.core
-        .readNamespacedSecret({ name: credentialsSecret, namespace: target.namespace })
-        .catch((error: unknown) => {
-          throw new SourceUnavailableError(
-            statusCodeOf(error) === 403
-              ? secretAccessProblem({ name: credentialsSecret, namespace: target.namespace }, 'git')
-              : `cannot read the credentials Secret ${target.namespace}/${credentialsSecret}: ${describeError(error)}`,
-          );
-        });
-      const problem = secretUseProblem(
-        { name: credentialsSecret, namespace: target.namespace, labels: read.metadata?.labels ?? {} },
+      const read = await readOptedInSecret(
+        this.core,
+        { name: credentialsSecret, namespace: target.namespace },
         'git',
+        'credentials Secret',
       );
-      if (problem) throw new SourceUnavailableError(problem);
-      secret = read.data;
+      if ('problem' in read) throw new SourceUnavailableError(read.problem);
+      secret = read.secret.data;
     }
     const access = await openGitAccess({
       repo,
