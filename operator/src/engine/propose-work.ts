@@ -16,7 +16,7 @@ import {
   type RoundContext,
 } from '../cycle/proposal-round.js';
 import type { CycleContext, WorkOutcome } from '../cycle/work.js';
-import { readRepositorySnapshot } from '../git/base-tree.js';
+import { readRepositorySnapshot, type RepositorySnapshot } from '../git/base-tree.js';
 import { importRootFilesOf, policyInputFor } from '../policy/agent-policy.js';
 import { fromArchiveRecord, parameterValues } from '../policy/archive-record.js';
 import { checkPatch, judgedFiles } from '../policy/patch-policy.js';
@@ -93,6 +93,17 @@ export class ProposalWork implements ProposeWork {
         async (workspace) => {
           const graph = this.deps.graphs.get(cycle.uid) ?? (await graphOf(workspace, cycle, baseCommit));
           await checkoutCommit(workspace, baseCommit);
+          // Every candidate of the round is judged against the same commit or two: read each once
+          // (its file list, manifests and the imports of its anchors), not once per candidate.
+          const snapshots = new Map<string, Promise<RepositorySnapshot>>();
+          const snapshotOf = (commit: string): Promise<RepositorySnapshot> => {
+            let snapshot = snapshots.get(commit);
+            if (!snapshot) {
+              snapshot = readRepositorySnapshot(workspace.dir, commit, importRootFilesOf(spec));
+              snapshots.set(commit, snapshot);
+            }
+            return snapshot;
+          };
           const now = this.deps.now?.() ?? new Date();
           const started = Date.parse(cycle.status.startTime ?? now.toISOString());
           const context: RoundContext = {
@@ -118,11 +129,7 @@ export class ProposalWork implements ProposeWork {
               };
             },
             checkPatch: async (diff, parent) => {
-              const snapshot = await readRepositorySnapshot(
-                workspace.dir,
-                parent?.commit ?? baseCommit,
-                importRootFilesOf(spec),
-              );
+              const snapshot = await snapshotOf(parent?.commit ?? baseCommit);
               return checkPatch({
                 ...policyInputFor(spec, snapshot),
                 diff,
@@ -164,7 +171,7 @@ export class ProposalWork implements ProposeWork {
           const refusals = new Map<string, Refusal>();
           // The policy judged jsdiff's application of each diff; git made the tree that ships.
           // Where the two place a hunk differently, the candidate is refused.
-          const policyBase = await readRepositorySnapshot(workspace.dir, parentCommit ?? baseCommit);
+          const policyBase = await snapshotOf(parentCommit ?? baseCommit);
           for (const item of round.reviewed) {
             const made = files.get(item.id);
             if (item.candidate.kind !== 'code' || !made || 'refusal' in made) continue;
