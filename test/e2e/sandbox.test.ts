@@ -26,10 +26,9 @@ import { kubectlPlugin } from '../support/plugin.js';
 import { createQuoteRemote, readTree } from '../support/quote-fixture.js';
 import { startGitHttpServer } from '../support/git-http-server.js';
 import { reply, startLlmServer, type LlmServer } from '../support/llm-server.js';
-import { applyJson, deleteNamespace, optedInSecret, restrictedContainer } from '../support/workloads.js';
+import { applyJson, deleteNamespace, optedInSecret, quoteDeployment } from '../support/workloads.js';
 
 const NODE_IP = process.env.HYPERAGENT_NODE_IP ?? '127.0.0.1';
-const QUOTE_IMAGE = process.env.HYPERAGENT_E2E_QUOTE_IMAGE ?? 'localhost:5001/hyperagent-e2e-quote:0.1.0';
 const FIXTURE = 'test/e2e/images/quote';
 const API_KEY = 'sk-e2e-sandbox-key';
 
@@ -109,31 +108,10 @@ before(async () => {
       'git',
     ),
     ...optedInSecret({ name: 'llm', namespace, stringData: { apiKey: API_KEY } }, 'llm'),
-    {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name: 'quote', namespace },
-      spec: {
-        selector: { matchLabels: { app: 'quote' } },
-        template: {
-          metadata: { labels: { app: 'quote' } },
-          spec: {
-            automountServiceAccountToken: false,
-            containers: [
-              {
-                name: 'quote',
-                image: QUOTE_IMAGE,
-                ...restrictedContainer,
-                env: [
-                  { name: 'QUOTE_CACHE_SIZE', value: '64' },
-                  { name: 'QUOTE_BATCH_WINDOW_MS', value: '0' },
-                ],
-              },
-            ],
-          },
-        },
-      },
-    },
+    quoteDeployment(namespace, [
+      { name: 'QUOTE_CACHE_SIZE', value: '64' },
+      { name: 'QUOTE_BATCH_WINDOW_MS', value: '0' },
+    ]),
   ]);
 });
 

@@ -8,6 +8,7 @@ import {
   type SecretUse,
 } from '../../operator/src/policy/secret-use.js';
 import { core, eventually, kubeConfig, kubectl, kubectlWithInput } from './cluster.js';
+import { QUOTE_IMAGE } from './sandbox-pods.js';
 
 export const apps = kubeConfig.makeApiClient(AppsV1Api);
 
@@ -162,10 +163,6 @@ export async function deleteNamespace(namespace: string): Promise<void> {
   await kubectl('delete', 'namespace', namespace, '--wait=true', '--timeout=120s', '--ignore-not-found');
 }
 
-/** The e2e quote fixture image (test/e2e/images/quote), built and pushed by the harness. */
-export const QUOTE_IMAGE =
-  process.env.HYPERAGENT_E2E_QUOTE_IMAGE ?? 'localhost:5001/hyperagent-e2e-quote:0.1.0';
-
 /**
  * A Secret opted in to one use by the operator, as `kubectl hyperagent secret allow` does it: the
  * label naming the use, and the Role and RoleBinding that let the operator's account read it.
@@ -187,6 +184,25 @@ export function optedInSecret(
   ];
 }
 
+/** The target Deployment `quote` of the e2e quote service (test/e2e/images/quote), with `env`. */
+export function quoteDeployment(namespace: string, env: { name: string; value: string }[]): object {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'quote', namespace },
+    spec: {
+      selector: { matchLabels: { app: 'quote' } },
+      template: {
+        metadata: { labels: { app: 'quote' } },
+        spec: {
+          automountServiceAccountToken: false,
+          containers: [{ name: 'quote', image: QUOTE_IMAGE, ...restrictedContainer, env }],
+        },
+      },
+    },
+  };
+}
+
 /**
  * What an in-cluster operator needs to run a cycle of the e2e quote service: its git Secret (opted
  * in for git, for `operator`) and the target Deployment `quote`, cache off.
@@ -198,27 +214,6 @@ export function quoteAgentObjects(
 ): object[] {
   return [
     ...optedInSecret({ name: 'git', namespace, stringData: git }, 'git', operator),
-    {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name: 'quote', namespace },
-      spec: {
-        selector: { matchLabels: { app: 'quote' } },
-        template: {
-          metadata: { labels: { app: 'quote' } },
-          spec: {
-            automountServiceAccountToken: false,
-            containers: [
-              {
-                name: 'quote',
-                image: QUOTE_IMAGE,
-                ...restrictedContainer,
-                env: [{ name: 'QUOTE_CACHE', value: 'off' }],
-              },
-            ],
-          },
-        },
-      },
-    },
+    quoteDeployment(namespace, [{ name: 'QUOTE_CACHE', value: 'off' }]),
   ];
 }
