@@ -8,10 +8,7 @@
 // cluster-wide operator scaled to zero meanwhile) evaluates a cycle's candidates in its sandbox.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import { load } from 'js-yaml';
@@ -19,7 +16,6 @@ import type { HyperAgent } from '../../operator/src/api/resources.js';
 import { TERMINAL_CYCLE_PHASES } from '../../operator/src/api/schema.js';
 import { SANDBOX_NAMESPACE_PREFIX } from '../../operator/src/sandbox/manifests.js';
 import {
-  agentManifest,
   core,
   createAgent,
   eventually,
@@ -28,15 +24,15 @@ import {
   kubectlWithInput,
   listCycles,
 } from '../support/cluster.js';
-import { startGitHttpServer } from '../support/git-http-server.js';
-import { createQuoteRemote, readTree } from '../support/quote-fixture.js';
 import {
   applyJson,
   apps,
   deleteNamespace,
   optedInSecret,
   quoteAgentObjects,
+  quoteTunerAgent,
   restrictedContainer,
+  serveQuoteFixture,
 } from '../support/workloads.js';
 
 const OPERATOR = 'system:serviceaccount:hyperagent-system:hyperagent-hyperagent-operator';
@@ -258,14 +254,7 @@ test('watching one namespace, the chart grants namespaced Roles only, and the op
     .spec!.template.spec!.containers[0]!;
   const image = main.image!;
   const args = main.args ?? [];
-  const scratch = mkdtempSync(join(tmpdir(), 'e2e-scoped-'));
-  createQuoteRemote(scratch, await readTree('test/e2e/images/quote', (name) => name === 'Dockerfile'));
-  const git = await startGitHttpServer({
-    projectRoot: scratch,
-    username: 'builder',
-    password: 'git-scoped-password',
-    host: process.env.HYPERAGENT_NODE_IP ?? '127.0.0.1',
-  });
+  const git = await serveQuoteFixture('git-scoped-password');
   await scaleMainOperator(0);
   try {
     await run(
@@ -340,26 +329,14 @@ test('watching one namespace, the chart grants namespaced Roles only, and the op
       ),
     );
     await createAgent(
-      agentManifest('scoped', watched, {
-        target: { deployment: 'quote' },
-        source: { repo: `${git.url}/remote.git`, credentialsSecret: 'git', paths: ['src'] },
-        objectives: [{ name: 'p99', benchmark: 'p99_ms', direction: 'Minimize' }],
-        improvement: {
-          interval: '24h',
-          maxCandidates: 1,
-          proposer: { type: 'tuner', seed: 1 },
-          // the fixture's benchmark is fastest at 384 (bench/run.mjs); the Deployment runs the default, 64
-          parameters: [
-            { name: 'cache-size', env: 'QUOTE_CACHE_SIZE', type: 'choice', choices: ['384', '448'] },
-          ],
-        },
-        verification: { test: 'node --test', benchmark: 'node bench/run.mjs' },
-        sandbox: {
-          timeoutSeconds: 180,
-          resources: { cpu: '400m', memory: '352Mi' },
-          quota: { pods: 3, cpu: '1200m', memory: '1056Mi' },
-        },
-        approval: 'Always',
+      quoteTunerAgent('scoped', watched, `${git.url}/remote.git`, {
+        maxCandidates: 1,
+        // the fixture's benchmark is fastest at 384 (bench/run.mjs); the Deployment runs the default, 64
+        parameters: [
+          { name: 'cache-size', env: 'QUOTE_CACHE_SIZE', type: 'choice', choices: ['384', '448'] },
+        ],
+        test: 'node --test',
+        timeoutSeconds: 180,
       }),
     );
     // It may not list nodes: the isolation proof probes its own node's kubelet (NODE_IP) instead.
@@ -413,6 +390,5 @@ test('watching one namespace, the chart grants namespaced Roles only, and the op
     await deleteNamespace(watched);
     await deleteNamespace(sandboxOfWatched);
     await deleteNamespace(release);
-    rmSync(scratch, { recursive: true, force: true });
   }
 });

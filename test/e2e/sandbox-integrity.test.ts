@@ -44,17 +44,7 @@ import {
 import type { IsolationProbe, SandboxResult } from '../../operator/src/sandbox/protocol.js';
 import { bundleOf } from '../../sandbox-image/runner/changes.js';
 import { defaultedMinimalSpec } from '../support/agents.js';
-import {
-  agentManifest,
-  core,
-  createAgent,
-  eventually,
-  freshNamespace,
-  kubectl,
-  listCycles,
-} from '../support/cluster.js';
-import { startGitHttpServer } from '../support/git-http-server.js';
-import { createQuoteRemote, readTree } from '../support/quote-fixture.js';
+import { core, createAgent, eventually, freshNamespace, kubectl, listCycles } from '../support/cluster.js';
 import {
   CONNECT_INSPECTOR,
   DETACHED_DAEMON,
@@ -71,7 +61,13 @@ import {
 } from '../support/integrity-attacks.js';
 import { agentSandboxManifest, nodeProbes } from '../support/sandbox-agent.js';
 import { clusterProbes, runSandboxPod } from '../support/sandbox-pods.js';
-import { applyJson, deleteNamespace, quoteAgentObjects } from '../support/workloads.js';
+import {
+  applyJson,
+  deleteNamespace,
+  quoteAgentObjects,
+  quoteTunerAgent,
+  serveQuoteFixture,
+} from '../support/workloads.js';
 
 const FIXTURE = 'test/e2e/images/quote';
 const SYMBOLS = ['ACME', 'A', 'XY', 'ABCDE', 'acme'];
@@ -807,37 +803,18 @@ for (const item of CASES) {
 test('a NetworkPolicy deleted and another added while a cycle evaluates: the operator stops its pods and fails the cycle', async (t) => {
   const agentNamespace = await freshNamespace('e2e-integrity-guard');
   const sandbox = sandboxNamespaceName(agentNamespace);
-  const scratch = mkdtempSync(join(tmpdir(), 'e2e-integrity-guard-'));
-  createQuoteRemote(scratch, await readTree(FIXTURE, (name) => name === 'Dockerfile'));
-  const git = await startGitHttpServer({
-    projectRoot: scratch,
-    username: 'builder',
-    password: 'git-guard-password',
-    host: process.env.HYPERAGENT_NODE_IP ?? '127.0.0.1',
-  });
+  const git = await serveQuoteFixture('git-guard-password');
   try {
     await applyJson(
       quoteAgentObjects(agentNamespace, { username: 'builder', password: 'git-guard-password' }),
     );
     // The tuner proposes config candidates; each pod's test waits long enough to be caught running.
     await createAgent(
-      agentManifest('guarded', agentNamespace, {
-        target: { deployment: 'quote' },
-        source: { repo: `${git.url}/remote.git`, credentialsSecret: 'git', paths: ['src'] },
-        objectives: [{ name: 'p99', benchmark: 'p99_ms', direction: 'Minimize' }],
-        improvement: {
-          interval: '24h',
-          maxCandidates: 2,
-          proposer: { type: 'tuner', seed: 1 },
-          parameters: [{ name: 'cache', env: 'QUOTE_CACHE', type: 'choice', choices: ['off', 'on'] }],
-        },
-        verification: { test: 'sleep 40 && node --test', benchmark: 'node bench/run.mjs' },
-        sandbox: {
-          timeoutSeconds: 120,
-          resources: { cpu: '400m', memory: '352Mi' },
-          quota: { pods: 3, cpu: '1200m', memory: '1056Mi' },
-        },
-        approval: 'Always',
+      quoteTunerAgent('guarded', agentNamespace, `${git.url}/remote.git`, {
+        maxCandidates: 2,
+        parameters: [{ name: 'cache', env: 'QUOTE_CACHE', type: 'choice', choices: ['off', 'on'] }],
+        test: 'sleep 40 && node --test',
+        timeoutSeconds: 120,
       }),
     );
     const running = await eventually(
@@ -893,6 +870,5 @@ test('a NetworkPolicy deleted and another added while a cycle evaluates: the ope
     await git.close();
     await deleteNamespace(agentNamespace);
     await deleteNamespace(sandbox);
-    rmSync(scratch, { recursive: true, force: true });
   }
 });

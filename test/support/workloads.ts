@@ -7,7 +7,13 @@ import {
   secretGrant,
   type SecretUse,
 } from '../../operator/src/policy/secret-use.js';
-import { core, eventually, kubeConfig, kubectl, kubectlWithInput } from './cluster.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { HyperAgent } from '../../operator/src/api/resources.js';
+import { agentManifest, core, eventually, kubeConfig, kubectl, kubectlWithInput } from './cluster.js';
+import { startGitHttpServer } from './git-http-server.js';
+import { createQuoteRemote, readTree } from './quote-fixture.js';
 import { QUOTE_IMAGE } from './sandbox-pods.js';
 
 export const apps = kubeConfig.makeApiClient(AppsV1Api);
@@ -216,4 +222,63 @@ export function quoteAgentObjects(
     ...optedInSecret({ name: 'git', namespace, stringData: git }, 'git', operator),
     quoteDeployment(namespace, [{ name: 'QUOTE_CACHE', value: 'off' }]),
   ];
+}
+
+/**
+ * The e2e quote fixture (test/e2e/images/quote, without its Dockerfile) as a git remote,
+ * `${url}/remote.git`, on the node's address where the in-cluster operator clones it (user
+ * `builder`). close() stops the server and removes the scratch copy.
+ */
+export async function serveQuoteFixture(password: string): Promise<{ url: string; close(): Promise<void> }> {
+  const scratch = mkdtempSync(join(tmpdir(), 'e2e-quote-remote-'));
+  createQuoteRemote(scratch, await readTree('test/e2e/images/quote', (name) => name === 'Dockerfile'));
+  const git = await startGitHttpServer({
+    projectRoot: scratch,
+    username: 'builder',
+    password,
+    host: process.env.HYPERAGENT_NODE_IP ?? '127.0.0.1',
+  });
+  return {
+    url: git.url,
+    close: async () => {
+      await git.close();
+      rmSync(scratch, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * A HyperAgent the offline tuner drives over the e2e quote service of quoteAgentObjects, cloned
+ * from `repoUrl` with the `git` Secret, judged by the fixture's benchmark; every cycle waits for
+ * approval. Sandbox sizes fit the harness's node.
+ */
+export function quoteTunerAgent(
+  name: string,
+  namespace: string,
+  repoUrl: string,
+  options: {
+    maxCandidates: number;
+    parameters: Record<string, unknown>[];
+    test: string;
+    timeoutSeconds: number;
+  },
+): HyperAgent {
+  return agentManifest(name, namespace, {
+    target: { deployment: 'quote' },
+    source: { repo: repoUrl, credentialsSecret: 'git', paths: ['src'] },
+    objectives: [{ name: 'p99', benchmark: 'p99_ms', direction: 'Minimize' }],
+    improvement: {
+      interval: '24h',
+      maxCandidates: options.maxCandidates,
+      proposer: { type: 'tuner', seed: 1 },
+      parameters: options.parameters,
+    },
+    verification: { test: options.test, benchmark: 'node bench/run.mjs' },
+    sandbox: {
+      timeoutSeconds: options.timeoutSeconds,
+      resources: { cpu: '400m', memory: '352Mi' },
+      quota: { pods: 3, cpu: '1200m', memory: '1056Mi' },
+    },
+    approval: 'Always',
+  });
 }
