@@ -1,6 +1,6 @@
 // What the judge knows of one command of the evaluation: the environment it adds, and what came
 // back from the executor that ran it in the candidate's container (executor-runner.ts).
-import type { CommandReport } from '../../operator/src/sandbox/protocol.js';
+import type { CommandReport } from '../../operator/src/api/sandbox-protocol.js';
 
 export interface CommandRun {
   report: CommandReport;

@@ -20,7 +20,7 @@ import {
   WorkloadRequest,
   type SandboxManifest,
   type SandboxResult,
-} from '../../operator/src/sandbox/protocol.js';
+} from '../../operator/src/api/sandbox-protocol.js';
 import { readChanges, type ChangedFiles } from './changes.js';
 import { commandEnv } from './commands.js';
 import { acceptExecutor, ExecutorLostError, type ExecutorConnection } from './executor-client.js';

@@ -1,7 +1,7 @@
 // Commands run by the executor in the candidate's container, seen by the judge as CommandRuns.
 // The executor answers only once the command and everything it left behind have ended, so when
 // this resolves no candidate process is running.
-import type { CommandReport } from '../../operator/src/sandbox/protocol.js';
+import type { CommandReport } from '../../operator/src/api/sandbox-protocol.js';
 import type { CommandRun } from './commands.js';
 import { ExecutorLostError, type ExecutorConnection } from './executor-client.js';
 import type { Log } from './log.js';

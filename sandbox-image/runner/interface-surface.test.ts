@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { dump } from 'js-yaml';
-import { MAX_SURFACE_LINE_CHARS, MAX_SURFACE_LINES } from '../../operator/src/sandbox/protocol.js';
+import { MAX_SURFACE_LINE_CHARS, MAX_SURFACE_LINES } from '../../operator/src/api/sandbox-protocol.js';
 import {
   compareSurfaces,
   hashLines,

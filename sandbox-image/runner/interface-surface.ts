@@ -12,7 +12,7 @@ import {
   MAX_SURFACE_LINE_CHARS,
   MAX_SURFACE_LINES,
   type SandboxResult,
-} from '../../operator/src/sandbox/protocol.js';
+} from '../../operator/src/api/sandbox-protocol.js';
 import { loadCompiler } from './compiler.js';
 import { exportedDeclarations, type TypeScript } from './export-surface.js';
 import { openApiOperations } from './openapi-surface.js';

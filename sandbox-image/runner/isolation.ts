@@ -3,7 +3,7 @@
 // networks and silence count as isolation.
 import { createSocket } from 'node:dgram';
 import { connect, isIPv6 } from 'node:net';
-import type { IsolationProbe, SandboxManifest } from '../../operator/src/sandbox/protocol.js';
+import type { IsolationProbe, SandboxManifest } from '../../operator/src/api/sandbox-protocol.js';
 
 /** Pause between rounds while waiting for the network policy to reach the node. */
 export const SETTLE_INTERVAL_MS = 500;

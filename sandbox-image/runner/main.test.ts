@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { after, test } from 'node:test';
 import { promisify } from 'node:util';
 import { Value } from '@sinclair/typebox/value';
-import { SandboxResult, type SandboxManifest } from '../../operator/src/sandbox/protocol.js';
+import { SandboxResult, type SandboxManifest } from '../../operator/src/api/sandbox-protocol.js';
 import { bundleOf } from './changes.js';
 import { spawnExecutor, TEST_CANDIDATE_UID } from './executor-process.js';
 import { RESULT_LINE_PREFIX } from './result.js';

@@ -5,7 +5,7 @@
 // be written makes it exit 1.
 import './no-inspector.js';
 import { writeFile } from 'node:fs/promises';
-import { EXECUTOR_SOCKET, STAND_INS_SOCKET } from '../../operator/src/sandbox/protocol.js';
+import { EXECUTOR_SOCKET, STAND_INS_SOCKET } from '../../operator/src/api/sandbox-protocol.js';
 import { evaluate } from './evaluation.js';
 import { createLog } from './log.js';
 import { runnerPaths } from './paths.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { PROTOCOL_VERSION } from '../../operator/src/sandbox/protocol.js';
+import { PROTOCOL_VERSION } from '../../operator/src/api/sandbox-protocol.js';
 import { checkManifest, readManifest } from './manifest.js';
 import { sampleManifest, tempDir, writeFiles } from './test-helpers.js';
 

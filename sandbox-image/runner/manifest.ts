@@ -2,7 +2,7 @@
 // that fails is answered with its first schema errors and nothing runs.
 import { readFile } from 'node:fs/promises';
 import { Value } from '@sinclair/typebox/value';
-import { SandboxManifest } from '../../operator/src/sandbox/protocol.js';
+import { SandboxManifest } from '../../operator/src/api/sandbox-protocol.js';
 
 /** How many schema errors an invalid manifest's result names (the result must stay small). */
 const REPORTED_ERRORS = 3;

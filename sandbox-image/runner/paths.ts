@@ -1,7 +1,7 @@
 // Where the runner reads and writes. The pod's volumes sit at fixed paths (SANDBOX_PATHS); tests
 // and local runs point the runner elsewhere with environment variables.
 import { join } from 'node:path';
-import { SANDBOX_PATHS } from '../../operator/src/sandbox/protocol.js';
+import { SANDBOX_PATHS } from '../../operator/src/api/sandbox-protocol.js';
 
 /** Environment variables that move the runner's directories and files (for tests and local runs). */
 export const PATH_OVERRIDES = {

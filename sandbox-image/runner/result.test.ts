@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Value } from '@sinclair/typebox/value';
-import { MAX_RESULT_BYTES, SandboxResult } from '../../operator/src/sandbox/protocol.js';
+import { MAX_RESULT_BYTES, SandboxResult } from '../../operator/src/api/sandbox-protocol.js';
 import { emptyResult, fitResult, joinNotes } from './result.js';
 
 function evaluated(overrides: Partial<SandboxResult> = {}): SandboxResult {

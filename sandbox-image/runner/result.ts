@@ -3,7 +3,11 @@
 // the same order: the message first, then the listed interface changes (they stay counted), then
 // the precision and number of benchmark figures.
 import { Value } from '@sinclair/typebox/value';
-import { MAX_RESULT_BYTES, PROTOCOL_VERSION, SandboxResult } from '../../operator/src/sandbox/protocol.js';
+import {
+  MAX_RESULT_BYTES,
+  PROTOCOL_VERSION,
+  SandboxResult,
+} from '../../operator/src/api/sandbox-protocol.js';
 
 /** Prefix of the stdout line that repeats the result (the last line of the log). */
 export const RESULT_LINE_PREFIX = 'HYPERAGENT_RESULT ';

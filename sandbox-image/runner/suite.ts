@@ -6,7 +6,7 @@ import {
   COMMAND_NAMES,
   type CommandReport,
   type SandboxManifest,
-} from '../../operator/src/sandbox/protocol.js';
+} from '../../operator/src/api/sandbox-protocol.js';
 import { BENCHMARK_OUTPUT_ENV, collectRuns, readRunFigures, type Figures } from './benchmark.js';
 import type { CommandRun } from './commands.js';
 import type { Log } from './log.js';

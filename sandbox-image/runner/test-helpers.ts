@@ -3,7 +3,7 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after } from 'node:test';
-import { PROTOCOL_VERSION, type SandboxManifest } from '../../operator/src/sandbox/protocol.js';
+import { PROTOCOL_VERSION, type SandboxManifest } from '../../operator/src/api/sandbox-protocol.js';
 
 /** A fresh directory, removed when the test file's tests are done. */
 export async function tempDir(prefix = 'hyperagent-runner-'): Promise<string> {

@@ -1,7 +1,7 @@
 // Test counts read from what a test command printed or wrote. Pure: finding JUnit files on disk
 // is test-results.ts. Explicit totals (node's summary, a TAP summary) beat counting result lines,
 // because the kept output is only the tail of a long run and nested subtests repeat their parents.
-import type { SandboxResult } from '../../operator/src/sandbox/protocol.js';
+import type { SandboxResult } from '../../operator/src/api/sandbox-protocol.js';
 
 export type TestCounts = NonNullable<SandboxResult['tests']>;
 

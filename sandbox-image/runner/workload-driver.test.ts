@@ -41,7 +41,9 @@ test('the load is open loop at the asked rate, timed from the schedule, 5xx coun
   // every fourth request (/fail) of the cycle: a schedule may send one more or less than 100
   assert.equal(run.errors, Math.floor(run.sent / 4));
   const figures = figuresOf(run);
-  assert.ok(figures.p50_ms < 20, `p50 ${figures.p50_ms}`);
+  // half the requests answer in 1 ms and a quarter in 30 ms: the median is far below the 2 s a failure
+  // counts (a bound of tens of ms flaked on a busy 2-core machine, where latency from the schedule grows)
+  assert.ok(figures.p50_ms < 500, `p50 ${figures.p50_ms}`);
   // a quarter of the requests failed: each counts as the whole 2 s timeout
   assert.ok(figures.p90_ms >= 2000, `p90 ${figures.p90_ms}: the failed quarter counts at the timeout`);
   assert.ok(Math.abs(figures.error_rate - 0.25) < 0.01, `error rate ${figures.error_rate}`);

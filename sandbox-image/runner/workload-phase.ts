@@ -3,7 +3,7 @@
 // driven the same way by the judge. Dependency stand-ins run in a container of their own, from
 // the source image, so candidate code can neither see nor signal them. The figures and the
 // answers are the judge's own; nothing the service prints is read as a figure.
-import type { SandboxResult, Workload, WorkloadRequest } from '../../operator/src/sandbox/protocol.js';
+import type { SandboxResult, Workload, WorkloadRequest } from '../../operator/src/api/sandbox-protocol.js';
 import { compareAnswers, type Answer, type BehaviourComparison } from './behaviour.js';
 import type { ExecutorConnection } from './executor-client.js';
 import type { Log } from './log.js';

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ImprovementCycle } from '../../operator/src/api/resources.js';
+import { DELIVERING_CYCLE_PHASES } from '../../operator/src/api/schema.js';
 import { isTerminal } from '../../operator/src/cycle/machine.js';
 import { PrometheusProvider } from '../../operator/src/rollout/prometheus.js';
 import { sandboxNamespaceName } from '../../operator/src/sandbox/manifests.js';
@@ -344,7 +345,7 @@ async function followCycle(
     if (cycle) {
       if (!previous) say(`cycle ${cycle.metadata.name} created`);
       for (const line of progressLines(previous, cycle)) say(line);
-      if (!loadAtStart && ['Committing', 'Building', 'Canary'].includes(cycle.status?.phase ?? '')) {
+      if (!loadAtStart && cycle.status?.phase && DELIVERING_CYCLE_PHASES.includes(cycle.status.phase)) {
         loadAtStart = await loadCount(prometheus, namespace);
       }
       previous = cycle;

@@ -11,7 +11,7 @@ import { bundleOf } from '../../sandbox-image/runner/changes.js';
 import { sandboxNamespace, sandboxNetworkPolicies } from '../../operator/src/sandbox/manifests.js';
 import { defaultedAgentSpec } from '../../operator/src/api/defaults.js';
 import type { SandboxSpec } from '../../operator/src/sandbox/manifests.js';
-import type { IsolationProbe, SandboxManifest } from '../../operator/src/sandbox/protocol.js';
+import type { IsolationProbe, SandboxManifest } from '../../operator/src/api/sandbox-protocol.js';
 import { minimalAgentSpec } from '../support/agents.js';
 import { clusterProbes, runSandboxPod, SMALL_SANDBOX, testManifest } from '../support/sandbox-pods.js';
 import { applyJson, deleteNamespace } from '../support/workloads.js';

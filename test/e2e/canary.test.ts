@@ -26,11 +26,10 @@ import {
   type ImprovementCycle,
 } from '../../operator/src/api/resources.js';
 import type { CanaryStatus, ImprovementCycleStatus } from '../../operator/src/api/schema.js';
-import { KubeEventRecorder } from '../../operator/src/controller/events.js';
-import { createKubeClients } from '../../operator/src/controller/kube.js';
-import type { CycleContext } from '../../operator/src/cycle/work.js';
-import { cycleInputsConfigMap } from '../../operator/src/engine/cycle-inputs.js';
-import type { CanaryOutcome } from '../../operator/src/rollout/canary.js';
+import { KubeEventRecorder } from '../../operator/src/kube/events.js';
+import { createKubeClients } from '../../operator/src/kube/clients.js';
+import { cycleInputsConfigMap } from '../../operator/src/kube/cycle-inputs.js';
+import type { CanaryOutcome, CycleContext } from '../../operator/src/cycle/ports.js';
 import { KubeCanaryDriver } from '../../operator/src/rollout/kube-canary-driver.js';
 import { OperatorMetrics } from '../../operator/src/telemetry/metrics.js';
 import {

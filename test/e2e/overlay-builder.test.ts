@@ -25,9 +25,10 @@ import {
   MEDIA_TYPES,
   type ImageManifest,
 } from '../../operator/src/build/oci-registry.js';
-import { createKubeClients } from '../../operator/src/controller/kube.js';
-import type { CycleContext, WorkOutcome } from '../../operator/src/cycle/work.js';
-import { SourceCheckouts } from '../../operator/src/engine/source-checkout.js';
+import { createKubeClients } from '../../operator/src/kube/clients.js';
+import type { CycleContext, WorkOutcome } from '../../operator/src/cycle/ports.js';
+import { SourceCheckouts } from '../../operator/src/git/source-checkout.js';
+import { gitCredentials } from '../../operator/src/kube/opted-in-secret.js';
 import { core, eventually, freshNamespace, kubeConfig, kubectl } from '../support/cluster.js';
 import { startGitHttpServer } from '../support/git-http-server.js';
 import { closedPort } from '../support/ports.js';
@@ -109,7 +110,7 @@ function cycleContext(name: string, commit: string, deployment = 'quote-service'
 function builder(options: Partial<OverlayBuilderOptions> = {}): OverlayBuilder {
   return new OverlayBuilder({
     clients,
-    checkouts: new SourceCheckouts(clients.core, join(scratch, 'work')),
+    checkouts: new SourceCheckouts(gitCredentials(clients.core), join(scratch, 'work')),
     fetch: (async (input: string | URL | Request, init?: RequestInit) => {
       requests.push(`${init?.method ?? 'GET'} ${new URL(String(input)).pathname}`);
       return fetch(input, init);

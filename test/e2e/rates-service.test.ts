@@ -15,7 +15,11 @@ import {
   sandboxNetworkPolicies,
   type SandboxSpec,
 } from '../../operator/src/sandbox/manifests.js';
-import type { IsolationProbe, SandboxManifest, SandboxResult } from '../../operator/src/sandbox/protocol.js';
+import type {
+  IsolationProbe,
+  SandboxManifest,
+  SandboxResult,
+} from '../../operator/src/api/sandbox-protocol.js';
 import { bundleOf } from '../../sandbox-image/runner/changes.js';
 import { clusterProbes, runSandboxPod, testManifest } from '../support/sandbox-pods.js';
 import { applyJson, deleteNamespace } from '../support/workloads.js';

@@ -41,7 +41,7 @@ import {
   sandboxQuota,
   splitResources,
 } from '../../operator/src/sandbox/manifests.js';
-import type { IsolationProbe, SandboxResult } from '../../operator/src/sandbox/protocol.js';
+import type { IsolationProbe, SandboxResult } from '../../operator/src/api/sandbox-protocol.js';
 import { bundleOf } from '../../sandbox-image/runner/changes.js';
 import { defaultedMinimalSpec } from '../support/agents.js';
 import { core, createAgent, eventually, freshNamespace, kubectl, listCycles } from '../support/cluster.js';

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { judgeCandidate } from '../../operator/src/policy/invariants.js';
 import { sandboxNamespace, sandboxNetworkPolicies } from '../../operator/src/sandbox/manifests.js';
-import type { IsolationProbe, SandboxResult } from '../../operator/src/sandbox/protocol.js';
+import type { IsolationProbe, SandboxResult } from '../../operator/src/api/sandbox-protocol.js';
 import { kubectl } from '../support/cluster.js';
 import { clusterProbes, runSandboxPod, testManifest } from '../support/sandbox-pods.js';
 import { applyJson, deleteNamespace } from '../support/workloads.js';

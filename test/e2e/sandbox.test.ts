@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { ImprovementCycle } from '../../operator/src/api/resources.js';
+import { EVALUATING_CYCLE_PHASES } from '../../operator/src/api/schema.js';
 import { sandboxNamespaceName } from '../../operator/src/sandbox/manifests.js';
 import {
   agentManifest,
@@ -165,9 +166,7 @@ test('every candidate is judged in its own sandbox pod, with verdicts and figure
     async () => {
       const [current] = await listCycles(namespace);
       const phase = current?.status?.phase;
-      return phase && !['Pending', 'Representing', 'Proposing', 'Evaluating', 'Selecting'].includes(phase)
-        ? current
-        : undefined;
+      return phase && !EVALUATING_CYCLE_PHASES.includes(phase) && phase !== 'Selecting' ? current : undefined;
     },
     420_000,
   );

@@ -11,16 +11,17 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { createTwoFilesPatch } from 'diff';
 import type { Candidate, ImprovementCycleSpec } from '../../operator/src/api/schema.js';
-import { createKubeClients } from '../../operator/src/controller/kube.js';
-import type { CycleContext } from '../../operator/src/cycle/work.js';
+import { createKubeClients } from '../../operator/src/kube/clients.js';
+import type { CycleContext } from '../../operator/src/cycle/ports.js';
 import { CommitWork } from '../../operator/src/engine/commit-work.js';
 import {
   cycleInputsConfigMap,
   inputKeys,
   parametersJson,
   sha256,
-} from '../../operator/src/engine/cycle-inputs.js';
-import { SourceCheckouts } from '../../operator/src/engine/source-checkout.js';
+} from '../../operator/src/kube/cycle-inputs.js';
+import { SourceCheckouts } from '../../operator/src/git/source-checkout.js';
+import { gitCredentials } from '../../operator/src/kube/opted-in-secret.js';
 import { defaultedMinimalSpec } from '../support/agents.js';
 import { agentManifest, core, createAgent, freshNamespace, kubeConfig } from '../support/cluster.js';
 import { createQuoteRemote, QUOTE_AGENT, QUOTE_FILES } from '../support/quote-fixture.js';
@@ -110,7 +111,10 @@ function codeCandidate(diff: string, tree: string | null = evaluatedTree): Candi
 }
 
 function commitWork(): CommitWork {
-  return new CommitWork({ clients, checkouts: new SourceCheckouts(clients.core, join(root, 'work')) });
+  return new CommitWork({
+    clients,
+    checkouts: new SourceCheckouts(gitCredentials(clients.core), join(root, 'work')),
+  });
 }
 
 test('the evaluated diff is committed on the cycle branch with its trailers, pushed, and reused on a second visit', async () => {
@@ -228,7 +232,7 @@ test('a base branch that moved since evaluation fails the commit rather than del
 });
 
 test('an agent whose repository changed is cloned afresh: the old clone is only a cache', async () => {
-  const checkouts = new SourceCheckouts(clients.core, join(root, 'work-moved'));
+  const checkouts = new SourceCheckouts(gitCredentials(clients.core), join(root, 'work-moved'));
   const target = (repo: string) => ({ namespace, agent: 'moved', source: { ...spec.source, repo } });
   const first = await checkouts.withWorkspace(target(remote), async (w) => w.repo);
   assert.equal(first, remote);

@@ -8,11 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Evaluation } from '../../operator/src/cycle/proposal-round.js';
-import type {
-  ParameterSpec,
-  ParameterValues,
-  ProposedCandidate,
-} from '../../operator/src/propose/candidate.js';
+import type { ProposedCandidate } from '../../operator/src/propose/candidate.js';
+import type { ParameterSpec, ParameterValues } from '../../operator/src/api/parameters.js';
 
 const run = promisify(execFile);
 

@@ -1,6 +1,7 @@
 // A proposal request for the tests beside this file: four parameters of every type, an archive
 // with failures and their reasons, a small service graph. Not used by the operator itself.
-import type { ArchiveEntry, ProposalRequest } from '../../operator/src/propose/candidate.js';
+import type { ProposalRequest } from '../../operator/src/propose/candidate.js';
+import type { ArchiveEntry } from '../../operator/src/policy/archive-entry.js';
 import type { ServiceGraph } from '../../operator/src/represent/graph.js';
 
 export const ARCHIVE: ArchiveEntry[] = [

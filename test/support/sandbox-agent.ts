@@ -8,7 +8,7 @@ import {
   PROTOCOL_VERSION,
   type IsolationProbe,
   type SandboxManifest,
-} from '../../operator/src/sandbox/protocol.js';
+} from '../../operator/src/api/sandbox-protocol.js';
 
 type Values = Record<string, string | number | boolean>;
 

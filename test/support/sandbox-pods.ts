@@ -9,7 +9,7 @@ import {
   PROTOCOL_VERSION,
   type IsolationProbe,
   type SandboxManifest,
-} from '../../operator/src/sandbox/protocol.js';
+} from '../../operator/src/api/sandbox-protocol.js';
 import { core, eventually, kubeConfig } from './cluster.js';
 
 export const SANDBOX_IMAGE =

@@ -1,11 +1,8 @@
 // The search space the tuner's tests share: one parameter of every type, the values the service
 // runs with, and a proposal request over them. The optimum test scores this space with a known
 // function; the unit tests probe the tuner's moves in it.
-import type {
-  ParameterSpec,
-  ParameterValues,
-  ProposalRequest,
-} from '../../operator/src/propose/candidate.js';
+import type { ProposalRequest } from '../../operator/src/propose/candidate.js';
+import type { ParameterSpec, ParameterValues } from '../../operator/src/api/parameters.js';
 
 export const TUNING_PARAMETERS: ParameterSpec[] = [
   { name: 'cache-size', env: 'CACHE_SIZE', type: 'integer', min: 16, max: 1024, step: 16 },

@@ -35,7 +35,7 @@ import { fromArchiveRecord, toArchiveRecord } from '../../operator/src/policy/ar
 import { importRootFilesOf, policyInputFor } from '../../operator/src/policy/agent-policy.js';
 import { checkPatch } from '../../operator/src/policy/patch-policy.js';
 import { selectParent } from '../../operator/src/policy/parent-selection.js';
-import type { ArchiveEntry } from '../../operator/src/propose/candidate.js';
+import type { ArchiveEntry } from '../../operator/src/policy/archive-entry.js';
 import type { Proposer } from '../../operator/src/propose/proposer.js';
 import { OpenAIProposer } from '../../operator/src/propose/openai.js';
 import { TunerProposer } from '../../operator/src/propose/tuner.js';

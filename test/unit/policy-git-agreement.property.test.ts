@@ -33,7 +33,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { placementMismatch } from '../../operator/src/engine/candidate-files.js';
-import type { ChangedFilesBundle } from '../../operator/src/engine/cycle-inputs.js';
+import type { ChangedFilesBundle } from '../../operator/src/git/changed-files.js';
 import { parseGitDiff } from '../../operator/src/policy/diff-parse.js';
 import {
   checkPatch,

@@ -41,6 +41,13 @@ export const CYCLES: ResourceInfo = {
 };
 
 /** Label that ties a cycle (and later its sandbox pods) to its agent. */
+/** What the API server accepts in one ConfigMap or Secret: its values together, in bytes. */
+export const MAX_CONFIGMAP_BYTES = 1024 * 1024;
+
+/** On everything the operator creates (sandbox objects, canaries, cycle inputs): who manages it. */
+export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
+export const MANAGED_BY = 'hyperagent-operator';
+
 export const AGENT_LABEL = 'hyperagents.io/agent';
 /** Annotation a human sets (or `kubectl hyperagent approve` sets) to decide on a waiting cycle. */
 export const APPROVAL_ANNOTATION = 'hyperagents.io/approval';

@@ -702,6 +702,33 @@ export const Analysis = Type.Object(
   { default: {}, description: 'How the canary is judged from Prometheus measurements.' },
 );
 
+/** The traffic routers the schema names; rollout/routers.ts registers an implementation for each. */
+export const TRAFFIC_ROUTER_KINDS = ['replicaRatio'] as const;
+
+export const TrafficRouting = Type.Object(
+  {
+    replicaRatio: Type.Optional(
+      Type.Object(
+        {},
+        {
+          description:
+            "A canary Deployment beside the stable one, selected by the same Service: the canary's share of traffic is its share of ready pods, so weights are as coarse as the replica count. Needs no gateway.",
+        },
+      ),
+    ),
+  },
+  {
+    default: { replicaRatio: {} },
+    description: 'How the canary receives its share of traffic: exactly one router.',
+    'x-kubernetes-validations': [
+      {
+        rule: `[${TRAFFIC_ROUTER_KINDS.map((kind) => `has(self.${kind})`).join(', ')}].exists_one(set, set)`,
+        message: `trafficRouting names exactly one router: ${TRAFFIC_ROUTER_KINDS.join(' or ')}`,
+      },
+    ],
+  },
+);
+
 export const Rollout = Type.Object(
   {
     steps: Type.Array(CanaryStep, {
@@ -719,6 +746,7 @@ export const Rollout = Type.Object(
         },
       ],
     }),
+    trafficRouting: TrafficRouting,
     analysis: Analysis,
     rollback: Type.Object(
       {
@@ -834,7 +862,20 @@ export const CYCLE_PHASES = [
 ] as const;
 export type CyclePhase = (typeof CYCLE_PHASES)[number];
 
+// The phases in groups, beside the list they come from: code that asks "is this cycle still
+// evaluating?" or "is it delivering?" uses these, never a list of its own.
+
+/** The outcomes: nothing more happens to the cycle. */
 export const TERMINAL_CYCLE_PHASES: readonly CyclePhase[] = ['Promoted', 'RolledBack', 'Rejected', 'Failed'];
+/** Up to and including Evaluating: sandbox objects may exist, or be about to. */
+export const EVALUATING_CYCLE_PHASES: readonly CyclePhase[] = [
+  'Pending',
+  'Representing',
+  'Proposing',
+  'Evaluating',
+];
+/** From the commit to the canary's end: the selected candidate is on its way to production. */
+export const DELIVERING_CYCLE_PHASES: readonly CyclePhase[] = ['Committing', 'Building', 'Canary'];
 
 // ---------------------------------------------------------------------------------------------
 // HyperAgent status

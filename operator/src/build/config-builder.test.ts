@@ -3,16 +3,9 @@ import { test } from 'node:test';
 import type { V1Deployment } from '@kubernetes/client-node';
 import { defaultedMinimalSpec } from '../../../test/support/agents.js';
 import type { Candidate } from '../api/schema.js';
-import type { KubeClients } from '../controller/kube.js';
-import type { CycleContext } from '../cycle/work.js';
-import {
-  ConfigBuilder,
-  configBuildMessage,
-  parameterChanges,
-  selectedCandidate,
-  targetContainer,
-  targetImageOf,
-} from './config-builder.js';
+import type { KubeClients } from '../kube/clients.js';
+import { selectedCandidate, type CycleContext } from '../cycle/ports.js';
+import { ConfigBuilder, configBuildMessage, parameterChanges } from './config-builder.js';
 
 const PARAMETERS = [
   { name: 'cache-size', env: 'QUOTE_CACHE_SIZE', type: 'integer' as const, min: 16, max: 1024 },
@@ -72,29 +65,6 @@ function fakeApps(answer: V1Deployment | Error): { apps: KubeClients['apps']; as
   } as unknown as KubeClients['apps'];
   return { apps, asked };
 }
-
-test('the target container is the named one, or the first', () => {
-  const d = deployment([
-    { name: 'sidecar', image: 'envoy:1' },
-    { name: 'quote', image: 'quote:1' },
-  ]);
-  assert.equal(targetContainer(d)?.name, 'sidecar');
-  assert.equal(targetContainer(d, 'quote')?.image, 'quote:1');
-  assert.equal(targetContainer(d, 'missing'), undefined);
-});
-
-test('the target image carries the pull Secrets in order; a missing container is TargetUnavailable', () => {
-  const d = deployment([{ name: 'quote', image: 'localhost:5001/quote:1' }], ['regcred', 'other']);
-  assert.deepEqual(targetImageOf(d, { deployment: 'quote-service' }), {
-    image: 'localhost:5001/quote:1',
-    container: 'quote',
-    pullSecrets: ['regcred', 'other'],
-  });
-  const missing = targetImageOf(d, { deployment: 'quote-service', container: 'web' });
-  assert.ok('failed' in missing);
-  assert.equal(missing.failed.state === 'failed' && missing.failed.reason, 'TargetUnavailable');
-  assert.match(missing.failed.state === 'failed' ? missing.failed.message : '', /named web/);
-});
 
 test('the selected candidate must exist', () => {
   assert.equal((selectedCandidate(cycle([configCandidate], 'c1')) as Candidate).id, 'c1');

@@ -17,16 +17,21 @@
 // image whose filesystem is the base's plus this layer (its diff_ids say so) and returns it
 // without uploading; blobs the repository has are never uploaded twice (HEAD first).
 import type { ImprovementCycleSpec } from '../api/schema.js';
-import type { KubeClients } from '../controller/kube.js';
-import type { CycleContext, WorkOutcome } from '../cycle/work.js';
-import { SourceUnavailableError, type SourceCheckouts } from '../engine/source-checkout.js';
+import type { KubeClients } from '../kube/clients.js';
+import {
+  failedOutcome,
+  selectedCandidate,
+  type BuildPort,
+  type CycleContext,
+  type WorkOutcome,
+} from '../cycle/ports.js';
+import { SourceUnavailableError, type SourceCheckouts } from '../git/source-checkout.js';
 import { GitLineageError, isGitLineageError } from '../git/errors.js';
-import { readOptedInSecret } from '../controller/opted-in-secret.js';
+import { readOptedInSecret } from '../kube/opted-in-secret.js';
 import { resolveCommit } from '../git/history.js';
 import { treeChanges } from '../git/tree-changes.js';
 import type { Workspace } from '../git/workspace.js';
-import { readTargetImage, selectedCandidate } from './config-builder.js';
-import type { ImageBuilder } from './image-builder.js';
+import { readTarget } from '../kube/target.js';
 import {
   assertLayerSize,
   compressLayer,
@@ -118,7 +123,7 @@ export interface OverlayImage {
   config: Buffer;
 }
 
-export class OverlayBuilder implements ImageBuilder {
+export class OverlayBuilder implements BuildPort {
   readonly type = 'overlay' as const;
 
   constructor(private readonly options: OverlayBuilderOptions) {}
@@ -134,22 +139,22 @@ export class OverlayBuilder implements ImageBuilder {
     const candidate = selectedCandidate(cycle);
     if ('failed' in candidate) return candidate.failed;
     if (candidate.kind !== 'code') {
-      return failure(
+      return failedOutcome(
         'NotACodeCandidate',
         `candidate ${candidate.id} is a ${candidate.kind} candidate; an overlay carries code changes`,
       );
     }
     const { commit, baseCommit } = cycle.status;
     if (!commit || !baseCommit) {
-      return failure(
+      return failedOutcome(
         'NoCommit',
         `status.${commit ? 'baseCommit' : 'commit'} is not set; the overlay is the difference between the two`,
       );
     }
-    const target = await readTargetImage(this.options.clients.apps, cycle);
+    const target = await readTarget(this.options.clients.apps, cycle.namespace, cycle.spec.agentSpec.target);
     if ('failed' in target) return target.failed;
     const notApplicable = overlayApplicability(cycle.spec, target.image);
-    if (notApplicable) return failure('OverlayNotApplicable', notApplicable);
+    if (notApplicable) return failedOutcome('OverlayNotApplicable', notApplicable);
 
     try {
       const ref = parseImageReference(target.image);
@@ -157,15 +162,15 @@ export class OverlayBuilder implements ImageBuilder {
       const base = await resolveBaseImage(registry, ref, this.options.platform ?? currentPlatform());
       const maxLayers = this.options.maxLayers ?? DEFAULT_MAX_LAYERS;
       if (base.manifest.layers.length + 1 > maxLayers) {
-        return failure(
+        return failedOutcome(
           'TooManyLayers',
-          `${target.image} already has ${base.manifest.layers.length} layers; another would pass the limit of ${maxLayers}. Rebuild the image from source (CI or kaniko) to start a fresh chain`,
+          `${target.image} already has ${base.manifest.layers.length} layers; another would pass the limit of ${maxLayers}. Rebuild the image from source (in CI, say) to start a fresh chain`,
         );
       }
       const carried = carriedCommit(base.config) ?? baseCommit;
       const source = await this.readChanges(cycle, carried, commit, candidate.tree);
       if (source.changes.length === 0) {
-        return failure(
+        return failedOutcome(
           'NothingToBuild',
           `commit ${short(commit)} has the same files as ${short(carried)}, which ${target.image} already carries`,
         );
@@ -282,7 +287,7 @@ export function overlayApplicability(spec: ImprovementCycleSpec, targetImage: st
   return (
     `spec.sandbox.sourceImage (${sourceImage}) is not the image the service runs (${targetImage}): an overlay adds the ` +
     `changed files to the running image, so its source at ${spec.agentSpec.sandbox.sourcePath} must be what was evaluated. ` +
-    `Unset sourceImage for a service that runs its source, or build with kaniko`
+    `Unset sourceImage for a service that runs its source; a compiled service needs a builder that runs its build, which this operator does not ship yet`
   );
 }
 
@@ -520,10 +525,6 @@ export function outcomeOf(error: unknown): WorkOutcome {
     reason: 'BuildFailed',
     message: error instanceof Error ? error.message : String(error),
   };
-}
-
-function failure(reason: string, message: string): WorkOutcome {
-  return { state: 'failed', reason, message };
 }
 
 function short(commit: string): string {

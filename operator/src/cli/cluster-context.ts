@@ -8,7 +8,7 @@ import {
   setHeaderOptions,
 } from '@kubernetes/client-node';
 import { CYCLES, HYPERAGENTS, type HyperAgent, type ImprovementCycle } from '../api/resources.js';
-import { describeError, statusCodeOf } from '../controller/kube.js';
+import { describeError, statusCodeOf } from '../kube/clients.js';
 
 export interface ClusterFlags {
   namespace?: string;

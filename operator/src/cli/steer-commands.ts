@@ -5,6 +5,7 @@
 // canary. Nothing here changes a Deployment; the operator does, and tells in status and Events.
 import { Command } from 'commander';
 import type { HyperAgent, ImprovementCycle } from '../api/resources.js';
+import { DELIVERING_CYCLE_PHASES } from '../api/schema.js';
 import {
   APPROVAL_ANNOTATION,
   CANARY_REQUEST_ANNOTATIONS,
@@ -132,7 +133,6 @@ export async function runCycleNow(
 }
 
 /** Phases in which a cycle is changing what runs: a manual rollback would race it. */
-const DELIVERING = ['Committing', 'Building', 'Canary'];
 
 /** Asks the operator to put `revision` from the agent's history back on its Deployment. */
 export async function runRollback(
@@ -155,7 +155,7 @@ export async function runRollback(
     );
   }
   const phase = cycle?.status?.phase;
-  if (cycle && phase && DELIVERING.includes(phase)) {
+  if (cycle && phase && DELIVERING_CYCLE_PHASES.includes(phase)) {
     return userError(
       `cycle ${cycle.metadata.name} is delivering (${phase}): abort it first (kubectl hyperagent abort ${flags.agent}) or wait for it to end`,
     );

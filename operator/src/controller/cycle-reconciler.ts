@@ -2,14 +2,15 @@
 // pure state machine decide, then persists the status difference and records the events.
 import type { Logger } from 'pino';
 import { APPROVAL_ANNOTATION, CYCLES, splitKey } from '../api/resources.js';
+import { EVALUATING_CYCLE_PHASES } from '../api/schema.js';
 import type { ImprovementCycle } from '../api/resources.js';
-import { missingCapabilities, type CycleProviders } from '../cycle/capabilities.js';
+import { missingCapabilities } from '../cycle/capabilities.js';
 import { PHASE_WORK, isTerminal, step, type WorkKind } from '../cycle/machine.js';
-import type { CycleContext, WorkOutcome } from '../cycle/work.js';
-import type { EventRecorder } from './events.js';
+import { failedOutcome, type CycleContext, type CycleProviders, type WorkOutcome } from '../cycle/ports.js';
+import type { EventRecorder } from '../kube/events.js';
 import type { Informer } from './informer.js';
-import { statusCodeOf, type KubeClients } from './kube.js';
-import { writeStatus } from './status.js';
+import { statusCodeOf, type KubeClients } from '../kube/clients.js';
+import { writeStatus } from '../kube/status.js';
 import type { ReconcileResult } from './work-queue.js';
 
 export interface CycleReconcilerDeps {
@@ -27,31 +28,21 @@ export async function runWork(
   cycle: CycleContext,
   providers: CycleProviders,
 ): Promise<WorkOutcome> {
-  const missing = (what: string): WorkOutcome => ({
-    state: 'failed',
-    reason: 'CapabilityMissing',
-    message: `This operator has no ${what}.`,
-  });
+  const missing = (what: string) => failedOutcome('CapabilityMissing', `This operator has no ${what}.`);
   switch (kind) {
     case 'represent':
-      return providers.representer ? providers.representer.represent(cycle) : missing('Representer');
+      return providers.represent ? providers.represent.represent(cycle) : missing('Representer');
     case 'propose': {
       const type = cycle.spec.agentSpec.improvement.proposer.type;
-      const proposer = providers.proposers[type];
+      const proposer = providers.propose[type];
       return proposer ? proposer.propose(cycle) : missing(`Proposer '${type}'`);
     }
     case 'evaluate':
-      return providers.sandbox ? providers.sandbox.evaluate(cycle) : missing('Sandbox');
+      return providers.evaluate ? providers.evaluate.evaluate(cycle) : missing('Sandbox');
     case 'commit':
-      return providers.sourceRepository
-        ? providers.sourceRepository.commit(cycle)
-        : missing('SourceRepository');
-    case 'build': {
-      const selected = cycle.status.candidates?.find((c) => c.id === cycle.status.selected);
-      const type = selected?.kind === 'code' ? 'overlay' : 'config';
-      const builder = providers.imageBuilders[type];
-      return builder ? builder.build(cycle) : missing(`ImageBuilder '${type}'`);
-    }
+      return providers.commit ? providers.commit.commit(cycle) : missing('SourceRepository');
+    case 'build':
+      return providers.build ? providers.build.build(cycle) : missing('ImageBuilder');
     case 'canary':
       return providers.canary ? providers.canary.advance(cycle) : missing('Canary');
   }
@@ -59,9 +50,6 @@ export async function runWork(
 
 /** Set on a cycle while it may own sandbox objects; removed once they are released. */
 export const SANDBOX_FINALIZER = 'hyperagents.io/sandbox-cleanup';
-
-/** Phases during which sandbox objects may exist or be about to. */
-const SANDBOX_PHASES: ReadonlySet<string> = new Set(['Pending', 'Representing', 'Proposing', 'Evaluating']);
 
 function hasFinalizer(cycle: ImprovementCycle): boolean {
   return cycle.metadata.finalizers?.includes(SANDBOX_FINALIZER) ?? false;
@@ -98,7 +86,7 @@ export class CycleReconciler {
     const kind = PHASE_WORK[phase];
     // The finalizer goes on before the first sandbox object exists, so that no way out of
     // Evaluating (deletion included) leaves sandbox pods behind.
-    if (kind === 'evaluate' && this.deps.providers.sandbox && !hasFinalizer(cycle)) {
+    if (kind === 'evaluate' && this.deps.providers.evaluate && !hasFinalizer(cycle)) {
       await this.setFinalizer(cycle, true);
       if (cycle.metadata.resourceVersion) this.writtenFrom.set(key, cycle.metadata.resourceVersion);
       return { requeueAfterMs: 0 };
@@ -147,9 +135,9 @@ export class CycleReconciler {
    */
   private async releaseSandbox(cycle: ImprovementCycle): Promise<ImprovementCycle | undefined> {
     if (!hasFinalizer(cycle)) return cycle;
-    const inSandboxPhase = SANDBOX_PHASES.has(cycle.status?.phase ?? 'Pending');
+    const inSandboxPhase = EVALUATING_CYCLE_PHASES.includes(cycle.status?.phase ?? 'Pending');
     if (!cycle.metadata.deletionTimestamp && inSandboxPhase) return cycle;
-    await this.deps.providers.sandbox?.release({
+    await this.deps.providers.evaluate?.release({
       namespace: cycle.metadata.namespace,
       name: cycle.metadata.name,
       uid: cycle.metadata.uid ?? '',

@@ -1,7 +1,6 @@
 // Reconciles one HyperAgent: starts the cycle of a due slot and keeps the agent's status and
 // conditions in step with its cycles. Decisions come from planAgent(); this file only observes
 // and acts.
-import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import {
   API_VERSION,
@@ -13,16 +12,16 @@ import {
   splitKey,
 } from '../api/resources.js';
 import type { HyperAgent, ImprovementCycle } from '../api/resources.js';
-import type { KubeClients } from './kube.js';
-import { statusCodeOf } from './kube.js';
-import type { EventRecorder } from './events.js';
+import type { KubeClients } from '../kube/clients.js';
+import { statusCodeOf } from '../kube/clients.js';
+import type { EventRecorder } from '../kube/events.js';
 import type { Informer } from './informer.js';
 import { planAgent } from './agent-plan.js';
 import { planManualRollback, type RollbackPlan } from './manual-rollback.js';
 import { isTerminal } from '../cycle/machine.js';
-import { stablePatch } from '../rollout/promotion.js';
-import { describeError } from './kube.js';
-import { writeStatus } from './status.js';
+import { applyRevision } from '../rollout/stable-deployment.js';
+import { describeError } from '../kube/clients.js';
+import { writeStatus } from '../kube/status.js';
 import type { ReconcileResult } from './work-queue.js';
 
 export interface HyperAgentReconcilerDeps {
@@ -114,13 +113,11 @@ export class HyperAgentReconciler {
           name: target.deployment,
           namespace: agent.metadata.namespace,
         });
-        await clients.apps.patchNamespacedDeployment(
-          {
-            name: target.deployment,
-            namespace: agent.metadata.namespace,
-            body: stablePatch(stable, target.container, plan.revision),
-          },
-          setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
+        await applyRevision(
+          clients.apps,
+          { namespace: agent.metadata.namespace, deployment: target.deployment, container: target.container },
+          stable,
+          plan.revision,
         );
         restored = plan.revision.name;
         events.record(

@@ -10,14 +10,14 @@ import {
   type ImprovementCycle,
   type ResourceInfo,
 } from '../api/resources.js';
-import type { CycleProviders } from '../cycle/capabilities.js';
+import type { CycleProviders } from '../cycle/ports.js';
 import { CYCLE_UID_LABEL, sandboxNamespaceName } from '../sandbox/manifests.js';
 import type { OperatorMetrics } from '../telemetry/metrics.js';
 import { CycleReconciler } from './cycle-reconciler.js';
-import { KubeEventRecorder, type EventRecorder } from './events.js';
+import { KubeEventRecorder, type EventRecorder } from '../kube/events.js';
 import { HyperAgentReconciler } from './hyperagent-reconciler.js';
 import { Informer } from './informer.js';
-import { createKubeClients, describeError, type KubeClients } from './kube.js';
+import { createKubeClients, describeError, type KubeClients } from '../kube/clients.js';
 import { LeaderElector } from './leader-election.js';
 import { WorkQueue } from './work-queue.js';
 

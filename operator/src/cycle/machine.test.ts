@@ -10,7 +10,7 @@ import {
   type CycleObservations,
   PHASE_WORK,
 } from './machine.js';
-import type { WorkOutcome } from './work.js';
+import type { WorkOutcome } from './ports.js';
 
 function cycleSpec(overrides: Record<string, unknown> = {}): ImprovementCycleSpec {
   return {

@@ -10,7 +10,7 @@
 import type { Candidate, CyclePhase, ImprovementCycleSpec, ImprovementCycleStatus } from '../api/schema.js';
 import { TERMINAL_CYCLE_PHASES } from '../api/schema.js';
 import { parseDuration } from '../util/duration.js';
-import type { WorkOutcome } from './work.js';
+import type { WorkOutcome } from './ports.js';
 
 export type WorkKind = 'represent' | 'propose' | 'evaluate' | 'commit' | 'build' | 'canary';
 

@@ -11,13 +11,9 @@ import type { Candidate, HyperAgentSpec, ProposalRecord } from '../api/schema.js
 import { parameterStrings } from '../policy/archive-record.js';
 import { startingValues } from '../propose/candidate-schema.js';
 import type { ChangedFile, PatchVerdict } from '../policy/patch-policy.js';
-import type {
-  ArchiveEntry,
-  ParameterValues,
-  ProposalRequest,
-  ProposalResult,
-  ProposedCandidate,
-} from '../propose/candidate.js';
+import type { ProposalRequest, ProposalResult, ProposedCandidate } from '../propose/candidate.js';
+import type { ArchiveEntry } from '../policy/archive-entry.js';
+import type { ParameterValues } from '../api/parameters.js';
 import type { Proposer } from '../propose/proposer.js';
 import type { ServiceGraph } from '../represent/graph.js';
 import { chooseCandidate } from './machine.js';

@@ -19,7 +19,7 @@ import {
 import { commitChanges } from '../build/overlay-builder.js';
 import { commitCandidate } from '../git/commit.js';
 import { candidateFiles, type CandidateFiles } from './candidate-files.js';
-import { CHANGED_FILES_LIMITS, parseChangedFiles } from './cycle-inputs.js';
+import { CHANGED_FILES_LIMITS, parseChangedFiles } from '../git/changed-files.js';
 
 const remote = remoteForFile();
 let seeded: Promise<string> | undefined;

@@ -16,7 +16,7 @@ import {
   changedFilesOf,
   serializeChangedFiles,
   type ChangedFilesBundle,
-} from './cycle-inputs.js';
+} from '../git/changed-files.js';
 
 export interface FilesRequest {
   /** The cycle's base commit: what the sandbox's source holds, and what bundles are relative to. */

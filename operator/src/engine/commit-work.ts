@@ -6,18 +6,18 @@
 // than commit something nobody tested. Idempotent through commitCandidate (an earlier attempt's
 // commit is found by its trailers and reused).
 import type { Candidate } from '../api/schema.js';
-import { describeError, type KubeClients } from '../controller/kube.js';
-import type { CycleContext, WorkOutcome } from '../cycle/work.js';
+import { describeError, type KubeClients } from '../kube/clients.js';
+import type { CommitPort, CycleContext, WorkOutcome } from '../cycle/ports.js';
 import { commitCandidate } from '../git/commit.js';
 import { isGitLineageError } from '../git/errors.js';
 import { resolveCommit } from '../git/history.js';
 import { pushCycleBranch } from '../git/push.js';
-import type { SourceRepository } from '../git/source-repository.js';
 import { parameterValues } from '../policy/archive-record.js';
-import type { ParameterValues, ProposedCandidate } from '../propose/candidate.js';
-import { cycleInputsName, inputKeys, sha256 } from './cycle-inputs.js';
-import { readOwningAgent } from './owning-agent.js';
-import { SourceUnavailableError, type SourceCheckouts } from './source-checkout.js';
+import type { ProposedCandidate } from '../propose/candidate.js';
+import type { ParameterValues } from '../api/parameters.js';
+import { cycleInputsName, inputKeys, sha256 } from '../kube/cycle-inputs.js';
+import { readOwningAgent } from '../kube/owning-agent.js';
+import { SourceUnavailableError, type SourceCheckouts } from '../git/source-checkout.js';
 
 export interface CommitWorkDeps {
   clients: KubeClients;
@@ -39,7 +39,7 @@ const fail = (reason: string, message: string): { failed: WorkOutcome } => ({
   failed: { state: 'failed', reason, message },
 });
 
-export class CommitWork implements SourceRepository {
+export class CommitWork implements CommitPort {
   constructor(private readonly deps: CommitWorkDeps) {}
 
   /** Commits and pushes the selected candidate; the outcome carries `status.commit`, or why it cannot be. */

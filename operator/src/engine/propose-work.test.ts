@@ -10,16 +10,18 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { V1ConfigMap } from '@kubernetes/client-node';
 import { defaultedAgentSpec } from '../api/defaults.js';
-import type { KubeClients } from '../controller/kube.js';
-import type { CycleContext } from '../cycle/work.js';
+import type { KubeClients } from '../kube/clients.js';
+import type { CycleContext } from '../cycle/ports.js';
 import { NO_USAGE, type ProposedCandidate } from '../propose/candidate.js';
 import type { Proposer } from '../propose/proposer.js';
 import { END_OF_FILE_DIFF, END_OF_FILE_TEXT } from '../../../test/support/git-repos.js';
 import { createQuoteRemote, QUOTE_AGENT, QUOTE_FILES } from '../../../test/support/quote-fixture.js';
-import { inputKeys, parseChangedFiles } from './cycle-inputs.js';
+import { inputKeys } from '../kube/cycle-inputs.js';
+import { parseChangedFiles } from '../git/changed-files.js';
 import { ProposalWork } from './propose-work.js';
 import { GraphCache } from './represent-work.js';
-import { SourceCheckouts } from './source-checkout.js';
+import { SourceCheckouts } from '../git/source-checkout.js';
+import { gitCredentials } from '../kube/opted-in-secret.js';
 
 /** A file of 400 KiB: a one-line change to it makes a bundle of about 530 KiB. */
 const BIG = Array.from({ length: 40_000 }, (_, i) => `line ${String(i).padStart(4, '0')}`).join('\n') + '\n';
@@ -76,7 +78,7 @@ function proposing(candidates: ProposedCandidate[]): {
     custom: { getNamespacedCustomObject: async () => ({ status: { archive: [] } }) },
     apps: {
       readNamespacedDeployment: async () => ({
-        spec: { template: { spec: { containers: [{ name: 'quote', env: [] }] } } },
+        spec: { template: { spec: { containers: [{ name: 'quote', image: 'quote:1', env: [] }] } } },
       }),
     },
     core: {
@@ -93,7 +95,7 @@ function proposing(candidates: ProposedCandidate[]): {
   const workRoot = mkdtempSync(join(root, 'work-'));
   const work = new ProposalWork({
     clients,
-    checkouts: new SourceCheckouts(clients.core, workRoot),
+    checkouts: new SourceCheckouts(gitCredentials(clients.core), workRoot),
     graphs: new GraphCache(),
     makeProposer: async () => proposer,
     now: () => new Date('2026-01-01T00:00:00Z'),

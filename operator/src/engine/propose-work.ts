@@ -6,8 +6,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import type { Candidate } from '../api/schema.js';
-import { targetContainer } from '../build/config-builder.js';
-import { describeError, statusCodeOf, type KubeClients } from '../controller/kube.js';
+import { readTarget } from '../kube/target.js';
+import { statusCodeOf, type KubeClients } from '../kube/clients.js';
 import {
   candidateStatuses,
   proposeCandidates,
@@ -15,7 +15,7 @@ import {
   type ReviewedCandidate,
   type RoundContext,
 } from '../cycle/proposal-round.js';
-import type { CycleContext, WorkOutcome } from '../cycle/work.js';
+import type { CycleContext, ProposePort, WorkOutcome } from '../cycle/ports.js';
 import { readRepositorySnapshot, type RepositorySnapshot } from '../git/base-tree.js';
 import { importRootFilesOf, policyInputFor } from '../policy/agent-policy.js';
 import { fromArchiveRecord, parameterValues } from '../policy/archive-record.js';
@@ -23,8 +23,9 @@ import { checkPatch, judgedFiles } from '../policy/patch-policy.js';
 import type { Refusal } from '../policy/refusal.js';
 import { selectParent } from '../policy/parent-selection.js';
 import { startingValues } from '../propose/candidate-schema.js';
-import type { ArchiveEntry, ParameterSpec, ParameterValues } from '../propose/candidate.js';
-import type { ProposeWork, Proposer } from '../propose/proposer.js';
+import type { ArchiveEntry } from '../policy/archive-entry.js';
+import type { ParameterSpec, ParameterValues } from '../api/parameters.js';
+import type { Proposer } from '../propose/proposer.js';
 import { hotSpotContext } from '../represent/query.js';
 import { parseDuration } from '../util/duration.js';
 import { candidateFiles, placementMismatch } from './candidate-files.js';
@@ -37,10 +38,10 @@ import {
   MAX_INPUTS_BYTES,
   parametersJson,
   sha256,
-} from './cycle-inputs.js';
-import { readOwningAgent } from './owning-agent.js';
+} from '../kube/cycle-inputs.js';
+import { readOwningAgent } from '../kube/owning-agent.js';
 import { graphOf, checkoutCommit, type GraphCache } from './represent-work.js';
-import { SourceUnavailableError, type SourceCheckouts } from './source-checkout.js';
+import { SourceUnavailableError, type SourceCheckouts } from '../git/source-checkout.js';
 
 /** Source files shown to a proposer: the modules around the hot spots, bounded. */
 const MAX_SOURCE_FILES = 8;
@@ -61,7 +62,7 @@ export interface ProposalWorkDeps {
   now?: () => Date;
 }
 
-export class ProposalWork implements ProposeWork {
+export class ProposalWork implements ProposePort {
   constructor(private readonly deps: ProposalWorkDeps) {}
 
   async propose(cycle: CycleContext): Promise<WorkOutcome> {
@@ -240,30 +241,16 @@ export class ProposalWork implements ProposeWork {
     cycle: CycleContext,
     declared: readonly ParameterSpec[],
   ): Promise<{ values: ParameterValues } | { failed: WorkOutcome }> {
-    const target = cycle.spec.agentSpec.target;
-    try {
-      const deployment = await this.deps.clients.apps.readNamespacedDeployment({
-        name: target.deployment,
-        namespace: cycle.namespace,
-      });
-      const container = targetContainer(deployment, target.container);
-      const env = Object.fromEntries(
-        (container?.env ?? []).map((variable) => [variable.name, variable.value ?? '']),
-      );
-      const strings: Record<string, string> = {};
-      for (const parameter of declared) {
-        if (parameter.env && env[parameter.env] !== undefined) strings[parameter.name] = env[parameter.env]!;
-      }
-      return { values: parameterValues(strings, declared) };
-    } catch (error) {
-      return {
-        failed: {
-          state: 'failed',
-          reason: 'TargetUnavailable',
-          message: `cannot read the target Deployment ${cycle.namespace}/${target.deployment}: ${describeError(error)}`,
-        },
-      };
+    const target = await readTarget(this.deps.clients.apps, cycle.namespace, cycle.spec.agentSpec.target);
+    if ('failed' in target) return target;
+    const env = Object.fromEntries(
+      (target.container.env ?? []).map((variable) => [variable.name, variable.value ?? '']),
+    );
+    const strings: Record<string, string> = {};
+    for (const parameter of declared) {
+      if (parameter.env && env[parameter.env] !== undefined) strings[parameter.name] = env[parameter.env]!;
     }
+    return { values: parameterValues(strings, declared) };
   }
 
   private async storeInputs(cycle: CycleContext, data: Record<string, string>): Promise<void> {

@@ -3,9 +3,9 @@
 // The command proposer needs a pod runner the operator does not have yet, so it is not offered:
 // a cycle that asks for it fails at once naming the missing capability.
 import type { Logger } from 'pino';
-import type { KubeClients } from '../controller/kube.js';
-import { readOptedInSecret } from '../controller/opted-in-secret.js';
-import type { CycleContext } from '../cycle/work.js';
+import type { KubeClients } from '../kube/clients.js';
+import { readOptedInSecret } from '../kube/opted-in-secret.js';
+import type { CycleContext } from '../cycle/ports.js';
 import { OpenAIProposer, type ModelPrice } from '../propose/openai.js';
 import type { ProposerMetrics } from '../propose/observe.js';
 import type { Proposer } from '../propose/proposer.js';

@@ -1,22 +1,23 @@
 // The providers this operator ships, wired to one set of API clients: the service graph, the
 // tuner and openai proposers, the sandbox, the commit of the selected candidate, the config and
-// overlay image builders, and the canary (replica-ratio router, Prometheus analysis). kaniko needs
-// an image this operator is not given; see docs/builders.md.
+// overlay image builders (chosen by the selected candidate's kind), and the canary.
 import type { Logger } from 'pino';
-import type { KubeClients } from '../controller/kube.js';
+import type { KubeClients } from '../kube/clients.js';
 import { ConfigBuilder } from '../build/config-builder.js';
 import { OverlayBuilder } from '../build/overlay-builder.js';
-import type { EventRecorder } from '../controller/events.js';
-import type { CycleProviders } from '../cycle/capabilities.js';
+import type { EventRecorder } from '../kube/events.js';
+import type { CycleProviders } from '../cycle/ports.js';
 import { KubeCanaryDriver } from '../rollout/kube-canary-driver.js';
 import type { ModelPrice } from '../propose/openai.js';
 import { KubeSandbox } from '../sandbox/kube-sandbox.js';
 import type { OperatorMetrics } from '../telemetry/metrics.js';
+import { BuildByCandidateKind } from './build-work.js';
 import { CommitWork } from './commit-work.js';
 import { ProposalWork } from './propose-work.js';
 import { openAIFactory, tunerFactory } from './proposers.js';
 import { GraphCache, RepresentWork } from './represent-work.js';
-import { SourceCheckouts } from './source-checkout.js';
+import { SourceCheckouts } from '../git/source-checkout.js';
+import { gitCredentials } from '../kube/opted-in-secret.js';
 
 export interface EngineOptions {
   clients: KubeClients;
@@ -42,17 +43,17 @@ export interface EngineOptions {
 
 export function engineProviders(options: EngineOptions): CycleProviders {
   const { clients, log, metrics } = options;
-  const checkouts = new SourceCheckouts(clients.core, options.workDir);
+  const checkouts = new SourceCheckouts(gitCredentials(clients.core), options.workDir);
   const graphs = new GraphCache();
   const proposal = (makeProposer: ConstructorParameters<typeof ProposalWork>[0]['makeProposer']) =>
     new ProposalWork({ clients, checkouts, graphs, makeProposer });
   return {
-    representer: new RepresentWork(checkouts, graphs),
-    proposers: {
+    represent: new RepresentWork(checkouts, graphs),
+    propose: {
       tuner: proposal(tunerFactory()),
       openai: proposal(openAIFactory(clients, metrics, log, options.llmPrices)),
     },
-    sandbox: new KubeSandbox({
+    evaluate: new KubeSandbox({
       clients,
       log: log.child({ component: 'sandbox' }),
       ...(options.sandboxImage ? { runnerImage: options.sandboxImage } : { runnerImage: '' }),
@@ -60,15 +61,15 @@ export function engineProviders(options: EngineOptions): CycleProviders {
       ...(options.sandboxNamespaceProvided ? { sandboxNamespaceProvided: true } : {}),
       ...(options.nodeIP ? { nodeIP: options.nodeIP } : {}),
     }),
-    sourceRepository: new CommitWork({ clients, checkouts }),
-    imageBuilders: {
+    commit: new CommitWork({ clients, checkouts }),
+    build: new BuildByCandidateKind({
       config: new ConfigBuilder({ clients }),
-      overlay: new OverlayBuilder({
+      code: new OverlayBuilder({
         clients,
         checkouts,
         ...(options.registryEndpoints ? { registry: { endpoints: options.registryEndpoints } } : {}),
       }),
-    },
+    }),
     canary: new KubeCanaryDriver({ clients, events: options.events, metrics }),
   };
 }

@@ -5,7 +5,7 @@
 import type { CoreV1Api } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { endpointsFromLocalRegistryHosting } from '../build/oci-registry.js';
-import { describeError, statusCodeOf } from '../controller/kube.js';
+import { describeError, statusCodeOf } from '../kube/clients.js';
 
 /** `host=url` → `{ host: url }`; throws on anything else, at start-up. */
 export function parseRegistryEndpoint(text: string): Record<string, string> {

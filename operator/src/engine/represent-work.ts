@@ -1,12 +1,11 @@
 // The Represent phase in the operator: the base commit of the agent's branch is checked out and
 // turned into the service graph, which Proposing reads. The graph is kept in memory by cycle;
 // after a restart Proposing rebuilds it from the same commit, so nothing is lost but time.
-import type { CycleContext, WorkOutcome } from '../cycle/work.js';
+import type { CycleContext, RepresentPort, WorkOutcome } from '../cycle/ports.js';
 import type { ServiceGraph } from '../represent/graph.js';
-import type { Representer } from '../represent/representer.js';
 import { buildServiceGraph } from '../represent/represent.js';
 import type { Workspace } from '../git/workspace.js';
-import { SourceUnavailableError, type SourceCheckouts } from './source-checkout.js';
+import { SourceUnavailableError, type SourceCheckouts } from '../git/source-checkout.js';
 
 const MAX_CACHED_GRAPHS = 32;
 
@@ -49,7 +48,7 @@ export async function graphOf(
   });
 }
 
-export class RepresentWork implements Representer {
+export class RepresentWork implements RepresentPort {
   constructor(
     private readonly checkouts: SourceCheckouts,
     private readonly graphs: GraphCache,

@@ -14,7 +14,9 @@
 // returned (when it holds the expected tree) and nothing new is written.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ArchiveVerdict, ParameterValues, ProposedCandidate } from '../propose/candidate.js';
+import type { ProposedCandidate } from '../propose/candidate.js';
+import type { ArchiveVerdict } from '../policy/archive-entry.js';
+import type { ParameterValues } from '../api/parameters.js';
 import { candidateTree } from './candidate-tree.js';
 import { GitLineageError } from './errors.js';
 import { candidateCommits, resolveCommit } from './history.js';

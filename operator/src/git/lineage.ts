@@ -1,7 +1,7 @@
 // The archive as the repository remembers it: every candidate commit on the agent's cycle
 // branches, read back from its trailers, and the promotion tags that name them. With the
 // HyperAgent status this is how the archive survives an operator restart or a lost status.
-import type { ArchiveEntry } from '../propose/candidate.js';
+import type { ArchiveEntry } from '../policy/archive-entry.js';
 import { candidateCommits, listRefs, localTags } from './history.js';
 import { agentBranchPrefix, archiveId } from './refs.js';
 import type { CandidateRecord } from './trailers.js';

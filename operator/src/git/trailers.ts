@@ -6,7 +6,8 @@
 // paragraph of the message, `Key: value` lines, keys compared without regard to case, other
 // trailers (Signed-off-by, Co-authored-by) tolerated and kept. Values are forced onto one line,
 // because a newline inside a value would end the trailer or start a new one.
-import type { ArchiveVerdict, ParameterValue, ParameterValues } from '../propose/candidate.js';
+import type { ArchiveVerdict } from '../policy/archive-entry.js';
+import type { ParameterValue, ParameterValues } from '../api/parameters.js';
 import { GitLineageError } from './errors.js';
 import { agentKey, assertAgent, assertDnsLabel, assertToken, isArchiveId, type AgentRef } from './refs.js';
 

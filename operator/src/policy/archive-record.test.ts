@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { Value } from '@sinclair/typebox/value';
 import { ArchiveRecord } from '../api/schema.js';
-import type { ArchiveEntry, ParameterSpec } from '../propose/candidate.js';
+import type { ArchiveEntry } from './archive-entry.js';
+import type { ParameterSpec } from '../api/parameters.js';
 import { fromArchiveRecord, parameterValues, toArchiveRecord } from './archive-record.js';
 
 const DECLARED: ParameterSpec[] = [

@@ -2,7 +2,8 @@
 // boolean or string", so parameter values are written as strings and read back by the type the
 // agent declares for each parameter.
 import type { ArchiveRecord } from '../api/schema.js';
-import type { ArchiveEntry, ParameterSpec, ParameterValue, ParameterValues } from '../propose/candidate.js';
+import type { ArchiveEntry } from './archive-entry.js';
+import type { ParameterSpec, ParameterValue, ParameterValues } from '../api/parameters.js';
 
 /** Writes parameter values as status strings. */
 export function parameterStrings(values: ParameterValues): Record<string, string> {

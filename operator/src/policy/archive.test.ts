@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import type { ArchiveEntry, ArchiveVerdict } from '../propose/candidate.js';
+import type { ArchiveEntry, ArchiveVerdict } from './archive-entry.js';
 import {
   countChildren,
   childrenOf,

@@ -5,7 +5,7 @@
 // archive be rebuilt after status is lost.
 //
 // Plain data in, plain data out: nothing here does I/O, and no function mutates its input.
-import type { ArchiveEntry, ArchiveVerdict } from '../propose/candidate.js';
+import type { ArchiveEntry, ArchiveVerdict } from './archive-entry.js';
 
 /** Verdicts that make an entry a stepping stone: a variant later candidates may start from. */
 export const STEPPING_STONE_VERDICTS: ReadonlySet<ArchiveVerdict> = new Set<ArchiveVerdict>([

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { INVARIANTS } from '../api/schema.js';
-import { PROTOCOL_VERSION, type CommandReport, type SandboxResult } from '../sandbox/protocol.js';
+import { PROTOCOL_VERSION, type CommandReport, type SandboxResult } from '../api/sandbox-protocol.js';
 import {
   CHECK_ORDER,
   judgeBaseline,

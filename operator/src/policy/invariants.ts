@@ -49,7 +49,7 @@
 // single runs is used rather than the smaller standard error of the median on purpose: runs in
 // one pod share a node and caches, so they vary together and are fewer than statistics assume.
 import { INVARIANTS, type HyperAgentSpec } from '../api/schema.js';
-import type { CommandReport, SandboxResult } from '../sandbox/protocol.js';
+import type { CommandReport, SandboxResult } from '../api/sandbox-protocol.js';
 
 export type Invariant = (typeof INVARIANTS)[number];
 export type CheckName = 'Isolation' | 'Evaluation' | Invariant;

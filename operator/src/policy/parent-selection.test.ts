@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
-import type { ArchiveEntry, ArchiveVerdict } from '../propose/candidate.js';
+import type { ArchiveEntry, ArchiveVerdict } from './archive-entry.js';
 import { parentOdds, selectParent, type ParentOdds } from './parent-selection.js';
 
 function entry(id: string, overrides: Partial<ArchiveEntry> = {}): ArchiveEntry {

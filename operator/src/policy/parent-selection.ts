@@ -18,7 +18,7 @@
 // The random draw comes from an injected generator, so a seed fixes the choice.
 import type { RandomGenerator } from 'pure-rand/types/RandomGenerator';
 import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
-import type { ArchiveEntry } from '../propose/candidate.js';
+import type { ArchiveEntry } from './archive-entry.js';
 import { childrenOf, countChildren, steppingStones } from './archive.js';
 
 export const DEFAULT_LAMBDA = 10;

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import type { ParameterSpec, ParameterValue, ProposalRequest } from './candidate.js';
+import type { ProposalRequest } from './candidate.js';
+import type { ParameterSpec, ParameterValue } from '../api/parameters.js';
 import {
   candidateJsonSchema,
   candidateResponseFormat,

@@ -16,14 +16,9 @@
 // "true"), since some models quote everything.
 import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
-import type {
-  ArchiveEntry,
-  ParameterSpec,
-  ParameterValue,
-  ParameterValues,
-  ProposalRequest,
-  ProposedCandidate,
-} from './candidate.js';
+import type { ProposalRequest, ProposedCandidate } from './candidate.js';
+import type { ArchiveEntry } from '../policy/archive-entry.js';
+import type { ParameterSpec, ParameterValue, ParameterValues } from '../api/parameters.js';
 
 export const MAX_SUMMARY_CHARS = 200;
 export const MAX_RATIONALE_CHARS = 2000;

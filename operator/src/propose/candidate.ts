@@ -1,16 +1,8 @@
 // What a proposer hands back, and what it is told. Plain data: the engine (archive, policy, git)
 // and every proposer (tuner, openai, command) speak these types, and nothing here does I/O.
-import type { HyperAgentSpec } from '../api/schema.js';
+import type { ParameterSpec, ParameterValues } from '../api/parameters.js';
+import type { ArchiveEntry } from '../policy/archive-entry.js';
 import type { ServiceGraph } from '../represent/graph.js';
-
-/** A declared tunable parameter (spec.improvement.parameters[]). */
-export type ParameterSpec = HyperAgentSpec['improvement']['parameters'][number];
-
-/** The value of one parameter: integer/number → number, boolean → boolean, choice → string. */
-export type ParameterValue = number | boolean | string;
-
-/** Parameter values by parameter name. */
-export type ParameterValues = Record<string, ParameterValue>;
 
 interface CandidateBase {
   /** What the candidate changes, in one line (for status, events and the commit subject). */
@@ -35,35 +27,6 @@ export interface CodeCandidate extends CandidateBase {
 }
 
 export type ProposedCandidate = ConfigCandidate | CodeCandidate;
-
-/** What became of a candidate that was tried, as the archive remembers it. */
-export type ArchiveVerdict = 'Passed' | 'Failed' | 'Refused' | 'Promoted' | 'RolledBack';
-
-/**
- * One evaluated candidate, kept across cycles. Accepted variants (Passed, Promoted) are stepping
- * stones: later candidates may start from them. Failures are kept too, so proposers do not
- * repeat them.
- */
-export interface ArchiveEntry {
-  /** `<cycle>/<candidate id>`, unique within the agent. */
-  id: string;
-  cycle: string;
-  kind: 'config' | 'code';
-  summary: string;
-  /** Archive id of the parent; undefined = the baseline the cycle started from. */
-  parent?: string;
-  /** For config candidates: the full parameter values evaluated (parent's values plus the change). */
-  parameters?: ParameterValues;
-  /** Score on the goal; higher is better. Undefined when the candidate never got measured. */
-  score?: number;
-  verdict: ArchiveVerdict;
-  /** One line per failed invariant or policy rule. */
-  reasons?: string[];
-  /** Git commit of the variant, when it was committed. */
-  commit?: string;
-  /** When it was evaluated (RFC 3339). */
-  evaluatedAt: string;
-}
 
 /** The cycle's spending limits, as a proposer must honour them. */
 export interface ProposalBudget {

@@ -24,14 +24,9 @@
 //
 // Output on stdout: `{"candidates":[…]}` as in candidate-schema.ts; anything on stderr is only
 // quoted in the attempt's message when the program fails.
-import type {
-  ArchiveEntry,
-  ParameterSpec,
-  ParameterValues,
-  ProposalAttempt,
-  ProposalRequest,
-  ProposalResult,
-} from './candidate.js';
+import type { ProposalAttempt, ProposalRequest, ProposalResult } from './candidate.js';
+import type { ArchiveEntry } from '../policy/archive-entry.js';
+import type { ParameterSpec, ParameterValues } from '../api/parameters.js';
 import { NO_USAGE } from './candidate.js';
 import { readCandidateAnswer, startingValues } from './candidate-schema.js';
 import type { ProposerLog } from './observe.js';

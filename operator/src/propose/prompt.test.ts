@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import type { ArchiveEntry } from './candidate.js';
+import type { ArchiveEntry } from '../policy/archive-entry.js';
 import { buildPrompt, estimateMessageTokens, neighbourhoodOf, rankArchive } from './prompt.js';
 import { ARCHIVE, GRAPH, proposalRequest } from '../../../test/support/proposal-request.js';
 import { countPromptTokens } from '../../../test/support/llm-server.js';

@@ -5,7 +5,9 @@
 // The prompt has a character budget. What the model must know (instructions, goal, parameters,
 // starting point, paths) is always included; the past attempts, the service graph and source
 // excerpts share what is left, each most relevant first, and the prompt says what it left out.
-import type { ArchiveEntry, ParameterSpec, ProposalRequest } from './candidate.js';
+import type { ProposalRequest } from './candidate.js';
+import type { ArchiveEntry } from '../policy/archive-entry.js';
+import type { ParameterSpec } from '../api/parameters.js';
 import {
   MAX_DIFF_CHARS,
   MAX_RATIONALE_CHARS,

@@ -1,4 +1,3 @@
-import type { CycleContext, WorkOutcome } from '../cycle/work.js';
 import type { ProposalRequest, ProposalResult } from './candidate.js';
 
 export type ProposerType = 'tuner' | 'openai' | 'command';
@@ -11,9 +10,4 @@ export type ProposerType = 'tuner' | 'openai' | 'command';
 export interface Proposer {
   readonly type: ProposerType;
   propose(request: ProposalRequest): Promise<ProposalResult>;
-}
-
-/** The Proposing phase of a cycle, as the reconciler runs it (gathers the request, persists the result). */
-export interface ProposeWork {
-  propose(cycle: CycleContext): Promise<WorkOutcome>;
 }

@@ -2,7 +2,7 @@
 // the grid min, min + step, …, up to max; a boolean and a choice become their values. The search
 // works on level indices only, so every value it can produce is in range and on the grid by
 // construction, and two evaluations of the same configuration have the same key.
-import type { ParameterSpec, ParameterValue } from './candidate.js';
+import type { ParameterSpec, ParameterValue } from '../api/parameters.js';
 
 /** Grid intervals of a `number` parameter declared without a step. */
 export const DEFAULT_NUMBER_INTERVALS = 100;

@@ -5,7 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { recordEntries } from '../policy/archive.js';
-import type { ArchiveEntry, ParameterValues } from './candidate.js';
+import type { ArchiveEntry } from '../policy/archive-entry.js';
+import type { ParameterValues } from '../api/parameters.js';
 import { TunerProposer } from './tuner.js';
 import { TUNING_CURRENT, tuningRequest } from '../../../test/support/tuning-space.js';
 

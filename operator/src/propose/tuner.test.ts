@@ -1,13 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import type {
-  ArchiveEntry,
-  ArchiveVerdict,
-  ConfigCandidate,
-  ParameterSpec,
-  ParameterValues,
-} from './candidate.js';
+import type { ConfigCandidate } from './candidate.js';
+import type { ArchiveEntry, ArchiveVerdict } from '../policy/archive-entry.js';
+import type { ParameterSpec, ParameterValues } from '../api/parameters.js';
 import { planTuning, TunerProposer } from './tuner.js';
 import { locate, searchSpace } from './tuner-space.js';
 import { TUNING_CURRENT, TUNING_PARAMETERS, tuningRequest } from '../../../test/support/tuning-space.js';

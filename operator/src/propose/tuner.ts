@@ -27,14 +27,9 @@ import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import type { RandomGenerator } from 'pure-rand/types/RandomGenerator';
 import { isSteppingStone } from '../policy/archive.js';
-import {
-  NO_USAGE,
-  type ArchiveEntry,
-  type ConfigCandidate,
-  type ParameterValues,
-  type ProposalRequest,
-  type ProposalResult,
-} from './candidate.js';
+import { NO_USAGE, type ConfigCandidate, type ProposalRequest, type ProposalResult } from './candidate.js';
+import type { ArchiveEntry } from '../policy/archive-entry.js';
+import type { ParameterValues } from '../api/parameters.js';
 import type { Proposer } from './proposer.js';
 import { formatValue, levelCount, locate, searchSpace, valueAt, type Dimension } from './tuner-space.js';
 

@@ -5,7 +5,7 @@
 //    `get('a.b.c')`), or a configuration file (YAML, JSON, TOML, INI, properties, .env) has every
 //    segment as a word and the last one as a key (`c:`, `"c":`, `c =`). The last segment alone
 //    is not enough elsewhere: names like `size` or `timeout` would match half the code base.
-import type { ParameterSpec } from '../propose/candidate.js';
+import type { ParameterSpec } from '../api/parameters.js';
 import type { ParameterNode } from './graph.js';
 import { CONFIG_LANGUAGES, languageOf } from './language.js';
 

@@ -1,7 +1,7 @@
 // Builds the service graph of a checkout: modules, parameters, API schemas and, when Prometheus
 // is given, hot spots. Used by `hyperagent represent` and by the operator's Represent phase.
 import { stat } from 'node:fs/promises';
-import type { ParameterSpec } from '../propose/candidate.js';
+import type { ParameterSpec } from '../api/parameters.js';
 import { findApiSchemas } from './api-schemas.js';
 import { readRepositoryFiles } from './files.js';
 import type { ServiceGraph } from './graph.js';

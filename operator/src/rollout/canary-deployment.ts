@@ -5,10 +5,9 @@
 // and the cycle as owner (deleting the cycle removes the canary). Nothing here talks to the API
 // server.
 import type { V1Container, V1Deployment, V1EnvVar, V1LabelSelector } from '@kubernetes/client-node';
-import { ROLE_LABEL } from '../api/resources.js';
+import { MANAGED_BY, MANAGED_BY_LABEL, ROLE_LABEL } from '../api/resources.js';
 import type { HyperAgentSpec } from '../api/schema.js';
-import { targetContainer } from '../build/config-builder.js';
-import { MANAGED_BY, MANAGED_BY_LABEL } from '../sandbox/manifests.js';
+import { targetContainer } from '../kube/target.js';
 import type { CanaryTarget } from './traffic-router.js';
 
 /** On the canary Deployment and on a promoted stable Deployment: the revision it runs. */

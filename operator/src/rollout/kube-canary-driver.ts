@@ -21,17 +21,16 @@
 // variables (one strategic-merge patch); once it has rolled out, the revision is recorded in the
 // agent's history and as its stableRevision (each revision once), and then the canary goes.
 import type { V1Deployment } from '@kubernetes/client-node';
-import { PatchStrategy, setHeaderOptions, type KubernetesObject } from '@kubernetes/client-node';
+import type { KubernetesObject } from '@kubernetes/client-node';
 import { API_VERSION, CANARY_REQUEST_ANNOTATIONS, CYCLES, HYPERAGENTS } from '../api/resources.js';
 import type { HyperAgent, ImprovementCycle } from '../api/resources.js';
-import type { EventRecorder } from '../controller/events.js';
-import { statusCodeOf, type KubeClients } from '../controller/kube.js';
-import { writeStatus } from '../controller/status.js';
-import { targetContainer } from '../build/config-builder.js';
-import { readOwningAgent } from '../engine/owning-agent.js';
-import type { CycleContext } from '../cycle/work.js';
-import { cycleInputsName, inputKeys } from '../engine/cycle-inputs.js';
-import type { CanaryDriver, CanaryOutcome } from './canary.js';
+import type { EventRecorder } from '../kube/events.js';
+import { statusCodeOf, type KubeClients } from '../kube/clients.js';
+import { writeStatus } from '../kube/status.js';
+import { readTarget } from '../kube/target.js';
+import { readOwningAgent } from '../kube/owning-agent.js';
+import { failedOutcome, type CanaryOutcome, type CanaryPort, type CycleContext } from '../cycle/ports.js';
+import { cycleInputsName, inputKeys } from '../kube/cycle-inputs.js';
 import { canaryName, isOperatorCanary, parameterEnv } from './canary-deployment.js';
 import {
   ROUTER_POLL_MS,
@@ -47,16 +46,16 @@ import {
   type UserRequest,
 } from './canary-machine.js';
 import type { MetricProvider } from './metric-provider.js';
-import { PrometheusProvider } from './prometheus.js';
+import { metricProviderFor, type MetricProviderFactory } from './metric-providers.js';
 import {
   historyEntry,
   recordPromotion,
   revisionName,
   rolledOut,
   runsRevision,
-  stablePatch,
 } from './promotion.js';
-import { ReplicaRatioRouter } from './replica-ratio-router.js';
+import { applyRevision } from './stable-deployment.js';
+import { RouterChoice, type RouterFactory } from './routers.js';
 import {
   ForeignCanaryError,
   WeightUnreachableError,
@@ -75,10 +74,10 @@ export interface CanaryMetrics {
 
 export interface KubeCanaryDriverOptions {
   clients: KubeClients;
-  /** Routes the traffic; a ReplicaRatioRouter on `clients` when unset. */
-  router?: TrafficRouter;
-  /** The provider that measures at a Prometheus address (spec.rollout.analysis.prometheus.address). */
-  metricProvider?: (address: string) => MetricProvider;
+  /** The traffic routers by kind (spec.rollout.trafficRouting); the shipped ones when unset. */
+  routers?: Readonly<Record<string, RouterFactory>>;
+  /** The metric providers by kind (spec.rollout.analysis); the shipped ones when unset. */
+  metricProviders?: Readonly<Record<string, MetricProviderFactory>>;
   /** Where the canary's story is told as Kubernetes Events on the cycle; none when unset. */
   events?: EventRecorder;
   metrics?: CanaryMetrics;
@@ -95,6 +94,9 @@ type WorldAction = Extract<CanaryAction, { type: 'setWeight' | 'promote' | 'remo
 /** Everything one visit resolved about the target: the revision under test and where it goes. */
 interface Resolved {
   target: CanaryTarget;
+  /** The router spec.rollout.trafficRouting names, and the provider the analysis names. */
+  router: TrafficRouter;
+  metrics: MetricProvider;
   stable: V1Deployment;
   /** Parameter values the revision runs with, by parameter name. */
   parameters: Record<string, string>;
@@ -123,13 +125,13 @@ export function requestsOf(annotations: Readonly<Record<string, string>> | undef
   return requests;
 }
 
-export class KubeCanaryDriver implements CanaryDriver {
-  private readonly router: TrafficRouter;
+export class KubeCanaryDriver implements CanaryPort {
+  private readonly routers: RouterChoice;
   /** The last router warning told per cycle, so a refusal repeated every visit is one Event. */
   private readonly warned = new Map<string, string>();
 
   constructor(private readonly options: KubeCanaryDriverOptions) {
-    this.router = options.router ?? new ReplicaRatioRouter({ clients: options.clients });
+    this.routers = new RouterChoice({ clients: options.clients }, options.routers);
   }
 
   async advance(cycle: CycleContext): Promise<CanaryOutcome> {
@@ -143,7 +145,7 @@ export class KubeCanaryDriver implements CanaryDriver {
     try {
       const seen = await this.observe(cycle, before, resolved);
       if ('failed' in seen) return seen.failed;
-      const result = await this.decide(cycle, before, seen.observations);
+      const result = await this.decide(cycle, before, seen.observations, resolved.metrics);
       const next = result.state;
       this.tell(cycle, result.actions);
       this.count(cycle, before, next, seen.traffic);
@@ -164,7 +166,7 @@ export class KubeCanaryDriver implements CanaryDriver {
         status: { canary: next },
       };
     } catch (error) {
-      if (error instanceof ForeignCanaryError) return failed('ForeignCanary', error.message);
+      if (error instanceof ForeignCanaryError) return failedOutcome('ForeignCanary', error.message);
       throw error;
     }
   }
@@ -194,37 +196,20 @@ export class KubeCanaryDriver implements CanaryDriver {
     const spec = cycle.spec.agentSpec;
     const candidate = cycle.status.candidates?.find((c) => c.id === cycle.status.selected);
     if (!candidate)
-      return { failed: failed('NothingSelected', 'The cycle has no selected candidate to deliver.') };
-    let stable: V1Deployment;
-    try {
-      stable = await this.options.clients.apps.readNamespacedDeployment({
-        name: spec.target.deployment,
-        namespace: cycle.namespace,
-      });
-    } catch (error) {
-      if (statusCodeOf(error) !== 404) throw error; // the API may be back on the next visit
-      return {
-        failed: failed(
-          'TargetUnavailable',
-          `The target Deployment ${cycle.namespace}/${spec.target.deployment} does not exist.`,
-        ),
-      };
-    }
-    const container = targetContainer(stable, spec.target.container);
-    const image = cycle.status.image ?? container?.image;
-    if (!container || !image) {
-      return {
-        failed: failed(
-          'TargetUnavailable',
-          `The target Deployment ${spec.target.deployment} has no ${spec.target.container ? `container named ${spec.target.container}` : 'container'} with an image.`,
-        ),
-      };
-    }
+      return { failed: failedOutcome('NothingSelected', 'The cycle has no selected candidate to deliver.') };
+    const router = this.routers.routerFor(spec.rollout);
+    if ('failed' in router) return router;
+    const metrics = metricProviderFor(spec.rollout.analysis, this.options.metricProviders);
+    if ('failed' in metrics) return metrics;
+    const target = await readTarget(this.options.clients.apps, cycle.namespace, spec.target);
+    if ('failed' in target) return target;
+    const stable = target.deployment;
+    const image = cycle.status.image ?? target.image;
     const values = (await this.evaluatedValues(cycle, candidate.id)) ?? candidate.parameters ?? {};
     const env = parameterEnv(spec.improvement.parameters, values);
     if (env.problems.length > 0) {
       return {
-        failed: failed(
+        failed: failedOutcome(
           'ParameterNotDeliverable',
           `The canary cannot run candidate ${candidate.id}: ${env.problems.join('; ')}.`,
         ),
@@ -232,6 +217,8 @@ export class KubeCanaryDriver implements CanaryDriver {
     }
     return {
       stable,
+      router,
+      metrics,
       parameters: env.parameters,
       target: {
         namespace: cycle.namespace,
@@ -270,16 +257,18 @@ export class KubeCanaryDriver implements CanaryDriver {
   private async observe(
     cycle: CycleContext,
     before: CanaryState | undefined,
-    { target, stable }: Resolved,
+    { target, stable, router }: Resolved,
   ): Promise<{ observations: CanaryObservations; traffic: TrafficState } | { failed: CanaryOutcome }> {
-    const traffic = await this.router.observe(target);
+    const traffic = await router.observe(target);
     if (!before) {
-      const problems = await this.router.check(
+      const problems = await router.check(
         target,
         cycle.spec.agentSpec.rollout.steps.map((s) => s.weight),
       );
       if (problems.length > 0) {
-        return { failed: failed('CanaryNotPossible', `The canary cannot run: ${problems.join('; ')}`) };
+        return {
+          failed: failedOutcome('CanaryNotPossible', `The canary cannot run: ${problems.join('; ')}`),
+        };
       }
     }
     const observations: CanaryObservations = {
@@ -296,12 +285,13 @@ export class KubeCanaryDriver implements CanaryDriver {
     cycle: CycleContext,
     before: CanaryState | undefined,
     observations: CanaryObservations,
+    provider: MetricProvider,
   ): Promise<CanaryStepResult> {
     const spec = this.canarySpec(cycle);
     const result = step(spec, before, observations, this.now());
     const measure = result.actions.find((a) => a.type === 'measure');
     if (!measure) return result;
-    const results = await this.measure(cycle, measure.queries);
+    const results = await this.measure(provider, measure.queries);
     const takenAt = this.now();
     return step(spec, before, { ...observations, measurements: { takenAt, results } }, takenAt);
   }
@@ -336,11 +326,9 @@ export class KubeCanaryDriver implements CanaryDriver {
 
   /** One round: every query of the round at once; a provider never throws, it reports errors. */
   private async measure(
-    cycle: CycleContext,
+    provider: MetricProvider,
     queries: Extract<CanaryAction, { type: 'measure' }>['queries'],
   ): Promise<MetricObservation[]> {
-    const address = cycle.spec.agentSpec.rollout.analysis.prometheus.address;
-    const provider = this.options.metricProvider?.(address) ?? new PrometheusProvider({ address });
     return Promise.all(
       queries.map(async (query) => {
         const [canary, stable] = await Promise.all([
@@ -359,11 +347,11 @@ export class KubeCanaryDriver implements CanaryDriver {
     state: CanaryState,
     action: WorldAction,
   ): Promise<string | undefined> {
-    const { target, stable } = resolved;
+    const { target, stable, router } = resolved;
     switch (action.type) {
       case 'setWeight':
         try {
-          await this.router.setWeight(target, action.weight);
+          await router.setWeight(target, action.weight);
           this.warned.delete(cycle.uid);
           return undefined;
         } catch (error) {
@@ -377,14 +365,7 @@ export class KubeCanaryDriver implements CanaryDriver {
         }
       case 'promote':
         if (!runsRevision(stable, target.container, target.revision)) {
-          await this.options.clients.apps.patchNamespacedDeployment(
-            {
-              name: target.deployment,
-              namespace: target.namespace,
-              body: stablePatch(stable, target.container, target.revision),
-            },
-            setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
-          );
+          await applyRevision(this.options.clients.apps, target, stable, target.revision);
           return undefined;
         }
         return `the stable Deployment rolls out ${target.revision.name}: ${rolledOut(stable).detail}`;
@@ -392,7 +373,7 @@ export class KubeCanaryDriver implements CanaryDriver {
         // history first: once the canary is gone the revision must already be on record (the
         // machine asks for removal in Promoting only once the stable Deployment has rolled out)
         if (state.phase === 'Promoting') await this.recordHistory(cycle, resolved, state);
-        await this.router.removeCanary(target);
+        await router.removeCanary(target);
         return undefined;
     }
   }
@@ -481,8 +462,4 @@ export class KubeCanaryDriver implements CanaryDriver {
   private now(): Date {
     return this.options.now ? this.options.now() : new Date();
   }
-}
-
-function failed(reason: string, message: string): CanaryOutcome {
-  return { state: 'failed', reason, message };
 }

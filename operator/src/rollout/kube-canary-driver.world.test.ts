@@ -10,8 +10,8 @@ import fc from 'fast-check';
 import type { V1Container, V1Deployment } from '@kubernetes/client-node';
 import type { HyperAgent } from '../api/resources.js';
 import type { CanaryStatus } from '../api/schema.js';
-import type { KubeClients } from '../controller/kube.js';
-import type { CycleContext } from '../cycle/work.js';
+import type { KubeClients } from '../kube/clients.js';
+import type { CycleContext } from '../cycle/ports.js';
 import { defaultedMinimalSpec } from '../../../test/support/agents.js';
 import { KubeCanaryDriver } from './kube-canary-driver.js';
 import type { CanaryTarget, TrafficRouter, TrafficState } from './traffic-router.js';
@@ -137,8 +137,8 @@ test('lost status writes never let the world run ahead of the persisted canary s
       let clock = T0;
       const driver = new KubeCanaryDriver({
         clients: world.clients,
-        router: world.router,
-        metricProvider: () => ({ measure: async () => ({ kind: 'value', value: 0.01 }) }),
+        routers: { replicaRatio: () => world.router },
+        metricProviders: { prometheus: () => ({ measure: async () => ({ kind: 'value', value: 0.01 }) }) },
         now: () => new Date(clock),
       });
       for (let visit = 0; ; visit++) {

@@ -5,7 +5,7 @@
 import type { V1Deployment } from '@kubernetes/client-node';
 import { ROLE_LABEL } from '../api/resources.js';
 import type { HistoryEntry, HyperAgentStatus } from '../api/schema.js';
-import { targetContainer } from '../build/config-builder.js';
+import { targetContainer } from '../kube/target.js';
 import { REVISION_ANNOTATION } from './canary-deployment.js';
 import type { Revision } from './traffic-router.js';
 

@@ -18,7 +18,7 @@
 // when no canary pod exists. The share traffic actually sees (ready canary pods over all ready
 // pods) is reported beside it.
 import { PatchStrategy, setHeaderOptions, type V1Deployment, type V1Service } from '@kubernetes/client-node';
-import { describeError, statusCodeOf, type KubeClients } from '../controller/kube.js';
+import { describeError, statusCodeOf, type KubeClients } from '../kube/clients.js';
 import {
   REVISION_ANNOTATION,
   WEIGHT_ANNOTATION,

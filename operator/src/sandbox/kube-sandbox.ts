@@ -11,16 +11,11 @@ import type { KubernetesObject, V1ConfigMap, V1NetworkPolicy, V1Pod } from '@kub
 import { quantityToScalar } from '@kubernetes/client-node/dist/util.js';
 import type { Logger } from 'pino';
 import type { BaselineMeasurement, Candidate, HyperAgentSpec } from '../api/schema.js';
-import { targetContainer } from '../build/config-builder.js';
-import { describeError, statusCodeOf, type KubeClients } from '../controller/kube.js';
-import type { CycleContext, WorkOutcome } from '../cycle/work.js';
-import {
-  BASELINE,
-  ChangedFilesError,
-  cycleInputsName,
-  inputKeys,
-  parseChangedFiles,
-} from '../engine/cycle-inputs.js';
+import { readTarget } from '../kube/target.js';
+import { describeError, statusCodeOf, type KubeClients } from '../kube/clients.js';
+import type { CycleContext, EvaluatePort, WorkOutcome } from '../cycle/ports.js';
+import { BASELINE, cycleInputsName, inputKeys } from '../kube/cycle-inputs.js';
+import { ChangedFilesError, parseChangedFiles } from '../git/changed-files.js';
 import { judgeBaseline, judgeCycle } from '../policy/invariants.js';
 import {
   CYCLE_UID_LABEL,
@@ -52,8 +47,7 @@ import {
   type IsolationProbe,
   type SandboxManifest,
   type SandboxResult,
-} from './protocol.js';
-import type { Sandbox } from './sandbox.js';
+} from '../api/sandbox-protocol.js';
 
 export interface KubeSandboxOptions {
   clients: KubeClients;
@@ -101,7 +95,7 @@ interface Unit {
   changeKeys: string[];
 }
 
-export class KubeSandbox implements Sandbox {
+export class KubeSandbox implements EvaluatePort {
   constructor(private readonly options: KubeSandboxOptions) {}
 
   async evaluate(cycle: CycleContext): Promise<WorkOutcome> {
@@ -614,29 +608,8 @@ export class KubeSandbox implements Sandbox {
   private async sourceImageOf(cycle: CycleContext): Promise<{ image: string } | { failed: WorkOutcome }> {
     const spec = cycle.spec.agentSpec;
     if (spec.sandbox.sourceImage) return { image: spec.sandbox.sourceImage };
-    try {
-      const deployment = await this.options.clients.apps.readNamespacedDeployment({
-        name: spec.target.deployment,
-        namespace: cycle.namespace,
-      });
-      const container = targetContainer(deployment, spec.target.container);
-      if (container?.image) return { image: container.image };
-      return {
-        failed: {
-          state: 'failed',
-          reason: 'SourceImageUnknown',
-          message: `the target Deployment has no container${spec.target.container ? ` named ${spec.target.container}` : ''}: set spec.sandbox.sourceImage`,
-        },
-      };
-    } catch (error) {
-      return {
-        failed: {
-          state: 'failed',
-          reason: 'TargetUnavailable',
-          message: `cannot read the target Deployment ${cycle.namespace}/${spec.target.deployment}: ${describeError(error)}`,
-        },
-      };
-    }
+    const target = await readTarget(this.options.clients.apps, cycle.namespace, spec.target);
+    return 'failed' in target ? target : { image: target.image };
   }
 
   /** Pods the quota still allows: its limit minus the namespace's pods that have not ended. */

@@ -7,8 +7,6 @@ import {
   CANDIDATE_LABEL,
   CYCLE_LABEL,
   CYCLE_UID_LABEL,
-  MANAGED_BY,
-  MANAGED_BY_LABEL,
   CANDIDATE_CONTAINER,
   EXECUTOR_CONTAINER,
   EXECUTOR_IN_IMAGE,
@@ -35,7 +33,8 @@ import {
   type SandboxPodInput,
   type SandboxSpec,
 } from './manifests.js';
-import { SANDBOX_PATHS } from './protocol.js';
+import { MANAGED_BY, MANAGED_BY_LABEL } from '../api/resources.js';
+import { SANDBOX_PATHS } from '../api/sandbox-protocol.js';
 
 const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;

@@ -15,15 +15,13 @@ import type {
   V1SecurityContext,
 } from '@kubernetes/client-node';
 import { quantityToScalar } from '@kubernetes/client-node/dist/util.js';
-import { AGENT_LABEL } from '../api/resources.js';
+import { AGENT_LABEL, MANAGED_BY, MANAGED_BY_LABEL } from '../api/resources.js';
 import type { HyperAgentSpec } from '../api/schema.js';
-import { EXECUTOR_PATH, EXECUTOR_SOCKET, SANDBOX_PATHS, STAND_INS_SOCKET } from './protocol.js';
+import { EXECUTOR_PATH, EXECUTOR_SOCKET, SANDBOX_PATHS, STAND_INS_SOCKET } from '../api/sandbox-protocol.js';
 
 /** `spec.sandbox` of a HyperAgent, with its defaults applied. */
 export type SandboxSpec = HyperAgentSpec['sandbox'];
 
-export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
-export const MANAGED_BY = 'hyperagent-operator';
 /** On a sandbox namespace: the agent namespace whose candidates it evaluates. */
 export const SANDBOX_FOR_LABEL = 'hyperagents.io/sandbox-for';
 /** The cycle's uid: the exact selector for a cycle's ConfigMap and pods (names may be shortened). */

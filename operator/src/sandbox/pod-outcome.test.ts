@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { V1ContainerStatus, V1Pod, V1PodStatus } from '@kubernetes/client-node';
 import { sandboxInputConfigMap, sandboxNamespaceName, sandboxPod, type SandboxSpec } from './manifests.js';
 import { overheadMs, readSandboxPod, type SandboxPodState } from './pod-outcome.js';
-import { PROTOCOL_VERSION, type SandboxResult } from './protocol.js';
+import { PROTOCOL_VERSION, type SandboxResult } from '../api/sandbox-protocol.js';
 
 const sandbox: SandboxSpec = {
   sourcePath: '/app',

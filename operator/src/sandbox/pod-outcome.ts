@@ -14,7 +14,7 @@ import {
   SOURCE_CONTAINER,
   labelValue,
 } from './manifests.js';
-import { SandboxResult } from './protocol.js';
+import { SandboxResult } from '../api/sandbox-protocol.js';
 
 export type SandboxFailureReason =
   | 'DeadlineExceeded'

@@ -5,7 +5,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { CustomObjectsApi } from '@kubernetes/client-node';
 import type { ResourceInfo } from '../api/resources.js';
-import { statusCodeOf } from './kube.js';
+import { statusCodeOf } from './clients.js';
 
 interface WithStatus<S> {
   apiVersion?: string;

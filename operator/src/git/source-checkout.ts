@@ -4,14 +4,22 @@
 // and everything in it comes from the remote): when the directory holds a clone of another
 // repository — the agent was recreated, or its source.repo changed — it is removed and cloned
 // again rather than failing every later cycle.
-import type { CoreV1Api } from '@kubernetes/client-node';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { HyperAgentSpec } from '../api/schema.js';
-import { decodeSecretData, openGitAccess } from '../git/credentials.js';
-import { isGitLineageError } from '../git/errors.js';
-import { openWorkspace, type Workspace } from '../git/workspace.js';
-import { readOptedInSecret } from '../controller/opted-in-secret.js';
+import { decodeSecretData, openGitAccess } from './credentials.js';
+import { isGitLineageError } from './errors.js';
+import { openWorkspace, type Workspace } from './workspace.js';
+
+/**
+ * Reads the agent's credentials Secret: its data (base64 values, as the API holds them), or a
+ * sentence saying why it cannot be used. The operator's is kube/opted-in-secret.ts
+ * `optedInSecretReader(core, 'git', …)`, which also checks the Secret opted in to git.
+ */
+export type CredentialsReader = (ref: {
+  name: string;
+  namespace: string;
+}) => Promise<{ data?: Record<string, string> } | { problem: string }>;
 
 export interface CheckoutTarget {
   namespace: string;
@@ -26,7 +34,7 @@ export class SourceUnavailableError extends Error {
 
 export class SourceCheckouts {
   constructor(
-    private readonly core: CoreV1Api,
+    private readonly readCredentials: CredentialsReader,
     /** Where clones live (an emptyDir in the operator pod). */
     private readonly workRoot: string,
   ) {}
@@ -39,14 +47,9 @@ export class SourceCheckouts {
     const { repo, branch, credentialsSecret } = target.source;
     let secret: Record<string, string> | undefined;
     if (credentialsSecret) {
-      const read = await readOptedInSecret(
-        this.core,
-        { name: credentialsSecret, namespace: target.namespace },
-        'git',
-        'credentials Secret',
-      );
+      const read = await this.readCredentials({ name: credentialsSecret, namespace: target.namespace });
       if ('problem' in read) throw new SourceUnavailableError(read.problem);
-      secret = read.secret.data;
+      secret = read.data;
     }
     const access = await openGitAccess({
       repo,

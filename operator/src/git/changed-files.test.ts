@@ -2,18 +2,16 @@
 // every part of it is well formed and within bounds.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { TreeChange } from '../git/tree-changes.js';
+import type { TreeChange } from './tree-changes.js';
 import {
   CHANGED_FILES_LIMITS,
   ChangedFilesError,
   changedFilesOf,
   comparePaths,
-  inputKeys,
-  inputsSize,
   parseChangedFiles,
   serializeChangedFiles,
   type ChangedFilesBundle,
-} from './cycle-inputs.js';
+} from './changed-files.js';
 
 const BASE = 'b'.repeat(40);
 const TREE = 'e'.repeat(40);
@@ -49,10 +47,6 @@ function refusedAs(rule: ChangedFilesError['rule'], pattern: RegExp) {
     return true;
   };
 }
-
-test('the key of a bundle in the inputs ConfigMap', () => {
-  assert.equal(inputKeys.files('c1'), 'c1.files.json');
-});
 
 test('a bundle is written in one form: fields in order, paths sorted, contents in base64; and read back as written', () => {
   const bundle = sample();
@@ -227,8 +221,4 @@ test('with expectations, a bundle of another base or tree is refused', () => {
     () => parseChangedFiles(text, { base: 'a'.repeat(40) }),
     refusedAs('Malformed', /base is b{40}/),
   );
-});
-
-test('the inputs size counts values in UTF-8 bytes', () => {
-  assert.equal(inputsSize({ a: 'xyz', bb: '\u00e9' }), 5);
 });

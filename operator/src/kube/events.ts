@@ -2,7 +2,7 @@
 import type { CoreV1Api, KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { randomBytes } from 'node:crypto';
-import { describeError } from './kube.js';
+import { describeError } from './clients.js';
 
 export const COMPONENT = 'hyperagent-operator';
 

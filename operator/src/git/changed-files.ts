@@ -1,73 +1,14 @@
-// The per-cycle ConfigMap that holds what evaluating the candidates needs and status cannot hold:
-// each code candidate's diff, the parent's changes when the parent is a code variant, the files
-// the candidate's tree changes (its changed-files bundle), and the full parameter values each
-// candidate (and the baseline) runs with. Owned by the cycle, so it goes when the cycle goes.
-import { createHash } from 'node:crypto';
-import type { V1ConfigMap } from '@kubernetes/client-node';
-import { API_VERSION, CYCLES, AGENT_LABEL } from '../api/resources.js';
-import type { TreeChange } from '../git/tree-changes.js';
-import type { RefusalRule } from '../policy/refusal.js';
-import { unsafePathProblem } from '../policy/repo-path.js';
-import type { ParameterValues } from '../propose/candidate.js';
-
-export const BASELINE = 'baseline';
-
-/** `<cycle>-inputs`. */
-export function cycleInputsName(cycle: string): string {
-  return `${cycle}-inputs`;
-}
-
-export const inputKeys = {
-  diff: (candidate: string) => `${candidate}.diff`,
-  parentDiff: (candidate: string) => `${candidate}.parent.diff`,
-  parameters: (candidate: string) => `${candidate}.parameters.json`,
-  /** The candidate's changed-files bundle (ChangedFilesBundle as JSON). */
-  files: (candidate: string) => `${candidate}.files.json`,
-};
-
-/** What the API server accepts in one ConfigMap: its values together, in bytes. */
-export const MAX_INPUTS_BYTES = 1024 * 1024;
-
-/** The bytes `data` takes in the ConfigMap, as the API server counts them (values only). */
-export function inputsSize(data: Readonly<Record<string, string>>): number {
-  return Object.values(data).reduce((sum, value) => sum + Buffer.byteLength(value, 'utf8'), 0);
-}
-
-export function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
-}
-
-/** The ConfigMap of a cycle's inputs, owned by the cycle. */
-export function cycleInputsConfigMap(
-  cycle: { namespace: string; name: string; uid: string; agent: string },
-  data: Record<string, string>,
-): V1ConfigMap {
-  return {
-    apiVersion: 'v1',
-    kind: 'ConfigMap',
-    metadata: {
-      name: cycleInputsName(cycle.name),
-      namespace: cycle.namespace,
-      labels: { [AGENT_LABEL]: cycle.agent, 'app.kubernetes.io/managed-by': 'hyperagent-operator' },
-      ownerReferences: [
-        { apiVersion: API_VERSION, kind: CYCLES.kind, name: cycle.name, uid: cycle.uid, controller: true },
-      ],
-    },
-    data,
-  };
-}
-
-/** Parameter values as the JSON the sandbox reads. */
-export function parametersJson(values: ParameterValues): string {
-  return `${JSON.stringify(values, Object.keys(values).sort())}\n`;
-}
-
 // The changed-files bundle: the files of a candidate's tree (the tree git made of the parent's
 // tree and the candidate's diffs) that differ from the cycle's base commit, with their bytes as
 // git stores them. A sandbox that starts from the base commit's source and writes these files
 // (and removes the deleted ones) holds exactly the candidate's tree; the commit is that tree and
-// the overlay layer holds the same blobs. Only the operator writes bundles, but a ConfigMap can be
-// edited by others, so the reader checks everything it is given.
+// the overlay layer holds the same blobs. Only the operator writes bundles (into the cycle's
+// inputs ConfigMap), but a ConfigMap can be edited by others, so the reader checks everything it
+// is given.
+import { MAX_CONFIGMAP_BYTES } from '../api/resources.js';
+import type { RefusalRule } from '../policy/refusal.js';
+import { unsafePathProblem } from '../policy/repo-path.js';
+import type { TreeChange } from './tree-changes.js';
 
 /** One file the candidate's tree writes. */
 export interface BundledFile {
@@ -93,7 +34,7 @@ export interface ChangedFilesBundle {
 /** Bounds on a bundle, so that its reader never holds more than a ConfigMap can. */
 export const CHANGED_FILES_LIMITS = {
   /** The JSON text, in UTF-8 bytes: a ConfigMap's whole capacity. */
-  maxTextBytes: MAX_INPUTS_BYTES,
+  maxTextBytes: MAX_CONFIGMAP_BYTES,
   /** Written and deleted paths together. */
   maxEntries: 1000,
   /** The written files' contents together, decoded. */

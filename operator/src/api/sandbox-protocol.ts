@@ -9,7 +9,7 @@
 // this file, so the protocol has one definition. The judge checks the manifest with these schemas
 // before doing anything; the operator checks the result, and its nonce, before trusting it.
 import { Type, type Static } from '@sinclair/typebox';
-import { WORKLOAD_FIGURES } from '../api/schema.js';
+import { WORKLOAD_FIGURES } from './schema.js';
 
 export const PROTOCOL_VERSION = 3;
 

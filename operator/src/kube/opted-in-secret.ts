@@ -4,7 +4,7 @@
 // error; see policy/secret-use.ts for the opt-in itself.
 import type { CoreV1Api, V1Secret } from '@kubernetes/client-node';
 import { secretAccessProblem, secretUseProblem, type SecretUse } from '../policy/secret-use.js';
-import { describeError, statusCodeOf } from './kube.js';
+import { describeError, statusCodeOf } from './clients.js';
 
 export type OptedInSecret =
   | { secret: V1Secret }
@@ -36,4 +36,29 @@ export async function readOptedInSecret(
   }
   const problem = secretUseProblem({ ...ref, labels: secret.metadata?.labels ?? {} }, use);
   return problem === undefined ? { secret } : { problem, notFound: false };
+}
+
+/**
+ * `readOptedInSecret` for one use, as a function of the Secret's reference that answers with the
+ * Secret's data or the problem: what readers below this layer (git's checkouts) take.
+ */
+export function optedInSecretReader(
+  core: Pick<CoreV1Api, 'readNamespacedSecret'>,
+  use: SecretUse,
+  what: string,
+): (ref: {
+  name: string;
+  namespace: string;
+}) => Promise<{ data?: Record<string, string> } | { problem: string }> {
+  return async (ref) => {
+    const read = await readOptedInSecret(core, ref, use, what);
+    return 'problem' in read
+      ? { problem: read.problem }
+      : { ...(read.secret.data ? { data: read.secret.data } : {}) };
+  };
+}
+
+/** The reader of agents' git credentials Secrets (source.credentialsSecret), for SourceCheckouts. */
+export function gitCredentials(core: Pick<CoreV1Api, 'readNamespacedSecret'>) {
+  return optedInSecretReader(core, 'git', 'credentials Secret');
 }
