@@ -26,11 +26,9 @@ import {
   type WorkOutcome,
 } from '../cycle/ports.js';
 import { SourceUnavailableError, type SourceCheckouts } from '../git/source-checkout.js';
-import { GitLineageError, isGitLineageError } from '../git/errors.js';
+import { isGitLineageError } from '../git/errors.js';
 import { readOptedInSecret } from '../kube/opted-in-secret.js';
-import { resolveCommit } from '../git/history.js';
-import { treeChanges } from '../git/tree-changes.js';
-import type { Workspace } from '../git/workspace.js';
+import { commitChanges } from '../git/commit-changes.js';
 import { readTarget } from '../kube/target.js';
 import {
   assertLayerSize,
@@ -239,7 +237,18 @@ export class OverlayBuilder implements BuildPort {
     const spec = cycle.spec.agentSpec;
     return this.options.checkouts.withWorkspace(
       { namespace: cycle.namespace, agent: cycle.spec.agent, source: spec.source },
-      (ws) => commitChanges(ws, from, to, tree, this.options.maxLayerBytes ?? DEFAULT_MAX_LAYER_BYTES),
+      async (ws) => {
+        const maxBytes = this.options.maxLayerBytes ?? DEFAULT_MAX_LAYER_BYTES;
+        try {
+          return await commitChanges(ws, from, to, tree, maxBytes);
+        } catch (error) {
+          if (!isGitLineageError(error, 'ChangesTooLarge')) throw error;
+          throw new LayerError(
+            'LayerTooLarge',
+            `the changed files hold more than the ${maxBytes} bytes an overlay layer may`,
+          );
+        }
+      },
     );
   }
 
@@ -388,54 +397,6 @@ export function isOverlayOf(
     existing.manifest.layers.length === base.manifest.layers.length + 1 &&
     base.manifest.layers.every((l, i) => existing.manifest.layers[i]?.digest === l.digest);
   return layersMatch && ids.length === expected.length && expected.every((id, i) => ids[i] === id);
-}
-
-/**
- * The files the tree of `commit` changes relative to commit `from`, with contents, and the commit
- * time of `commit`; `tree`, when given, is the tree the commit must hold (the evaluated one). The
- * blobs come from the reader the sandbox's changed-files bundle was made with. Throws
- * GitLineageError CommitNotFound when a commit is not in the clone, TreeMismatch when `commit`
- * does not hold `tree`, LayerError LayerTooLarge when the contents pass `maxBytes`.
- */
-export async function commitChanges(
-  ws: Workspace,
-  from: string,
-  commit: string,
-  tree: string | undefined,
-  maxBytes: number,
-): Promise<{ changes: FileChange[]; committedAt: number }> {
-  const [fromSha, toSha] = await Promise.all([
-    resolveCommit(ws.runner, from),
-    resolveCommit(ws.runner, commit),
-  ]);
-  if (!fromSha || !toSha) {
-    const missing = fromSha ? commit : from;
-    throw new GitLineageError(
-      'CommitNotFound',
-      `commit ${missing} is not in ${ws.repo} (fetched branches and tags)`,
-    );
-  }
-  const committed = (
-    await ws.runner.git(['rev-parse', '--verify', '--end-of-options', `${toSha}^{tree}`])
-  ).trim();
-  if (tree !== undefined && committed !== tree) {
-    throw new GitLineageError(
-      'TreeMismatch',
-      `commit ${short(toSha)} holds the tree ${committed}, not the tree ${tree} the candidate was evaluated as`,
-    );
-  }
-  let changes: FileChange[];
-  try {
-    changes = await treeChanges(ws.runner, fromSha, committed, maxBytes);
-  } catch (error) {
-    if (!isGitLineageError(error, 'ChangesTooLarge')) throw error;
-    throw new LayerError(
-      'LayerTooLarge',
-      `the changed files hold more than the ${maxBytes} bytes an overlay layer may`,
-    );
-  }
-  const committedAt = Number((await ws.runner.git(['log', '-1', '--format=%ct', toSha])).trim());
-  return { changes, committedAt: Number.isFinite(committedAt) ? committedAt : 0 };
 }
 
 async function resolveBaseImage(

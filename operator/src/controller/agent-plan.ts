@@ -23,18 +23,51 @@ function activeCycles(cycles: readonly ImprovementCycle[]): ImprovementCycle[] {
 
 /** Decides the next cycle and the status of `agent`, given the cycles it owns. */
 export function planAgent(agent: HyperAgent, cycles: readonly ImprovementCycle[], now: Date): AgentPlan {
-  const generation = agent.metadata.generation;
+  const schedule = planSchedule(agent, cycles, now);
+  const status = agentStatus(agent, cycles, schedule, now);
+  const wake =
+    schedule.runAt && (!schedule.next || schedule.runAt < schedule.next) ? schedule.runAt : schedule.next;
+  const requeueAfterMs =
+    wake && !agent.spec.suspend ? Math.max(wake.getTime() - now.getTime(), 0) + 50 : undefined;
+  return {
+    ...(schedule.createCycle ? { createCycle: schedule.createCycle } : {}),
+    status,
+    events: schedule.events,
+    ...(requeueAfterMs !== undefined ? { requeueAfterMs } : {}),
+  };
+}
+
+/** When the agent's cycles run: the slot due now (or asked for), the next one, and what was wrong. */
+export interface SchedulePlan {
+  createCycle?: { name: string; slot: Date };
+  /** The latest slot a cycle was started for. */
+  lastSlot?: Date;
+  /** The next slot of the schedule. */
+  next?: Date;
+  /** A run request dated ahead of now, waited for. */
+  runAt?: Date;
+  /** Why the schedule cannot be read. */
+  scheduleError?: string;
+  events: CycleEvent[];
+}
+
+/**
+ * Whether a cycle starts now: a due slot of the schedule, or a run request (RUN_ANNOTATION), and
+ * only when no cycle is running and the agent is not suspended.
+ */
+export function planSchedule(
+  agent: HyperAgent,
+  cycles: readonly ImprovementCycle[],
+  now: Date,
+): SchedulePlan {
   const previous = agent.status ?? {};
   const events: CycleEvent[] = [];
-  const active = activeCycles(cycles).sort(bySlot);
-  const finished = cycles.filter((c) => isTerminal(c.status?.phase)).sort(bySlot);
-  const lastFinished = finished[finished.length - 1];
-
+  const idle = activeCycles(cycles).length === 0;
   const slots = cycles.map((c) => Date.parse(c.spec.slot));
   if (previous.lastScheduleTime) slots.push(Date.parse(previous.lastScheduleTime));
   const lastSlot = slots.length > 0 ? new Date(Math.max(...slots)) : undefined;
 
-  let createCycle: AgentPlan['createCycle'];
+  let createCycle: SchedulePlan['createCycle'];
   let scheduleError: string | undefined;
   let next: Date | undefined;
   try {
@@ -42,7 +75,7 @@ export function planAgent(agent: HyperAgent, cycles: readonly ImprovementCycle[]
     const createdAt = new Date(agent.metadata.creationTimestamp ?? now);
     const decision = decideSlot(agent.spec.improvement, createdAt, lastSlot, now);
     next = decision.next;
-    if (decision.due && !agent.spec.suspend && active.length === 0) {
+    if (decision.due && !agent.spec.suspend && idle) {
       createCycle = { name: cycleNameForSlot(agent.metadata.name, decision.due), slot: decision.due };
     }
   } catch (error) {
@@ -53,7 +86,7 @@ export function planAgent(agent: HyperAgent, cycles: readonly ImprovementCycle[]
     const run = planRunRequest(agent.metadata.annotations?.[RUN_ANNOTATION], lastSlot);
     if (run.invalid) {
       events.push({ type: 'Warning', reason: 'InvalidRunRequest', message: run.invalid });
-    } else if (run.slot && !agent.spec.suspend && active.length === 0) {
+    } else if (run.slot && !agent.spec.suspend && idle) {
       if (run.slot.getTime() <= now.getTime()) {
         createCycle = { name: cycleNameForSlot(agent.metadata.name, run.slot), slot: run.slot };
         events.push({
@@ -64,16 +97,42 @@ export function planAgent(agent: HyperAgent, cycles: readonly ImprovementCycle[]
       } else runAt = run.slot;
     }
   }
+  if (createCycle) {
+    events.push({ type: 'Normal', reason: 'CycleCreated', message: `Started cycle ${createCycle.name}` });
+  }
+  return {
+    ...(createCycle ? { createCycle } : {}),
+    ...(lastSlot ? { lastSlot } : {}),
+    ...(next ? { next } : {}),
+    ...(runAt ? { runAt } : {}),
+    ...(scheduleError !== undefined ? { scheduleError } : {}),
+    events,
+  };
+}
 
+/**
+ * The agent's status as its cycles and schedule make it: phase, the running cycle (and its canary,
+ * mirrored for `kubectl get ha`), the last cycle, the schedule times and the Ready, Progressing
+ * and Degraded conditions. Fields other code writes (history, stableRevision) are kept.
+ */
+export function agentStatus(
+  agent: HyperAgent,
+  cycles: readonly ImprovementCycle[],
+  schedule: SchedulePlan,
+  now: Date,
+): HyperAgentStatus {
+  const generation = agent.metadata.generation;
+  const previous = agent.status ?? {};
+  const active = activeCycles(cycles).sort(bySlot);
+  const finished = cycles.filter((c) => isTerminal(c.status?.phase)).sort(bySlot);
+  const lastFinished = finished[finished.length - 1];
+  const { createCycle, next, lastSlot, scheduleError } = schedule;
   const running = createCycle
     ? { name: createCycle.name, phase: 'Pending' }
     : active[0] && {
         name: active[0].metadata.name,
         phase: active[0].status?.phase ?? 'Pending',
       };
-  if (createCycle) {
-    events.push({ type: 'Normal', reason: 'CycleCreated', message: `Started cycle ${createCycle.name}` });
-  }
 
   let conditions = previous.conditions;
   conditions = setCondition(
@@ -149,16 +208,7 @@ export function planAgent(agent: HyperAgent, cycles: readonly ImprovementCycle[]
       ...(lastFinished.status?.completionTime ? { completionTime: lastFinished.status.completionTime } : {}),
     };
   }
-
-  const wake = runAt && (!next || runAt < next) ? runAt : next;
-  const requeueAfterMs =
-    wake && !agent.spec.suspend ? Math.max(wake.getTime() - now.getTime(), 0) + 50 : undefined;
-  return {
-    ...(createCycle ? { createCycle } : {}),
-    status,
-    events,
-    ...(requeueAfterMs !== undefined ? { requeueAfterMs } : {}),
-  };
+  return status;
 }
 
 /**

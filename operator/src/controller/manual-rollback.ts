@@ -4,6 +4,7 @@
 // revision cannot be restored as it was (unknown, no image, a parameter no longer carried by an
 // environment variable). Either way the request is answered once and the annotation removed.
 import { ROLLBACK_ANNOTATION, type HyperAgent, type ImprovementCycle } from '../api/resources.js';
+import { DELIVERING_CYCLE_PHASES } from '../api/schema.js';
 import { parameterEnv } from '../rollout/canary-deployment.js';
 import type { Revision } from '../rollout/traffic-router.js';
 
@@ -21,7 +22,7 @@ export function planManualRollback(
   if (requested === undefined) return { kind: 'none' };
   const refuse = (message: string): RollbackPlan => ({ kind: 'refuse', requested, message });
   const phase = activeCycle?.status?.phase;
-  if (phase === 'Canary' || phase === 'Committing' || phase === 'Building') {
+  if (phase && DELIVERING_CYCLE_PHASES.includes(phase)) {
     return refuse(
       `cycle ${activeCycle?.metadata.name} is delivering (${phase}); abort it (kubectl hyperagent abort ${agent.metadata.name}) or wait for it to end, then roll back`,
     );

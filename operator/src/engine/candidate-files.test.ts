@@ -16,7 +16,7 @@ import {
   STALE_DIFF,
   workspaceOn,
 } from '../../../test/support/git-repos.js';
-import { commitChanges } from '../build/overlay-builder.js';
+import { commitChanges } from '../git/commit-changes.js';
 import { commitCandidate } from '../git/commit.js';
 import { candidateFiles, type CandidateFiles } from './candidate-files.js';
 import { CHANGED_FILES_LIMITS, parseChangedFiles } from '../git/changed-files.js';
