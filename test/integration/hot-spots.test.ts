@@ -177,7 +177,10 @@ test('the slowest route comes first with its p99 in the right bucket, tied to it
   );
 
   const rejected = await measureRoutes({ url: prometheusUrl, window: 'not-a-duration' });
-  assert.match(rejected.note ?? '', /answered HTTP 400 to the query: .+/);
+  assert.match(
+    rejected.note ?? '',
+    /^Prometheus at http:\/\/127\.0\.0\.1:\d+ refused the query \(HTTP 400, bad_data\): .+\.$/,
+  );
 });
 
 test('an unreachable, foreign or silent address gives a note, not an exception', async () => {
@@ -185,11 +188,14 @@ test('an unreachable, foreign or silent address gives a note, not an exception',
   assert.deepEqual(closed.routes, []);
   assert.match(
     closed.note ?? '',
-    /^Prometheus at http:\/\/127\.0\.0\.1:\d+ could not be reached \(ECONNREFUSED\)\.$/,
+    /^cannot reach Prometheus at http:\/\/127\.0\.0\.1:(\d+): fetch failed: connect ECONNREFUSED 127\.0\.0\.1:\1\.$/,
   );
 
   const foreign = await measureRoutes({ url: serviceUrl });
-  assert.match(foreign.note ?? '', /answered HTTP 404 with a body that is not JSON\.$/);
+  assert.match(
+    foreign.note ?? '',
+    /^Prometheus at http:\/\/127\.0\.0\.1:\d+ answered HTTP 404 Not Found: .*Cannot POST \/api\/v1\/query.*\.$/,
+  );
 
   const listener = createServer((socket) => hanging.push(socket)); // accepts connections, never answers
   silent.push(listener);
@@ -199,9 +205,9 @@ test('an unreachable, foreign or silent address gives a note, not an exception',
     url: `http://127.0.0.1:${(listener.address() as AddressInfo).port}`,
     timeoutMs: 300,
   });
-  assert.match(slow.note ?? '', /did not answer within 0\.3s\.$/);
+  assert.match(slow.note ?? '', /^Prometheus at http:\/\/127\.0\.0\.1:\d+ did not answer within 0\.3s\.$/);
   assert.ok(Date.now() - started < 3000);
 
   const invalid = await measureRoutes({ url: 'not a url' });
-  assert.equal(invalid.note, 'Prometheus at not a url is not a valid URL.');
+  assert.equal(invalid.note, "the Prometheus address 'not a url' is not a valid URL.");
 });

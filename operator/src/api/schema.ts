@@ -208,12 +208,15 @@ export const Parameter = Type.Object(
   },
 );
 
+/** The proposers this operator ships (engine/providers.ts builds one for each). */
+export const PROPOSER_TYPES = ['tuner', 'openai'] as const;
+
 export const Proposer = Type.Object(
   {
-    type: StringEnum(['tuner', 'openai', 'command'] as const, {
+    type: StringEnum(PROPOSER_TYPES, {
       default: 'tuner',
       description:
-        'Who proposes candidates: tuner (offline search over parameters), openai (an LLM at any OpenAI-compatible endpoint) or command (a container you supply).',
+        'Who proposes candidates: tuner (offline search over parameters) or openai (an LLM at any OpenAI-compatible endpoint).',
     }),
     model: Type.Optional(Type.String({ minLength: 1, maxLength: 253, description: 'Model name (openai).' })),
     baseURL: Type.Optional(
@@ -228,16 +231,6 @@ export const Proposer = Type.Object(
       description:
         'Secret key holding the API key (openai). The Secret must opt in (`kubectl hyperagent secret allow NAME --for llm`: a Role that lets the operator read it, and the label `hyperagents.io/llm-api-key: "true"`); otherwise the operator does not use it. The key never appears in logs, status or git.',
     }),
-    image: Type.Optional(
-      Type.String({ minLength: 1, maxLength: 1024, description: 'Image that runs the command (command).' }),
-    ),
-    command: Type.Optional(
-      Type.Array(Type.String({ maxLength: 4096, description: 'One argument.' }), {
-        minItems: 1,
-        maxItems: 64,
-        description: 'Command that prints candidates as JSON on stdout (command).',
-      }),
-    ),
     seed: Type.Integer({
       minimum: 0,
       default: 1,
@@ -251,10 +244,6 @@ export const Proposer = Type.Object(
       {
         rule: "self.type != 'openai' || (has(self.model) && has(self.apiKeySecret))",
         message: 'the openai proposer needs model and apiKeySecret',
-      },
-      {
-        rule: "self.type != 'command' || (has(self.image) && has(self.command))",
-        message: 'the command proposer needs image and command',
       },
     ],
   },
@@ -1131,7 +1120,7 @@ export const Candidate = Type.Object(
 
 export const ProposalRecord = Type.Object(
   {
-    proposer: StringEnum(['tuner', 'openai', 'command'] as const, { description: 'Who proposed.' }),
+    proposer: StringEnum(PROPOSER_TYPES, { description: 'Who proposed.' }),
     model: Type.Optional(Type.String({ maxLength: 253, description: 'LLM model, for openai.' })),
     parent: Type.Optional(
       Type.String({

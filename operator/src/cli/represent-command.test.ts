@@ -66,7 +66,7 @@ test('text output with the agent parameters, and a note for an unreachable Prome
   assert.match(result.stdout, /^ +1 +src\/cache\.ts +cacheSize$/m);
   assert.match(
     result.stdout,
-    /^Hot spots: none\. Prometheus at http:\/\/127\.0\.0\.1:9 could not be reached/m,
+    /^Hot spots: none\. cannot reach Prometheus at http:\/\/127\.0\.0\.1:9: fetch failed: .+\.$/m,
   );
 });
 

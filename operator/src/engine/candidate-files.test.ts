@@ -83,7 +83,7 @@ test('a diff jsdiff places elsewhere: the tree, the bundle, the commit and the o
       candidate: 'c1',
       proposal: { kind: 'code', summary: 'append', rationale: '', diff: END_OF_FILE_DIFF },
       goal: 'g',
-      proposer: 'command',
+      proposer: 'tuner',
       tree: made.tree,
     });
     assert.equal(git(ws.dir, ['rev-parse', `${committed.commit}^{tree}`]).trim(), made.tree);
@@ -157,7 +157,7 @@ test("from a code parent: its commit is the start, and a config candidate gets t
       candidate: 'c1',
       proposal: { kind: 'code', summary: 'timeout', rationale: '', diff: RAISE_TIMEOUT_DIFF },
       goal: 'g',
-      proposer: 'command',
+      proposer: 'tuner',
       tree: built(first, 'c1').tree,
     });
     const onTop = [

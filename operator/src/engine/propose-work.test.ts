@@ -89,7 +89,7 @@ function proposing(candidates: ProposedCandidate[]): {
     },
   } as unknown as KubeClients;
   const proposer: Proposer = {
-    type: 'command',
+    type: 'tuner',
     propose: async () => ({ candidates, attempts: [], usage: NO_USAGE }),
   };
   const workRoot = mkdtempSync(join(root, 'work-'));

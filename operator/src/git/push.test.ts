@@ -14,7 +14,7 @@ const input = (cycle: string) => ({
   candidate: 'c1',
   proposal: { kind: 'code' as const, summary: 'Raise timeout', rationale: '', diff: RAISE_TIMEOUT_DIFF },
   goal: 'g',
-  proposer: 'command' as const,
+  proposer: 'tuner' as const,
 });
 
 test('the cycle branch is pushed, and pushing again is a no-op', async () => {

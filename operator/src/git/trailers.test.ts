@@ -195,7 +195,7 @@ const record: fc.Arbitrary<CandidateRecord> = fc.record(
     candidate: token,
     parent: fc.tuple(label, token).map(([c, k]) => `${c}/${k}`),
     goal: anyText,
-    proposer: fc.constantFrom('tuner', 'openai', 'command'),
+    proposer: fc.constantFrom('tuner', 'openai'),
     model: anyText,
     score: finite,
     verdict: fc.constantFrom('Passed', 'Failed', 'Refused', 'Promoted', 'RolledBack'),

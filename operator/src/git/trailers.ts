@@ -6,6 +6,7 @@
 // paragraph of the message, `Key: value` lines, keys compared without regard to case, other
 // trailers (Signed-off-by, Co-authored-by) tolerated and kept. Values are forced onto one line,
 // because a newline inside a value would end the trailer or start a new one.
+import { PROPOSER_TYPES } from '../api/schema.js';
 import type { ArchiveVerdict } from '../policy/archive-entry.js';
 import type { ParameterValue, ParameterValues } from '../api/parameters.js';
 import { GitLineageError } from './errors.js';
@@ -39,7 +40,7 @@ export const GOAL_MAX = 200;
 /** Longest model name kept in a trailer, in characters. */
 export const MODEL_MAX = 253;
 
-export const PROPOSERS = ['tuner', 'openai', 'command'] as const;
+export const PROPOSERS = PROPOSER_TYPES;
 export type ProposerName = (typeof PROPOSERS)[number];
 const VERDICTS: readonly ArchiveVerdict[] = ['Passed', 'Failed', 'Refused', 'Promoted', 'RolledBack'];
 const KINDS = ['config', 'code'] as const;

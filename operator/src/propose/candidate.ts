@@ -1,5 +1,5 @@
 // What a proposer hands back, and what it is told. Plain data: the engine (archive, policy, git)
-// and every proposer (tuner, openai, command) speak these types, and nothing here does I/O.
+// and every proposer (tuner, openai) speak these types, and nothing here does I/O.
 import type { ParameterSpec, ParameterValues } from '../api/parameters.js';
 import type { ArchiveEntry } from '../policy/archive-entry.js';
 import type { ServiceGraph } from '../represent/graph.js';
@@ -75,7 +75,7 @@ export interface ProposalUsage {
 }
 
 /**
- * One try to get candidates (an LLM request, a command run), recorded whatever its outcome so the
+ * One try to get candidates (an LLM request, say), recorded whatever its outcome so the
  * cycle can show what happened: `ok`, or why it gave nothing usable.
  */
 export interface ProposalAttempt {

@@ -1,10 +1,11 @@
+import type { PROPOSER_TYPES } from '../api/schema.js';
 import type { ProposalRequest, ProposalResult } from './candidate.js';
 
-export type ProposerType = 'tuner' | 'openai' | 'command';
+export type ProposerType = (typeof PROPOSER_TYPES)[number];
 
 /**
  * A source of candidates. It never throws for what the outside world does wrong (a malformed LLM
- * answer, a timeout, a 429, a command that crashes): those become `attempts` with their outcome,
+ * answer, a timeout, a 429): those become `attempts` with their outcome,
  * and the result simply holds fewer candidates. It throws only on programming errors.
  */
 export interface Proposer {

@@ -2,7 +2,7 @@
 // modules that mention each route. Failure to measure is a note, never an exception.
 import type { HotSpot, ModuleNode } from './graph.js';
 import { PROSE_LANGUAGES } from './language.js';
-import { instantQuery, type Sample } from './prometheus.js';
+import { PrometheusClient, type Sample } from '../telemetry/prometheus-client.js';
 
 export const DEFAULT_HISTOGRAM = 'http_request_duration_seconds';
 export const DEFAULT_WINDOW = '5m';
@@ -63,21 +63,26 @@ export async function measureRoutes(
   options: PrometheusOptions,
 ): Promise<{ routes: MeasuredRoute[]; note?: string }> {
   const queries = hotSpotQueries(options);
-  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const [latency, rate] = await Promise.all([
-    instantQuery(options.url, queries.latency, timeoutMs),
-    instantQuery(options.url, queries.rate, timeoutMs),
-  ]);
-  if (!latency.ok) return { routes: [], note: `Prometheus at ${options.url} ${latency.problem}.` };
+  const client = new PrometheusClient({
+    address: options.url,
+    timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+  });
+  const [latency, rate] = await Promise.all([client.query(queries.latency), client.query(queries.rate)]);
+  if (!latency.ok) return { routes: [], note: sentence(latency.message) };
   const routes = rankRoutes(latency.samples, rate.ok ? rate.samples : [], options.top ?? DEFAULT_TOP);
   if (routes.length === 0) {
     const window = options.window ?? DEFAULT_WINDOW;
     return {
       routes,
-      note: `Prometheus at ${options.url} has no latency by route for ${queries.series} over the last ${window}.`,
+      note: `Prometheus at ${client.shownAddress} has no latency by route for ${queries.series} over the last ${window}.`,
     };
   }
   return { routes };
+}
+
+/** The client's message as a note: one sentence, ending with a full stop. */
+function sentence(message: string): string {
+  return message.endsWith('.') ? message : `${message}.`;
 }
 
 /**

@@ -47,13 +47,7 @@ import {
 } from './canary-machine.js';
 import type { MetricProvider } from './metric-provider.js';
 import { metricProviderFor, type MetricProviderFactory } from './metric-providers.js';
-import {
-  historyEntry,
-  recordPromotion,
-  revisionName,
-  rolledOut,
-  runsRevision,
-} from './promotion.js';
+import { historyEntry, recordPromotion, revisionName, rolledOut, runsRevision } from './promotion.js';
 import { applyRevision } from './stable-deployment.js';
 import { RouterChoice, type RouterFactory } from './routers.js';
 import {
