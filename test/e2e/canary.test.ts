@@ -25,7 +25,7 @@ import {
   type HyperAgent,
   type ImprovementCycle,
 } from '../../operator/src/api/resources.js';
-import type { CanaryStatus, ImprovementCycleStatus } from '../../operator/src/api/schema.js';
+import type { CanaryStatus, HistoryEntry, ImprovementCycleStatus } from '../../operator/src/api/schema.js';
 import { KubeEventRecorder } from '../../operator/src/kube/events.js';
 import { createKubeClients } from '../../operator/src/kube/clients.js';
 import { cycleInputsConfigMap } from '../../operator/src/kube/cycle-inputs.js';
@@ -173,10 +173,17 @@ test('a good version is promoted through every step under load with no failed re
   assert.equal(stable.spec!.template.metadata?.labels?.[ROLE_LABEL], 'stable');
   await assertNoCanary();
 
-  // the agent keeps the revision with the figures that passed
-  const agent = await getAgent(namespace, SERVICE);
-  assert.equal(agent.status?.stableRevision, `${cycle.name}-c1`);
+  // the ended cycle carries the revision with the figures that passed; once the cycle is the
+  // agent's, the in-cluster operator (the one writer of the agent's status) records it in history
+  const promotion = outcome.state === 'succeeded' ? outcome.status.promotion : undefined;
+  assert.equal(promotion?.revision, `${cycle.name}-c1`);
+  await persistPromoted(cycle, promotion!);
+  const agent = await agentWhere(
+    (a) => a.status?.stableRevision === `${cycle.name}-c1`,
+    'records the promotion',
+  );
   const entry = agent.status?.history?.[0];
+  assert.deepEqual(entry, promotion);
   assert.equal(entry?.revision, `${cycle.name}-c1`);
   assert.equal(entry?.image, FAULTS_IMAGE);
   assert.equal(entry?.commit, 'abc1234');
@@ -381,9 +388,8 @@ test('the in-cluster operator killed mid-canary resumes it from status: one cana
     const most = await canaries.stop();
     assert.equal(most, 1, 'never more than one canary Deployment');
     await assertNoCanary();
-    const agent = await getAgent(namespace, SERVICE);
     const revision = `${cycle.name}-c1`;
-    assert.equal(agent.status?.stableRevision, revision);
+    const agent = await agentWhere((a) => a.status?.stableRevision === revision, 'records the promotion');
     assert.equal(
       agent.status?.history?.filter((entry) => entry.revision === revision).length,
       1,
@@ -456,6 +462,60 @@ interface CycleFixture {
 }
 
 /** A real ImprovementCycle (owner of the canary, subject of its Events) and the context a reconciler would pass. */
+/**
+ * Persists a cycle the test drove as the cycle reconciler would have (its status, ended), and makes
+ * the agent its owner, as for the cycles the operator starts: the in-cluster operator then folds
+ * what it delivered into the agent's status.
+ */
+async function persistPromoted(cycle: CycleContext, promotion: HistoryEntry): Promise<void> {
+  const owner = await getAgent(namespace, SERVICE);
+  const target = {
+    group: CYCLES.group,
+    version: CYCLES.version,
+    plural: CYCLES.plural,
+    namespace,
+    name: cycle.name,
+  };
+  await custom.patchNamespacedCustomObject(
+    {
+      ...target,
+      body: {
+        metadata: {
+          labels: { [AGENT_LABEL]: SERVICE },
+          ownerReferences: [
+            {
+              apiVersion: API_VERSION,
+              kind: 'HyperAgent',
+              name: SERVICE,
+              uid: owner.metadata.uid!,
+              controller: true,
+            },
+          ],
+        },
+      },
+    },
+    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+  );
+  await custom.patchNamespacedCustomObjectStatus(
+    {
+      ...target,
+      body: {
+        status: { ...cycle.status, phase: 'Promoted', promotion, completionTime: new Date().toISOString() },
+      },
+    },
+    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+  );
+}
+
+/** The agent once `holds` says so (the operator writes its status soon after a cycle changes). */
+async function agentWhere(holds: (agent: HyperAgent) => boolean, what: string): Promise<HyperAgent> {
+  for (const deadline = Date.now() + 30_000; ; await sleep(250)) {
+    const agent = await getAgent(namespace, SERVICE);
+    if (holds(agent)) return agent;
+    assert.ok(Date.now() < deadline, `the operator ${what}: agent status ${JSON.stringify(agent.status)}`);
+  }
+}
+
 async function startCycle(
   name: string,
   fixture: CycleFixture,

@@ -1357,6 +1357,11 @@ export const ImprovementCycleStatus = Type.Object(
       Type.String({ maxLength: 1024, description: 'Image built for the selected candidate.' }),
     ),
     canary: Type.Optional(CanaryStatus),
+    promotion: Type.Optional({
+      ...HistoryEntry,
+      description:
+        "The revision this cycle promoted, as the agent's history keeps it; the operator adds it to the HyperAgent's status.history.",
+    }),
     conditions: Type.Optional(Conditions),
   },
   { description: 'Progress and outcome of the cycle.' },

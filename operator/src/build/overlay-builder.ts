@@ -468,24 +468,14 @@ const REGISTRY_REASONS: Record<RegistryErrorCode, string> = {
 
 /** The failed outcome for an error of the build: its code as the reason where it has one. */
 export function outcomeOf(error: unknown): WorkOutcome {
-  if (isRegistryError(error))
-    return { state: 'failed', reason: REGISTRY_REASONS[error.code], message: error.message };
-  if (error instanceof LayerError) return { state: 'failed', reason: error.code, message: error.message };
-  if (error instanceof SourceUnavailableError)
-    return { state: 'failed', reason: 'SourceUnavailable', message: error.message };
+  if (isRegistryError(error)) return failedOutcome(REGISTRY_REASONS[error.code], error.message);
+  if (error instanceof LayerError) return failedOutcome(error.code, error.message);
+  if (error instanceof SourceUnavailableError) return failedOutcome('SourceUnavailable', error.message);
   if (isGitLineageError(error)) {
-    return {
-      state: 'failed',
-      reason:
-        error.code === 'CommitNotFound' || error.code === 'TreeMismatch' ? error.code : 'SourceUnavailable',
-      message: error.message,
-    };
+    const kept = error.code === 'CommitNotFound' || error.code === 'TreeMismatch';
+    return failedOutcome(kept ? error.code : 'SourceUnavailable', error.message);
   }
-  return {
-    state: 'failed',
-    reason: 'BuildFailed',
-    message: error instanceof Error ? error.message : String(error),
-  };
+  return failedOutcome('BuildFailed', error instanceof Error ? error.message : String(error));
 }
 
 function short(commit: string): string {

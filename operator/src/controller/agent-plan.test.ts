@@ -4,7 +4,7 @@ import { defaultedMinimalSpec } from '../../../test/support/agents.js';
 import type { CyclePhase } from '../api/schema.js';
 import type { HyperAgent, ImprovementCycle } from '../api/resources.js';
 import { findCondition } from './conditions.js';
-import { planAgent } from './agent-plan.js';
+import { planAgent, withPromotions } from './agent-plan.js';
 
 const created = new Date('2026-01-01T10:00:00Z');
 const at = (minutes: number) => new Date(created.getTime() + minutes * 60_000);
@@ -154,4 +154,67 @@ test('a suspended agent keeps the request for later; an unreadable one is report
   const plan = planAgent(bad, [cycle(created, 'Promoted')], at(11));
   assert.equal(plan.createCycle, undefined);
   assert.match(plan.events[0]?.message ?? '', /"now" is not an RFC 3339 time/);
+});
+
+/** A cycle that ended Promoted, carrying the history entry of `revision` promoted at `minute`. */
+function promoted(minute: number, revision: string): ImprovementCycle {
+  const ended = cycle(at(minute), 'Promoted');
+  ended.status = {
+    ...ended.status,
+    promotion: {
+      revision,
+      image: `quote:${revision}`,
+      cycle: ended.metadata.name,
+      promotedAt: at(minute).toISOString(),
+    },
+  };
+  return ended;
+}
+
+test('the agent reconciler records what promoted cycles delivered: newest first, each revision once', () => {
+  const first = planAgent(agent(), [promoted(60, 'r1')], at(61)).status;
+  assert.equal(first.stableRevision, 'r1');
+  assert.deepEqual(
+    first.history?.map((entry) => entry.revision),
+    ['r1'],
+  );
+  const both = planAgent(agent({}, first), [promoted(60, 'r1'), promoted(120, 'r2')], at(121)).status;
+  assert.equal(both.stableRevision, 'r2');
+  assert.deepEqual(
+    both.history?.map((entry) => entry.revision),
+    ['r2', 'r1'],
+  );
+  // a replay of the same cycles adds nothing
+  const again = planAgent(agent({}, both), [promoted(60, 'r1'), promoted(120, 'r2')], at(122)).status;
+  assert.deepEqual(again.history, both.history);
+});
+
+test('a manual rollback stands, and a promotion trimmed from the history does not come back', () => {
+  const rolledBack = withPromotions(
+    {
+      stableRevision: 'r1',
+      history: [promoted(120, 'r2').status!.promotion!, promoted(60, 'r1').status!.promotion!],
+    },
+    [promoted(60, 'r1'), promoted(120, 'r2')],
+    10,
+  );
+  assert.equal(rolledBack.stableRevision, 'r1', 'the rolled-back-to revision stays stable');
+  const trimmed = withPromotions(
+    { stableRevision: 'r2', history: [promoted(120, 'r2').status!.promotion!] },
+    [promoted(60, 'r1'), promoted(120, 'r2')],
+    1,
+  );
+  assert.deepEqual(
+    trimmed.history?.map((entry) => entry.revision),
+    ['r2'],
+  );
+  const kept = withPromotions({}, [promoted(60, 'r1'), promoted(120, 'r2'), promoted(180, 'r3')], 2);
+  assert.deepEqual(
+    kept.history?.map((entry) => entry.revision),
+    ['r3', 'r2'],
+  );
+  assert.equal(kept.stableRevision, 'r3');
+  // a cycle that rolled back delivers nothing
+  const rolled = cycle(at(240), 'RolledBack');
+  assert.deepEqual(withPromotions(kept, [rolled], 2), kept);
 });

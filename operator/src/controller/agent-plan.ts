@@ -1,9 +1,11 @@
 // What a HyperAgent reconcile should do, decided without I/O: whether a cycle is due (and its
-// name), and the agent's status and conditions derived from its cycles.
+// name), and the agent's status derived from its cycles: conditions, the running cycle, and what
+// ended cycles delivered (a promoted revision joins the history). The HyperAgent reconciler is the
+// one writer of the agent's status; the cycles' work reports into the cycles' own status.
 import type { HyperAgentStatus } from '../api/schema.js';
 import { RUN_ANNOTATION, type HyperAgent, type ImprovementCycle } from '../api/resources.js';
 import { isTerminal, type CycleEvent } from '../cycle/machine.js';
-import { revisionName } from '../rollout/promotion.js';
+import { recordPromotion, revisionName } from '../rollout/promotion.js';
 import { setCondition } from './conditions.js';
 import { cycleNameForSlot, decideSlot, validateSchedule } from './schedule.js';
 
@@ -112,8 +114,8 @@ export function planSchedule(
 
 /**
  * The agent's status as its cycles and schedule make it: phase, the running cycle (and its canary,
- * mirrored for `kubectl get ha`), the last cycle, the schedule times and the Ready, Progressing
- * and Degraded conditions. Fields other code writes (history, stableRevision) are kept.
+ * mirrored for `kubectl get ha`), the last cycle, the schedule times, the Ready, Progressing and
+ * Degraded conditions, and the revisions promoted cycles delivered (history, stableRevision).
  */
 export function agentStatus(
   agent: HyperAgent,
@@ -179,7 +181,7 @@ export function agentStatus(
   );
 
   const status: HyperAgentStatus = {
-    ...previous,
+    ...withPromotions(previous, finished, agent.spec.rollout.rollback.keepHistory),
     observedGeneration: generation,
     phase: running ? running.phase : agent.spec.suspend ? 'Suspended' : 'Idle',
     conditions,
@@ -209,6 +211,30 @@ export function agentStatus(
     };
   }
   return status;
+}
+
+/**
+ * `status` with the promotions of `finished` (in slot order) that are newer than its history:
+ * each joins the history as its newest entry and becomes the stable revision (recordPromotion).
+ * A promotion already recorded, or older than the newest entry (trimmed from the history, or
+ * followed by a later one), changes nothing, so a manual rollback's stableRevision stands.
+ */
+export function withPromotions(
+  status: HyperAgentStatus,
+  finished: readonly ImprovementCycle[],
+  keepHistory: number,
+): HyperAgentStatus {
+  let result = status;
+  for (const cycle of finished) {
+    const entry = cycle.status?.phase === 'Promoted' ? cycle.status.promotion : undefined;
+    if (!entry) continue;
+    const history = result.history ?? [];
+    const newest = history[0];
+    if (history.some((known) => known.revision === entry.revision)) continue;
+    if (newest && Date.parse(entry.promotedAt) <= Date.parse(newest.promotedAt)) continue;
+    result = recordPromotion(result, entry, keepHistory);
+  }
+  return result;
 }
 
 /**

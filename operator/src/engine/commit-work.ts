@@ -7,7 +7,7 @@
 // commit is found by its trailers and reused).
 import type { Candidate } from '../api/schema.js';
 import { describeError, type KubeClients } from '../kube/clients.js';
-import type { CommitPort, CycleContext, WorkOutcome } from '../cycle/ports.js';
+import { failedOutcome, type CommitPort, type CycleContext, type WorkOutcome } from '../cycle/ports.js';
 import { commitCandidate } from '../git/commit.js';
 import { isGitLineageError } from '../git/errors.js';
 import { resolveCommit } from '../git/history.js';
@@ -36,7 +36,7 @@ type Prepared =
   | { failed: WorkOutcome };
 
 const fail = (reason: string, message: string): { failed: WorkOutcome } => ({
-  failed: { state: 'failed', reason, message },
+  failed: failedOutcome(reason, message),
 });
 
 export class CommitWork implements CommitPort {

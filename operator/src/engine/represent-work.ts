@@ -1,7 +1,7 @@
 // The Represent phase in the operator: the base commit of the agent's branch is checked out and
 // turned into the service graph, which Proposing reads. The graph is kept in memory by cycle;
 // after a restart Proposing rebuilds it from the same commit, so nothing is lost but time.
-import type { CycleContext, RepresentPort, WorkOutcome } from '../cycle/ports.js';
+import { failedOutcome, type CycleContext, type RepresentPort, type WorkOutcome } from '../cycle/ports.js';
 import type { ServiceGraph } from '../represent/graph.js';
 import { buildServiceGraph } from '../represent/represent.js';
 import type { Workspace } from '../git/workspace.js';
@@ -74,7 +74,7 @@ export class RepresentWork implements RepresentPort {
       );
     } catch (error) {
       if (error instanceof SourceUnavailableError) {
-        return { state: 'failed', reason: 'SourceUnavailable', message: error.message };
+        return failedOutcome('SourceUnavailable', error.message);
       }
       throw error;
     }

@@ -18,17 +18,18 @@
 // them, before it is persisted; a replayed decision may repeat its event, never its action.
 //
 // Promotion: the stable Deployment's target container gets the canary's image and parameter
-// variables (one strategic-merge patch); once it has rolled out, the revision is recorded in the
-// agent's history and as its stableRevision (each revision once), and then the canary goes.
+// variables (one strategic-merge patch); once it has rolled out the canary goes, and the promoted
+// cycle's status carries the revision's history entry (status.promotion). The driver never writes
+// the agent: the HyperAgent reconciler adds the entry to the agent's history, the one writer of
+// the agent's status.
 import type { V1Deployment } from '@kubernetes/client-node';
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { API_VERSION, CANARY_REQUEST_ANNOTATIONS, CYCLES, HYPERAGENTS } from '../api/resources.js';
-import type { HyperAgent, ImprovementCycle } from '../api/resources.js';
+import { API_VERSION, CANARY_REQUEST_ANNOTATIONS, CYCLES } from '../api/resources.js';
+import type { ImprovementCycle } from '../api/resources.js';
+import type { HistoryEntry } from '../api/schema.js';
 import type { EventRecorder } from '../kube/events.js';
 import { statusCodeOf, type KubeClients } from '../kube/clients.js';
-import { writeStatus } from '../kube/status.js';
 import { readTarget } from '../kube/target.js';
-import { readOwningAgent } from '../kube/owning-agent.js';
 import { failedOutcome, type CanaryOutcome, type CanaryPort, type CycleContext } from '../cycle/ports.js';
 import { cycleInputsName, inputKeys } from '../kube/cycle-inputs.js';
 import { canaryName, isOperatorCanary, parameterEnv } from './canary-deployment.js';
@@ -47,7 +48,7 @@ import {
 } from './canary-machine.js';
 import type { MetricProvider } from './metric-provider.js';
 import { metricProviderFor, type MetricProviderFactory } from './metric-providers.js';
-import { historyEntry, recordPromotion, revisionName, rolledOut, runsRevision } from './promotion.js';
+import { historyEntry, revisionName, rolledOut, runsRevision } from './promotion.js';
 import { applyRevision } from './stable-deployment.js';
 import { RouterChoice, type RouterFactory } from './routers.js';
 import {
@@ -364,54 +365,37 @@ export class KubeCanaryDriver implements CanaryPort {
         }
         return `the stable Deployment rolls out ${target.revision.name}: ${rolledOut(stable).detail}`;
       case 'removeCanary':
-        // history first: once the canary is gone the revision must already be on record (the
-        // machine asks for removal in Promoting only once the stable Deployment has rolled out)
-        if (state.phase === 'Promoting') await this.recordHistory(cycle, resolved, state);
         await router.removeCanary(target);
         return undefined;
     }
   }
 
-  /** The outcome of a canary that has ended; a promotion is on record in the agent's history first. */
+  /** The outcome of a canary that has ended; a promotion carries the history entry of its revision. */
   private async ended(
     cycle: CycleContext,
     state: CanaryState,
     resolved: Resolved | undefined,
   ): Promise<CanaryOutcome> {
+    let promotion: HistoryEntry | undefined;
     if (state.phase === 'Promoted') {
       const known = resolved ?? (await this.resolve(cycle));
-      if (!('failed' in known)) await this.recordHistory(cycle, known, state);
+      if (!('failed' in known)) {
+        promotion = historyEntry({
+          revision: known.target.revision,
+          cycle: cycle.name,
+          ...(cycle.status.commit ? { commit: cycle.status.commit } : {}),
+          parameters: known.parameters,
+          metrics: promotedMetrics(state),
+          promotedAt: this.now(),
+        });
+      }
     }
     return {
       state: 'succeeded',
       result: state.phase as 'Promoted' | 'RolledBack',
       message: state.message,
-      status: { canary: state },
+      status: { canary: state, ...(promotion ? { promotion } : {}) },
     };
-  }
-
-  /** Puts the revision on record as the agent's stableRevision and first in its history; idempotent. */
-  private async recordHistory(cycle: CycleContext, resolved: Resolved, state: CanaryState): Promise<void> {
-    const custom = this.options.clients.custom;
-    let agent: HyperAgent;
-    try {
-      agent = await readOwningAgent(this.options.clients, cycle);
-    } catch (error) {
-      if (statusCodeOf(error) === 404) return; // the agent is gone, and its history with it
-      throw error;
-    }
-    const entry = historyEntry({
-      revision: resolved.target.revision,
-      cycle: cycle.name,
-      ...(cycle.status.commit ? { commit: cycle.status.commit } : {}),
-      parameters: resolved.parameters,
-      metrics: promotedMetrics(state),
-      // the first record stands (a revision is recorded once): the time the stable had rolled out
-      promotedAt: this.now(),
-    });
-    await writeStatus(custom, HYPERAGENTS, agent, (current) =>
-      recordPromotion(current.status, entry, current.spec.rollout.rollback.keepHistory),
-    );
   }
 
   /** Records the machine's events on the cycle. */

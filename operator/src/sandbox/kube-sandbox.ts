@@ -13,7 +13,7 @@ import type { Logger } from 'pino';
 import type { BaselineMeasurement, Candidate, HyperAgentSpec } from '../api/schema.js';
 import { readTarget } from '../kube/target.js';
 import { describeError, statusCodeOf, type KubeClients } from '../kube/clients.js';
-import type { CycleContext, EvaluatePort, WorkOutcome } from '../cycle/ports.js';
+import { failedOutcome, type CycleContext, type EvaluatePort, type WorkOutcome } from '../cycle/ports.js';
 import { BASELINE, cycleInputsName, inputKeys } from '../kube/cycle-inputs.js';
 import { ChangedFilesError, parseChangedFiles } from '../git/changed-files.js';
 import { judgeBaseline, judgeCycle } from '../policy/invariants.js';
@@ -109,19 +109,14 @@ export class KubeSandbox implements EvaluatePort {
     try {
       splitResources(spec.sandbox.resources, (spec.verification.workload?.dependencies.length ?? 0) > 0);
     } catch (error) {
-      return {
-        state: 'failed',
-        reason: 'SandboxTooSmall',
-        message: `${describeError(error)}: raise spec.sandbox.resources`,
-      };
+      return failedOutcome('SandboxTooSmall', `${describeError(error)}: raise spec.sandbox.resources`);
     }
     const runnerImage = spec.sandbox.image ?? this.options.runnerImage;
     if (!runnerImage) {
-      return {
-        state: 'failed',
-        reason: 'SandboxImageUnset',
-        message: 'No evaluation runner image: set spec.sandbox.image, or the chart value sandbox.image.',
-      };
+      return failedOutcome(
+        'SandboxImageUnset',
+        'No evaluation runner image: set spec.sandbox.image, or the chart value sandbox.image.',
+      );
     }
     const inputs = await this.readInputs(cycle);
     if ('failed' in inputs) return inputs.failed;
@@ -211,11 +206,10 @@ export class KubeSandbox implements EvaluatePort {
         });
     }
     this.options.log.warn({ cycle: cycle.name, namespace, drift }, 'sandbox policies changed mid-evaluation');
-    return {
-      state: 'failed',
-      reason: 'SandboxPolicyChanged',
-      message: `${drift} in ${namespace} while candidates were evaluated: the isolation every judge proved no longer holds, so the sandbox pods were stopped and no candidate of this cycle is trusted`,
-    };
+    return failedOutcome(
+      'SandboxPolicyChanged',
+      `${drift} in ${namespace} while candidates were evaluated: the isolation every judge proved no longer holds, so the sandbox pods were stopped and no candidate of this cycle is trusted`,
+    );
   }
 
   /** Deletes the cycle's sandbox inputs; the garbage collector removes its pods with them. */
@@ -309,11 +303,10 @@ export class KubeSandbox implements EvaluatePort {
       return { data: configMap.data ?? {} };
     } catch (error) {
       return {
-        failed: {
-          state: 'failed',
-          reason: 'InputsMissing',
-          message: `cannot read the cycle's inputs ConfigMap ${cycle.namespace}/${cycleInputsName(cycle.name)}: ${describeError(error)}`,
-        },
+        failed: failedOutcome(
+          'InputsMissing',
+          `cannot read the cycle's inputs ConfigMap ${cycle.namespace}/${cycleInputsName(cycle.name)}: ${describeError(error)}`,
+        ),
       };
     }
   }
@@ -343,11 +336,10 @@ export class KubeSandbox implements EvaluatePort {
             : bundleProblem(bundle, candidate.tree, cycle.status.baseCommit);
         if (problem) {
           return {
-            failed: {
-              state: 'failed',
-              reason: 'InputsTampered',
-              message: `candidate ${id}: ${problem}; nothing of this cycle is evaluated`,
-            },
+            failed: failedOutcome(
+              'InputsTampered',
+              `candidate ${id}: ${problem}; nothing of this cycle is evaluated`,
+            ),
           };
         }
         if (bundle !== undefined) changes[`${id}.files.json`] = bundle;
