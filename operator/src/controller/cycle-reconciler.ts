@@ -62,11 +62,12 @@ function approvalOf(cycle: ImprovementCycle): 'Approved' | 'Rejected' | undefine
 
 export class CycleReconciler {
   /**
-   * The resourceVersion each cycle had when this replica last wrote its status. While the cache
-   * still shows that version it has not seen the write yet: acting on it would run a phase's
-   * work twice (a second LLM request, say), so the visit waits for the cache instead.
+   * The resourceVersions of each cycle that this replica's last visit wrote over (the status, the
+   * finalizer). While the cache still shows one of them it has not seen the writes yet: acting on
+   * it would run a phase's work twice (a second LLM request, say), or release the sandbox twice,
+   * so the visit waits for the cache instead.
    */
-  private readonly writtenFrom = new Map<string, string>();
+  private readonly writtenFrom = new Map<string, Set<string>>();
 
   constructor(private readonly deps: CycleReconcilerDeps) {}
 
@@ -77,9 +78,11 @@ export class CycleReconciler {
       this.writtenFrom.delete(key);
       return {};
     }
-    if (this.writtenFrom.get(key) === cached.metadata.resourceVersion) return { requeueAfterMs: 200 };
+    if (this.writtenFrom.get(key)?.has(cached.metadata.resourceVersion ?? '')) return { requeueAfterMs: 200 };
     this.writtenFrom.delete(key);
     const cycle = await this.releaseSandbox(cached);
+    // releasing wrote the cycle: the cache's version is stale too, not only the one written next
+    if (cycle !== cached) this.wroteOver(key, cached);
     if (!cycle || cycle.metadata.deletionTimestamp || isTerminal(cycle.status?.phase)) return {};
     const status = cycle.status ?? {};
     const phase = status.phase ?? 'Pending';
@@ -88,7 +91,7 @@ export class CycleReconciler {
     // Evaluating (deletion included) leaves sandbox pods behind.
     if (kind === 'evaluate' && this.deps.providers.evaluate && !hasFinalizer(cycle)) {
       await this.setFinalizer(cycle, true);
-      if (cycle.metadata.resourceVersion) this.writtenFrom.set(key, cycle.metadata.resourceVersion);
+      this.wroteOver(key, cycle);
       return { requeueAfterMs: 0 };
     }
     const context: CycleContext = {
@@ -114,9 +117,7 @@ export class CycleReconciler {
       current === cycle ? result.status : (current.status ?? {}),
     );
     if (!written) return {};
-    if (written !== cycle && cycle.metadata.resourceVersion) {
-      this.writtenFrom.set(key, cycle.metadata.resourceVersion);
-    }
+    if (written !== cycle) this.wroteOver(key, cycle);
     // Events only for a transition this replica actually persisted.
     if (written.status?.phase === result.status.phase) {
       for (const event of result.events)
@@ -127,6 +128,15 @@ export class CycleReconciler {
     }
     await this.releaseSandbox(written);
     return {};
+  }
+
+  /** Remembers that this replica wrote over `cycle`'s version: a cache still showing it must not be acted on. */
+  private wroteOver(key: string, cycle: ImprovementCycle): void {
+    const version = cycle.metadata.resourceVersion;
+    if (!version) return;
+    const versions = this.writtenFrom.get(key) ?? new Set<string>();
+    versions.add(version);
+    this.writtenFrom.set(key, versions);
   }
 
   /**
@@ -152,7 +162,7 @@ export class CycleReconciler {
     const others = (cycle.metadata.finalizers ?? []).filter((finalizer) => finalizer !== SANDBOX_FINALIZER);
     const finalizers = present ? [...others, SANDBOX_FINALIZER] : others;
     try {
-      // A JSON patch with a test on resourceVersion: a stale cache fails (409) and is retried.
+      // A JSON patch with a test on resourceVersion: a stale cache fails (422) and is retried.
       return (await this.deps.clients.custom.patchNamespacedCustomObject({
         group: CYCLES.group,
         version: CYCLES.version,
