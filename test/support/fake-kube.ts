@@ -11,6 +11,15 @@
 // finalizer is removed). Errors are client-node's `ApiException` with a Status body, so
 // `statusCodeOf` and `describeError` read them as they read the real ones.
 //
+// Deployments (apps/v1) are modelled as far as a rollback of the stable Deployment needs them:
+// create (status dropped: it is a subresource), read, and a strategic-merge patch (the
+// Content-Type the caller sets through client-node's header middleware; any other patch type
+// throws). The merge follows the API server for what it covers: maps merge key by key, `null`
+// deletes a key, `containers`, `initContainers` and `env` merge their items by `name` (an item
+// merges into the one of that name, a new one is appended); a patch carrying any other list or a
+// `$` directive throws, not modelled. A `metadata.resourceVersion` in the patch is a precondition
+// (409 when stale); status is kept; the generation grows when the spec changes.
+//
 // Failures can be injected per method: `failNext` makes calls throw before they do anything (a
 // lost connection, a crash), `beforeNext` lets another client act just before a call (a
 // concurrent write, which makes a conditional call conflict as it would on the API server).
@@ -35,6 +44,8 @@ export type Kind = string;
 
 export const CONFIGMAPS: Kind = 'configmaps';
 export const EVENTS: Kind = 'events';
+/** apps/v1 Deployments. */
+export const DEPLOYMENTS: Kind = 'apps/deployments';
 
 /** The store's name for a custom resource. */
 export function customKind(resource: Pick<ResourceInfo, 'group' | 'plural'>): Kind {
@@ -121,7 +132,21 @@ export class FakeKube {
             this.create(EVENTS, args.namespace, args.body, { keepStatus: true }),
           ),
       }),
-      apps: unimplemented('apps'),
+      apps: unimplemented('apps', {
+        createNamespacedDeployment: (args: { namespace: string; body: StoredObject }) =>
+          this.call('createNamespacedDeployment', { ...args, name: args.body.metadata?.name }, () =>
+            this.create(DEPLOYMENTS, args.namespace, args.body, { keepStatus: false }),
+          ),
+        readNamespacedDeployment: (ref: { name: string; namespace: string }) =>
+          this.call('readNamespacedDeployment', ref, () => this.read(DEPLOYMENTS, ref)),
+        patchNamespacedDeployment: (
+          args: { name: string; namespace: string; body: unknown },
+          options?: HeaderOptions,
+        ) =>
+          this.call('patchNamespacedDeployment', args, () =>
+            this.strategicMergePatch(DEPLOYMENTS, args, args.body, contentTypeOf(options)),
+          ),
+      }),
       objects: unimplemented('objects'),
     } as unknown as KubeClients;
   }
@@ -277,6 +302,40 @@ export class FakeKube {
     return this.update(kind, current, next);
   }
 
+  /** PATCH with application/strategic-merge-patch+json, as far as the header says it models. */
+  private strategicMergePatch(
+    kind: Kind,
+    ref: { namespace: string; name: string },
+    patch: unknown,
+    contentType: string,
+  ): StoredObject {
+    if (contentType !== STRATEGIC_MERGE_PATCH) {
+      throw new Error(
+        `fake-kube: ${resourceName(kind)} patches are modelled as ${STRATEGIC_MERGE_PATCH} only, not ${contentType}`,
+      );
+    }
+    if (!isRecord(patch)) throw invalidPatch('a strategic-merge patch is an object');
+    const current = this.read(kind, ref);
+    const precondition = isRecord(patch.metadata) ? patch.metadata.resourceVersion : undefined;
+    if (precondition !== undefined) this.checkVersion(kind, current, String(precondition));
+    const next = strategicMerge(current, patch, '') as StoredObject;
+    if (current.status === undefined) delete next.status;
+    else next.status = current.status;
+    next.metadata = {
+      ...next.metadata,
+      name: current.metadata.name,
+      namespace: current.metadata.namespace,
+      uid: current.metadata.uid,
+      resourceVersion: current.metadata.resourceVersion,
+      creationTimestamp: current.metadata.creationTimestamp,
+      generation: current.metadata.generation,
+    };
+    if (!isDeepStrictEqual(next.spec, current.spec)) {
+      next.metadata.generation = (current.metadata.generation ?? 0) + 1;
+    }
+    return this.update(kind, current, next);
+  }
+
   private remove(kind: Kind, ref: CustomRef): StoredObject {
     const current = this.read(kind, ref);
     if ((current.metadata.finalizers ?? []).length === 0) {
@@ -387,6 +446,60 @@ function unimplemented(what: string, methods: Record<string, unknown> = {}): unk
       throw new Error(`fake-kube does not implement ${what}.${property}`);
     },
   });
+}
+
+// -- Strategic-merge patch (the part a Deployment's container patch needs) -------------------------
+
+const STRATEGIC_MERGE_PATCH = 'application/strategic-merge-patch+json';
+/** What client-node sends a patch as when the caller sets no Content-Type. */
+const DEFAULT_PATCH_TYPE = 'application/json-patch+json';
+/** The lists modelled, each merged by its patch merge key `name` as the API server merges them. */
+const MERGED_BY_NAME = new Set(['containers', 'initContainers', 'env']);
+
+/** client-node's per-call options, as `setHeaderOptions` makes them. */
+interface HeaderOptions {
+  middleware?: Array<{ pre?: (context: { setHeaderParam(key: string, value: string): void }) => unknown }>;
+}
+
+/** The Content-Type a call's header middleware sets (client-node's default when none does). */
+function contentTypeOf(options: HeaderOptions | undefined): string {
+  const headers = new Map<string, string>();
+  for (const middleware of options?.middleware ?? []) {
+    middleware.pre?.({ setHeaderParam: (key, value) => headers.set(key.toLowerCase(), value) });
+  }
+  return headers.get('content-type') ?? DEFAULT_PATCH_TYPE;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** `original` with `patch` merged in; `field` is the name `patch` is the value of. */
+function strategicMerge(original: unknown, patch: unknown, field: string): unknown {
+  if (Array.isArray(patch)) {
+    if (!MERGED_BY_NAME.has(field)) {
+      throw new Error(`fake-kube: a strategic-merge patch of the list ${field} is not modelled`);
+    }
+    const merged = Array.isArray(original) ? json(original as unknown[]) : [];
+    for (const item of patch as unknown[]) {
+      if (!isRecord(item) || typeof item.name !== 'string') {
+        throw invalidPatch(`${field}: each item of a strategic-merge patch needs its merge key name`);
+      }
+      const index = merged.findIndex((each) => isRecord(each) && each.name === item.name);
+      if (index >= 0) merged[index] = strategicMerge(merged[index], item, '');
+      else merged.push(strategicMerge({}, item, ''));
+    }
+    return merged;
+  }
+  if (!isRecord(patch)) return json(patch);
+  const result: Record<string, unknown> = isRecord(original) ? json(original) : {};
+  for (const [key, value] of Object.entries(patch)) {
+    if (key.startsWith('$'))
+      throw new Error(`fake-kube: the strategic-merge directive ${key} is not modelled`);
+    if (value === null) delete result[key];
+    else result[key] = strategicMerge(result[key], value, key);
+  }
+  return result;
 }
 
 // -- JSON patch (RFC 6902: add, remove, replace, test) ---------------------------------------------

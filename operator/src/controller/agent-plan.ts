@@ -12,6 +12,8 @@ import { cycleNameForSlot, decideSlot, validateSchedule } from './schedule.js';
 export interface AgentPlan {
   /** A cycle to create for a due slot. Creation is idempotent: the name is derived from the slot. */
   createCycle?: { name: string; slot: Date };
+  /** The schedule decision the status was derived from (a status recomputed on a conflict keeps it). */
+  schedule: SchedulePlan;
   status: HyperAgentStatus;
   events: CycleEvent[];
   /** When the agent needs a visit even if nothing changes (the next slot). */
@@ -33,6 +35,7 @@ export function planAgent(agent: HyperAgent, cycles: readonly ImprovementCycle[]
     wake && !agent.spec.suspend ? Math.max(wake.getTime() - now.getTime(), 0) + 50 : undefined;
   return {
     ...(schedule.createCycle ? { createCycle: schedule.createCycle } : {}),
+    schedule,
     status,
     events: schedule.events,
     ...(requeueAfterMs !== undefined ? { requeueAfterMs } : {}),

@@ -16,10 +16,11 @@ import type { KubeClients } from '../kube/clients.js';
 import { statusCodeOf } from '../kube/clients.js';
 import type { EventRecorder } from '../kube/events.js';
 import type { Informer } from './informer.js';
-import { planAgent } from './agent-plan.js';
+import { agentStatus, planAgent } from './agent-plan.js';
 import { planManualRollback, type RollbackPlan } from './manual-rollback.js';
 import { isTerminal } from '../cycle/machine.js';
 import { applyRevision } from '../rollout/stable-deployment.js';
+import { readTarget } from '../kube/target.js';
 import { describeError } from '../kube/clients.js';
 import { writeStatus } from '../kube/status.js';
 import type { ReconcileResult } from './work-queue.js';
@@ -67,7 +68,9 @@ export class HyperAgentReconciler {
       restored ? { ...status, stableRevision: restored } : status;
 
     const written = await writeStatus(this.deps.clients.custom, HYPERAGENTS, agent, (current) =>
-      withRestored(current === agent ? plan.status : planAgent(current, cycles, now).status),
+      // on a conflict, the status of the agent as it is now, with this visit's schedule decision:
+      // a fresh decision could name a cycle this visit never created (a run request just made)
+      withRestored(current === agent ? plan.status : agentStatus(current, cycles, plan.schedule, now)),
     );
     for (const event of plan.events)
       this.deps.events.record(written ?? agent, event.type, event.reason, event.message);
@@ -109,23 +112,33 @@ export class HyperAgentReconciler {
     } else {
       const target = agent.spec.target;
       try {
-        const stable = await clients.apps.readNamespacedDeployment({
-          name: target.deployment,
-          namespace: agent.metadata.namespace,
-        });
-        await applyRevision(
-          clients.apps,
-          { namespace: agent.metadata.namespace, deployment: target.deployment, container: target.container },
-          stable,
-          plan.revision,
-        );
-        restored = plan.revision.name;
-        events.record(
-          agent,
-          'Normal',
-          'RolledBackTo',
-          `Deployment ${target.deployment} runs revision ${plan.revision.name} again (${plan.revision.image})`,
-        );
+        const found = await readTarget(clients.apps, agent.metadata.namespace, target);
+        if ('failed' in found) {
+          events.record(
+            agent,
+            'Warning',
+            'RollbackFailed',
+            `Rollback to ${plan.requested} failed: ${found.failed.message}`,
+          );
+        } else {
+          await applyRevision(
+            clients.apps,
+            {
+              namespace: agent.metadata.namespace,
+              deployment: target.deployment,
+              container: target.container,
+            },
+            found.deployment,
+            plan.revision,
+          );
+          restored = plan.revision.name;
+          events.record(
+            agent,
+            'Normal',
+            'RolledBackTo',
+            `Deployment ${target.deployment} runs revision ${plan.revision.name} again (${plan.revision.image})`,
+          );
+        }
       } catch (error) {
         events.record(
           agent,
