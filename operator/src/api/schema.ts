@@ -691,32 +691,33 @@ export const Analysis = Type.Object(
   { default: {}, description: 'How the canary is judged from Prometheus measurements.' },
 );
 
-/** The traffic routers the schema names; rollout/routers.ts registers an implementation for each. */
-export const TRAFFIC_ROUTER_KINDS = ['replicaRatio'] as const;
-
-export const TrafficRouting = Type.Object(
-  {
-    replicaRatio: Type.Optional(
-      Type.Object(
-        {},
-        {
-          description:
-            "A canary Deployment beside the stable one, selected by the same Service: the canary's share of traffic is its share of ready pods, so weights are as coarse as the replica count. Needs no gateway.",
-        },
-      ),
-    ),
-  },
-  {
-    default: { replicaRatio: {} },
-    description: 'How the canary receives its share of traffic: exactly one router.',
-    'x-kubernetes-validations': [
+/**
+ * The traffic routers, one field each under spec.rollout.trafficRouting, holding that router's
+ * settings; rollout/routers.ts registers an implementation for each.
+ */
+const TRAFFIC_ROUTERS = {
+  replicaRatio: Type.Optional(
+    Type.Object(
+      {},
       {
-        rule: `[${TRAFFIC_ROUTER_KINDS.map((kind) => `has(self.${kind})`).join(', ')}].exists_one(set, set)`,
-        message: `trafficRouting names exactly one router: ${TRAFFIC_ROUTER_KINDS.join(' or ')}`,
+        description:
+          "A canary Deployment beside the stable one, selected by the same Service: the canary's share of traffic is its share of ready pods, so weights are as coarse as the replica count. Needs no gateway.",
       },
-    ],
-  },
-);
+    ),
+  ),
+};
+export const TRAFFIC_ROUTER_KINDS = Object.keys(TRAFFIC_ROUTERS);
+
+export const TrafficRouting = Type.Object(TRAFFIC_ROUTERS, {
+  default: { replicaRatio: {} },
+  description: 'How the canary receives its share of traffic: exactly one router.',
+  'x-kubernetes-validations': [
+    {
+      rule: `[${TRAFFIC_ROUTER_KINDS.map((kind) => `has(self.${kind})`).join(', ')}].exists_one(set, set)`,
+      message: `trafficRouting names exactly one router: ${TRAFFIC_ROUTER_KINDS.join(' or ')}`,
+    },
+  ],
+});
 
 export const Rollout = Type.Object(
   {
