@@ -695,7 +695,7 @@ export const Analysis = Type.Object(
  * The traffic routers, one field each under spec.rollout.trafficRouting, holding that router's
  * settings; rollout/routers.ts registers an implementation for each.
  */
-const TRAFFIC_ROUTERS = {
+const TRAFFIC_ROUTER_FIELDS = {
   replicaRatio: Type.Optional(
     Type.Object(
       {},
@@ -706,9 +706,9 @@ const TRAFFIC_ROUTERS = {
     ),
   ),
 };
-export const TRAFFIC_ROUTER_KINDS = Object.keys(TRAFFIC_ROUTERS);
+export const TRAFFIC_ROUTER_KINDS = Object.keys(TRAFFIC_ROUTER_FIELDS);
 
-export const TrafficRouting = Type.Object(TRAFFIC_ROUTERS, {
+export const TrafficRouting = Type.Object(TRAFFIC_ROUTER_FIELDS, {
   default: { replicaRatio: {} },
   description: 'How the canary receives its share of traffic: exactly one router.',
   'x-kubernetes-validations': [
