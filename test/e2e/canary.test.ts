@@ -468,7 +468,6 @@ interface CycleFixture {
  * what it delivered into the agent's status.
  */
 async function persistPromoted(cycle: CycleContext, promotion: HistoryEntry): Promise<void> {
-  const owner = await getAgent(namespace, SERVICE);
   const target = {
     group: CYCLES.group,
     version: CYCLES.version,
@@ -479,20 +478,7 @@ async function persistPromoted(cycle: CycleContext, promotion: HistoryEntry): Pr
   await custom.patchNamespacedCustomObject(
     {
       ...target,
-      body: {
-        metadata: {
-          labels: { [AGENT_LABEL]: SERVICE },
-          ownerReferences: [
-            {
-              apiVersion: API_VERSION,
-              kind: 'HyperAgent',
-              name: SERVICE,
-              uid: owner.metadata.uid!,
-              controller: true,
-            },
-          ],
-        },
-      },
+      body: { metadata: await ownedByTheAgent() },
     },
     setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
   );
@@ -505,6 +491,23 @@ async function persistPromoted(cycle: CycleContext, promotion: HistoryEntry): Pr
     },
     setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
   );
+}
+
+/** The label and owner reference the operator puts on the cycles it starts for the agent. */
+async function ownedByTheAgent(): Promise<Pick<ImprovementCycle['metadata'], 'labels' | 'ownerReferences'>> {
+  const owner = await getAgent(namespace, SERVICE);
+  return {
+    labels: { [AGENT_LABEL]: SERVICE },
+    ownerReferences: [
+      {
+        apiVersion: API_VERSION,
+        kind: 'HyperAgent',
+        name: SERVICE,
+        uid: owner.metadata.uid!,
+        controller: true,
+      },
+    ],
+  };
 }
 
 /** The agent once `holds` says so (the operator writes its status soon after a cycle changes). */
@@ -524,7 +527,7 @@ async function startCycle(
   ownedByAgent = false,
 ): Promise<CycleContext> {
   await previousCanaryForgotten();
-  const owner = ownedByAgent ? await getAgent(namespace, SERVICE) : undefined;
+  const ownership = ownedByAgent ? await ownedByTheAgent() : {};
   const created = (await custom.createNamespacedCustomObject({
     group: CYCLES.group,
     version: CYCLES.version,
@@ -536,20 +539,7 @@ async function startCycle(
       metadata: {
         name: `${SERVICE}-${name}`,
         namespace,
-        ...(owner
-          ? {
-              labels: { [AGENT_LABEL]: SERVICE },
-              ownerReferences: [
-                {
-                  apiVersion: API_VERSION,
-                  kind: 'HyperAgent',
-                  name: SERVICE,
-                  uid: owner.metadata.uid!,
-                  controller: true,
-                },
-              ],
-            }
-          : {}),
+        ...ownership,
       },
       spec: {
         agent: SERVICE,

@@ -706,7 +706,7 @@ const TRAFFIC_ROUTER_FIELDS = {
     ),
   ),
 };
-export const TRAFFIC_ROUTER_KINDS = Object.keys(TRAFFIC_ROUTER_FIELDS);
+const TRAFFIC_ROUTER_KINDS = Object.keys(TRAFFIC_ROUTER_FIELDS);
 
 export const TrafficRouting = Type.Object(TRAFFIC_ROUTER_FIELDS, {
   default: { replicaRatio: {} },

@@ -112,6 +112,3 @@ export interface CycleProviders {
   build?: BuildPort;
   canary?: CanaryPort;
 }
-
-/** No providers at all: every cycle fails naming what it lacks. */
-export const NO_PROVIDERS: CycleProviders = { propose: {} };

@@ -2,30 +2,8 @@
 // test/e2e/prometheus-provider.test.ts run it against a real Prometheus.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { answering, sample, success, type Seen } from '../../../test/support/prometheus-answers.js';
 import { PrometheusClient, type QueryAnswer } from './prometheus-client.js';
-
-interface Seen {
-  url: string;
-  method?: string;
-  body: string;
-}
-
-function answering(status: number, body: unknown, seen: Seen[] = []): typeof fetch {
-  return (async (input: string | URL | Request, init?: RequestInit) => {
-    seen.push({ url: String(input), method: init?.method, body: String(init?.body) });
-    const text = typeof body === 'string' ? body : JSON.stringify(body);
-    return new Response(text, { status, statusText: status === 200 ? 'OK' : 'Bad Gateway' });
-  }) as typeof fetch;
-}
-
-const success = (resultType: string, result: unknown) => ({
-  status: 'success',
-  data: { resultType, result },
-});
-const sample = (value: string, metric: Record<string, string> = {}) => ({
-  metric,
-  value: [1700000000, value],
-});
 
 async function query(
   fetchImpl: typeof fetch,
