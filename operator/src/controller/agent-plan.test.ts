@@ -218,3 +218,15 @@ test('a manual rollback stands, and a promotion trimmed from the history does no
   const rolled = cycle(at(240), 'RolledBack');
   assert.deepEqual(withPromotions(kept, [rolled], 2), kept);
 });
+
+test('only a cycle that ended Promoted delivers: a promotion entry on any other cycle is not recorded', () => {
+  const forged = (phase: CyclePhase): ImprovementCycle => {
+    const ended = promoted(300, `forged-${phase}`);
+    ended.status = { ...ended.status, phase };
+    return ended;
+  };
+  const before = withPromotions({}, [promoted(60, 'r1')], 10);
+  for (const phase of ['RolledBack', 'Failed', 'Rejected', 'Canary'] as const) {
+    assert.deepEqual(withPromotions(before, [forged(phase)], 10), before, `${phase} delivers nothing`);
+  }
+});

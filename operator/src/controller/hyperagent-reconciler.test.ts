@@ -62,6 +62,14 @@ const R2: HistoryEntry = {
   promotedAt: '2025-12-02T00:00:00.000Z',
   parameters: { 'cache-size': '256' },
 };
+
+/** The history entry a cycle named `name` carries once it promoted its candidate c1 at T0. */
+const promotionOf = (name: string): HistoryEntry => ({
+  ...R1,
+  revision: `${name}-c1`,
+  cycle: name,
+  promotedAt: new Date(T0).toISOString(),
+});
 /** An agent whose cycle for its first slot has run, and which runs r2 with r1 before it. */
 const RAN_R2: HyperAgentStatus = {
   lastScheduleTime: new Date(T0).toISOString(),
@@ -357,16 +365,51 @@ test('a cycle that exists for the slot already (409 on create) is no error and i
   assert.equal(w.agent().status?.activeCycle, cycleName(T0));
 });
 
+test('a Promoted cycle the agent does not own is not recorded, however it is labelled', async () => {
+  const w = await world();
+  await w.visit();
+  const owner = w.agent();
+  // Someone who may write cycles (not the operator) makes one that names the agent and claims a promotion.
+  for (const [suffix, ownerReferences] of [
+    ['unowned', []],
+    [
+      'foreign',
+      [{ apiVersion: API_VERSION, kind: HYPERAGENTS.kind, name: NAME, uid: 'another-uid', controller: true }],
+    ],
+  ] as const) {
+    const name = `${NAME}-${suffix}`;
+    await w.fake.clients.custom.createNamespacedCustomObject({
+      group: CYCLES.group,
+      version: CYCLES.version,
+      plural: CYCLES.plural,
+      namespace: NS,
+      body: {
+        apiVersion: API_VERSION,
+        kind: CYCLES.kind,
+        metadata: { name, labels: { [AGENT_LABEL]: NAME }, ownerReferences: [...ownerReferences] },
+        spec: {
+          agent: NAME,
+          slot: new Date(T0 + 60_000).toISOString(),
+          agentGeneration: 1,
+          agentSpec: owner.spec,
+        },
+      },
+    });
+    await w.writeCycleStatus(
+      name,
+      promoted({ ...promotionOf(name), promotedAt: new Date(T0 + 60_000).toISOString() }),
+    );
+  }
+  await w.visit();
+  assert.equal(w.agent().status?.history, undefined, 'no forged promotion joins the history');
+  assert.equal(w.agent().status?.stableRevision, undefined);
+});
+
 test("a cycle that ended Promoted joins the agent's history and becomes its stable revision, once", async () => {
   const w = await world();
   await w.visit();
   const name = cycleName(T0);
-  const entry: HistoryEntry = {
-    ...R1,
-    revision: `${name}-c1`,
-    cycle: name,
-    promotedAt: new Date(T0).toISOString(),
-  };
+  const entry = promotionOf(name);
   await w.writeCycleStatus(name, promoted(entry));
 
   await w.visit();
@@ -489,12 +532,7 @@ test('a status write that conflicts with another writer is retried on a fresh re
   const w = await world();
   await w.visit();
   const name = cycleName(T0);
-  const entry: HistoryEntry = {
-    ...R1,
-    revision: `${name}-c1`,
-    cycle: name,
-    promotedAt: new Date(T0).toISOString(),
-  };
+  const entry = promotionOf(name);
   await w.writeCycleStatus(name, promoted(entry));
   // A human suspends the agent just before this replica writes its status.
   w.fake.beforeNext('replaceNamespacedCustomObjectStatus', () =>
