@@ -7,11 +7,18 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { Evaluation } from '../../operator/src/cycle/proposal-round.js';
 import type { ProposedCandidate } from '../../operator/src/propose/candidate.js';
 import type { ParameterSpec, ParameterValues } from '../../operator/src/api/parameters.js';
 
 const run = promisify(execFile);
+
+/** How one candidate fared, as the sandbox would report it. */
+export interface Evaluation {
+  passed: boolean;
+  score?: number;
+  /** One line per failed invariant, with figures. */
+  reasons: string[];
+}
 
 export interface LocalEvaluation {
   /** A clone holding the parent's commit. */

@@ -1,5 +1,6 @@
 // One cycle's path from proposal to lineage on a real git repository (a bare remote on disk):
-// parent choice → proposer → patch policy → evaluation → archive → commit and push with trailers.
+// parent choice → proposer → patch policy → evaluation → commit and push with trailers → the cycle's
+// status folded into the archive, as the HyperAgent reconciler folds it (withArchive).
 // Once with the offline tuner over three cycles, once with the openai proposer against the local
 // OpenAI-compatible server answering with a 429, a malformed answer and a stall before a good one.
 // Evaluation runs the fixture's own tests and benchmark in a git worktree (test/support/
@@ -15,22 +16,22 @@ import { defaultedAgentSpec } from '../../operator/src/api/defaults.js';
 import type { HyperAgentSpec } from '../../operator/src/api/schema.js';
 import {
   candidateStatuses,
-  commitSelected,
   proposeCandidates,
-  recordEvaluations,
-  type Evaluation,
   type ReviewedCandidate,
   type RoundContext,
   usableAsParent,
 } from '../../operator/src/cycle/proposal-round.js';
-import { step } from '../../operator/src/cycle/machine.js';
+import { chooseCandidate, step } from '../../operator/src/cycle/machine.js';
+import { withArchive } from '../../operator/src/controller/agent-plan.js';
+import type { ImprovementCycle } from '../../operator/src/api/resources.js';
+import type { Candidate } from '../../operator/src/api/schema.js';
 import { readRepositorySnapshot } from '../../operator/src/git/base-tree.js';
 import { commitCandidate } from '../../operator/src/git/commit.js';
 import { openGitAccess, type GitAccess } from '../../operator/src/git/credentials.js';
 import { readLineage, toArchiveEntry } from '../../operator/src/git/lineage.js';
 import { pushCycleBranch } from '../../operator/src/git/push.js';
 import { openWorkspace, type Workspace } from '../../operator/src/git/workspace.js';
-import { mergeRecoveredArchive, recordEntries, retainArchive } from '../../operator/src/policy/archive.js';
+import { mergeRecoveredArchive } from '../../operator/src/policy/archive.js';
 import { fromArchiveRecord, toArchiveRecord } from '../../operator/src/policy/archive-record.js';
 import { importRootFilesOf, policyInputFor } from '../../operator/src/policy/agent-policy.js';
 import { checkPatch } from '../../operator/src/policy/patch-policy.js';
@@ -40,7 +41,7 @@ import type { Proposer } from '../../operator/src/propose/proposer.js';
 import { OpenAIProposer } from '../../operator/src/propose/openai.js';
 import { TunerProposer } from '../../operator/src/propose/tuner.js';
 import { gitDiff } from '../support/git-diff.js';
-import { evaluateLocally } from '../support/local-evaluator.js';
+import { evaluateLocally, type Evaluation } from '../support/local-evaluator.js';
 import { malformed, reply, stall, startLlmServer, status } from '../support/llm-server.js';
 import { QUOTE_AGENT, QUOTE_CURRENT, QUOTE_FILES, createQuoteRemote } from '../support/quote-fixture.js';
 
@@ -151,32 +152,59 @@ async function runCycle(cycle: string, proposer: Proposer, archive: ArchiveEntry
   for (const reviewed of round.reviewed.filter((item) => item.verdict === 'Pending')) {
     evaluations.set(reviewed.id, await evaluate(context, reviewed, baseline.score ?? -Infinity));
   }
-  const entries = recordEvaluations(context, round.reviewed, evaluations, new Date());
-  const committed = await commitSelected(round.reviewed, entries, {
-    commit: async (entry, candidate) => {
-      const parent = archive.find((past) => past.id === candidate.parent);
-      const made = await commitCandidate(workspace, {
-        cycle,
-        candidate: entry.id.split('/')[1] as string,
-        proposal: candidate,
-        // A config variant changes no file: when it was never committed, its tree is the base's.
-        ...(parent ? { parent: { id: parent.id, commit: await baseCommitOf(parent) } } : {}),
-        ...(entry.parameters ? { parameters: entry.parameters } : {}),
-        goal: spec.goal,
-        proposer: proposer.type,
-        ...(model ? { model } : {}),
-        ...(entry.score !== undefined ? { score: entry.score } : {}),
-      });
-      const pushed = await pushCycleBranch(workspace, cycle);
-      assert.ok(pushed.pushed, `push of ${cycle} was rejected`);
-      return made.commit;
-    },
+  // The cycle's status as the Evaluating and Selecting phases leave it.
+  const judged: Candidate[] = candidateStatuses(round.reviewed).map((candidate) => {
+    const evaluation = evaluations.get(candidate.id);
+    if (!evaluation) return candidate;
+    return {
+      ...candidate,
+      verdict: evaluation.passed ? 'Passed' : 'Failed',
+      ...(evaluation.score !== undefined ? { score: evaluation.score } : {}),
+      ...(evaluation.reasons.length > 0 ? { reasons: evaluation.reasons } : {}),
+    };
   });
-  assert.equal(committed.failure, undefined);
+  const best = chooseCandidate(judged);
+  const selected = best && round.reviewed.find((item) => item.id === best.id);
+  let commit: string | undefined;
+  if (best && selected) {
+    const parent = archive.find((past) => past.id === selected.candidate.parent);
+    const starting = { ...QUOTE_CURRENT, ...parent?.parameters };
+    const made = await commitCandidate(workspace, {
+      cycle,
+      candidate: best.id,
+      proposal: selected.candidate,
+      // A config variant changes no file: when it was never committed, its tree is the base's.
+      ...(parent ? { parent: { id: parent.id, commit: await baseCommitOf(parent) } } : {}),
+      ...(selected.candidate.kind === 'config'
+        ? { parameters: { ...starting, ...selected.candidate.parameters } }
+        : {}),
+      goal: spec.goal,
+      proposer: proposer.type,
+      ...(model ? { model } : {}),
+      ...(best.score !== undefined ? { score: best.score } : {}),
+    });
+    const pushed = await pushCycleBranch(workspace, cycle);
+    assert.ok(pushed.pushed, `push of ${cycle} was rejected`);
+    commit = made.commit;
+  }
+  // Promoted when a candidate was delivered (the canary is another test's), Rejected otherwise.
+  const ended: ImprovementCycle = {
+    apiVersion: 'hyperagents.io/v1alpha1',
+    kind: 'ImprovementCycle',
+    metadata: { name: cycle, namespace: AGENT.namespace },
+    spec: { agent: AGENT.name, slot: new Date().toISOString(), agentGeneration: 1, agentSpec: spec },
+    status: {
+      phase: commit ? 'Promoted' : 'Rejected',
+      completionTime: new Date().toISOString(),
+      candidates: judged,
+      proposal: round.proposal,
+      ...(best && commit ? { selected: best.id, commit } : {}),
+    },
+  };
   return {
     round,
-    archive: retainArchive(recordEntries(archive, committed.entries)),
-    candidates: candidateStatuses(round.reviewed, committed.entries),
+    archive: withArchive(archive.map(toArchiveRecord), [ended], spec.improvement.parameters),
+    candidates: judged,
   };
 }
 
@@ -199,7 +227,7 @@ describe('one cycle: propose → policy → archive → commit', () => {
           result.candidates.map((c) => `${c.id} ${c.summary} → ${c.verdict} ${c.score}`).join('; '),
       );
     }
-    const passed = archive.filter((entry) => entry.verdict === 'Passed');
+    const passed = archive.filter((entry) => entry.verdict === 'Passed' || entry.verdict === 'Promoted');
     assert.ok(passed.length > 0, 'no candidate beat the baseline in three cycles');
     // Each cycle with a passed candidate delivered exactly one: its best.
     const committed = passed.filter((entry) => entry.commit);

@@ -72,6 +72,13 @@ export const ROLLBACK_ANNOTATION = 'hyperagents.io/rollback-to';
  * answers the request, so it is carried out once, and a newer time asks again.
  */
 export const RUN_ANNOTATION = 'hyperagents.io/run';
+/**
+ * Annotation on a HyperAgent saying a person trusts its benchmark again (`kubectl hyperagent
+ * trust`), after the agent stopped approving code changes itself because production kept showing
+ * much less than the sandbox predicted. The value is the time of the decision (RFC 3339): only
+ * deliveries after it count towards a new loss of trust.
+ */
+export const TRUST_ANNOTATION = 'hyperagents.io/trust-benchmark';
 /** Label on the canary Deployment and its pods: `canary`; stable pods carry `stable`. */
 export const ROLE_LABEL = 'hyperagents.io/role';
 

@@ -616,10 +616,21 @@ export const AnalysisMetric = Type.Object(
           'The canary fails when its value divided by the stable value (same query with {{canary}} swapped for {{stable}}) exceeds this.',
       }),
     ),
+    objective: Type.Optional(
+      DnsLabel({
+        description:
+          "Name of the objective this query measures in production (the primary one: the first measured in the sandbox). The agent compares what production shows on it, canary against stable and after promotion, with the gain the sandbox predicted (status.gain). Needs maxRatioToStable.",
+      }),
+    ),
   },
   {
     description: 'A Prometheus query and the threshold the canary must keep.',
     'x-kubernetes-validations': [
+      {
+        rule: '!has(self.objective) || has(self.maxRatioToStable)',
+        message:
+          'a metric that names an objective compares the canary with the stable version: set maxRatioToStable',
+      },
       {
         rule: 'has(self.min) || has(self.max) || has(self.maxRatioToStable)',
         message: 'a metric needs a threshold: set min, max or maxRatioToStable',
@@ -738,6 +749,17 @@ export const Rollout = Type.Object(
     }),
     trafficRouting: TrafficRouting,
     analysis: Analysis,
+    afterPromotion: Type.Object(
+      {
+        window: Duration({
+          default: '10m',
+          description:
+            "How long after promotion the promoted revision is measured on the analysis metric that names an objective, against the same length of time before its canary: the gain production showed, for the agent's ledger.",
+          rules: [minDurationRule('30s', 'afterPromotion.window must be at least 30s')],
+        }),
+      },
+      { default: {}, description: 'What happens once a revision is promoted.' },
+    ),
     rollback: Type.Object(
       {
         automatic: Type.Boolean({
@@ -800,6 +822,16 @@ export const HyperAgentSpec = Type.Object(
     description: 'What the agent improves, towards which goal, within which anchors.',
     'x-kubernetes-validations': [
       {
+        rule: 'self.rollout.analysis.metrics.all(m, !has(m.objective) || self.objectives.exists(o, o.name == m.objective))',
+        message: 'an analysis metric names an objective that spec.objectives does not declare',
+        fieldPath: '.rollout.analysis.metrics',
+      },
+      {
+        rule: 'self.rollout.analysis.metrics.filter(m, has(m.objective)).size() <= 1',
+        message: 'at most one analysis metric may name an objective: the one production judges the goal by',
+        fieldPath: '.rollout.analysis.metrics',
+      },
+      {
         rule: '!self.objectives.exists(o, has(o.benchmark)) || has(self.verification.benchmark)',
         message:
           'an objective with a benchmark key needs verification.benchmark, the command that reports it',
@@ -817,7 +849,7 @@ export const Condition = Type.Object(
   {
     type: Type.String({
       maxLength: 316,
-      description: 'Type of the condition: Ready, Progressing or Degraded.',
+      description: 'Type of the condition: Ready, Progressing, Degraded or BenchmarkPredictive.',
     }),
     status: StringEnum(['True', 'False', 'Unknown'] as const, { description: 'Status of the condition.' }),
     observedGeneration: Type.Optional(
@@ -895,6 +927,38 @@ export const HistoryEntry = Type.Object(
   { description: 'A revision that was promoted.' },
 );
 
+export const GainLedger = Type.Object(
+  {
+    objective: Type.String({ maxLength: 63, description: 'The primary objective the gains are of.' }),
+    predicted: Type.Optional(
+      Type.Number({ description: 'Improvement the sandbox measured, percent (positive = better): the score.' }),
+    ),
+    canary: Type.Optional(
+      Type.Number({
+        description:
+          'Improvement of the canary over the stable revision during analysis, percent: the median over the measurements of the analysis metric that names the objective.',
+      }),
+    ),
+    production: Type.Optional(
+      Type.Number({
+        description:
+          'Improvement of the promoted revision over the one before it, percent: that metric on the stable Deployment over rollout.afterPromotion.window after promotion, against the same length of time before the canary.',
+      }),
+    ),
+    ratio: Type.Optional(
+      Type.Number({
+        description:
+          'Observed over predicted: production when measured, else canary. 1 means production showed what the sandbox predicted.',
+      }),
+    ),
+    productionCheckedAt: Type.Optional(
+      Timestamp('When production was measured after promotion, or found unmeasurable; absent until then.'),
+    ),
+    message: Type.String({ maxLength: 1024, description: 'How the figures were obtained, or why one is missing.' }),
+  },
+  { description: 'What the sandbox predicted for a delivered candidate against what production showed.' },
+);
+
 export const ArchiveRecord = Type.Object(
   {
     id: Type.String({ maxLength: 320, description: 'cycle/candidate, unique within the agent.' }),
@@ -919,6 +983,10 @@ export const ArchiveRecord = Type.Object(
       }),
     ),
     commit: Type.Optional(Type.String({ maxLength: 64, description: 'Git commit of the variant.' })),
+    diffSha256: Type.Optional(
+      Type.String({ pattern: '^[0-9a-f]{64}$', description: 'SHA-256 of the diff (code candidates).' }),
+    ),
+    gain: Type.Optional({ ...GainLedger, description: 'Predicted against observed gain (delivered candidates).' }),
     evaluatedAt: Timestamp('When it was evaluated.'),
   },
   { description: 'One evaluated candidate, remembered across cycles.' },
@@ -1132,6 +1200,11 @@ export const ProposalRecord = Type.Object(
     parentProbability: Type.Optional(
       Type.Number({ minimum: 0, maximum: 1, description: 'Probability the parent had of being chosen.' }),
     ),
+    startingParameters: Type.Optional({
+      ...ParameterValues,
+      description:
+        "Parameter values the candidates start from: the parent's, or what the Deployment ran; a config candidate's full values are these with its changes.",
+    }),
     promptTokens: Type.Integer({ minimum: 0, description: 'LLM prompt tokens used.' }),
     completionTokens: Type.Integer({ minimum: 0, description: 'LLM completion tokens used.' }),
     costUSD: Type.Number({ minimum: 0, description: 'Money spent on the LLM, US dollars.' }),
@@ -1363,6 +1436,11 @@ export const ImprovementCycleStatus = Type.Object(
       description:
         "The revision this cycle promoted, as the agent's history keeps it; the operator adds it to the HyperAgent's status.history.",
     }),
+    gain: Type.Optional({
+      ...GainLedger,
+      description:
+        'The selected candidate: the gain the sandbox predicted against what the canary and, after promotion, production showed.',
+    }),
     conditions: Type.Optional(Conditions),
   },
   { description: 'Progress and outcome of the cycle.' },
@@ -1376,6 +1454,7 @@ export type Condition = Static<typeof Condition>;
 export type Candidate = Static<typeof Candidate>;
 export type HistoryEntry = Static<typeof HistoryEntry>;
 export type ArchiveRecord = Static<typeof ArchiveRecord>;
+export type GainLedger = Static<typeof GainLedger>;
 export type ProposalRecord = Static<typeof ProposalRecord>;
 export type InvariantCheck = Static<typeof InvariantCheck>;
 export type BaselineMeasurement = Static<typeof BaselineMeasurement>;

@@ -3,8 +3,19 @@
 // ended cycles delivered (a promoted revision joins the history). The HyperAgent reconciler is the
 // one writer of the agent's status; the cycles' work reports into the cycles' own status.
 import type { HyperAgentStatus } from '../api/schema.js';
-import { RUN_ANNOTATION, type HyperAgent, type ImprovementCycle } from '../api/resources.js';
+import type { ParameterSpec } from '../api/parameters.js';
+import {
+  RUN_ANNOTATION,
+  TRUST_ANNOTATION,
+  type HyperAgent,
+  type ImprovementCycle,
+} from '../api/resources.js';
+import { archiveEntriesOf } from '../cycle/archive-entries.js';
 import { isTerminal, type CycleEvent } from '../cycle/machine.js';
+import { recordEntries, retainArchive } from '../policy/archive.js';
+import type { ArchiveEntry } from '../policy/archive-entry.js';
+import { fromArchiveRecord, toArchiveRecord } from '../policy/archive-record.js';
+import { benchmarkTrust } from '../policy/gain-ledger.js';
 import { recordPromotion, revisionName } from '../rollout/promotion.js';
 import { setCondition } from './conditions.js';
 import { cycleNameForSlot, decideSlot, validateSchedule } from './schedule.js';
@@ -29,6 +40,7 @@ function activeCycles(cycles: readonly ImprovementCycle[]): ImprovementCycle[] {
 export function planAgent(agent: HyperAgent, cycles: readonly ImprovementCycle[], now: Date): AgentPlan {
   const schedule = planSchedule(agent, cycles, now);
   const status = agentStatus(agent, cycles, schedule, now);
+  const events = [...schedule.events, ...trustEvents(agent.status, status)];
   const wake =
     schedule.runAt && (!schedule.next || schedule.runAt < schedule.next) ? schedule.runAt : schedule.next;
   const requeueAfterMs =
@@ -37,7 +49,7 @@ export function planAgent(agent: HyperAgent, cycles: readonly ImprovementCycle[]
     ...(schedule.createCycle ? { createCycle: schedule.createCycle } : {}),
     schedule,
     status,
-    events: schedule.events,
+    events,
     ...(requeueAfterMs !== undefined ? { requeueAfterMs } : {}),
   };
 }
@@ -183,8 +195,23 @@ export function agentStatus(
     now,
   );
 
+  const declared = agent.spec.improvement.parameters;
+  const archive = withArchive(previous.archive ?? [], finished, declared);
+  const trust = benchmarkTrust(archive, trustedSince(agent));
+  conditions = setCondition(
+    conditions,
+    !trust.predictive
+      ? { type: BENCHMARK_CONDITION, status: 'False', reason: 'ProductionDisagrees', message: trust.message }
+      : trust.measured === 0
+        ? { type: BENCHMARK_CONDITION, status: 'Unknown', reason: 'NotMeasured', message: trust.message }
+        : { type: BENCHMARK_CONDITION, status: 'True', reason: 'ProductionAgrees', message: trust.message },
+    generation,
+    now,
+  );
+
   const status: HyperAgentStatus = {
     ...withPromotions(previous, finished, agent.spec.rollout.rollback.keepHistory),
+    ...(archive.length > 0 ? { archive: archive.map(toArchiveRecord) } : {}),
     observedGeneration: generation,
     phase: running ? running.phase : agent.spec.suspend ? 'Suspended' : 'Idle',
     conditions,
@@ -214,6 +241,60 @@ export function agentStatus(
     };
   }
   return status;
+}
+
+/**
+ * The condition that says whether the sandbox predicts production; while False, code changes wait
+ * for a person's approval whatever the agent's approval policy.
+ */
+export const BENCHMARK_CONDITION = 'BenchmarkPredictive';
+
+/**
+ * The archive with what the ended cycles tried folded in (by id, so a cycle read again changes
+ * nothing), oldest first by evaluation time, within the retention bounds. Entries of cycles that
+ * no longer exist stay as status kept them.
+ */
+export function withArchive(
+  records: NonNullable<HyperAgentStatus['archive']>,
+  finished: readonly ImprovementCycle[],
+  declared: readonly ParameterSpec[],
+): ArchiveEntry[] {
+  const previous = records.map((record) => fromArchiveRecord(record, declared));
+  const folded = recordEntries(
+    previous,
+    finished.flatMap((cycle) => archiveEntriesOf(cycle, declared)),
+  );
+  // Time order, so an entry that retention dropped and an old cycle brings back sorts where it
+  // was and is dropped again, rather than counting as the newest.
+  const ordered = folded
+    .map((entry, index) => ({ entry, index, time: Date.parse(entry.evaluatedAt) }))
+    .sort((a, b) => (a.time || 0) - (b.time || 0) || a.index - b.index)
+    .map(({ entry }) => entry);
+  return retainArchive(ordered);
+}
+
+/** An Event when the agent stops trusting its benchmark, and one when it trusts it again. */
+function trustEvents(before: HyperAgentStatus | undefined, after: HyperAgentStatus): CycleEvent[] {
+  const was = before?.conditions?.find((c) => c.type === BENCHMARK_CONDITION);
+  const is = after.conditions?.find((c) => c.type === BENCHMARK_CONDITION);
+  if (is?.status === 'False' && was?.status !== 'False')
+    return [{ type: 'Warning', reason: 'BenchmarkNotPredictive', message: is.message }];
+  if (was?.status === 'False' && is?.status !== 'False')
+    return [
+      {
+        type: 'Normal',
+        reason: 'BenchmarkTrusted',
+        message: 'Code changes are approved as the approval policy says again.',
+      },
+    ];
+  return [];
+}
+
+/** When a person last said to trust the benchmark again (TRUST_ANNOTATION), if they did. */
+function trustedSince(agent: HyperAgent): Date | undefined {
+  const value = agent.metadata.annotations?.[TRUST_ANNOTATION];
+  const time = value ? Date.parse(value) : NaN;
+  return Number.isNaN(time) ? undefined : new Date(time);
 }
 
 /**

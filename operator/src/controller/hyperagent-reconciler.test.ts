@@ -323,6 +323,7 @@ test('a new agent gets its first cycle, owned, labelled, named by its slot and w
     Ready: ['True', 'Scheduled'],
     Progressing: ['True', 'CycleRunning'],
     Degraded: ['False', 'AsExpected'],
+    BenchmarkPredictive: ['Unknown', 'NotMeasured'],
   });
   assert.deepEqual(result, { requeueAfterMs: HOUR - 1000 + 50 }, 'looks again at the next slot');
 });

@@ -1,22 +1,21 @@
 // One cycle's path from proposal to lineage, as steps the cycle phases call:
 //
-//   proposeCandidates   parent choice → proposer → patch policy   (Proposing)
-//   recordEvaluations   evaluations → archive entries            (after Evaluating)
-//   commitPassed        accepted variants → git commits          (Committing)
+//   proposeCandidates   parent choice → proposer → never-repeat → patch policy   (Proposing)
 //
-// Every port (proposer, policy, git) is passed in, so the same steps run in the operator and in a
-// test against a real repository. Nothing here throws for what the outside world does wrong: a
+// What the candidates became is folded into the archive from the cycle's status once it ends
+// (archive-entries.ts). Every port (proposer, policy) is passed in, so the same step runs in the
+// operator and in a test against a real repository. Nothing here throws for what the outside world does wrong: a
 // proposer's failures come back as attempts, a refused patch as a candidate with verdict Refused.
 import type { Candidate, HyperAgentSpec, ProposalRecord } from '../api/schema.js';
 import { parameterStrings } from '../policy/archive-record.js';
 import { startingValues } from '../propose/candidate-schema.js';
+import { diffSha256 } from '../propose/diff-sha256.js';
 import type { ChangedFile, PatchVerdict } from '../policy/patch-policy.js';
 import type { ProposalRequest, ProposalResult, ProposedCandidate } from '../propose/candidate.js';
 import type { ArchiveEntry } from '../policy/archive-entry.js';
 import type { ParameterValues } from '../api/parameters.js';
 import type { Proposer } from '../propose/proposer.js';
 import type { ServiceGraph } from '../represent/graph.js';
-import { chooseCandidate } from './machine.js';
 
 /** What a round knows about the agent and the cycle it runs in. */
 export interface RoundContext {
@@ -99,12 +98,22 @@ export async function proposeCandidates(context: RoundContext, ports: ProposePor
   };
   const result = await ports.proposer.propose(request);
 
+  const starting = startingValues({
+    current: context.current,
+    ...(choice.parent ? { parent: choice.parent } : {}),
+  });
   const reviewed: ReviewedCandidate[] = [];
   for (const [index, candidate] of result.candidates.slice(0, improvement.maxCandidates).entries()) {
     const id = `c${index + 1}`;
     const withParent: ProposedCandidate = choice.parent
       ? { ...candidate, parent: choice.parent.id }
       : candidate;
+    // Whatever the proposer: a change the agent already tried is not tried again.
+    const repeated = repeatOf(candidate, starting, context);
+    if (repeated) {
+      reviewed.push({ id, candidate: withParent, verdict: 'Refused', reasons: [repeated] });
+      continue;
+    }
     if (candidate.kind === 'config') {
       reviewed.push({ id, candidate: withParent, verdict: 'Pending', reasons: [] });
       continue;
@@ -124,6 +133,7 @@ export async function proposeCandidates(context: RoundContext, ports: ProposePor
 
   const proposal: ProposalRecord = {
     proposer: ports.proposer.type,
+    startingParameters: parameterStrings(starting),
     ...(ports.model ? { model: ports.model } : {}),
     ...(choice.parent ? { parent: choice.parent.id } : {}),
     ...(choice.probability !== undefined ? { parentProbability: choice.probability } : {}),
@@ -139,80 +149,34 @@ export async function proposeCandidates(context: RoundContext, ports: ProposePor
   return { request, result, reviewed, proposal };
 }
 
-/** How one candidate fared in its sandbox. */
-export interface Evaluation {
-  passed: boolean;
-  score?: number;
-  /** One line per failed invariant, with figures. */
-  reasons: string[];
-}
-
 /**
- * The archive entries of a round: refused candidates as Refused, evaluated ones as Passed or
- * Failed with their score, candidates never evaluated as Failed saying so. Config entries carry
- * the full parameter values they ran with (parent's values plus the change).
+ * Why a candidate repeats an archived attempt (the same full parameter values for a config
+ * candidate, the same diff for a code one), or undefined when it is new.
  */
-export function recordEvaluations(
-  context: RoundContext,
-  reviewed: readonly ReviewedCandidate[],
-  evaluations: ReadonlyMap<string, Evaluation>,
-  now: Date,
-): ArchiveEntry[] {
-  return reviewed.map(({ id, candidate, verdict, reasons }) => {
-    const evaluation = evaluations.get(id);
-    const entry: ArchiveEntry = {
-      id: `${context.cycle}/${id}`,
-      cycle: context.cycle,
-      kind: candidate.kind,
-      summary: candidate.summary,
-      ...(candidate.parent !== undefined ? { parent: candidate.parent } : {}),
-      verdict:
-        verdict === 'Refused'
-          ? 'Refused'
-          : evaluation === undefined || !evaluation.passed
-            ? 'Failed'
-            : 'Passed',
-      evaluatedAt: now.toISOString(),
-    };
-    if (candidate.kind === 'config') {
-      const parent = context.archive.find((past) => past.id === candidate.parent);
-      entry.parameters = { ...startingValues({ current: context.current, parent }), ...candidate.parameters };
-    }
-    if (evaluation?.score !== undefined) entry.score = evaluation.score;
-    const why =
-      verdict === 'Refused' ? reasons : (evaluation?.reasons ?? ['The candidate was never evaluated.']);
-    if (why.length > 0) entry.reasons = why;
-    return entry;
-  });
-}
-
-export interface CommitPorts {
-  /** Commits the selected variant on the cycle branch and pushes it; returns the commit id. */
-  commit(entry: ArchiveEntry, candidate: ProposedCandidate): Promise<string>;
-}
-
-/**
- * Commits the cycle's selected variant (the best passed one, as Selecting chooses) on the cycle branch. One cycle
- * delivers one variant, so its branch holds one commit; the other passed variants stay in the
- * archive as stepping stones. A failed commit is reported, never thrown: the cycle records it.
- */
-export async function commitSelected(
-  reviewed: readonly ReviewedCandidate[],
-  entries: readonly ArchiveEntry[],
-  ports: CommitPorts,
-): Promise<{ entries: ArchiveEntry[]; selected?: ArchiveEntry; failure?: string }> {
-  const best = chooseCandidate(entries);
-  const candidate = best && reviewed.find((item) => best.id.endsWith(`/${item.id}`))?.candidate;
-  if (!best || !candidate) return { entries: [...entries] };
-  try {
-    const selected = { ...best, commit: await ports.commit(best, candidate) };
-    return { entries: entries.map((entry) => (entry.id === best.id ? selected : entry)), selected };
-  } catch (error) {
-    return {
-      entries: [...entries],
-      failure: `${best.id}: ${error instanceof Error ? error.message : String(error)}`,
-    };
+export function repeatOf(
+  candidate: ProposedCandidate,
+  starting: ParameterValues,
+  context: Pick<RoundContext, 'archive' | 'current' | 'spec'>,
+): string | undefined {
+  const names = context.spec.improvement.parameters.map((parameter) => parameter.name);
+  let match: ArchiveEntry | undefined;
+  if (candidate.kind === 'code') {
+    const hash = diffSha256(candidate.diff);
+    match = context.archive.find((entry) => entry.diffSha256 === hash);
+  } else {
+    const full: ParameterValues = { ...starting, ...candidate.parameters };
+    match = context.archive.find((entry) => {
+      if (entry.kind !== 'config' || !entry.parameters) return false;
+      const tried: ParameterValues = { ...context.current, ...entry.parameters };
+      return names.every((name) => tried[name] === full[name]);
+    });
   }
+  if (!match) return undefined;
+  const why = match.reasons?.[0] ? `: ${match.reasons[0]}` : '';
+  return `Repeated: the same change as ${match.id}, already tried (${match.verdict}${why})`.slice(
+    0,
+    MAX_REASON_LENGTH,
+  );
 }
 
 /**

@@ -2,6 +2,7 @@
 // came from. Plain data: the archive's policies (archive.ts, parent-selection.ts), git's lineage
 // and trailers, and every proposer speak it.
 import type { ParameterValues } from '../api/parameters.js';
+import type { GainLedger } from '../api/schema.js';
 
 /** What became of a candidate that was tried, as the archive remembers it. */
 export type ArchiveVerdict = 'Passed' | 'Failed' | 'Refused' | 'Promoted' | 'RolledBack';
@@ -28,6 +29,10 @@ export interface ArchiveEntry {
   reasons?: string[];
   /** Git commit of the variant, when it was committed. */
   commit?: string;
+  /** For code candidates: SHA-256 of the diff, so that the same change is not proposed again. */
+  diffSha256?: string;
+  /** For a delivered candidate: the gain the sandbox predicted against what production showed. */
+  gain?: GainLedger;
   /** When it was evaluated (RFC 3339). */
   evaluatedAt: string;
 }

@@ -58,6 +58,8 @@ export function toArchiveRecord(entry: ArchiveEntry): ArchiveRecord {
       ? { reasons: entry.reasons.slice(0, 8).map((reason) => reason.slice(0, 512)) }
       : {}),
     ...(entry.commit !== undefined ? { commit: entry.commit } : {}),
+    ...(entry.diffSha256 !== undefined ? { diffSha256: entry.diffSha256 } : {}),
+    ...(entry.gain !== undefined ? { gain: entry.gain } : {}),
     evaluatedAt: entry.evaluatedAt,
   };
 }
@@ -75,6 +77,8 @@ export function fromArchiveRecord(record: ArchiveRecord, declared: readonly Para
     verdict: record.verdict,
     ...(record.reasons ? { reasons: record.reasons } : {}),
     ...(record.commit !== undefined ? { commit: record.commit } : {}),
+    ...(record.diffSha256 !== undefined ? { diffSha256: record.diffSha256 } : {}),
+    ...(record.gain !== undefined ? { gain: record.gain } : {}),
     evaluatedAt: record.evaluatedAt,
   };
 }
