@@ -79,6 +79,11 @@ export const RUN_ANNOTATION = 'hyperagents.io/run';
  * deliveries after it count towards a new loss of trust.
  */
 export const TRUST_ANNOTATION = 'hyperagents.io/trust-benchmark';
+/**
+ * The HyperAgent condition that says whether its sandbox predicts production. While it is False,
+ * code changes wait for a person's approval whatever spec.approval says.
+ */
+export const BENCHMARK_CONDITION = 'BenchmarkPredictive';
 /** Label on the canary Deployment and its pods: `canary`; stable pods carry `stable`. */
 export const ROLE_LABEL = 'hyperagents.io/role';
 

@@ -619,7 +619,7 @@ export const AnalysisMetric = Type.Object(
     objective: Type.Optional(
       DnsLabel({
         description:
-          "Name of the objective this query measures in production (the primary one: the first measured in the sandbox). The agent compares what production shows on it, canary against stable and after promotion, with the gain the sandbox predicted (status.gain). Needs maxRatioToStable.",
+          'Name of the objective this query measures in production (the primary one: the first measured in the sandbox). The agent compares what production shows on it, canary against stable and after promotion, with the gain the sandbox predicted (status.gain). Needs maxRatioToStable.',
       }),
     ),
   },
@@ -931,7 +931,9 @@ export const GainLedger = Type.Object(
   {
     objective: Type.String({ maxLength: 63, description: 'The primary objective the gains are of.' }),
     predicted: Type.Optional(
-      Type.Number({ description: 'Improvement the sandbox measured, percent (positive = better): the score.' }),
+      Type.Number({
+        description: 'Improvement the sandbox measured, percent (positive = better): the score.',
+      }),
     ),
     canary: Type.Optional(
       Type.Number({
@@ -954,7 +956,10 @@ export const GainLedger = Type.Object(
     productionCheckedAt: Type.Optional(
       Timestamp('When production was measured after promotion, or found unmeasurable; absent until then.'),
     ),
-    message: Type.String({ maxLength: 1024, description: 'How the figures were obtained, or why one is missing.' }),
+    message: Type.String({
+      maxLength: 1024,
+      description: 'How the figures were obtained, or why one is missing.',
+    }),
   },
   { description: 'What the sandbox predicted for a delivered candidate against what production showed.' },
 );
@@ -986,7 +991,10 @@ export const ArchiveRecord = Type.Object(
     diffSha256: Type.Optional(
       Type.String({ pattern: '^[0-9a-f]{64}$', description: 'SHA-256 of the diff (code candidates).' }),
     ),
-    gain: Type.Optional({ ...GainLedger, description: 'Predicted against observed gain (delivered candidates).' }),
+    gain: Type.Optional({
+      ...GainLedger,
+      description: 'Predicted against observed gain (delivered candidates).',
+    }),
     evaluatedAt: Timestamp('When it was evaluated.'),
   },
   { description: 'One evaluated candidate, remembered across cycles.' },

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // kubectl-hyperagent: the kubectl plugin (`kubectl hyperagent <verb>`): status, history,
-// run, approve, reject, pause, resume, abort, rollback, graph, secret allow.
+// archive, run, approve, reject, pause, resume, abort, rollback, trust, graph, secret allow.
 import { Command } from 'commander';
 import { graphCommand } from './graph-command.js';
 import { secretCommand } from './secret-command.js';

@@ -162,6 +162,7 @@ function lastAnalysisSummary(canary: CanaryStatus): string {
     .join(', ');
 }
 
-function formatNumber(value: number): string {
+/** Integers as they are, other numbers to four significant digits. */
+export function formatNumber(value: number): string {
   return Number.isInteger(value) ? String(value) : String(Number(value.toPrecision(4)));
 }

@@ -1,8 +1,9 @@
-// The verbs that steer an agent: `status`, `history`, `run`, `approve`, `reject`, `pause`,
-// `resume`, `abort`, `rollback --to`. Each reads the agent and its active cycle, checks that the verb makes sense in the
-// cycle's phase (and says what would, when it does not), and records the decision as an
-// annotation the operator acts on: approval on a waiting cycle, pause/resume/abort tokens on a
-// canary. Nothing here changes a Deployment; the operator does, and tells in status and Events.
+// The verbs that steer an agent: `status`, `history`, `archive`, `run`, `approve`, `reject`,
+// `pause`, `resume`, `abort`, `rollback --to`, `trust`. Each reads the agent and its active
+// cycle, checks that the verb makes sense in the cycle's phase (and says what would, when it does
+// not), and records the decision as an annotation the operator acts on: approval on a waiting
+// cycle, pause/resume/abort tokens on a canary, run, rollback and trust on the agent. Nothing here
+// changes a Deployment; the operator does, and tells in status and Events.
 import { Command } from 'commander';
 import type { HyperAgent, ImprovementCycle } from '../api/resources.js';
 import { DELIVERING_CYCLE_PHASES } from '../api/schema.js';
@@ -11,6 +12,7 @@ import {
   CANARY_REQUEST_ANNOTATIONS,
   ROLLBACK_ANNOTATION,
   RUN_ANNOTATION,
+  TRUST_ANNOTATION,
 } from '../api/resources.js';
 import { emit, userError, type CommandOutput } from './command-output.js';
 import {
@@ -23,6 +25,7 @@ import {
   readCycle,
   type ClusterFlags,
 } from './cluster-context.js';
+import { DEFAULT_WIDTH, describeTrust, renderArchive } from './render-archive.js';
 import { renderAgentDetail, renderAgents, renderHistory } from './render-status.js';
 
 type Verb = 'approve' | 'reject' | 'pause' | 'resume' | 'abort';
@@ -63,6 +66,18 @@ export async function runStatus(flags: ClusterFlags & { agent?: string }): Promi
 export async function runHistory(flags: ClusterFlags & { agent: string }): Promise<CommandOutput> {
   try {
     return ok(renderHistory(await readAgent(clusterContext(flags), flags.agent)));
+  } catch (error) {
+    return userError((error as Error).message);
+  }
+}
+
+/** `archive <agent>`: every candidate the agent remembers, newest first, fitted to `width` columns. */
+export async function runArchive(
+  flags: ClusterFlags & { agent: string },
+  width = process.stdout.columns ?? DEFAULT_WIDTH,
+): Promise<CommandOutput> {
+  try {
+    return ok(renderArchive(await readAgent(clusterContext(flags), flags.agent), width));
   } catch (error) {
     return userError((error as Error).message);
   }
@@ -132,7 +147,32 @@ export async function runCycleNow(
   );
 }
 
-/** Phases in which a cycle is changing what runs: a manual rollback would race it. */
+/**
+ * `trust`: a person vouches for the agent's benchmark again, after the agent stopped approving
+ * code changes itself because production kept showing much less than the sandbox predicted. Set
+ * on the agent, as `run` is, with the time of the decision; the operator counts only later
+ * deliveries towards a new loss of trust.
+ */
+export async function runTrust(
+  flags: ClusterFlags & { agent: string },
+  now = new Date(),
+): Promise<CommandOutput> {
+  const context = clusterContext(flags);
+  let agent: HyperAgent;
+  try {
+    agent = await readAgent(context, flags.agent);
+  } catch (error) {
+    return userError((error as Error).message);
+  }
+  try {
+    await annotate(context, 'agent', flags.agent, { [TRUST_ANNOTATION]: now.toISOString() });
+  } catch (error) {
+    return userError(
+      `cannot annotate HyperAgent ${context.namespace}/${flags.agent}: ${describeApiError(error)}`,
+    );
+  }
+  return ok(describeTrust(agent, now));
+}
 
 /** Asks the operator to put `revision` from the agent's history back on its Deployment. */
 export async function runRollback(
@@ -196,6 +236,13 @@ export function steerCommands(): Command[] {
       .description("Show an agent's promoted revisions.")
       .argument('<agent>', 'name of the HyperAgent'),
   ).action(async (agent: string, flags: ClusterFlags) => emit(await runHistory({ ...flags, agent })));
+  const archive = clusterOptions(
+    new Command('archive')
+      .description(
+        'Show every candidate the agent remembers, newest first: verdict, score, predicted against observed gain.',
+      )
+      .argument('<agent>', 'name of the HyperAgent'),
+  ).action(async (agent: string, flags: ClusterFlags) => emit(await runArchive({ ...flags, agent })));
   const run = clusterOptions(
     new Command('run')
       .description('Start a cycle now, outside the schedule (after the running cycle, if one runs).')
@@ -218,5 +265,12 @@ export function steerCommands(): Command[] {
   ).action(async (agent: string, flags: ClusterFlags & { to: string }) =>
     emit(await runRollback({ ...flags, agent })),
   );
-  return [status, history, run, ...verbs, rollback];
+  const trust = clusterOptions(
+    new Command('trust')
+      .description(
+        "Trust the agent's benchmark again after it stopped approving code changes itself (BenchmarkPredictive=False).",
+      )
+      .argument('<agent>', 'name of the HyperAgent'),
+  ).action(async (agent: string, flags: ClusterFlags) => emit(await runTrust({ ...flags, agent })));
+  return [status, history, archive, run, ...verbs, rollback, trust];
 }

@@ -5,6 +5,7 @@
 import type { HyperAgentStatus } from '../api/schema.js';
 import type { ParameterSpec } from '../api/parameters.js';
 import {
+  BENCHMARK_CONDITION,
   RUN_ANNOTATION,
   TRUST_ANNOTATION,
   type HyperAgent,
@@ -242,12 +243,6 @@ export function agentStatus(
   }
   return status;
 }
-
-/**
- * The condition that says whether the sandbox predicts production; while False, code changes wait
- * for a person's approval whatever the agent's approval policy.
- */
-export const BENCHMARK_CONDITION = 'BenchmarkPredictive';
 
 /**
  * The archive with what the ended cycles tried folded in (by id, so a cycle read again changes

@@ -1,17 +1,19 @@
 // Reconciles one ImprovementCycle: runs the current phase's work through the providers, lets the
 // pure state machine decide, then persists the status difference and records the events.
 import type { Logger } from 'pino';
-import { APPROVAL_ANNOTATION, CYCLES, splitKey } from '../api/resources.js';
+import { APPROVAL_ANNOTATION, BENCHMARK_CONDITION, CYCLES, splitKey } from '../api/resources.js';
 import { EVALUATING_CYCLE_PHASES } from '../api/schema.js';
 import type { ImprovementCycle } from '../api/resources.js';
 import { missingCapabilities } from '../cycle/capabilities.js';
 import { PHASE_WORK, isTerminal, step, type WorkKind } from '../cycle/machine.js';
 import { failedOutcome, type CycleContext, type CycleProviders, type WorkOutcome } from '../cycle/ports.js';
 import type { EventRecorder } from '../kube/events.js';
+import { readOwningAgent } from '../kube/owning-agent.js';
 import type { Informer } from './informer.js';
 import { statusCodeOf, type KubeClients } from '../kube/clients.js';
 import { writeStatus } from '../kube/status.js';
 import type { ReconcileResult } from './work-queue.js';
+import { awaitsProductionGain } from '../rollout/production-gain.js';
 
 export interface CycleReconcilerDeps {
   clients: KubeClients;
@@ -83,7 +85,9 @@ export class CycleReconciler {
     const cycle = await this.releaseSandbox(cached);
     // releasing wrote the cycle: the cache's version is stale too, not only the one written next
     if (cycle !== cached) this.wroteOver(key, cached);
-    if (!cycle || cycle.metadata.deletionTimestamp || isTerminal(cycle.status?.phase)) return {};
+    if (!cycle || cycle.metadata.deletionTimestamp) return {};
+    if (awaitsProductionGain(cycle.status)) return this.measureAfterPromotion(key, cycle);
+    if (isTerminal(cycle.status?.phase)) return {};
     const status = cycle.status ?? {};
     const phase = status.phase ?? 'Pending';
     const kind = PHASE_WORK[phase];
@@ -103,6 +107,7 @@ export class CycleReconciler {
     };
     const work = kind ? await runWork(kind, context, this.deps.providers) : undefined;
     const approval = approvalOf(cycle);
+    const codeApprovalHeld = phase === 'Selecting' ? await this.codeApprovalHeld(context) : undefined;
     const result = step(
       cycle.spec,
       status,
@@ -110,6 +115,7 @@ export class CycleReconciler {
         missing: phase === 'Pending' ? missingCapabilities(cycle.spec, this.deps.providers) : [],
         ...(work ? { work } : {}),
         ...(approval ? { approval } : {}),
+        ...(codeApprovalHeld ? { codeApprovalHeld } : {}),
       },
       this.deps.now ? this.deps.now() : new Date(),
     );
@@ -127,6 +133,43 @@ export class CycleReconciler {
       return result.requeueAfterMs !== undefined ? { requeueAfterMs: result.requeueAfterMs } : {};
     }
     await this.releaseSandbox(written);
+    return {};
+  }
+
+  /** The agent's reason not to approve code changes itself (BenchmarkPredictive False), if it has one. */
+  private async codeApprovalHeld(cycle: CycleContext): Promise<string | undefined> {
+    let agent;
+    try {
+      agent = await readOwningAgent(this.deps.clients, cycle);
+    } catch (error) {
+      // the agent is gone: the garbage collector deletes its cycles, and nothing will be delivered
+      if (statusCodeOf(error) === 404) return undefined;
+      throw error;
+    }
+    const condition = agent.status?.conditions?.find((c) => c.type === BENCHMARK_CONDITION);
+    return condition?.status === 'False' ? condition.message : undefined;
+  }
+
+  /**
+   * A promoted cycle's ledger gets production's figure once the window after promotion has
+   * passed: the only work done on an ended cycle, and it never changes its outcome.
+   */
+  private async measureAfterPromotion(key: string, cycle: ImprovementCycle): Promise<ReconcileResult> {
+    const measure = this.deps.providers.canary?.measureAfterPromotion;
+    if (!measure) return {};
+    const context: CycleContext = {
+      namespace: cycle.metadata.namespace,
+      name: cycle.metadata.name,
+      uid: cycle.metadata.uid ?? '',
+      spec: cycle.spec,
+      status: cycle.status ?? {},
+    };
+    const outcome = await measure.call(this.deps.providers.canary, context);
+    if (outcome.state === 'waiting') return { requeueAfterMs: outcome.retryAfterMs };
+    const written = await writeStatus(this.deps.clients.custom, CYCLES, cycle, (current) =>
+      current === cycle ? { ...(cycle.status ?? {}), gain: outcome.gain } : (current.status ?? {}),
+    );
+    if (written && written !== cycle) this.wroteOver(key, cycle);
     return {};
   }
 

@@ -60,6 +60,11 @@ export interface CycleObservations {
   work?: WorkOutcome;
   /** A human's decision on the selected candidate. */
   approval?: 'Approved' | 'Rejected';
+  /**
+   * Why the agent does not approve code changes on its own right now (its benchmark stopped
+   * predicting production), read when Selecting; a code candidate then waits for a human.
+   */
+  codeApprovalHeld?: string;
 }
 
 export interface CycleEvent {
@@ -117,7 +122,7 @@ export function step(
     }
   }
 
-  if (phase === 'Selecting') return select(spec, status, now);
+  if (phase === 'Selecting') return select(spec, status, now, observations.codeApprovalHeld);
   if (phase === 'AwaitingApproval') return awaitApproval(status, observations.approval, now);
   return advanceWork(phase, status, observations.work, now);
 }
@@ -181,7 +186,12 @@ export function needsApproval(
   return false;
 }
 
-function select(spec: ImprovementCycleSpec, status: ImprovementCycleStatus, now: Date): StepResult {
+function select(
+  spec: ImprovementCycleSpec,
+  status: ImprovementCycleStatus,
+  now: Date,
+  codeApprovalHeld?: string,
+): StepResult {
   const best = chooseCandidate(status.candidates);
   if (!best) {
     const tried = status.candidates?.length ?? 0;
@@ -196,6 +206,9 @@ function select(spec: ImprovementCycleSpec, status: ImprovementCycleStatus, now:
   const selected = { ...status, selected: best.id };
   const why = `Selected candidate ${best.id} (score ${best.score ?? 'n/a'}): ${best.summary}`;
   if (needsApproval(spec.agentSpec.approval, best)) return enter(selected, 'AwaitingApproval', now, why);
+  if (codeApprovalHeld && best.kind === 'code') {
+    return enter(selected, 'AwaitingApproval', now, `${why}. It waits for a human: ${codeApprovalHeld}`);
+  }
   return enter(selected, 'Committing', now, why);
 }
 

@@ -5,7 +5,13 @@
 //
 // Work is called on every visit of the cycle and must be idempotent: it starts what is not
 // started yet and reports where it stands, so the operator can die at any point and continue.
-import type { Candidate, CanaryStatus, ImprovementCycleSpec, ImprovementCycleStatus } from '../api/schema.js';
+import type {
+  Candidate,
+  CanaryStatus,
+  GainLedger,
+  ImprovementCycleSpec,
+  ImprovementCycleStatus,
+} from '../api/schema.js';
 import type { ProposerType } from '../propose/proposer.js';
 
 export interface CycleContext {
@@ -60,10 +66,14 @@ export type CanaryResult = 'Promoted' | 'RolledBack';
 export type CanaryOutcome =
   | (Extract<WorkOutcome, { state: 'running' }> & { status: { canary: CanaryStatus } })
   | (Extract<WorkOutcome, { state: 'succeeded' }> & {
-      status: { canary: CanaryStatus };
+      status: { canary: CanaryStatus; gain?: GainLedger };
       result: CanaryResult;
     })
   | FailedOutcome;
+
+/** The measurement of production after a promotion: not yet (come back later), or the ledger with it. */
+export type ProductionGainOutcome =
+  { state: 'waiting'; retryAfterMs: number } | { state: 'measured'; gain: GainLedger };
 
 /** Representing: builds the queryable graph of the service (modules, parameters, API schemas, hot spots). */
 export interface RepresentPort {
@@ -100,6 +110,11 @@ export interface CanaryPort {
   advance(cycle: CycleContext): Promise<CanaryOutcome>;
   /** Removes what the cycle's canary left on the cluster (a cycle that ends outside the canary's own outcomes). */
   release?(cycle: Pick<CycleContext, 'namespace' | 'uid' | 'spec'>): Promise<void>;
+  /**
+   * After a promotion: the promoted revision against the one before it, over the window after
+   * promotion (status.gain.production). Called on a Promoted cycle whose ledger awaits it.
+   */
+  measureAfterPromotion?(cycle: CycleContext): Promise<ProductionGainOutcome>;
 }
 
 /** The work this operator can do for each phase; a phase without its port fails naming what is missing. */

@@ -23,6 +23,8 @@ import {
   type WorkOutcome,
 } from '../cycle/ports.js';
 import { readRepositorySnapshot, type RepositorySnapshot } from '../git/base-tree.js';
+import { readLineage, toArchiveEntry } from '../git/lineage.js';
+import { mergeRecoveredArchive } from '../policy/archive.js';
 import { importRootFilesOf, policyInputFor } from '../policy/agent-policy.js';
 import { fromArchiveRecord, parameterValues } from '../policy/archive-record.js';
 import { checkPatch, judgedFiles } from '../policy/patch-policy.js';
@@ -83,13 +85,14 @@ export class ProposalWork implements ProposePort {
     }
     const proposer = await this.proposerFor(cycle);
     if ('failed' in proposer) return proposer.failed;
-    const archive = await this.archiveOf(cycle);
+    const recorded = await this.archiveOf(cycle);
     const current = await this.currentValues(cycle, spec.improvement.parameters);
     if ('failed' in current) return current.failed;
     try {
       return await this.deps.checkouts.withWorkspace(
         { namespace: cycle.namespace, agent: cycle.spec.agent, source: spec.source },
         async (workspace) => {
+          const archive = await withLineage(recorded, workspace);
           const snapshots = snapshotMemo(workspace.dir, importRootFilesOf(spec));
           const round = await this.runRound(cycle, workspace, {
             proposer,
@@ -219,6 +222,18 @@ export class ProposalWork implements ProposePort {
 }
 
 type ProposalRound = Awaited<ReturnType<typeof proposeCandidates>>;
+
+/**
+ * The archive status holds, with the promoted variants git remembers that status lost (a status
+ * that was deleted or restored from an old backup). Only promoted commits (a promotion tag names
+ * them) come back: a commit that was never promoted may have been rolled back, and git does not
+ * say so, so it must not return as a parent.
+ */
+async function withLineage(recorded: ArchiveEntry[], workspace: Workspace): Promise<ArchiveEntry[]> {
+  const lineage = await readLineage(workspace, { fetch: false });
+  const promoted = lineage.filter((record) => record.revisions.length > 0).map(toArchiveEntry);
+  return mergeRecoveredArchive(recorded, promoted);
+}
 
 /** A commit's repository snapshot (files, manifests, the anchors' imports), read once per round. */
 type SnapshotMemo = (commit: string) => Promise<RepositorySnapshot>;

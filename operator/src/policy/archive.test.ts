@@ -147,8 +147,35 @@ test('the worst-case retained archive stays within 1 MiB (etcd refuses objects o
   );
   const retained = retainArchive(archive);
   const bytes = Buffer.byteLength(JSON.stringify(retained));
-  assert.equal(retained.length, DEFAULT_RETENTION.maxSteppingStones + DEFAULT_RETENTION.maxFailures);
+  assert.ok(bytes <= (DEFAULT_RETENTION.maxBytes as number), `retained archive takes ${bytes} bytes`);
   assert.ok(bytes < 1024 * 1024, `retained archive takes ${bytes} bytes`);
+  // what the byte bound let go is the oldest failures, never the newest
+  assert.ok(retained.some((kept) => kept.id === archive[499]?.id));
+  assert.ok(retained.length <= 256, 'the schema holds at most 256 entries');
+});
+
+test('a typical archive keeps 192 failures, the older ones with their first reason only', () => {
+  const archive = Array.from({ length: 400 }, (_, i) =>
+    entry(`cycle-${i}/c1`, {
+      verdict: i % 8 === 0 ? 'Passed' : 'Failed',
+      score: i,
+      parameters: { 'cache-size': i * 10, 'batch-window': i % 20, retries: i % 4 },
+      reasons: ['GoalImproved: p99 51 ms is not below the baseline 50 ms', 'TestsPass: 2 of 14 failed'],
+    }),
+  );
+  const retained = retainArchive(archive);
+  const failures = retained.filter((kept) => kept.verdict === 'Failed');
+  assert.equal(failures.length, DEFAULT_RETENTION.maxFailures);
+  assert.equal(
+    retained.filter((kept) => kept.verdict === 'Passed').length,
+    DEFAULT_RETENTION.maxSteppingStones,
+  );
+  const detailed = DEFAULT_RETENTION.maxDetailedFailures as number;
+  assert.deepEqual(
+    failures.map((kept) => kept.reasons?.length),
+    failures.map((_, i) => (i >= failures.length - detailed ? 2 : 1)),
+  );
+  assert.equal(failures[failures.length - 1]?.id, 'cycle-399/c1');
 });
 
 test('recovered stepping stones fill in what status lost; status wins on conflicts', () => {

@@ -106,6 +106,13 @@ export interface RetentionLimits {
   maxSteppingStones: number;
   /** Most failed, refused and rolled-back entries kept; the oldest go first. */
   maxFailures: number;
+  /**
+   * Failures, newest first, that keep all their reasons; older ones keep their first reason only
+   * (what was tried, and why it failed, is what proposers need of an old failure).
+   */
+  maxDetailedFailures?: number;
+  /** Most bytes the archive may take as JSON; beyond it the oldest failures go, then the least promising stones. */
+  maxBytes?: number;
   /** Most reasons kept per entry, a final "more" line included. */
   maxReasons: number;
   /** Longest reason, in characters. */
@@ -116,12 +123,15 @@ export interface RetentionLimits {
 
 /**
  * Bounds that keep the archive under etcd's 1.5 MiB object limit with room for the rest of the
- * status: 64 entries with 8 reasons of 512 characters and 32 parameters of the longest allowed
- * values take about 800 KB at worst; a typical entry takes well under a kilobyte.
+ * status (maxBytes), and within the schema's 256 entries. Failures are kept long, so that a point
+ * tried months ago is not proposed again: a typical old failure takes a few hundred bytes, so 192
+ * of them fit easily; only archives of unusually large entries reach the byte bound.
  */
 export const DEFAULT_RETENTION: RetentionLimits = {
   maxSteppingStones: 32,
-  maxFailures: 32,
+  maxFailures: 192,
+  maxDetailedFailures: 32,
+  maxBytes: 768 * 1024,
   maxReasons: 8,
   maxReasonLength: 512,
   maxSummaryLength: 256,
@@ -142,13 +152,39 @@ export function retainArchive(
   const failures: number[] = [];
   entries.forEach((entry, index) => (isSteppingStone(entry) ? stones : failures).push(index));
 
-  const keep = new Set<number>(
-    failures.slice(Math.max(0, failures.length - Math.max(0, limits.maxFailures))),
+  const failuresKept = failures.slice(Math.max(0, failures.length - Math.max(0, limits.maxFailures)));
+  const detailed = new Set(
+    failuresKept.slice(Math.max(0, failuresKept.length - (limits.maxDetailedFailures ?? Infinity))),
   );
   const stonesKept = rankStones(entries, stones).slice(0, Math.max(0, limits.maxSteppingStones));
-  for (const index of stonesKept) keep.add(index);
+  const keep = new Set<number>([...failuresKept, ...stonesKept]);
 
-  return entries.filter((_, index) => keep.has(index)).map((entry) => truncateEntry(entry, limits));
+  const shaped = new Map<number, ArchiveEntry>();
+  entries.forEach((entry, index) => {
+    if (!keep.has(index)) return;
+    const compact = isSteppingStone(entry) || detailed.has(index) ? entry : firstReasonOnly(entry);
+    shaped.set(index, truncateEntry(compact, limits));
+  });
+  if (limits.maxBytes !== undefined) {
+    // Over the byte bound: the oldest failures go first, then the least promising stones.
+    const dropOrder = [...failuresKept, ...[...stonesKept].reverse()];
+    let bytes = jsonBytes([...shaped.values()]);
+    for (const index of dropOrder) {
+      if (bytes <= limits.maxBytes) break;
+      bytes -= jsonBytes([shaped.get(index)]) - 2 + 1;
+      shaped.delete(index);
+    }
+  }
+  return [...shaped.entries()].sort(([a], [b]) => a - b).map(([, entry]) => entry);
+}
+
+function firstReasonOnly(entry: ArchiveEntry): ArchiveEntry {
+  return entry.reasons && entry.reasons.length > 1 ? { ...entry, reasons: entry.reasons.slice(0, 1) } : entry;
+}
+
+/** Bytes of the values as a JSON array. */
+function jsonBytes(values: readonly unknown[]): number {
+  return Buffer.byteLength(JSON.stringify(values), 'utf8');
 }
 
 /** Stone indices, the ones to keep first. */

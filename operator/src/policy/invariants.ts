@@ -505,7 +505,9 @@ function sandboxObjectives(objectives: readonly Objective[]): SandboxObjective[]
 
 /** The objective the score is of: the first the sandbox measures (a workload or benchmark figure). */
 export function primaryObjective(objectives: readonly Objective[]): Objective | undefined {
-  return objectives.find((objective) => objective.workload !== undefined || objective.benchmark !== undefined);
+  return objectives.find(
+    (objective) => objective.workload !== undefined || objective.benchmark !== undefined,
+  );
 }
 
 /** Objectives whose figures the benchmark command reports (self-reported). */

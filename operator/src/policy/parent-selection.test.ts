@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import type { ArchiveEntry, ArchiveVerdict } from './archive-entry.js';
+import { recordEntries } from './archive.js';
 import { parentOdds, selectParent, type ParentOdds } from './parent-selection.js';
 
 function entry(id: string, overrides: Partial<ArchiveEntry> = {}): ArchiveEntry {
@@ -151,6 +152,44 @@ test('property: probabilities are positive for every candidate and sum to 1', ()
       },
     ),
     { numRuns: 300 },
+  );
+});
+
+test('a variant rolled back after it passed is never drawn, however high its score', () => {
+  // It passed the sandbox with the best score, and was a stepping stone until production rolled
+  // it back; the later verdict reaches the archive through recordEntries, as the cycle's fold does.
+  const passed = entry('c2/a', { score: 100 });
+  let archive = [
+    entry('c1/a', { score: 1 }),
+    entry('c1/b', { verdict: 'Failed', score: 50 }),
+    passed,
+    entry('c2/b', { verdict: 'Refused' }),
+  ];
+  assert.ok(
+    parentOdds({ archive }).odds.some((o) => o.id === 'c2/a'),
+    'a stepping stone while it passed',
+  );
+  archive = recordEntries(archive, [
+    { ...passed, verdict: 'RolledBack', reasons: ['p99-vs-stable: ratio 3.1 > max 1.25'] },
+  ]);
+  const rng = xoroshiro128plus(11);
+  const drawn = new Set<string | undefined>();
+  for (let i = 0; i < 2000; i++) drawn.add(selectParent({ archive, rng }).parent?.id);
+  assert.deepEqual([...drawn].sort(), ['c1/a', undefined]);
+});
+
+test('property: the drawn parent is the baseline or a Passed or Promoted entry, never a failure', () => {
+  fc.assert(
+    fc.property(archiveArb, fc.integer(), (archive, seed) => {
+      const { parent } = selectParent({ archive, rng: xoroshiro128plus(seed) });
+      if (parent === undefined) return;
+      assert.ok(
+        parent.verdict === 'Passed' || parent.verdict === 'Promoted',
+        `${parent.id}: ${parent.verdict}`,
+      );
+      assert.ok(archive.includes(parent));
+    }),
+    { numRuns: 500 },
   );
 });
 

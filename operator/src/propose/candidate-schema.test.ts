@@ -1,7 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import type { ProposalRequest } from './candidate.js';
+import type { ArchiveEntry } from '../policy/archive-entry.js';
 import type { ParameterSpec, ParameterValue } from '../api/parameters.js';
 import {
   candidateJsonSchema,
@@ -178,6 +180,33 @@ test('duplicates are dropped, then valid candidates beyond maxCandidates, with n
     "candidate 3: config: parameter 'cache-size' = 8 is below min 16",
     '2 valid candidate(s) beyond maxCandidates=2 dropped',
   ]);
+});
+
+test('a diff whose SHA-256 an archived attempt carries is dropped; a different diff passes', () => {
+  // Hashed here with node:crypto itself, as status hashes the diff, not with the reader's helper.
+  const hash = createHash('sha256').update(sampleDiff(), 'utf8').digest('hex');
+  const rolledBack: ArchiveEntry = {
+    id: 'quote-c6/3',
+    cycle: 'quote-c6',
+    kind: 'code',
+    summary: 'type the cache',
+    verdict: 'RolledBack',
+    reasons: ['p99-vs-stable: ratio 3.1 > max 1.25'],
+    diffSha256: hash,
+    evaluatedAt: '2025-01-06T05:00:00Z',
+  };
+  const reading = accepted(
+    read(
+      // The first lacks its final newline: the reader adds it, and the hash is of the diff as kept.
+      [code(sampleDiff().trimEnd(), 'again'), code(sampleDiff('src/db.ts'), 'elsewhere')],
+      proposalRequest({ archive: [...ARCHIVE, rolledBack] }),
+    ),
+  );
+  assert.deepEqual(
+    reading.candidates.map((c) => c.summary),
+    ['elsewhere'],
+  );
+  assert.deepEqual(reading.dropped, ['candidate 1: code: repeats archived attempt quote-c6/3 (RolledBack)']);
 });
 
 test('config changes apply to the parent: a value equal to the parent’s is no change', () => {

@@ -19,6 +19,7 @@ import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { ProposalRequest, ProposedCandidate } from './candidate.js';
 import type { ArchiveEntry } from '../policy/archive-entry.js';
 import type { ParameterSpec, ParameterValue, ParameterValues } from '../api/parameters.js';
+import { diffSha256 } from './diff-sha256.js';
 
 export const MAX_SUMMARY_CHARS = 200;
 export const MAX_RATIONALE_CHARS = 2000;
@@ -180,8 +181,8 @@ export type AnswerReading =
 
 /**
  * Reads an answer's text into candidates the request allows. Structural problems of one candidate,
- * undeclared or out-of-range parameters, no-op or repeated changes and empty diffs drop that
- * candidate only; candidates beyond `maxCandidates` are dropped last. Never throws.
+ * undeclared or out-of-range parameters, no-op changes, changes that repeat an archived attempt
+ * (the same full values, or the same diff) and empty diffs drop that candidate only; candidates beyond `maxCandidates` are dropped last. Never throws.
  */
 export function readCandidateAnswer(text: string, context: CandidateContext): AnswerReading {
   let value: unknown;
@@ -253,7 +254,7 @@ function readOne(item: unknown, context: CandidateContext, baseline: ParameterVa
   if (kind === 'code') {
     const errors = schemaErrors(checkCode, item);
     if (errors.length > 0) return { problem: `code: ${errors.join('; ')}` };
-    return readCode(item as Static<typeof CodeCandidateAnswer>);
+    return readCode(item as Static<typeof CodeCandidateAnswer>, context);
   }
   return { problem: `"kind" must be "config" or "code", got ${short(JSON.stringify(kind) ?? 'nothing')}` };
 }
@@ -303,13 +304,19 @@ function readConfig(
   };
 }
 
-function readCode(answer: Static<typeof CodeCandidateAnswer>): ReadOne {
+function readCode(answer: Static<typeof CodeCandidateAnswer>, context: CandidateContext): ReadOne {
   if (answer.diff.trim() === '') return { problem: 'code: the diff is empty' };
   // Only the shape is checked here; the patch policy reads the diff in full before anything runs.
   if (!/^diff --git /m.test(answer.diff)) {
     return { problem: "code: the diff is not in git's format (no 'diff --git' line)" };
   }
   const diff = answer.diff.endsWith('\n') ? answer.diff : `${answer.diff}\n`;
+  // The hash is of the diff as the candidate carries it, the text status records and hashes.
+  const hash = diffSha256(diff);
+  const repeated = (context.archive ?? []).find((entry) => entry.diffSha256 === hash);
+  if (repeated) {
+    return { problem: `code: repeats archived attempt ${repeated.id} (${repeated.verdict})` };
+  }
   return {
     candidate: { kind: 'code', diff, summary: oneLine(answer.summary), rationale: answer.rationale.trim() },
     key: `code:${diff}`,

@@ -1,6 +1,7 @@
 // The chat an LLM proposer sends: what the agent wants, what it may touch, what was tried before
-// (failures with their reasons, so the model does not repeat them), and the code around the slow
-// routes. Pure: the same request and budget always give the same messages.
+// (failures with their reasons, so the model does not repeat them; production rollbacks first,
+// with the measurement that stopped them), and the code around the slow routes. Pure: the same
+// request and budget always give the same messages.
 //
 // The prompt has a character budget. What the model must know (instructions, goal, parameters,
 // starting point, paths) is always included; the past attempts, the service graph and source
@@ -8,6 +9,7 @@
 import type { ProposalRequest } from './candidate.js';
 import type { ArchiveEntry } from '../policy/archive-entry.js';
 import type { ParameterSpec } from '../api/parameters.js';
+import type { GainLedger } from '../api/schema.js';
 import {
   MAX_DIFF_CHARS,
   MAX_RATIONALE_CHARS,
@@ -207,6 +209,8 @@ function systemText(request: ProposalRequest): string {
     '- Code: a unified diff in `git diff` form against the starting point, touching only paths the',
     '  agent may change and never a protected path; do not delete or weaken tests.',
     '- Do not repeat a past attempt. Learn from the reasons failures were given.',
+    '- A production rollback passed the sandbox but not production: its measurement says what the',
+    '  sandbox missed, so do not propose a change like it without addressing that.',
     `- summary: one line, at most ${MAX_SUMMARY_CHARS} characters; rationale: at most ${MAX_RATIONALE_CHARS};`,
     `  diff: at most ${MAX_DIFF_CHARS} characters.`,
     '',
@@ -262,39 +266,87 @@ function pathSection(request: ProposalRequest): string {
 }
 
 function archiveSection(request: ProposalRequest): Section {
-  const current = request.current;
-  const items = rankArchive(request.archive, request.parent).map((entry) => {
-    const parts = [`- ${entry.id} [${entry.verdict}] ${entry.kind}`];
-    if (entry.kind === 'config' && entry.parameters) {
-      const changed = Object.entries(entry.parameters).filter(([name, value]) => current[name] !== value);
-      parts.push(
-        changed.length > 0
-          ? ` ${changed.map(([name, value]) => `${name}=${JSON.stringify(value)}`).join(', ')}`
-          : ' (same values as deployed now)',
-      );
-    }
-    parts.push(`: ${entry.summary}`);
-    if (entry.score !== undefined) parts.push(`; score ${entry.score}`);
-    if (entry.reasons && entry.reasons.length > 0) parts.push(`; reasons: ${entry.reasons.join('; ')}`);
-    return clip(parts.join(''), MAX_ARCHIVE_LINE);
-  });
+  const items = rankArchive(request.archive, request.parent).map((entry) =>
+    archiveLine(entry, request.current),
+  );
   return {
-    header: '## Past attempts (most relevant first; do not repeat them, learn from the failures)',
+    header:
+      '## Past attempts (production rollbacks first, then the most relevant; do not repeat them, learn from the failures)',
     items,
     noun: 'past attempts',
     empty: 'None yet.',
   };
 }
 
+/** Fewest characters of a summary kept when the rest of an archive line is long. */
+const MIN_SUMMARY_IN_LINE = 60;
+
 /**
- * Orders the archive for the prompt: attempts that started from the same variant as this round
- * first (they are the closest comparison), then newest first. The archive is kept oldest first.
+ * One past attempt: what it changed, its summary, then what became of it (score, reasons or the
+ * measurement that rolled it back, predicted against observed gain). What became of it teaches
+ * more than how it was described, so the summary is what gets cut when the line is too long.
+ */
+function archiveLine(entry: ArchiveEntry, current: ProposalRequest['current']): string {
+  let head = `- ${entry.id} [${entry.verdict}] ${entry.kind}`;
+  if (entry.kind === 'config' && entry.parameters) {
+    const changed = Object.entries(entry.parameters).filter(([name, value]) => current[name] !== value);
+    head +=
+      changed.length > 0
+        ? ` ${changed.map(([name, value]) => `${name}=${JSON.stringify(value)}`).join(', ')}`
+        : ' (same values as deployed now)';
+  }
+  const outcome: string[] = [];
+  if (entry.score !== undefined) outcome.push(`score ${entry.score}`);
+  if (entry.reasons && entry.reasons.length > 0) {
+    // A rollback's first reason is the canary's decisive measurement.
+    const label = entry.verdict === 'RolledBack' ? 'rolled back in production on' : 'reasons';
+    outcome.push(`${label}: ${entry.reasons.join('; ')}`);
+  }
+  const gain = entry.gain === undefined ? undefined : gainText(entry.gain);
+  if (gain !== undefined) outcome.push(gain);
+  const tail = outcome.map((part) => `; ${part}`).join('');
+  const summaryRoom = Math.max(MIN_SUMMARY_IN_LINE, MAX_ARCHIVE_LINE - head.length - 2 - tail.length);
+  return clip(`${head}: ${clip(entry.summary, summaryRoom)}${tail}`, MAX_ARCHIVE_LINE);
+}
+
+/** The sandbox's prediction against what the canary and production showed; undefined without figures. */
+function gainText(gain: GainLedger): string | undefined {
+  const figures = [
+    gain.predicted === undefined ? undefined : `sandbox predicted ${percent(gain.predicted)}`,
+    gain.canary === undefined ? undefined : `canary showed ${percent(gain.canary)}`,
+    gain.production === undefined ? undefined : `production showed ${percent(gain.production)}`,
+  ].filter((figure): figure is string => figure !== undefined);
+  if (figures.length === 0) return undefined;
+  return `gain in ${gain.objective}: ${figures.join(', ')}`;
+}
+
+/** A gain in percent with its sign (positive = better). */
+function percent(value: number): string {
+  const shown = round(value);
+  return `${shown > 0 ? '+' : ''}${shown}%`;
+}
+
+/**
+ * Orders the archive for the prompt: production rollbacks first (the sandbox passed them and
+ * production did not, the costliest lesson there is), then the rest. Within each, attempts that
+ * started from the same variant as this round come first (the closest comparison), then newest
+ * first. The archive is kept oldest first.
  */
 export function rankArchive(archive: readonly ArchiveEntry[], parent?: ArchiveEntry): ArchiveEntry[] {
   const ranked = archive
-    .map((entry, index) => ({ entry, index, sibling: parent !== undefined && entry.parent === parent.id }))
+    .map((entry, index) => ({
+      entry,
+      index,
+      rolledBack: entry.verdict === 'RolledBack',
+      sibling: parent !== undefined && entry.parent === parent.id,
+    }))
     .filter(({ entry }) => entry.id !== parent?.id);
-  ranked.sort((a, b) => Number(b.sibling) - Number(a.sibling) || b.index - a.index);
+  ranked.sort(
+    (a, b) =>
+      Number(b.rolledBack) - Number(a.rolledBack) ||
+      Number(b.sibling) - Number(a.sibling) ||
+      b.index - a.index,
+  );
   return ranked.map(({ entry }) => entry);
 }
 

@@ -1,9 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import type { ConfigCandidate } from './candidate.js';
 import type { ArchiveEntry, ArchiveVerdict } from '../policy/archive-entry.js';
 import type { ParameterSpec, ParameterValues } from '../api/parameters.js';
+import { recordEntries } from '../policy/archive.js';
+import { selectParent } from '../policy/parent-selection.js';
 import { planTuning, TunerProposer } from './tuner.js';
 import { locate, searchSpace } from './tuner-space.js';
 import { TUNING_CURRENT, TUNING_PARAMETERS, tuningRequest } from '../../../test/support/tuning-space.js';
@@ -123,6 +126,67 @@ test('evaluated points, failures included, and the current values are never prop
     }
   }
   assert.ok(proposed.size > 40);
+});
+
+test('across cycles, with parents, promotions and rollbacks, no point tried before is proposed again', () => {
+  // Cycles as the operator runs them: a parent drawn from the archive, the round's candidates
+  // recorded with recordEntries, every third one Failed, the best passing one delivered and then
+  // rolled back (a later verdict for an entry already archived), and every third cycle another
+  // promoted, which moves the current values.
+  const score = (values: ParameterValues) =>
+    -Math.abs(Number(values['cache-size']) - 384) / 16 - Math.abs(Number(values['batch-window-ms']) - 12);
+  for (const seed of [1, 2, 3]) {
+    let archive: ArchiveEntry[] = [];
+    let current: ParameterValues = { ...CURRENT };
+    const tried = new Map<string, string>([[keyOf(PARAMETERS, current), 'the first current values']]);
+    const verdicts = new Set<string>();
+    let rounds = 0;
+    for (let round = 1; round <= 30; round++) {
+      const cycle = `cycle-${round}`;
+      const { parent } = selectParent({ archive, rng: xoroshiro128plus(seed * 1000 + round) });
+      if (parent !== undefined) assert.ok(parent.verdict === 'Passed' || parent.verdict === 'Promoted');
+      const plan = planTuning(request({ cycle, archive, parent, current, seed: seed * 1000 + round }));
+      if (plan.candidates.length === 0) break;
+      rounds += 1;
+      const start = { ...current, ...parent?.parameters };
+      const evaluated = configs(plan.candidates).map((candidate, i): ArchiveEntry => {
+        const values = fullValues(start, candidate);
+        const key = keyOf(PARAMETERS, values);
+        const before = tried.get(key);
+        assert.equal(before, undefined, `seed ${seed}, ${cycle}: ${candidate.summary} repeats ${before}`);
+        tried.set(key, `${cycle}/c${i}`);
+        const failed = i % 3 === 0;
+        return {
+          id: `${cycle}/c${i}`,
+          cycle,
+          kind: 'config',
+          summary: candidate.summary,
+          ...(parent === undefined ? {} : { parent: parent.id }),
+          parameters: values,
+          ...(failed ? { reasons: ['p99 above objective'] } : { score: score(values) }),
+          verdict: failed ? 'Failed' : 'Passed',
+          evaluatedAt: new Date(Date.UTC(2025, 0, round)).toISOString(),
+        };
+      });
+      archive = recordEntries(archive, evaluated);
+      const passed = evaluated
+        .filter((entry) => entry.verdict === 'Passed')
+        .sort((a, b) => (b.score ?? 0) - (a.score ?? 0));
+      const [delivered, next] = passed;
+      if (delivered !== undefined) {
+        archive = recordEntries(archive, [
+          { ...delivered, verdict: 'RolledBack', reasons: ['p99-vs-stable: ratio 3.1 > max 1.25'] },
+        ]);
+      }
+      if (next !== undefined && round % 3 === 0) {
+        archive = recordEntries(archive, [{ ...next, verdict: 'Promoted' }]);
+        current = { ...(next.parameters ?? current) };
+      }
+      for (const entry of archive) verdicts.add(entry.verdict);
+    }
+    assert.ok(rounds >= 10, `seed ${seed}: only ${rounds} rounds`);
+    assert.deepEqual([...verdicts].sort(), ['Failed', 'Passed', 'Promoted', 'RolledBack']);
+  }
 });
 
 test('a failing region is learned from: its points are never retried and the search ends at its edge', () => {

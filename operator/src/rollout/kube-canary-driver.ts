@@ -26,11 +26,18 @@ import type { V1Deployment } from '@kubernetes/client-node';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { API_VERSION, CANARY_REQUEST_ANNOTATIONS, CYCLES } from '../api/resources.js';
 import type { ImprovementCycle } from '../api/resources.js';
-import type { HistoryEntry } from '../api/schema.js';
+import type { GainLedger, HistoryEntry } from '../api/schema.js';
 import type { EventRecorder } from '../kube/events.js';
 import { statusCodeOf, type KubeClients } from '../kube/clients.js';
 import { readTarget } from '../kube/target.js';
-import { failedOutcome, type CanaryOutcome, type CanaryPort, type CycleContext } from '../cycle/ports.js';
+import {
+  failedOutcome,
+  type CanaryOutcome,
+  type CanaryPort,
+  type CycleContext,
+  type ProductionGainOutcome,
+} from '../cycle/ports.js';
+import { canaryLedger, withProductionUnmeasured } from '../policy/gain-ledger.js';
 import { cycleInputsName, inputKeys } from '../kube/cycle-inputs.js';
 import { canaryName, isOperatorCanary, parameterEnv } from './canary-deployment.js';
 import {
@@ -49,6 +56,7 @@ import {
 import type { MetricProvider } from './metric-provider.js';
 import { metricProviderFor, type MetricProviderFactory } from './metric-providers.js';
 import { historyEntry, revisionName, rolledOut, runsRevision } from './promotion.js';
+import { measureProductionGain } from './production-gain.js';
 import { applyRevision } from './stable-deployment.js';
 import { RouterChoice, type RouterFactory } from './routers.js';
 import {
@@ -65,6 +73,8 @@ export interface CanaryMetrics {
   analysisResult(namespace: string, agent: string, metric: string, result: string): void;
   canaryRolledBack(namespace: string, agent: string, reason: string): void;
   canaryPromoted(namespace: string, agent: string): void;
+  /** Observed over predicted gain of the agent's latest delivery (status.gain.ratio). */
+  gainRatio(namespace: string, agent: string, ratio: number): void;
 }
 
 export interface KubeCanaryDriverOptions {
@@ -390,12 +400,36 @@ export class KubeCanaryDriver implements CanaryPort {
         });
       }
     }
+    const gain = canaryLedger(
+      cycle.spec.agentSpec,
+      cycle.status.candidates?.find((c) => c.id === cycle.status.selected)?.score,
+      state.measurements,
+    );
+    if (gain?.ratio !== undefined)
+      this.options.metrics?.gainRatio(cycle.namespace, cycle.spec.agent, gain.ratio);
     return {
       state: 'succeeded',
       result: state.phase as 'Promoted' | 'RolledBack',
       message: state.message,
-      status: { canary: state, ...(promotion ? { promotion } : {}) },
+      status: { canary: state, ...(promotion ? { promotion } : {}), ...(gain ? { gain } : {}) },
     };
+  }
+
+  /** The promoted revision against the one before it, once the window after promotion has passed. */
+  async measureAfterPromotion(cycle: CycleContext): Promise<ProductionGainOutcome> {
+    const provider = metricProviderFor(cycle.spec.agentSpec.rollout.analysis, this.options.metricProviders);
+    if ('failed' in provider) {
+      const gain = withProductionUnmeasured(
+        cycle.status.gain as GainLedger,
+        provider.failed.message,
+        this.now(),
+      );
+      return { state: 'measured', gain };
+    }
+    const outcome = await measureProductionGain(cycle, provider, this.now());
+    if (outcome.state === 'measured' && outcome.gain.ratio !== undefined)
+      this.options.metrics?.gainRatio(cycle.namespace, cycle.spec.agent, outcome.gain.ratio);
+    return outcome;
   }
 
   /** Records the machine's events on the cycle. */

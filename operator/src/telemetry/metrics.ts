@@ -21,6 +21,7 @@ export class OperatorMetrics {
   private readonly analysisResults: Counter<'namespace' | 'agent' | 'metric' | 'result'>;
   private readonly rollbacks: Counter<'namespace' | 'agent' | 'reason'>;
   private readonly promotions: Counter<'namespace' | 'agent'>;
+  private readonly gainRatios: Gauge<'namespace' | 'agent'>;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
@@ -118,6 +119,12 @@ export class OperatorMetrics {
       labelNames: ['namespace', 'agent'],
       registers: [this.registry],
     });
+    this.gainRatios = new Gauge({
+      name: 'hyperagent_gain_observed_to_predicted_ratio',
+      help: "The latest delivery's gain in production (after promotion when measured, else the canary's against stable) over the gain the sandbox predicted; 1 means production showed what the sandbox predicted.",
+      labelNames: ['namespace', 'agent'],
+      registers: [this.registry],
+    });
   }
 
   reconciled(controller: string, result: ReconcileOutcome, seconds: number): void {
@@ -177,5 +184,9 @@ export class OperatorMetrics {
 
   canaryPromoted(namespace: string, agent: string): void {
     this.promotions.inc({ namespace, agent });
+  }
+
+  gainRatio(namespace: string, agent: string, ratio: number): void {
+    this.gainRatios.set({ namespace, agent }, ratio);
   }
 }
