@@ -94,6 +94,8 @@ export function quoteAgent(namespace: string, addresses: AgentAddresses): HyperA
           { weight: 25, pause: '30s' },
           { weight: 50, pause: '30s' },
         ],
+        // the promoted revision against the one before it, for the ledger (short for the demo)
+        afterPromotion: { window: '1m' },
         analysis: {
           prometheus: { address: addresses.prometheus },
           interval: '10s',
@@ -108,6 +110,8 @@ export function quoteAgent(namespace: string, addresses: AgentAddresses): HyperA
               name: 'p99-vs-stable',
               query: `histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{namespace="{{namespace}}", ${PODS}}[${WINDOW}])))`,
               maxRatioToStable: 1.25,
+              // production's measure of the goal: the ledger compares it with the sandbox's prediction
+              objective: 'p99-latency',
             },
             {
               name: 'traffic',

@@ -1,7 +1,7 @@
 // The demo's report (out/demo-report.json): figures measured on the live service by Prometheus
 // and read from the cycles' status, what the issue asks to see, and a check of the pass marks.
 // Pure, so the arithmetic and the pass marks are unit-tested.
-import type { ImprovementCycle } from '../../operator/src/api/resources.js';
+import type { HyperAgent, ImprovementCycle } from '../../operator/src/api/resources.js';
 
 /** The published HyperAgents result the demo must beat, and the project's own goal. */
 export const REQUIRED_REDUCTION_PCT = 23;
@@ -50,9 +50,42 @@ export interface DemoReport {
   };
   load_rps: number;
   cycles: CycleSummary[];
+  /** The agent's archive at the end: every candidate it tried, by verdict. */
+  archive: { entries: number; by_verdict: Record<string, number> };
+  /** For each delivered candidate: the gain the sandbox predicted against what production showed, percent. */
+  gains: GainRow[];
   started_at: string;
   finished_at: string;
   duration_seconds: number;
+}
+
+export interface GainRow {
+  candidate: string;
+  outcome: string;
+  predicted_pct: number | null;
+  canary_pct: number | null;
+  production_pct: number | null;
+  ratio: number | null;
+}
+
+/** The archive's size and verdicts, and the ledger of each delivered candidate, from the agent's status. */
+export function archiveFigures(agent: HyperAgent): Pick<DemoReport, 'archive' | 'gains'> {
+  const archive = agent.status?.archive ?? [];
+  const byVerdict: Record<string, number> = {};
+  for (const entry of archive) byVerdict[entry.verdict] = (byVerdict[entry.verdict] ?? 0) + 1;
+  return {
+    archive: { entries: archive.length, by_verdict: byVerdict },
+    gains: archive
+      .filter((entry) => entry.gain !== undefined)
+      .map((entry) => ({
+        candidate: entry.id,
+        outcome: entry.verdict,
+        predicted_pct: entry.gain?.predicted ?? null,
+        canary_pct: entry.gain?.canary ?? null,
+        production_pct: entry.gain?.production ?? null,
+        ratio: entry.gain?.ratio ?? null,
+      })),
+  };
 }
 
 /** The selected candidate's sandbox p99 (both sides), when the sandbox measured it. */
@@ -116,6 +149,17 @@ export function shortfalls(report: DemoReport): string[] {
       `the bad candidate's canary was not rolled back (cycle ended ${report.bad_canary.outcome})`,
     );
   }
+  for (const verdict of ['Promoted', 'RolledBack']) {
+    if (!report.archive.by_verdict[verdict]) problems.push(`the agent's archive holds no ${verdict} entry`);
+  }
+  for (const row of report.gains) {
+    if (row.predicted_pct === null) problems.push(`${row.candidate} has no predicted gain`);
+    if (row.canary_pct === null) problems.push(`${row.candidate} has no gain measured on its canary`);
+    if (row.outcome === 'Promoted' && row.production_pct === null)
+      problems.push(`${row.candidate} has no gain measured in production after its promotion`);
+  }
+  if (report.gains.length < 2)
+    problems.push(`only ${report.gains.length} delivered candidates have a gain ledger`);
   if (report.failed_requests_during_rollouts !== 0) {
     problems.push(
       `${report.failed_requests_during_rollouts} requests failed while the good version rolled out`,
@@ -154,6 +198,16 @@ export function formatSummary(report: DemoReport): string {
       'requests failed on the bad canary',
       `${report.bad_canary.failed_requests} of ${report.bad_canary.requests} (before it was rolled back)`,
     ],
+    [
+      'archive',
+      `${report.archive.entries} candidates (${Object.entries(report.archive.by_verdict)
+        .map(([verdict, count]) => `${count} ${verdict}`)
+        .join(', ')})`,
+    ],
+    ...report.gains.map((row): [string, string] => [
+      `gain of ${row.candidate}`,
+      `${row.outcome}: sandbox predicted ${percent(row.predicted_pct)}, canary showed ${percent(row.canary_pct)}, production ${percent(row.production_pct)}${row.ratio === null ? '' : ` (ratio ${row.ratio})`}`,
+    ]),
     ['demo took', `${Math.round(report.duration_seconds / 60)} min`],
   ];
   const width = Math.max(...rows.map(([label]) => label.length));
@@ -163,4 +217,9 @@ export function formatSummary(report: DemoReport): string {
 function formatParameters(parameters: Record<string, unknown>): string {
   const entries = Object.entries(parameters);
   return entries.length === 0 ? '' : `(${entries.map(([k, v]) => `${k}=${String(v)}`).join(', ')})`;
+}
+
+function percent(value: number | null): string {
+  if (value === null) return 'n/a';
+  return `${value > 0 ? '+' : ''}${value}%`;
 }

@@ -12,7 +12,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ImprovementCycle } from '../../operator/src/api/resources.js';
+import type { HyperAgent, ImprovementCycle } from '../../operator/src/api/resources.js';
 import { DELIVERING_CYCLE_PHASES } from '../../operator/src/api/schema.js';
 import { isTerminal } from '../../operator/src/cycle/machine.js';
 import { PrometheusProvider } from '../../operator/src/rollout/prometheus.js';
@@ -31,6 +31,7 @@ import { createQuoteRemote, readTree } from '../../test/support/quote-fixture.js
 import { AGENT_NAME, LLM_MODEL, llmProposerSpec, quoteAgent } from './agent.js';
 import { elapsed, progressLines } from './progress.js';
 import {
+  archiveFigures,
   reductionPct,
   rollbackSeconds,
   round,
@@ -174,6 +175,11 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
     await waitForStableAlone(namespace);
     const badLoad = await loadSince(prometheus, namespace, bad.loadAtStart);
 
+    heading("the agent's memory: every candidate it tried, and what production said of its deliveries");
+    const remembered = await waitForLedger(namespace, good.cycle.metadata.name ?? '', say);
+    const shown = await kubectlPlugin('hyperagent', 'archive', AGENT_NAME, '-n', namespace);
+    for (const line of (shown.code === 0 ? shown.stdout : shown.stderr).trimEnd().split('\n')) say(line);
+
     await patchAgentSpec(namespace, AGENT_NAME, { suspend: true });
     say("agent suspended: the demo's git server and LLM stand-in stop with the demo");
 
@@ -202,6 +208,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
       },
       load_rps: LOAD_RPS,
       cycles,
+      ...archiveFigures(remembered),
       started_at: new Date(started).toISOString(),
       finished_at: new Date(finished).toISOString(),
       duration_seconds: Math.round((finished - started) / 1000),
@@ -358,6 +365,31 @@ async function followCycle(
   throw new Error(
     `cycle ${previous?.metadata.name ?? '(none)'} did not end within ${CYCLE_TIMEOUT_MS / 60_000} minutes (last phase ${previous?.status?.phase})`,
   );
+}
+
+/**
+ * The agent as it is once its archive holds both cycles and the promoted candidate's gain in
+ * production (measured rollout.afterPromotion.window after its promotion); gives up after three
+ * minutes and returns what there is, for the report to say what is missing.
+ */
+async function waitForLedger(
+  namespace: string,
+  promotedCycle: string,
+  say: (line: string) => void,
+): Promise<HyperAgent> {
+  const deadline = Date.now() + 180_000;
+  let agent = await getAgent(namespace, AGENT_NAME);
+  while (Date.now() < deadline) {
+    const promoted = agent.status?.archive?.find(
+      (entry) => entry.cycle === promotedCycle && entry.verdict === 'Promoted',
+    );
+    const rolledBack = agent.status?.archive?.some((entry) => entry.verdict === 'RolledBack');
+    if (promoted?.gain?.productionCheckedAt && rolledBack) return agent;
+    await sleep(2000);
+    agent = await getAgent(namespace, AGENT_NAME);
+  }
+  say('the archive did not hold both deliveries with their production figures within 3 minutes');
+  return agent;
 }
 
 /** The stable Deployment has finished rolling out and no canary Deployment is left. */

@@ -68,7 +68,26 @@ test('the pass marks: 23% less p99, a promotion, a rollback, no failed request f
     rollback_seconds: 6,
     failed_requests_during_rollouts: 0,
     bad_canary: { outcome: 'RolledBack' },
-  } as DemoReport;
+    archive: { entries: 5, by_verdict: { Promoted: 1, RolledBack: 1, Passed: 2, Failed: 1 } },
+    gains: [
+      {
+        candidate: 'c-1/c2',
+        outcome: 'Promoted',
+        predicted_pct: 52,
+        canary_pct: 48,
+        production_pct: 50,
+        ratio: 0.96,
+      },
+      {
+        candidate: 'c-2/c1',
+        outcome: 'RolledBack',
+        predicted_pct: 20,
+        canary_pct: -300,
+        production_pct: null,
+        ratio: -15,
+      },
+    ],
+  } as unknown as DemoReport;
   assert.deepEqual(shortfalls(report), []);
   const missed = shortfalls({
     ...report,
@@ -82,6 +101,34 @@ test('the pass marks: 23% less p99, a promotion, a rollback, no failed request f
   assert.equal(missed.length, 4);
   assert.match(missed[0]!, /p99 fell 20% \(50 ms → 40 ms\); at least 23% is required/);
   assert.match(missed[2]!, /not rolled back \(cycle ended Promoted\)/);
+});
+
+test('the archive pass marks: a Promoted and a RolledBack entry, each delivery with its ledger', () => {
+  const report = {
+    p99_ms_before: 50,
+    p99_ms_after: 25,
+    p99_reduction_pct: 50,
+    promoted_revision: 'quote-latency-1-c2',
+    rollback_seconds: 6,
+    failed_requests_during_rollouts: 0,
+    bad_canary: { outcome: 'RolledBack' },
+    archive: { entries: 3, by_verdict: { Promoted: 1, Failed: 2 } },
+    gains: [
+      {
+        candidate: 'c-1/c2',
+        outcome: 'Promoted',
+        predicted_pct: 52,
+        canary_pct: 48,
+        production_pct: null,
+        ratio: 0.92,
+      },
+    ],
+  } as unknown as DemoReport;
+  assert.deepEqual(shortfalls(report), [
+    "the agent's archive holds no RolledBack entry",
+    'c-1/c2 has no gain measured in production after its promotion',
+    'only 1 delivered candidates have a gain ledger',
+  ]);
 });
 
 test('progress tells phase changes, verdicts, canary steps and each new measurement once', () => {

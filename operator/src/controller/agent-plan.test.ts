@@ -1,10 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { defaultedMinimalSpec } from '../../../test/support/agents.js';
-import type { CyclePhase } from '../api/schema.js';
-import type { HyperAgent, ImprovementCycle } from '../api/resources.js';
+import type { CyclePhase, GainLedger } from '../api/schema.js';
+import {
+  BENCHMARK_CONDITION,
+  TRUST_ANNOTATION,
+  type HyperAgent,
+  type ImprovementCycle,
+} from '../api/resources.js';
+import { DEFAULT_RETENTION } from '../policy/archive.js';
+import { toArchiveRecord } from '../policy/archive-record.js';
 import { findCondition } from './conditions.js';
-import { planAgent, withPromotions } from './agent-plan.js';
+import { planAgent, withArchive, withPromotions } from './agent-plan.js';
 
 const created = new Date('2026-01-01T10:00:00Z');
 const at = (minutes: number) => new Date(created.getTime() + minutes * 60_000);
@@ -229,4 +236,157 @@ test('only a cycle that ended Promoted delivers: a promotion entry on any other 
   for (const phase of ['RolledBack', 'Failed', 'Rejected', 'Canary'] as const) {
     assert.deepEqual(withPromotions(before, [forged(phase)], 10), before, `${phase} delivers nothing`);
   }
+});
+
+// The archive: ended cycles fold into status.archive, and what production showed of the
+// delivered candidates decides whether the agent trusts its benchmark.
+
+const PARAMETERS = [{ name: 'cache-size', env: 'CACHE_SIZE', type: 'integer', min: 1, max: 1024 }];
+
+/** An agent that declares the cache-size parameter. */
+function tunable(status: HyperAgent['status'] = undefined): HyperAgent {
+  return agent({ improvement: { interval: '1h', parameters: PARAMETERS } }, status);
+}
+
+/**
+ * A cycle ended in `phase` at `minute`, whose candidates c1… tried cache sizes `sizes`, judged
+ * `verdict`; c1 is the one it delivered when the phase says so.
+ */
+function tried(
+  minute: number,
+  phase: CyclePhase,
+  sizes: number[],
+  verdict: 'Passed' | 'Failed' = 'Passed',
+  gain?: GainLedger,
+): ImprovementCycle {
+  const ended = cycle(at(minute), phase);
+  ended.status = {
+    ...ended.status,
+    candidates: sizes.map((size, index) => ({
+      id: `c${index + 1}`,
+      kind: 'config',
+      summary: `cache-size ${size}`,
+      parameters: { 'cache-size': String(size) },
+      score: size / 100,
+      verdict,
+      ...(verdict === 'Failed' ? { reasons: [`GoalImproved: cache-size ${size} did not help`] } : {}),
+    })),
+    selected: 'c1',
+    ...(phase === 'Promoted' || phase === 'RolledBack' ? { commit: `commit-${minute}` } : {}),
+    ...(gain ? { gain } : {}),
+  };
+  return ended;
+}
+
+const declared = tunable().spec.improvement.parameters;
+
+test('folding the same ended cycles again changes nothing', () => {
+  const cycles = [
+    tried(60, 'Promoted', [128, 256], 'Passed', { objective: 'p99', predicted: 10, message: 'm' }),
+    tried(120, 'Failed', [8, 16], 'Failed'),
+    tried(180, 'RolledBack', [512], 'Passed'),
+  ];
+  const once = withArchive([], cycles, declared);
+  assert.equal(once.length, 5);
+  const twice = withArchive(once.map(toArchiveRecord), cycles, declared);
+  assert.deepEqual(twice, once);
+  // and a visit that sees only some of the cycles keeps what the others added
+  assert.deepEqual(withArchive(once.map(toArchiveRecord), cycles.slice(1), declared), once);
+});
+
+test('an old cycle read again after retention dropped its failures does not evict newer ones', () => {
+  // cycles of 8 failures each, an hour apart, one cycle more than retention keeps failures of
+  const hours = Array.from({ length: Math.ceil(DEFAULT_RETENTION.maxFailures / 8) + 1 }, (_, i) => i + 1);
+  const cycles = hours.map((hour) =>
+    tried(
+      hour * 60,
+      'Failed',
+      [1, 2, 3, 4, 5, 6, 7, 8].map((n) => hour * 10 + n),
+      'Failed',
+    ),
+  );
+  let records: NonNullable<HyperAgent['status']>['archive'] = [];
+  for (let seen = 1; seen <= cycles.length; seen += 1) {
+    records = withArchive(records, cycles.slice(0, seen), declared).map(toArchiveRecord);
+  }
+  const newest = cycles
+    .flatMap((c) => c.status?.candidates?.map((d) => `${c.metadata.name}/${d.id}`))
+    .slice(-DEFAULT_RETENTION.maxFailures);
+  assert.ok(!newest.includes(`${cycles[0]?.metadata.name}/c1`), 'the oldest cycle was dropped');
+  assert.deepEqual(
+    records.map((record) => record.id),
+    newest,
+  );
+  // every visit lists all the agent's cycles, the oldest included: it comes back and goes again
+  const again = withArchive(records, cycles, declared).map(toArchiveRecord);
+  assert.deepEqual(
+    again.map((record) => record.id),
+    newest,
+  );
+});
+
+test("the agent's status holds the archive of its ended cycles, parameters as strings", () => {
+  const status = planAgent(
+    tunable(),
+    [tried(60, 'Promoted', [128, 256]), tried(120, 'Evaluating', [512])],
+    at(121),
+  ).status;
+  assert.deepEqual(
+    status.archive?.map((record) => [record.id, record.verdict, record.parameters?.['cache-size']]),
+    [
+      [`${cycle(at(60)).metadata.name}/c1`, 'Promoted', '128'],
+      [`${cycle(at(60)).metadata.name}/c2`, 'Passed', '256'],
+    ],
+  );
+  assert.equal(status.archive?.[0]?.commit, 'commit-60');
+  assert.equal(planAgent(tunable(), [], at(1)).status.archive, undefined, 'no cycle ended: no archive');
+});
+
+test('two deliveries far below their prediction make the benchmark not predictive, until a person trusts it', () => {
+  const short: GainLedger = {
+    objective: 'p99',
+    predicted: 20,
+    canary: 4,
+    ratio: 0.2,
+    message: 'median of 3',
+  };
+  const first = tried(60, 'RolledBack', [128], 'Passed', short);
+  const second = tried(120, 'RolledBack', [256], 'Passed', short);
+  const reasons = (plan: ReturnType<typeof planAgent>) => plan.events.map((event) => event.reason);
+  const benchmark = (plan: ReturnType<typeof planAgent>) =>
+    findCondition(plan.status.conditions, BENCHMARK_CONDITION);
+
+  const fresh = planAgent(tunable(), [], at(1));
+  assert.equal(benchmark(fresh)?.status, 'Unknown');
+  const one = planAgent(tunable(fresh.status), [first], at(61));
+  assert.notEqual(benchmark(one)?.status, 'False', 'one shortfall is not enough');
+  assert.ok(!reasons(one).includes('BenchmarkNotPredictive'));
+
+  const two = planAgent(tunable(one.status), [first, second], at(121));
+  assert.deepEqual([benchmark(two)?.status, benchmark(two)?.reason], ['False', 'ProductionDisagrees']);
+  const warning = two.events.find((event) => event.reason === 'BenchmarkNotPredictive');
+  assert.equal(warning?.type, 'Warning');
+  assert.match(warning?.message ?? '', /2 deliveries in a row/);
+
+  const later = planAgent(tunable(two.status), [first, second], at(122));
+  assert.equal(benchmark(later)?.status, 'False');
+  assert.ok(!reasons(later).includes('BenchmarkNotPredictive'), 'the Warning is not repeated');
+
+  const trusting = tunable(later.status);
+  trusting.metadata.annotations = { [TRUST_ANNOTATION]: at(123).toISOString() };
+  const trusted = planAgent(trusting, [first, second], at(124));
+  assert.notEqual(benchmark(trusted)?.status, 'False');
+  const normal = trusted.events.find((event) => event.reason === 'BenchmarkTrusted');
+  assert.equal(normal?.type, 'Normal');
+  trusting.status = trusted.status;
+  assert.ok(!reasons(planAgent(trusting, [first, second], at(125))).includes('BenchmarkTrusted'));
+
+  // the same two deliveries showing more than half the predicted gain keep the benchmark trusted
+  const fair: GainLedger = { ...short, canary: 12, ratio: 0.6 };
+  const kept = planAgent(
+    tunable(one.status),
+    [tried(60, 'RolledBack', [128], 'Passed', fair), tried(120, 'RolledBack', [256], 'Passed', fair)],
+    at(121),
+  );
+  assert.deepEqual([benchmark(kept)?.status, benchmark(kept)?.reason], ['True', 'ProductionAgrees']);
 });

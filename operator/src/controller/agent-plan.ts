@@ -205,7 +205,12 @@ export function agentStatus(
       ? { type: BENCHMARK_CONDITION, status: 'False', reason: 'ProductionDisagrees', message: trust.message }
       : trust.measured === 0
         ? { type: BENCHMARK_CONDITION, status: 'Unknown', reason: 'NotMeasured', message: trust.message }
-        : { type: BENCHMARK_CONDITION, status: 'True', reason: 'ProductionAgrees', message: trust.message },
+        : {
+            type: BENCHMARK_CONDITION,
+            status: 'True',
+            reason: trust.latestShortfall ? 'OneShortfall' : 'ProductionAgrees',
+            message: trust.message,
+          },
     generation,
     now,
   );

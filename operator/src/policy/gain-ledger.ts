@@ -135,7 +135,10 @@ export type BenchmarkTrust =
   | {
       predictive: true;
       message: string;
-      /** Deliveries with a ratio that were looked at. */ measured: number;
+      /** Deliveries with a ratio that were looked at. */
+      measured: number;
+      /** Whether the newest of them fell short (one more in a row and the benchmark is not trusted). */
+      latestShortfall: boolean;
     }
   | { predictive: false; message: string; shortfalls: ArchiveEntry[] };
 
@@ -166,13 +169,18 @@ export function benchmarkTrust(archive: readonly ArchiveEntry[], trustedSince?: 
       shortfalls: short,
     };
   }
+  const newest = latest[0];
+  const latestShortfall = newest !== undefined && (newest.gain?.ratio ?? 1) < SHORTFALL_RATIO;
   return {
     predictive: true,
     measured: latest.length,
+    latestShortfall,
     message:
-      measured.length === 0
+      newest === undefined
         ? 'No delivery has been measured in production yet.'
-        : `The latest deliveries showed in production at least ${SHORTFALL_RATIO * 100}% of the gain the sandbox predicted, or too few were measured to say otherwise.`,
+        : latestShortfall
+          ? `The latest delivery, ${newest.id}, showed in production less than ${SHORTFALL_RATIO * 100}% of the gain the sandbox predicted (predicted ${signed(newest.gain?.predicted)}, showed ${signed(observedOf(newest))}); one more such delivery in a row and code changes wait for a person.`
+          : `The latest delivery, ${newest.id}, showed in production at least ${SHORTFALL_RATIO * 100}% of the gain the sandbox predicted (predicted ${signed(newest.gain?.predicted)}, showed ${signed(observedOf(newest))}).`,
   };
 }
 
