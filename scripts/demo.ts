@@ -17,7 +17,7 @@ try {
   for (const problem of problems) console.error(`demo: ${problem}`);
   write(
     problems.length === 0
-      ? '\nThe cluster keeps running: source .cluster/env, then kubectl get ha,hacycle -n demo, kubectl hyperagent status quote-latency -n demo, kubectl hyperagent history quote-latency -n demo.'
+      ? '\nThe cluster keeps running: source .cluster/env, then kubectl get ha,hacycle -n demo, kubectl hyperagent status quote-latency -n demo, kubectl hyperagent history quote-latency -n demo, kubectl hyperagent archive quote-latency -n demo.'
       : '',
   );
   process.exitCode = problems.length === 0 ? 0 : 1;

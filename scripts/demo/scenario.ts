@@ -54,13 +54,13 @@ export interface DemoOptions {
   log: (line: string) => void;
 }
 
-interface Environment {
+export interface Environment {
   nodeIP: string;
   prometheusURL: string;
   serviceImage: string;
 }
 
-function environment(): Environment {
+export function environment(): Environment {
   const missing = [
     'HYPERAGENT_NODE_IP',
     'HYPERAGENT_PROMETHEUS_URL',
@@ -91,49 +91,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
   const cleanups: (() => Promise<unknown>)[] = [];
 
   try {
-    heading(`a fresh namespace ${namespace}`);
-    await kubectl(
-      'delete',
-      'namespace',
-      namespace,
-      sandboxNamespaceName(namespace),
-      '--ignore-not-found',
-      '--wait=true',
-      '--timeout=180s',
-    );
-    await kubectl('create', 'namespace', namespace);
-
-    heading('the quote service: its git repository, pricing dependency, three replicas and steady load');
-    const scratch = await mkdtemp(join(tmpdir(), 'hyperagent-demo-'));
-    cleanups.push(() => rm(scratch, { recursive: true, force: true }));
-    // the service's source as its repository holds it: no installed packages or build output
-    createQuoteRemote(
-      scratch,
-      await readTree(
-        SERVICE_DIR,
-        (name) => name === 'node_modules' || name === 'out' || name.startsWith('.git'),
-      ),
-    );
-    const password = `demo-${Math.random().toString(36).slice(2)}`;
-    const git = await startGitHttpServer({
-      projectRoot: scratch,
-      host: env.nodeIP,
-      username: GIT_USER,
-      password,
-    });
-    cleanups.push(() => git.close());
-    const repo = `${git.url}/remote.git`;
-    say(`git repository ${repo} (main: examples/quote-service)`);
-    await applySecrets(namespace, password);
-    // in dependency order: a quote pod started before the pricing Service exists resolves the bare
-    // name through the node's upstream DNS instead, and its keep-alive connection stays there
-    for (const name of ['pricing', 'quote-service', 'loadgen']) {
-      const applied = await applyServiceManifest(namespace, name, env.serviceImage);
-      for (const line of applied.trim().split('\n')) say(line);
-      await kubectl('rollout', 'status', '-n', namespace, `deployment/${name}`, '--timeout=240s');
-    }
-    say(`pods ready; the load generator sends ${LOAD_RPS} requests/s through Service quote-service`);
-    await waitForCleanLoad(prometheus, namespace, say);
+    const stage = await setUpQuoteService(namespace, env, say, heading, cleanups);
+    const { repo, password } = stage;
     say('measuring p99 of GET /quote before any change (60 s of load)');
     await sleep(65_000);
     const before = await p99Ms(prometheus, namespace);
@@ -143,7 +102,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
     const agent = quoteAgent(namespace, { repo, prometheus: IN_CLUSTER_PROMETHEUS });
     await kubectlWithInput(JSON.stringify(agent), 'apply', '-f', '-');
     say(`kubectl apply -f - (HyperAgent ${namespace}/${AGENT_NAME}, proposer tuner, approval Auto)`);
-    const good = await followCycle(namespace, undefined, prometheus, say);
+    const good = await followCycle(namespace, [], prometheus, say);
     if (good.cycle.status?.phase !== 'Promoted') {
       throw new Error(
         `the tuner's cycle ended ${good.cycle.status?.phase} (${good.cycle.status?.reason}): ${good.cycle.status?.message}`,
@@ -171,7 +130,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
     const run = await kubectlPlugin('hyperagent', 'run', AGENT_NAME, '-n', namespace);
     if (run.code !== 0) throw new Error(`kubectl hyperagent run failed: ${run.stderr}`);
     say(`kubectl hyperagent run ${AGENT_NAME}: ${run.stdout.trim()}`);
-    const bad = await followCycle(namespace, good.cycle.metadata.name, prometheus, say);
+    const bad = await followCycle(namespace, [good.cycle.metadata.name ?? ''], prometheus, say);
     await waitForStableAlone(namespace);
     const badLoad = await loadSince(prometheus, namespace, bad.loadAtStart);
 
@@ -218,12 +177,77 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
   }
 }
 
+export interface QuoteStage {
+  /** The service's git repository (smart HTTP on the node's address). */
+  repo: string;
+  /** The git server's password, also the LLM stand-in's API key. */
+  password: string;
+}
+
+/**
+ * A fresh namespace with the quote service's git repository (served from this machine), its
+ * pricing dependency, three replicas and steady load, ready for a HyperAgent. What runs on this
+ * machine (the git server, scratch files) is stopped by `cleanups`.
+ */
+export async function setUpQuoteService(
+  namespace: string,
+  env: Environment,
+  say: (line: string) => void,
+  heading: (line: string) => void,
+  cleanups: (() => Promise<unknown>)[],
+): Promise<QuoteStage> {
+  heading(`a fresh namespace ${namespace}`);
+  await kubectl(
+    'delete',
+    'namespace',
+    namespace,
+    sandboxNamespaceName(namespace),
+    '--ignore-not-found',
+    '--wait=true',
+    '--timeout=180s',
+  );
+  await kubectl('create', 'namespace', namespace);
+
+  heading('the quote service: its git repository, pricing dependency, three replicas and steady load');
+  const scratch = await mkdtemp(join(tmpdir(), 'hyperagent-demo-'));
+  cleanups.push(() => rm(scratch, { recursive: true, force: true }));
+  // the service's source as its repository holds it: no installed packages or build output
+  createQuoteRemote(
+    scratch,
+    await readTree(
+      SERVICE_DIR,
+      (name) => name === 'node_modules' || name === 'out' || name.startsWith('.git'),
+    ),
+  );
+  const password = `demo-${Math.random().toString(36).slice(2)}`;
+  const git = await startGitHttpServer({
+    projectRoot: scratch,
+    host: env.nodeIP,
+    username: GIT_USER,
+    password,
+  });
+  cleanups.push(() => git.close());
+  const repo = `${git.url}/remote.git`;
+  say(`git repository ${repo} (main: examples/quote-service)`);
+  await applySecrets(namespace, password);
+  // in dependency order: a quote pod started before the pricing Service exists resolves the bare
+  // name through the node's upstream DNS instead, and its keep-alive connection stays there
+  for (const name of ['pricing', 'quote-service', 'loadgen']) {
+    const applied = await applyServiceManifest(namespace, name, env.serviceImage);
+    for (const line of applied.trim().split('\n')) say(line);
+    await kubectl('rollout', 'status', '-n', namespace, `deployment/${name}`, '--timeout=240s');
+  }
+  say(`pods ready; the load generator sends ${LOAD_RPS} requests/s through Service quote-service`);
+  await waitForCleanLoad(new PrometheusProvider({ address: env.prometheusURL }), namespace, say);
+  return { repo, password };
+}
+
 async function applySecrets(namespace: string, password: string): Promise<void> {
   await applySecret(namespace, 'git', { username: GIT_USER, password }, 'git');
 }
 
 /** A Secret, opted in to its one use as a user does it: `kubectl hyperagent secret allow`. */
-async function applySecret(
+export async function applySecret(
   namespace: string,
   name: string,
   stringData: Record<string, string>,
@@ -268,7 +292,7 @@ async function value(prometheus: PrometheusProvider, query: string): Promise<num
 }
 
 /** Load flows and nothing fails: kube-proxy may program a new Service a little late. */
-async function waitForCleanLoad(
+export async function waitForCleanLoad(
   prometheus: PrometheusProvider,
   namespace: string,
   say: (line: string) => void,
@@ -300,19 +324,19 @@ async function waitForCleanLoad(
   );
 }
 
-async function p99Ms(prometheus: PrometheusProvider, namespace: string): Promise<number> {
+export async function p99Ms(prometheus: PrometheusProvider, namespace: string): Promise<number> {
   const query = `histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{namespace="${namespace}", route="/quote"}[1m])))`;
   const seconds = await value(prometheus, query);
   if (seconds === undefined || !Number.isFinite(seconds)) throw new Error(`no p99 from Prometheus: ${query}`);
   return round(seconds * 1000, 1);
 }
 
-interface LoadCount {
+export interface LoadCount {
   total: number;
   failed: number;
 }
 
-async function loadCount(prometheus: PrometheusProvider, namespace: string): Promise<LoadCount> {
+export async function loadCount(prometheus: PrometheusProvider, namespace: string): Promise<LoadCount> {
   const total = await value(prometheus, `sum(loadgen_requests_total{namespace="${namespace}"})`);
   if (total === undefined) throw new Error('the load generator has no request counts in Prometheus');
   const failed =
@@ -324,7 +348,7 @@ async function loadCount(prometheus: PrometheusProvider, namespace: string): Pro
 }
 
 /** What the load generator saw since `start`, once Prometheus has scraped past now. */
-async function loadSince(
+export async function loadSince(
   prometheus: PrometheusProvider,
   namespace: string,
   start: LoadCount,
@@ -335,12 +359,12 @@ async function loadSince(
 }
 
 /**
- * Prints the agent's next cycle (the first one not named `after`) as it moves, until it ends.
+ * Prints the agent's next cycle (the first one not named in `seen`) as it moves, until it ends.
  * The load count is taken when delivery begins (Committing), before anything changes what runs.
  */
-async function followCycle(
+export async function followCycle(
   namespace: string,
-  after: string | undefined,
+  seen: readonly string[],
   prometheus: PrometheusProvider,
   say: (line: string) => void,
 ): Promise<{ cycle: ImprovementCycle; loadAtStart: LoadCount }> {
@@ -348,7 +372,7 @@ async function followCycle(
   let previous: ImprovementCycle | undefined;
   let loadAtStart: LoadCount | undefined;
   while (Date.now() < deadline) {
-    const cycle = (await listCycles(namespace)).find((c) => c.metadata.name !== after);
+    const cycle = (await listCycles(namespace)).find((c) => !seen.includes(c.metadata.name ?? ''));
     if (cycle) {
       if (!previous) say(`cycle ${cycle.metadata.name} created`);
       for (const line of progressLines(previous, cycle)) say(line);
@@ -393,7 +417,7 @@ async function waitForLedger(
 }
 
 /** The stable Deployment has finished rolling out and no canary Deployment is left. */
-async function waitForStableAlone(namespace: string): Promise<void> {
+export async function waitForStableAlone(namespace: string): Promise<void> {
   await kubectl('rollout', 'status', '-n', namespace, 'deployment/quote-service', '--timeout=300s');
   const deadline = Date.now() + 120_000;
   while (Date.now() < deadline) {
@@ -414,7 +438,7 @@ async function waitForStableAlone(namespace: string): Promise<void> {
 }
 
 /** The scripted LLM's answer: the change in examples/quote-service/demo/refresh-ahead.patch. */
-function refreshAhead(diff: string) {
+export function refreshAhead(diff: string) {
   return {
     kind: 'code',
     summary: 'refresh-ahead: on a price miss, fetch the whole price table in one call and cache it',
