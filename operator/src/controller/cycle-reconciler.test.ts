@@ -8,7 +8,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import pino from 'pino';
-import { API_VERSION, APPROVAL_ANNOTATION, CYCLES, type ImprovementCycle } from '../api/resources.js';
+import {
+  API_VERSION,
+  APPROVAL_ANNOTATION,
+  BENCHMARK_CONDITION,
+  CYCLES,
+  HYPERAGENTS,
+  type ImprovementCycle,
+} from '../api/resources.js';
 import type { Candidate, CanaryStatus, CyclePhase, ImprovementCycleSpec } from '../api/schema.js';
 import { APPROVAL_TIMEOUT_MS, type WorkKind } from '../cycle/machine.js';
 import type { CycleContext, CycleProviders, WorkOutcome } from '../cycle/ports.js';
@@ -593,4 +600,127 @@ test('a cycle deleted behind a stale cache ends the visit quietly: its status wr
   w.cache.catchUp();
   assert.deepEqual(await w.visit(), {});
   assert.equal(w.ports.called('represent').length, 1);
+});
+
+/** The agent of the world's cycle, with a BenchmarkPredictive condition of `status`. */
+async function agentWithTrust(w: World, status: 'True' | 'False', message: string): Promise<void> {
+  const custom = w.fake.clients.custom;
+  const agent = (await custom.createNamespacedCustomObject({
+    group: HYPERAGENTS.group,
+    version: HYPERAGENTS.version,
+    plural: HYPERAGENTS.plural,
+    namespace: NS,
+    body: { apiVersion: API_VERSION, kind: HYPERAGENTS.kind, metadata: { name: 'quote' }, spec: {} },
+  })) as ImprovementCycle;
+  const condition = {
+    type: BENCHMARK_CONDITION,
+    status,
+    reason: status === 'False' ? 'ProductionDisagrees' : 'ProductionAgrees',
+    message,
+    lastTransitionTime: new Date(T0).toISOString(),
+  };
+  await custom.replaceNamespacedCustomObjectStatus({
+    group: HYPERAGENTS.group,
+    version: HYPERAGENTS.version,
+    plural: HYPERAGENTS.plural,
+    namespace: NS,
+    name: 'quote',
+    body: { ...agent, status: { conditions: [condition] } },
+  });
+}
+
+test('while the agent does not trust its benchmark, a code candidate waits for a human even under approval Auto; a config one does not', async () => {
+  const code: Candidate = { ...PROPOSED, kind: 'code', summary: 'refresh-ahead', parameters: undefined };
+  const distrusted = await world({ approval: 'Auto' });
+  await agentWithTrust(
+    distrusted,
+    'False',
+    'Production showed less than 50% of the gain, 2 deliveries in a row',
+  );
+  distrusted.ports.script.propose = [
+    { state: 'succeeded', message: 'Proposed 1 candidate', status: { candidates: [code] } },
+  ];
+  distrusted.ports.script.evaluate = [
+    {
+      state: 'succeeded',
+      message: 'Evaluated',
+      status: { candidates: [{ ...code, verdict: 'Passed', score: 30 }] },
+    },
+  ];
+  await distrusted.visitUntil(inPhase('AwaitingApproval'));
+  assert.match(
+    distrusted.stored()?.status?.message ?? '',
+    /It waits for a human: Production showed less than 50% of the gain, 2 deliveries in a row$/,
+  );
+  assert.equal(distrusted.ports.called('commit').length, 0);
+
+  const config = await world({ approval: 'Auto' });
+  await agentWithTrust(config, 'False', 'not predictive');
+  await config.visitUntil(inPhase('Promoted'));
+
+  const trusted = await world({ approval: 'Auto' });
+  await agentWithTrust(trusted, 'True', 'fine');
+  trusted.ports.script.propose = distrusted.ports.script.propose;
+  trusted.ports.script.evaluate = [
+    {
+      state: 'succeeded',
+      message: 'Evaluated',
+      status: { candidates: [{ ...code, verdict: 'Passed', score: 30 }] },
+    },
+  ];
+  await trusted.visitUntil(inPhase('Promoted'));
+});
+
+test('a promoted cycle whose ledger awaits production is measured once its window has passed, and only then', async () => {
+  const w = await world();
+  const gain = { objective: 'p99', predicted: 40, canary: 35, ratio: 0.88, message: 'canary against stable' };
+  const answers: Array<
+    { state: 'waiting'; retryAfterMs: number } | { state: 'measured'; gain: typeof gain }
+  > = [
+    { state: 'waiting', retryAfterMs: 30_000 },
+    {
+      state: 'measured',
+      gain: {
+        ...gain,
+        production: 38,
+        ratio: 0.95,
+        productionCheckedAt: new Date(T0).toISOString(),
+      } as typeof gain,
+    },
+  ];
+  let asked = 0;
+  const canaryPort = w.ports.providers().canary!;
+  const reconciler = new CycleReconciler({
+    clients: w.fake.clients,
+    cycles: w.cache.asInformer(),
+    providers: {
+      ...w.ports.providers(),
+      canary: {
+        advance: canaryPort.advance,
+        measureAfterPromotion: async () => answers[Math.min(asked++, answers.length - 1)]!,
+      },
+    },
+    events: new KubeEventRecorder(w.fake.clients.core, silent, 'test-replica'),
+    log: silent,
+  });
+  w.ports.script.canary = [
+    {
+      state: 'succeeded',
+      message: 'Promoted',
+      status: {
+        canary: canary('Promoted', 100),
+        gain,
+        promotion: { revision: 'quote-1-c1', cycle: NAME, promotedAt: new Date(T0).toISOString() },
+      } as never,
+      result: 'Promoted',
+    },
+  ];
+  await w.visitUntil(inPhase('Promoted'));
+  assert.deepEqual(await reconciler.reconcile(KEY), { requeueAfterMs: 30_000 });
+  assert.equal(w.stored()?.status?.gain?.production, undefined);
+  assert.deepEqual(await reconciler.reconcile(KEY), {});
+  assert.equal(w.stored()?.status?.gain?.production, 38);
+  assert.equal(w.stored()?.status?.phase, 'Promoted', 'the outcome stays');
+  assert.deepEqual(await reconciler.reconcile(KEY), {}, 'measured once: nothing more to do');
+  assert.equal(asked, 2);
 });
