@@ -154,7 +154,10 @@ export function shortfalls(report: DemoReport): string[] {
   }
   for (const row of report.gains) {
     if (row.predicted_pct === null) problems.push(`${row.candidate} has no predicted gain`);
-    if (row.canary_pct === null) problems.push(`${row.candidate} has no gain measured on its canary`);
+    // a canary rolled back at its first measurement may have no finite figure against stable yet;
+    // a promoted one passed every step's measurements, so it must have one
+    if (row.outcome === 'Promoted' && row.canary_pct === null)
+      problems.push(`${row.candidate} has no gain measured on its canary`);
     if (row.outcome === 'Promoted' && row.production_pct === null)
       problems.push(`${row.candidate} has no gain measured in production after its promotion`);
   }
