@@ -754,7 +754,7 @@ export const Rollout = Type.Object(
         window: Duration({
           default: '10m',
           description:
-            "How long after promotion the promoted revision is measured on the analysis metric that names an objective, against the same length of time before its canary: the gain production showed, for the agent's ledger.",
+            "How long after promotion the promoted revision is measured on the analysis metric that names an objective, against the same length of time before its canary: the gain production showed, for the agent's ledger. Make it long enough for caches to fill and the new pods to warm up, or the figure understates the change.",
           rules: [minDurationRule('30s', 'afterPromotion.window must be at least 30s')],
         }),
       },
