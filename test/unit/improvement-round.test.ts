@@ -35,7 +35,7 @@ import { mergeRecoveredArchive } from '../../operator/src/policy/archive.js';
 import { fromArchiveRecord, toArchiveRecord } from '../../operator/src/policy/archive-record.js';
 import { importRootFilesOf, policyInputFor } from '../../operator/src/policy/agent-policy.js';
 import { checkPatch } from '../../operator/src/policy/patch-policy.js';
-import { selectParent } from '../../operator/src/policy/parent-selection.js';
+import { drawSeed, selectParent } from '../../operator/src/policy/parent-selection.js';
 import type { ArchiveEntry } from '../../operator/src/policy/archive-entry.js';
 import type { Proposer } from '../../operator/src/propose/proposer.js';
 import { OpenAIProposer } from '../../operator/src/propose/openai.js';
@@ -127,7 +127,7 @@ async function runCycle(cycle: string, proposer: Proposer, archive: ArchiveEntry
     ...(model ? { model } : {}),
     chooseParent: (past) => {
       const usable = past.filter((entry) => usableAsParent(entry));
-      const choice = selectParent({ archive: usable, rng: xoroshiro128plus(cycle.length * 7919) });
+      const choice = selectParent({ archive: usable, rng: xoroshiro128plus(drawSeed(1, cycle)) });
       const odds = choice.odds.find((entry) => entry.id === choice.parent?.id);
       return { ...(choice.parent ? { parent: choice.parent } : {}), probability: odds?.probability ?? 1 };
     },

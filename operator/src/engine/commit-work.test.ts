@@ -243,11 +243,34 @@ test('a candidate starting from an archive entry is committed on that entry’s 
   );
 });
 
-test('an archive entry without a commit, or inputs that are gone, fail the phase and push nothing', async () => {
+test('a config variant never delivered is a parent on the base commit: its values ship, its tree is the base', async () => {
+  const stone: ArchiveRecord = {
+    id: 'quote-0/c2',
+    cycle: 'quote-0',
+    kind: 'config',
+    summary: 'cache of 256, passed but not selected',
+    parameters: { 'cache-size': '256' },
+    verdict: 'Passed',
+    evaluatedAt: '2026-01-01T00:00:00Z',
+  };
+  const { fake, operator } = await setup(
+    'quote-5',
+    configCandidate('c1', 384, 'quote-0/c2'),
+    { [inputKeys.parameters('c1')]: parametersJson({ 'cache-size': 384, 'batch-window': 0 }) },
+    [stone],
+  );
+  await operator('work-e').reconcile(`${NS}/quote-5`);
+  const status = statusOf(fake, 'quote-5');
+  assert.equal(status?.phase, 'Building', JSON.stringify(status));
+  assert.equal(git('rev-parse', `${status!.commit}^`), status!.baseCommit, 'the commit starts from the base');
+  assert.match(git('log', '-1', '--format=%B', status!.commit!), /^HyperAgent-Parent: quote-0\/c2$/m);
+});
+
+test('a code entry without a commit, or inputs that are gone, fail the phase and push nothing', async () => {
   const uncommitted: ArchiveRecord = {
     id: 'quote-0/c9',
     cycle: 'quote-0',
-    kind: 'config',
+    kind: 'code',
     summary: 'never committed',
     verdict: 'Passed',
     evaluatedAt: '2026-01-01T00:00:00Z',

@@ -29,6 +29,8 @@ type Prepared =
       candidate: Candidate;
       proposal: ProposedCandidate;
       parent?: { id: string; commit: string };
+      /** The parent is an undelivered config variant: its tree is the cycle's base commit. */
+      parentOnBase?: boolean;
       parameters?: ParameterValues;
       /** The tree evaluated, from status. */
       tree?: string;
@@ -52,7 +54,7 @@ export class CommitWork implements CommitPort {
       return await this.deps.checkouts.withWorkspace(
         { namespace: cycle.namespace, agent: cycle.spec.agent, source: spec.source },
         async (ws) => {
-          if (!prepared.parent && cycle.status.baseCommit) {
+          if ((!prepared.parent || prepared.parentOnBase) && cycle.status.baseCommit) {
             const head = await resolveCommit(ws.runner, ws.baseRef);
             if (head !== cycle.status.baseCommit) {
               return fail(
@@ -113,8 +115,10 @@ export class CommitWork implements CommitPort {
         `cannot read the cycle's inputs ConfigMap ${cycle.namespace}/${cycleInputsName(cycle.name)}: ${describeError(error)}`,
       );
     }
-    const parent = candidate.parent ? await this.parentCommit(cycle, candidate.parent) : undefined;
-    if (parent && 'failed' in parent) return parent;
+    const found = candidate.parent ? await this.parentCommit(cycle, candidate.parent) : undefined;
+    if (found && 'failed' in found) return found;
+    const parent = found?.parent;
+    const parentOnBase = found?.onBase ?? false;
     const base = {
       summary: candidate.summary,
       rationale: candidate.rationale ?? '',
@@ -140,7 +144,7 @@ export class CommitWork implements CommitPort {
       return {
         candidate,
         proposal: { kind: 'code', diff, ...base },
-        ...(parent ? { parent } : {}),
+        ...(parent ? { parent, parentOnBase } : {}),
         ...tree,
       };
     }
@@ -168,24 +172,30 @@ export class CommitWork implements CommitPort {
       candidate,
       proposal: { kind: 'config', parameters: changes, ...base },
       parameters,
-      ...(parent ? { parent } : {}),
+      ...(parent ? { parent, parentOnBase } : {}),
       ...tree,
     };
   }
 
-  /** The commit of the archive entry a candidate starts from; it must have been committed. */
+  /**
+   * The commit of the archive entry a candidate starts from. A config variant that was never
+   * delivered changes no file: its tree is the cycle's base commit, on which it was evaluated (and
+   * which must not have moved since, like a candidate from the baseline). A code variant must have
+   * been committed.
+   */
   private async parentCommit(
     cycle: CycleContext,
     id: string,
-  ): Promise<{ id: string; commit: string } | { failed: WorkOutcome }> {
+  ): Promise<{ parent: { id: string; commit: string }; onBase: boolean } | { failed: WorkOutcome }> {
     const agent = await readOwningAgent(this.deps.clients, cycle);
     const record = agent.status?.archive?.find((entry) => entry.id === id);
-    if (!record?.commit) {
-      return fail(
-        'ParentNotCommitted',
-        `the candidate starts from ${id}, which has no commit in the agent's archive`,
-      );
+    if (record?.commit) return { parent: { id, commit: record.commit }, onBase: false };
+    if (record?.kind === 'config' && cycle.status.baseCommit) {
+      return { parent: { id, commit: cycle.status.baseCommit }, onBase: true };
     }
-    return { id, commit: record.commit };
+    return fail(
+      'ParentNotCommitted',
+      `the candidate starts from ${id}, which has no commit in the agent's archive`,
+    );
   }
 }

@@ -29,7 +29,7 @@ import { importRootFilesOf, policyInputFor } from '../policy/agent-policy.js';
 import { fromArchiveRecord, parameterValues } from '../policy/archive-record.js';
 import { checkPatch, judgedFiles } from '../policy/patch-policy.js';
 import type { Refusal } from '../policy/refusal.js';
-import { selectParent } from '../policy/parent-selection.js';
+import { drawSeed, selectParent } from '../policy/parent-selection.js';
 import { startingValues } from '../propose/candidate-schema.js';
 import type { ArchiveEntry } from '../policy/archive-entry.js';
 import type { ParameterSpec, ParameterValues } from '../api/parameters.js';
@@ -394,9 +394,7 @@ function tooLargeForInputs(text: string): Refusal {
 
 /** A seed per cycle from the agent's seed, so a rerun of the same cycle draws the same parent. */
 function seedOf(cycle: CycleContext): number {
-  let hash = cycle.spec.agentSpec.improvement.proposer.seed >>> 0;
-  for (const char of cycle.name) hash = (Math.imul(hash, 31) + char.charCodeAt(0)) >>> 0;
-  return hash;
+  return drawSeed(cycle.spec.agentSpec.improvement.proposer.seed, cycle.name);
 }
 
 async function sourcesAround(dir: string, paths: readonly string[]): Promise<Record<string, string>> {

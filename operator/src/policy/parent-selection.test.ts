@@ -4,7 +4,8 @@ import fc from 'fast-check';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import type { ArchiveEntry, ArchiveVerdict } from './archive-entry.js';
 import { recordEntries } from './archive.js';
-import { parentOdds, selectParent, type ParentOdds } from './parent-selection.js';
+import { drawSeed, parentOdds, selectParent, type ParentOdds } from './parent-selection.js';
+import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 
 function entry(id: string, overrides: Partial<ArchiveEntry> = {}): ArchiveEntry {
   return {
@@ -244,4 +245,20 @@ test('a higher score at equal children is strictly favoured at the default lambd
     [...probabilities].sort((x, y) => x - y),
   );
   assert.equal(new Set(probabilities).size, 4);
+});
+
+test("successive cycles draw independently: the first value of each cycle's seed spreads over [0, 1)", () => {
+  // seeded with the names' plain hash, every cycle drew about 0.058: always the first candidate
+  const draws = Array.from({ length: 400 }, (_, i) =>
+    uniformFloat64(xoroshiro128plus(drawSeed(1, `quote-latency-${29942800 + i}`))),
+  );
+  const deciles = Array.from({ length: 10 }, (_, d) => draws.filter((x) => Math.floor(x * 10) === d).length);
+  for (const [decile, count] of deciles.entries()) {
+    assert.ok(
+      count >= 20 && count <= 60,
+      `decile ${decile} holds ${count} of 400 draws: ${deciles.join(' ')}`,
+    );
+  }
+  assert.equal(drawSeed(1, 'quote-latency-1'), drawSeed(1, 'quote-latency-1'), 'a rerun draws the same');
+  assert.notEqual(drawSeed(1, 'quote-latency-1'), drawSeed(2, 'quote-latency-1'));
 });

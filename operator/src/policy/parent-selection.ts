@@ -16,6 +16,7 @@
 // every score is equal) sits at the midpoint: weight 0.5 before the children factor.
 //
 // The random draw comes from an injected generator, so a seed fixes the choice.
+import { createHash } from 'node:crypto';
 import type { RandomGenerator } from 'pure-rand/types/RandomGenerator';
 import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import type { ArchiveEntry } from './archive-entry.js';
@@ -126,6 +127,15 @@ export function selectParent(input: ParentSelectionInput): ParentSelection {
   const parent =
     id === undefined ? undefined : steppingStones(input.archive).find((entry) => entry.id === id);
   return { ...result, parent };
+}
+
+/**
+ * The seed of one cycle's draw: the agent's seed and the cycle's name, hashed. A generator seeded
+ * with nearby numbers (the names of successive cycles differ in a digit or two) gives nearly the
+ * same first value, which would draw the same parent every cycle; a hash spreads them.
+ */
+export function drawSeed(agentSeed: number, cycle: string): number {
+  return createHash('sha256').update(`${agentSeed}/${cycle}`).digest().readUInt32BE(0);
 }
 
 function sigmoid(x: number): number {
