@@ -1,6 +1,7 @@
 // What a HyperAgent reconcile should do, decided without I/O: whether a cycle is due (and its
 // name), and the agent's status derived from its cycles: conditions, the running cycle, and what
-// ended cycles delivered (a promoted revision joins the history). The HyperAgent reconciler is the
+// ended cycles tried and delivered (their candidates join the archive, a promoted revision the
+// history). The HyperAgent reconciler is the
 // one writer of the agent's status; the cycles' work reports into the cycles' own status.
 import type { HyperAgentStatus } from '../api/schema.js';
 import type { ParameterSpec } from '../api/parameters.js';
@@ -130,8 +131,9 @@ export function planSchedule(
 
 /**
  * The agent's status as its cycles and schedule make it: phase, the running cycle (and its canary,
- * mirrored for `kubectl get ha`), the last cycle, the schedule times, the Ready, Progressing and
- * Degraded conditions, and the revisions promoted cycles delivered (history, stableRevision).
+ * mirrored for `kubectl get ha`), the last cycle, the schedule times, the Ready, Progressing,
+ * Degraded and BenchmarkPredictive conditions, the revisions promoted cycles delivered (history,
+ * stableRevision), and the archive of what ended cycles tried.
  */
 export function agentStatus(
   agent: HyperAgent,
