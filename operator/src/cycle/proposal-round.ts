@@ -8,8 +8,7 @@
 // proposer's failures come back as attempts, a refused patch as a candidate with verdict Refused.
 import type { Candidate, HyperAgentSpec, ProposalRecord } from '../api/schema.js';
 import { parameterStrings } from '../policy/archive-record.js';
-import { startingValues } from '../propose/candidate-schema.js';
-import { diffSha256 } from '../propose/diff-sha256.js';
+import { repeatedAttempt, startingValues } from '../propose/candidate-schema.js';
 import type { ChangedFile, PatchVerdict } from '../policy/patch-policy.js';
 import type { ProposalRequest, ProposalResult, ProposedCandidate } from '../propose/candidate.js';
 import type { ArchiveEntry } from '../policy/archive-entry.js';
@@ -158,19 +157,12 @@ export function repeatOf(
   starting: ParameterValues,
   context: Pick<RoundContext, 'archive' | 'current' | 'spec'>,
 ): string | undefined {
-  const names = context.spec.improvement.parameters.map((parameter) => parameter.name);
-  let match: ArchiveEntry | undefined;
-  if (candidate.kind === 'code') {
-    const hash = diffSha256(candidate.diff);
-    match = context.archive.find((entry) => entry.diffSha256 === hash);
-  } else {
-    const full: ParameterValues = { ...starting, ...candidate.parameters };
-    match = context.archive.find((entry) => {
-      if (entry.kind !== 'config' || !entry.parameters) return false;
-      const tried: ParameterValues = { ...context.current, ...entry.parameters };
-      return names.every((name) => tried[name] === full[name]);
-    });
-  }
+  const match = repeatedAttempt(
+    candidate.kind === 'code'
+      ? { kind: 'code', diff: candidate.diff }
+      : { kind: 'config', values: { ...starting, ...candidate.parameters } },
+    { ...context, parameters: context.spec.improvement.parameters },
+  );
   if (!match) return undefined;
   const why = match.reasons?.[0] ? `: ${match.reasons[0]}` : '';
   return `Repeated: the same change as ${match.id}, already tried (${match.verdict}${why})`.slice(

@@ -286,10 +286,7 @@ function readConfig(
   if (names.length === 0)
     return { problem: 'config: changes nothing (every value equals the starting point)' };
 
-  const full = { ...baseline, ...changes };
-  const repeated = (context.archive ?? []).find(
-    (entry) => entry.kind === 'config' && entry.parameters && sameValues(context, full, entry),
-  );
+  const repeated = repeatedAttempt({ kind: 'config', values: { ...baseline, ...changes } }, context);
   if (repeated) {
     return { problem: `config: repeats archived attempt ${repeated.id} (${repeated.verdict})` };
   }
@@ -311,9 +308,8 @@ function readCode(answer: Static<typeof CodeCandidateAnswer>, context: Candidate
     return { problem: "code: the diff is not in git's format (no 'diff --git' line)" };
   }
   const diff = answer.diff.endsWith('\n') ? answer.diff : `${answer.diff}\n`;
-  // The hash is of the diff as the candidate carries it, the text status records and hashes.
-  const hash = diffSha256(diff);
-  const repeated = (context.archive ?? []).find((entry) => entry.diffSha256 === hash);
+  // The diff as the candidate carries it: the text status records and hashes.
+  const repeated = repeatedAttempt({ kind: 'code', diff }, context);
   if (repeated) {
     return { problem: `code: repeats archived attempt ${repeated.id} (${repeated.verdict})` };
   }
@@ -372,9 +368,29 @@ export function startingValues(context: Pick<CandidateContext, 'current' | 'pare
   return { ...context.current, ...(context.parent?.parameters ?? {}) };
 }
 
-function sameValues(context: CandidateContext, full: ParameterValues, entry: ArchiveEntry): boolean {
-  const other = { ...context.current, ...entry.parameters };
-  return context.parameters.every((spec) => full[spec.name] === other[spec.name]);
+/** A change as the archive compares it: a config candidate's full values, or a code candidate's diff. */
+export type TriedChange = { kind: 'config'; values: ParameterValues } | { kind: 'code'; diff: string };
+
+/**
+ * The archived attempt `change` repeats, if any: for config, the same value of every declared
+ * parameter (a value an entry does not carry is the deployed one); for code, the same diff text,
+ * by the SHA-256 status records. The one test of "already tried", for the answer reader and the
+ * proposal round alike.
+ */
+export function repeatedAttempt(
+  change: TriedChange,
+  context: Pick<CandidateContext, 'parameters' | 'current' | 'archive'>,
+): ArchiveEntry | undefined {
+  const archive = context.archive ?? [];
+  if (change.kind === 'code') {
+    const hash = diffSha256(change.diff);
+    return archive.find((entry) => entry.diffSha256 === hash);
+  }
+  return archive.find((entry) => {
+    if (entry.kind !== 'config' || !entry.parameters) return false;
+    const tried = { ...context.current, ...entry.parameters };
+    return context.parameters.every((spec) => change.values[spec.name] === tried[spec.name]);
+  });
 }
 
 function schemaErrors(
