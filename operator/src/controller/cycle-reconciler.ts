@@ -62,6 +62,17 @@ function approvalOf(cycle: ImprovementCycle): 'Approved' | 'Rejected' | undefine
   return value === 'Approved' || value === 'Rejected' ? value : undefined;
 }
 
+/** What the ports see of a cycle: its identity, its frozen spec and its status as stored. */
+function contextOf(cycle: ImprovementCycle): CycleContext {
+  return {
+    namespace: cycle.metadata.namespace,
+    name: cycle.metadata.name,
+    uid: cycle.metadata.uid ?? '',
+    spec: cycle.spec,
+    status: cycle.status ?? {},
+  };
+}
+
 export class CycleReconciler {
   /**
    * The resourceVersions of each cycle that this replica's last visit wrote over (the status, the
@@ -98,13 +109,7 @@ export class CycleReconciler {
       this.wroteOver(key, cycle);
       return { requeueAfterMs: 0 };
     }
-    const context: CycleContext = {
-      namespace,
-      name,
-      uid: cycle.metadata.uid ?? '',
-      spec: cycle.spec,
-      status,
-    };
+    const context = contextOf(cycle);
     const work = kind ? await runWork(kind, context, this.deps.providers) : undefined;
     const approval = approvalOf(cycle);
     const codeApprovalHeld = phase === 'Selecting' ? await this.codeApprovalHeld(context) : undefined;
@@ -157,14 +162,7 @@ export class CycleReconciler {
   private async measureAfterPromotion(key: string, cycle: ImprovementCycle): Promise<ReconcileResult> {
     const measure = this.deps.providers.canary?.measureAfterPromotion;
     if (!measure) return {};
-    const context: CycleContext = {
-      namespace: cycle.metadata.namespace,
-      name: cycle.metadata.name,
-      uid: cycle.metadata.uid ?? '',
-      spec: cycle.spec,
-      status: cycle.status ?? {},
-    };
-    const outcome = await measure.call(this.deps.providers.canary, context);
+    const outcome = await measure.call(this.deps.providers.canary, contextOf(cycle));
     if (outcome.state === 'waiting') return { requeueAfterMs: outcome.retryAfterMs };
     const written = await writeStatus(this.deps.clients.custom, CYCLES, cycle, (current) =>
       current === cycle ? { ...(cycle.status ?? {}), gain: outcome.gain } : (current.status ?? {}),

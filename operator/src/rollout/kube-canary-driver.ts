@@ -32,6 +32,7 @@ import { statusCodeOf, type KubeClients } from '../kube/clients.js';
 import { readTarget } from '../kube/target.js';
 import {
   failedOutcome,
+  selectedCandidate,
   type CanaryOutcome,
   type CanaryPort,
   type CycleContext,
@@ -400,9 +401,10 @@ export class KubeCanaryDriver implements CanaryPort {
         });
       }
     }
+    const selected = selectedCandidate(cycle);
     const gain = canaryLedger(
       cycle.spec.agentSpec,
-      cycle.status.candidates?.find((c) => c.id === cycle.status.selected)?.score,
+      'failed' in selected ? undefined : selected.score,
       state.measurements,
     );
     if (gain?.ratio !== undefined)
