@@ -10,6 +10,7 @@
 import type { CanaryMeasurementRecord, GainLedger, HyperAgentSpec } from '../api/schema.js';
 import type { ArchiveEntry } from './archive-entry.js';
 import { primaryObjective } from './invariants.js';
+import { median } from '../util/median.js';
 
 type Objective = HyperAgentSpec['objectives'][number];
 type AnalysisMetric = HyperAgentSpec['rollout']['analysis']['metrics'][number];
@@ -191,13 +192,6 @@ function observedOf(entry: ArchiveEntry): number | undefined {
 function signed(value: number | undefined): string {
   if (value === undefined) return 'n/a';
   return `${value > 0 ? '+' : ''}${value}%`;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  const upper = sorted[middle] ?? 0;
-  return sorted.length % 2 === 1 ? upper : ((sorted[middle - 1] ?? upper) + upper) / 2;
 }
 
 function round(value: number): number {

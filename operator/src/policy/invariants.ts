@@ -50,6 +50,7 @@
 // one pod share a node and caches, so they vary together and are fewer than statistics assume.
 import { INVARIANTS, type HyperAgentSpec } from '../api/schema.js';
 import type { CommandReport, SandboxResult } from '../api/sandbox-protocol.js';
+import { median } from '../util/median.js';
 
 export type Invariant = (typeof INVARIANTS)[number];
 export type CheckName = 'Isolation' | 'Evaluation' | Invariant;
@@ -764,12 +765,6 @@ function resourcesWithinBounds(
 // ---------------------------------------------------------------------------------------------
 // Small helpers
 // ---------------------------------------------------------------------------------------------
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-}
 
 function passed(name: CheckName, message: string): InvariantCheck {
   return { name, status: 'Passed', message };

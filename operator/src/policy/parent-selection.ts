@@ -21,6 +21,7 @@ import type { RandomGenerator } from 'pure-rand/types/RandomGenerator';
 import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import type { ArchiveEntry } from './archive-entry.js';
 import { childrenOf, countChildren, steppingStones } from './archive.js';
+import { median } from '../util/median.js';
 
 export const DEFAULT_LAMBDA = 10;
 
@@ -140,13 +141,6 @@ export function drawSeed(agentSeed: number, cycle: string): number {
 
 function sigmoid(x: number): number {
   return 1 / (1 + Math.exp(-x));
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  const upper = sorted[middle] ?? 0;
-  return sorted.length % 2 === 1 ? upper : ((sorted[middle - 1] ?? upper) + upper) / 2;
 }
 
 function finite(value: number | undefined): number | undefined {
