@@ -59,8 +59,9 @@ test('rollback time runs from the Rollback decision to the RolledBack cycle, and
   assert.equal(rollbackSeconds(promoted), null);
 });
 
-test('the pass marks: 23% less p99, a promotion, a rollback, no failed request for the good version', () => {
-  const report = {
+/** A report that meets every pass mark: the fields shortfalls() reads. */
+function passingReport(): DemoReport {
+  return {
     p99_ms_before: 50,
     p99_ms_after: 25,
     p99_reduction_pct: 50,
@@ -88,6 +89,10 @@ test('the pass marks: 23% less p99, a promotion, a rollback, no failed request f
       },
     ],
   } as unknown as DemoReport;
+}
+
+test('the pass marks: 23% less p99, a promotion, a rollback, no failed request for the good version', () => {
+  const report = passingReport();
   assert.deepEqual(shortfalls(report), []);
   const missed = shortfalls({
     ...report,
@@ -104,14 +109,8 @@ test('the pass marks: 23% less p99, a promotion, a rollback, no failed request f
 });
 
 test('the archive pass marks: a Promoted and a RolledBack entry, each delivery with its ledger', () => {
-  const report = {
-    p99_ms_before: 50,
-    p99_ms_after: 25,
-    p99_reduction_pct: 50,
-    promoted_revision: 'quote-latency-1-c2',
-    rollback_seconds: 6,
-    failed_requests_during_rollouts: 0,
-    bad_canary: { outcome: 'RolledBack' },
+  const report: DemoReport = {
+    ...passingReport(),
     archive: { entries: 3, by_verdict: { Promoted: 1, Failed: 2 } },
     gains: [
       {
@@ -123,7 +122,7 @@ test('the archive pass marks: a Promoted and a RolledBack entry, each delivery w
         ratio: 0.92,
       },
     ],
-  } as unknown as DemoReport;
+  };
   assert.deepEqual(shortfalls(report), [
     "the agent's archive holds no RolledBack entry",
     'c-1/c2 has no gain measured in production after its promotion',
