@@ -42,11 +42,22 @@ def test_metrics_count_requests_by_route_and_code_with_a_latency_histogram(serve
     get(f"{server.url}/convert?from=EUR&to=USD&amount=1")
     get(f"{server.url}/convert?from=EUR&to=USD&amount=x")
     get(f"{server.url}/healthz")
-    status, content_type, text = get(f"{server.url}/metrics")
+    counted = [
+        'http_requests_total{method="GET",route="/convert",code="200"} 1\n',
+        'http_requests_total{method="GET",route="/convert",code="400"} 1\n',
+        'http_requests_total{method="GET",route="/healthz",code="200"} 1\n',
+    ]
+    # A request is counted once its answer is out, on its handler's thread: an answer can reach us
+    # before its handler has counted it, so read /metrics until all are counted (2 s at most).
+    deadline = time.monotonic() + 2
+    while True:
+        status, content_type, text = get(f"{server.url}/metrics")
+        if all(line in text for line in counted) or time.monotonic() > deadline:
+            break
+        time.sleep(0.02)
     assert status == 200 and content_type.startswith("text/plain; version=0.0.4")
-    assert 'http_requests_total{method="GET",route="/convert",code="200"} 1\n' in text
-    assert 'http_requests_total{method="GET",route="/convert",code="400"} 1\n' in text
-    assert 'http_requests_total{method="GET",route="/healthz",code="200"} 1\n' in text
+    for line in counted:
+        assert line in text
     assert "# TYPE http_request_duration_seconds histogram\n" in text
     buckets = re.findall(
         r'^http_request_duration_seconds_bucket\{method="GET",route="/convert",code="200",le="([^"]+)"\} (\d+)$',
