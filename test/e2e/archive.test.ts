@@ -48,7 +48,7 @@ function fastAgent(repo: string): HyperAgent {
     { weight: 50, pause: '20s' },
   ];
   spec.rollout.analysis.interval = '5s';
-  spec.rollout.afterPromotion = { window: '30s' };
+  spec.rollout.afterPromotion = { window: '30s', watch: false };
   return agent;
 }
 

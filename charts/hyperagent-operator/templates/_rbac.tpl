@@ -29,6 +29,10 @@ apply of an object that does not exist yet needs create besides patch.
 - apiGroups: ["apps"]
   resources: ["deployments"]
   verbs: ["get", "create", "patch", "delete"]
+# The stable Deployment's ReplicaSets: the watch after promotion puts the one before back.
+- apiGroups: ["apps"]
+  resources: ["replicasets"]
+  verbs: ["list"]
 - apiGroups: [""]
   resources: ["services"]
   verbs: ["get"]

@@ -757,6 +757,11 @@ export const Rollout = Type.Object(
             "How long after promotion the promoted revision is measured on the analysis metric that names an objective, against the same length of time before its canary: the gain production showed, for the agent's ledger. Make it long enough for caches to fill and the new pods to warm up, or the figure understates the change.",
           rules: [minDurationRule('30s', 'afterPromotion.window must be at least 30s')],
         }),
+        watch: Type.Boolean({
+          default: false,
+          description:
+            'Keep judging the promoted revision for the window: every analysis interval, each analysis metric on the stable Deployment against its min and max, and its maxRatioToStable against what the revision before it measured over the same length of time before the canary. More failed measurements than failureLimit put the revision before it back (its pod template as it ran) and add a revert commit to the cycle branch. No new cycle starts while a watch runs.',
+        }),
       },
       { default: {}, description: 'What happens once a revision is promoted.' },
     ),
@@ -1334,6 +1339,50 @@ export const CANARY_PAUSE_CAUSES = [
   'NoAnalysis',
 ] as const;
 
+export const PROMOTION_WATCH_PHASES = ['Watching', 'Reverting', 'Passed', 'Reverted'] as const;
+
+export const PromotionWatch = Type.Object(
+  {
+    phase: StringEnum(PROMOTION_WATCH_PHASES, {
+      description:
+        'Watching (the window runs), Reverting (a regression was found; the revision before is being put back), Passed (the window ended without one) or Reverted.',
+    }),
+    message: Type.String({ maxLength: 4096, description: 'Where the watch stands, in words.' }),
+    until: Timestamp('When the window after promotion ends.'),
+    baseline: Type.Optional(
+      MapOf('number', {
+        description:
+          'What each maxRatioToStable metric measured on the revision before, over the window before the canary: the reference the promoted revision is held to.',
+      }),
+    ),
+    counts: listMap(
+      Type.Array(CanaryMetricCounts, { maxItems: 16, description: 'Measurement counts per metric.' }),
+      ['metric'],
+    ),
+    lastMeasurementTime: Type.Optional(Timestamp('When the metrics were last measured.')),
+    firstFailureTime: Type.Optional(Timestamp('When a measurement first failed in the window.')),
+    decisionTime: Type.Optional(Timestamp('When the regression was judged: the revert was decided.')),
+    previousReplicaSet: Type.Optional(
+      Type.String({
+        maxLength: 253,
+        description:
+          "The stable Deployment's ReplicaSet that ran the revision before, found when the watch began: its pod template is what a revert puts back.",
+      }),
+    ),
+    revertedTo: Type.Optional(
+      Type.String({
+        maxLength: 253,
+        description: 'The revision put back (unnamed: the one before the first promotion).',
+      }),
+    ),
+    revertedTime: Type.Optional(Timestamp('When the revision before was running again, rolled out.')),
+    revertCommit: Type.Optional(
+      Type.String({ maxLength: 64, description: 'The revert commit on the cycle branch.' }),
+    ),
+  },
+  { description: 'The promoted revision, watched for rollout.afterPromotion.window when watch is set.' },
+);
+
 export const CanaryStatus = Type.Object(
   {
     phase: StringEnum(CANARY_PHASES, {
@@ -1449,6 +1498,7 @@ export const ImprovementCycleStatus = Type.Object(
       description:
         'The selected candidate: the gain the sandbox predicted against what the canary and, after promotion, production showed.',
     }),
+    watch: Type.Optional(PromotionWatch),
     conditions: Type.Optional(Conditions),
   },
   { description: 'Progress and outcome of the cycle.' },
@@ -1467,5 +1517,6 @@ export type ProposalRecord = Static<typeof ProposalRecord>;
 export type InvariantCheck = Static<typeof InvariantCheck>;
 export type BaselineMeasurement = Static<typeof BaselineMeasurement>;
 export type CanaryStatus = Static<typeof CanaryStatus>;
+export type PromotionWatch = Static<typeof PromotionWatch>;
 export type CanaryMeasurementRecord = Static<typeof CanaryMeasurementRecord>;
 export type CanaryMetricCounts = Static<typeof CanaryMetricCounts>;

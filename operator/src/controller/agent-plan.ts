@@ -19,6 +19,7 @@ import type { ArchiveEntry } from '../policy/archive-entry.js';
 import { fromArchiveRecord, toArchiveRecord } from '../policy/archive-record.js';
 import { benchmarkTrust } from '../policy/gain-ledger.js';
 import { recordPromotion, revisionName } from '../rollout/promotion.js';
+import { awaitsWatch } from '../rollout/promotion-watch.js';
 import { setCondition } from './conditions.js';
 import { cycleNameForSlot, decideSlot, validateSchedule } from './schedule.js';
 
@@ -81,7 +82,10 @@ export function planSchedule(
 ): SchedulePlan {
   const previous = agent.status ?? {};
   const events: CycleEvent[] = [];
-  const idle = activeCycles(cycles).length === 0;
+  // a promotion still watched counts as running: the next cycle would confound the watch's figures,
+  // and a revert must not undo what came after
+  const idle =
+    activeCycles(cycles).length === 0 && !cycles.some((c) => awaitsWatch(c.spec.agentSpec, c.status));
   const slots = cycles.map((c) => Date.parse(c.spec.slot));
   if (previous.lastScheduleTime) slots.push(Date.parse(previous.lastScheduleTime));
   const lastSlot = slots.length > 0 ? new Date(Math.max(...slots)) : undefined;
@@ -319,6 +323,14 @@ export function withPromotions(
     if (history.some((known) => known.revision === entry.revision)) continue;
     if (newest && Date.parse(entry.promotedAt) <= Date.parse(newest.promotedAt)) continue;
     result = recordPromotion(result, entry, keepHistory);
+  }
+  for (const cycle of finished) {
+    // a promotion the watch took back: the revision before it is stable again
+    const entry = cycle.status?.promotion;
+    const watch = cycle.status?.watch;
+    if (!entry || watch?.phase !== 'Reverted' || result.stableRevision !== entry.revision) continue;
+    const { stableRevision: _reverted, ...rest } = result;
+    result = watch.revertedTo ? { ...rest, stableRevision: watch.revertedTo } : rest;
   }
   return result;
 }

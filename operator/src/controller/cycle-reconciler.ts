@@ -14,6 +14,7 @@ import { statusCodeOf, type KubeClients } from '../kube/clients.js';
 import { writeStatus } from '../kube/status.js';
 import type { ReconcileResult } from './work-queue.js';
 import { awaitsProductionGain } from '../rollout/production-gain.js';
+import { awaitsRevertCommit, awaitsWatch } from '../rollout/promotion-watch.js';
 
 export interface CycleReconcilerDeps {
   clients: KubeClients;
@@ -49,6 +50,9 @@ export async function runWork(
       return providers.canary ? providers.canary.advance(cycle) : missing('Canary');
   }
 }
+
+/** How soon to try the revert commit again after git failed. */
+const REVERT_COMMIT_RETRY_MS = 60_000;
 
 /** Set on a cycle while it may own sandbox objects; removed once they are released. */
 export const SANDBOX_FINALIZER = 'hyperagents.io/sandbox-cleanup';
@@ -97,6 +101,8 @@ export class CycleReconciler {
     // releasing wrote the cycle: the cache's version is stale too, not only the one written next
     if (cycle !== cached) this.wroteOver(key, cached);
     if (!cycle || cycle.metadata.deletionTimestamp) return {};
+    if (awaitsWatch(cycle.spec.agentSpec, cycle.status)) return this.watchAfterPromotion(key, cycle);
+    if (awaitsRevertCommit(cycle.status)) return this.writeRevertCommit(key, cycle);
     if (awaitsProductionGain(cycle.status)) return this.measureAfterPromotion(key, cycle);
     if (isTerminal(cycle.status?.phase)) return {};
     const status = cycle.status ?? {};
@@ -169,6 +175,51 @@ export class CycleReconciler {
     );
     if (written && written !== cycle) this.wroteOver(key, cycle);
     return {};
+  }
+
+  /**
+   * A promoted cycle under watch: the promoted revision judged against the one before it, and put
+   * back when it regressed. The cycle stays Promoted (it was); status.watch says what followed.
+   */
+  private async watchAfterPromotion(key: string, cycle: ImprovementCycle): Promise<ReconcileResult> {
+    const watch = this.deps.providers.canary?.watchAfterPromotion;
+    if (!watch) return {};
+    const outcome = await watch.call(this.deps.providers.canary, contextOf(cycle));
+    const written = await writeStatus(this.deps.clients.custom, CYCLES, cycle, (current) =>
+      current === cycle ? { ...(cycle.status ?? {}), watch: outcome.watch } : (current.status ?? {}),
+    );
+    if (written && written !== cycle) this.wroteOver(key, cycle);
+    return { requeueAfterMs: outcome.retryAfterMs ?? 0 };
+  }
+
+  /** After a revert, the cycle branch gets its revert commit, so git says what runs again. */
+  private async writeRevertCommit(key: string, cycle: ImprovementCycle): Promise<ReconcileResult> {
+    const revert = this.deps.providers.commit?.revertPromotion;
+    if (!revert) return {};
+    const context = contextOf(cycle);
+    const outcome = await revert.call(this.deps.providers.commit, context);
+    if (outcome.state === 'failed') {
+      await this.deps.events.record(
+        cycle,
+        'Warning',
+        'RevertCommitFailed',
+        `The revert commit could not be written: ${outcome.message}; trying again in a minute.`,
+      );
+      return { requeueAfterMs: REVERT_COMMIT_RETRY_MS };
+    }
+    const watch = { ...context.status.watch!, revertCommit: outcome.commit };
+    const written = await writeStatus(this.deps.clients.custom, CYCLES, cycle, (current) =>
+      current === cycle ? { ...(cycle.status ?? {}), watch } : (current.status ?? {}),
+    );
+    if (written && written !== cycle) this.wroteOver(key, cycle);
+    if (written === undefined || written.status?.watch?.revertCommit !== outcome.commit) return {};
+    await this.deps.events.record(
+      written,
+      'Normal',
+      'RevertCommitted',
+      `Revert commit ${outcome.commit.slice(0, 12)} on ${outcome.branch}: the branch says what runs again.`,
+    );
+    return { requeueAfterMs: 0 };
   }
 
   /** Remembers that this replica wrote over `cycle`'s version: a cache still showing it must not be acted on. */

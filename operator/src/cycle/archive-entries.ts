@@ -64,6 +64,11 @@ function triedVerdict(candidate: Candidate): ArchiveVerdict | undefined {
 /** Production's verdict on the cycle's selected candidate, when it reached production. */
 function deliveredAs(cycle: ImprovementCycle): { verdict: ArchiveVerdict; reasons: string[] } | undefined {
   const status = cycle.status ?? {};
+  const watch = status.watch;
+  if (status.phase === 'Promoted' && (watch?.phase === 'Reverting' || watch?.phase === 'Reverted')) {
+    // the watch after promotion took it back: production's verdict is a rollback after all
+    return { verdict: 'RolledBack', reasons: [`Reverted after promotion: ${watch.message}`] };
+  }
   if (status.phase === 'Promoted') return { verdict: 'Promoted', reasons: [] };
   if (status.phase !== 'RolledBack') return undefined;
   const decision = status.canary?.decision;

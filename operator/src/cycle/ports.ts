@@ -11,6 +11,7 @@ import type {
   GainLedger,
   ImprovementCycleSpec,
   ImprovementCycleStatus,
+  PromotionWatch,
 } from '../api/schema.js';
 import type { ProposerType } from '../propose/proposer.js';
 
@@ -98,6 +99,18 @@ export interface EvaluatePort {
 /** Committing: the selected candidate with its metadata; a succeeded outcome carries `status.commit`. */
 export interface CommitPort {
   commit(cycle: CycleContext): Promise<WorkOutcome>;
+  /** After the watch reverted a promotion: the revert commit on the cycle branch. */
+  revertPromotion?(cycle: CycleContext): Promise<RevertOutcome>;
+}
+
+/** The revert commit written (or found), or why it could not be (tried again later). */
+export type RevertOutcome =
+  { state: 'reverted'; commit: string; branch: string } | { state: 'failed'; message: string };
+
+/** One visit of the watch after promotion: its next state, and when to look again (undefined: over). */
+export interface WatchOutcome {
+  watch: PromotionWatch;
+  retryAfterMs?: number;
 }
 
 /** Building: turns the selected candidate into something deployable; a succeeded outcome carries `status.image`. */
@@ -115,6 +128,11 @@ export interface CanaryPort {
    * promotion (status.gain.production). Called on a Promoted cycle whose ledger awaits it.
    */
   measureAfterPromotion?(cycle: CycleContext): Promise<ProductionGainOutcome>;
+  /**
+   * After a promotion, while rollout.afterPromotion.watch holds: the promoted revision judged
+   * against the one before it, and the revert when it regressed (status.watch).
+   */
+  watchAfterPromotion?(cycle: CycleContext): Promise<WatchOutcome>;
 }
 
 /** The work this operator can do for each phase; a phase without its port fails naming what is missing. */

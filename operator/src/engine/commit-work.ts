@@ -7,11 +7,18 @@
 // commit is found by its trailers and reused).
 import type { Candidate } from '../api/schema.js';
 import { describeError, type KubeClients } from '../kube/clients.js';
-import { failedOutcome, type CommitPort, type CycleContext, type WorkOutcome } from '../cycle/ports.js';
+import {
+  failedOutcome,
+  type CommitPort,
+  type CycleContext,
+  type RevertOutcome,
+  type WorkOutcome,
+} from '../cycle/ports.js';
 import { commitCandidate } from '../git/commit.js';
 import { isGitLineageError } from '../git/errors.js';
 import { resolveCommit } from '../git/history.js';
 import { pushCycleBranch } from '../git/push.js';
+import { revertOnCycleBranch } from '../git/revert.js';
 import { parameterValues } from '../policy/archive-record.js';
 import type { ProposedCandidate } from '../propose/candidate.js';
 import type { ParameterValues } from '../api/parameters.js';
@@ -92,6 +99,41 @@ export class CommitWork implements CommitPort {
     } catch (error) {
       if (error instanceof SourceUnavailableError) return fail('SourceUnavailable', error.message).failed;
       if (isGitLineageError(error)) return fail(error.code, error.message).failed;
+      throw error;
+    }
+  }
+
+  /**
+   * The revert commit of a promotion the watch after promotion took back, on the cycle branch and
+   * pushed, so the branch says what runs again; found rather than written again on a retry.
+   */
+  async revertPromotion(cycle: CycleContext): Promise<RevertOutcome> {
+    const commit = cycle.status.commit;
+    if (!commit) return { state: 'failed', message: 'the cycle recorded no commit to revert' };
+    const spec = cycle.spec.agentSpec;
+    try {
+      return await this.deps.checkouts.withWorkspace(
+        { namespace: cycle.namespace, agent: cycle.spec.agent, source: spec.source },
+        async (ws): Promise<RevertOutcome> => {
+          const reverted = await revertOnCycleBranch(ws, {
+            cycle: cycle.name,
+            commit,
+            reason: cycle.status.watch?.message ?? 'reverted after promotion',
+          });
+          const pushed = await pushCycleBranch(ws, cycle.name);
+          if (!pushed.pushed) {
+            return {
+              state: 'failed',
+              message: `the remote branch ${pushed.branch} holds ${pushed.remoteHead.slice(0, 12)}, not the revert ${pushed.localHead.slice(0, 12)} made here; nothing was overwritten`,
+            };
+          }
+          return { state: 'reverted', commit: reverted.commit, branch: reverted.branch };
+        },
+      );
+    } catch (error) {
+      if (error instanceof SourceUnavailableError || isGitLineageError(error)) {
+        return { state: 'failed', message: error.message };
+      }
       throw error;
     }
   }

@@ -37,6 +37,7 @@ import {
   type CanaryPort,
   type CycleContext,
   type ProductionGainOutcome,
+  type WatchOutcome,
 } from '../cycle/ports.js';
 import { canaryLedger, withProductionUnmeasured } from '../policy/gain-ledger.js';
 import { cycleInputsName, inputKeys } from '../kube/cycle-inputs.js';
@@ -58,6 +59,7 @@ import type { MetricProvider } from './metric-provider.js';
 import { metricProviderFor, type MetricProviderFactory } from './metric-providers.js';
 import { historyEntry, revisionName, rolledOut, runsRevision } from './promotion.js';
 import { measureProductionGain } from './production-gain.js';
+import { KubePromotionWatcher, type WatchMetrics } from './kube-promotion-watch.js';
 import { applyRevision } from './stable-deployment.js';
 import { RouterChoice, type RouterFactory } from './routers.js';
 import {
@@ -69,7 +71,7 @@ import {
 } from './traffic-router.js';
 
 /** The canary's figures on Prometheus; OperatorMetrics (telemetry/metrics.ts) implements it. */
-export interface CanaryMetrics {
+export interface CanaryMetrics extends WatchMetrics {
   canaryWeight(namespace: string, agent: string, percent: number): void;
   analysisResult(namespace: string, agent: string, metric: string, result: string): void;
   canaryRolledBack(namespace: string, agent: string, reason: string): void;
@@ -136,8 +138,11 @@ export class KubeCanaryDriver implements CanaryPort {
   /** The last router warning told per cycle, so a refusal repeated every visit is one Event. */
   private readonly warned = new Map<string, string>();
 
+  private readonly watcher: KubePromotionWatcher;
+
   constructor(private readonly options: KubeCanaryDriverOptions) {
     this.routers = new RouterChoice({ clients: options.clients }, options.routers);
+    this.watcher = new KubePromotionWatcher(options);
   }
 
   async advance(cycle: CycleContext): Promise<CanaryOutcome> {
@@ -432,6 +437,11 @@ export class KubeCanaryDriver implements CanaryPort {
     if (outcome.state === 'measured' && outcome.gain.ratio !== undefined)
       this.options.metrics?.gainRatio(cycle.namespace, cycle.spec.agent, outcome.gain.ratio);
     return outcome;
+  }
+
+  /** The promoted revision judged against the one before it while rollout.afterPromotion.watch holds. */
+  watchAfterPromotion(cycle: CycleContext): Promise<WatchOutcome> {
+    return this.watcher.watch(cycle);
   }
 
   /** Records the machine's events on the cycle. */

@@ -48,6 +48,12 @@ export async function measureProductionGain(
       gain: withProductionUnmeasured(ledger, 'no analysis metric names the objective', now),
     };
   }
+  if (cycle.status.watch?.phase === 'Reverted') {
+    return {
+      state: 'measured',
+      gain: withProductionUnmeasured(ledger, 'the revision was reverted after promotion', now),
+    };
+  }
   const { objective, metric } = found;
   const windowMs = parseDuration(spec.rollout.afterPromotion?.window ?? DEFAULT_WINDOW);
   const promotedAt = Date.parse(cycle.status.promotion?.promotedAt ?? '');

@@ -22,6 +22,9 @@ export class OperatorMetrics {
   private readonly rollbacks: Counter<'namespace' | 'agent' | 'reason'>;
   private readonly promotions: Counter<'namespace' | 'agent'>;
   private readonly gainRatios: Gauge<'namespace' | 'agent'>;
+  private readonly reverts: Counter<'namespace' | 'agent' | 'source'>;
+  private readonly detectSeconds: Histogram<'namespace' | 'agent' | 'source'>;
+  private readonly mitigateSeconds: Histogram<'namespace' | 'agent' | 'source'>;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
@@ -125,6 +128,26 @@ export class OperatorMetrics {
       labelNames: ['namespace', 'agent'],
       registers: [this.registry],
     });
+    this.reverts = new Counter({
+      name: 'hyperagent_reverts_total',
+      help: 'Promoted revisions the agent took back out of production, by what found them (watch: the watch after promotion).',
+      labelNames: ['namespace', 'agent', 'source'],
+      registers: [this.registry],
+    });
+    this.detectSeconds = new Histogram({
+      name: 'hyperagent_time_to_detect_seconds',
+      help: 'From the first bad measurement to the decision to act on it.',
+      labelNames: ['namespace', 'agent', 'source'],
+      buckets: [5, 10, 20, 30, 60, 120, 300, 600, 1800],
+      registers: [this.registry],
+    });
+    this.mitigateSeconds = new Histogram({
+      name: 'hyperagent_time_to_mitigate_seconds',
+      help: 'From the decision to act to the revision before running again, rolled out.',
+      labelNames: ['namespace', 'agent', 'source'],
+      buckets: [5, 10, 20, 30, 60, 120, 300, 600, 1800],
+      registers: [this.registry],
+    });
   }
 
   reconciled(controller: string, result: ReconcileOutcome, seconds: number): void {
@@ -188,5 +211,20 @@ export class OperatorMetrics {
 
   gainRatio(namespace: string, agent: string, ratio: number): void {
     this.gainRatios.set({ namespace, agent }, ratio);
+  }
+
+  /** A promoted revision taken back: detection (first bad measurement to decision) and mitigation (decision to rolled out). */
+  reverted(
+    namespace: string,
+    agent: string,
+    source: string,
+    detectSeconds: number,
+    mitigateSeconds: number,
+  ): void {
+    this.reverts.inc({ namespace, agent, source });
+    if (Number.isFinite(detectSeconds))
+      this.detectSeconds.observe({ namespace, agent, source }, detectSeconds);
+    if (Number.isFinite(mitigateSeconds))
+      this.mitigateSeconds.observe({ namespace, agent, source }, mitigateSeconds);
   }
 }

@@ -1,0 +1,252 @@
+// The watch after promotion on the cluster: measures the promoted revision through the metric
+// provider, finds the revision before it (the stable Deployment's previous ReplicaSet, recorded
+// when the watch begins, before anything else could roll out) and puts that ReplicaSet's pod
+// template back when stepWatch (promotion-watch.ts) decides on a revert. The revert is carried
+// out only once the Reverting state is persisted, and repeated until it has rolled out.
+import {
+  setHeaderOptions,
+  PatchStrategy,
+  type KubernetesObject,
+  type V1ReplicaSet,
+} from '@kubernetes/client-node';
+import { API_VERSION, CYCLES } from '../api/resources.js';
+import type { PromotionWatch } from '../api/schema.js';
+import type { CycleContext, WatchOutcome } from '../cycle/ports.js';
+import { statusCodeOf, type KubeClients } from '../kube/clients.js';
+import type { EventRecorder } from '../kube/events.js';
+import { REVISION_ANNOTATION } from './canary-deployment.js';
+import type { Measurement, MetricProvider } from './metric-provider.js';
+import { metricProviderFor, type MetricProviderFactory } from './metric-providers.js';
+import {
+  previousReplicaSet,
+  revisionNameOf,
+  runsTemplateOf,
+  templateToRestore,
+} from './previous-template.js';
+import { rolledOut } from './promotion.js';
+import { stepWatch, type WatchAction, type WatchObservations, type WatchSpec } from './promotion-watch.js';
+
+/** The watch's figures on Prometheus; OperatorMetrics (telemetry/metrics.ts) implements it. */
+export interface WatchMetrics {
+  reverted(
+    namespace: string,
+    agent: string,
+    source: string,
+    detectSeconds: number,
+    mitigateSeconds: number,
+  ): void;
+}
+
+export interface KubePromotionWatcherOptions {
+  clients: KubeClients;
+  metricProviders?: Readonly<Record<string, MetricProviderFactory>>;
+  events?: EventRecorder;
+  metrics?: WatchMetrics;
+  now?: () => Date;
+}
+
+/** How soon to look again after the revision before could not be put back. */
+const REVERT_RETRY_MS = 30_000;
+
+export class KubePromotionWatcher {
+  constructor(private readonly options: KubePromotionWatcherOptions) {}
+
+  async watch(cycle: CycleContext): Promise<WatchOutcome> {
+    const now = this.now();
+    const before = cycle.status.watch;
+    const promotedAt = Date.parse(cycle.status.promotion?.promotedAt ?? '');
+    const canaryStart = Date.parse(cycle.status.canary?.startTime ?? '');
+    if (Number.isNaN(promotedAt) || Number.isNaN(canaryStart)) {
+      return {
+        watch: {
+          phase: 'Passed',
+          message: 'Not watched: the cycle does not say when its canary started and was promoted.',
+          until: now.toISOString(),
+          counts: [],
+        },
+      };
+    }
+    const spec = cycle.spec.agentSpec;
+    const deployment = spec.target.deployment;
+    const watchSpec: WatchSpec = {
+      rollout: spec.rollout,
+      target: {
+        namespace: cycle.namespace,
+        service: spec.target.service ?? deployment,
+        canary: deployment,
+        stable: deployment,
+      },
+      promotedAt: new Date(promotedAt),
+      canaryStart: new Date(canaryStart),
+    };
+    const provider = this.providerFor(cycle);
+
+    const observations: WatchObservations = {};
+    let previous: V1ReplicaSet | undefined;
+    if (before?.phase === 'Reverting') {
+      const found = await this.revertState(cycle, before);
+      if ('problem' in found) return this.revertProblem(cycle, before, found.problem);
+      previous = found.replicaSet;
+      observations.reverted = found.reverted;
+    }
+
+    let result = stepWatch(watchSpec, before, observations, now);
+    for (let round = 0; round < 2; round += 1) {
+      const ask = result.actions.find(
+        (a): a is Extract<WatchAction, { queries: unknown }> =>
+          a.type === 'measure' || a.type === 'measureBaseline',
+      );
+      if (!ask) break;
+      const answered = await Promise.all(
+        ask.queries.map(async (q) => ({ metric: q.metric, value: await provider.measure(q.query) })),
+      );
+      const takenAt = this.now();
+      result = stepWatch(
+        watchSpec,
+        before,
+        ask.type === 'measureBaseline'
+          ? { ...observations, baseline: answered }
+          : { ...observations, measurements: { takenAt, results: answered } },
+        takenAt,
+      );
+    }
+
+    let state = result.state;
+    if (!before) {
+      const found = await this.previousOf(cycle);
+      if (!found) {
+        state = {
+          ...state,
+          phase: 'Passed',
+          message: `Not watched: Deployment ${deployment} has no earlier ReplicaSet to go back to (a first rollout, or revisionHistoryLimit 0).`,
+        };
+        this.event(cycle, 'Warning', 'WatchImpossible', state.message);
+        return { watch: state };
+      }
+      const name = revisionNameOf(found);
+      state = {
+        ...state,
+        previousReplicaSet: found.metadata?.name ?? '',
+        ...(name ? { revertedTo: name } : {}),
+      };
+    }
+    for (const action of result.actions) {
+      if (action.type === 'event') this.event(cycle, action.severity, action.reason, action.message);
+    }
+    if (result.actions.some((a) => a.type === 'revert') && before?.phase === 'Reverting' && previous) {
+      await this.revert(cycle, previous, before);
+    }
+    if (state.phase === 'Reverted' && before?.phase === 'Reverting') this.count(cycle, state, now);
+    return {
+      watch: state,
+      ...(result.requeueAfterMs !== undefined ? { retryAfterMs: result.requeueAfterMs } : {}),
+    };
+  }
+
+  /** The metric provider the analysis names; one that reports why when there is none. */
+  private providerFor(cycle: CycleContext): MetricProvider {
+    const found = metricProviderFor(cycle.spec.agentSpec.rollout.analysis, this.options.metricProviders);
+    if (!('failed' in found)) return found;
+    const failure: Measurement = { kind: 'error', message: found.failed.message };
+    return { measure: async () => failure };
+  }
+
+  /** The stable Deployment's ReplicaSet before its current one, as the watch begins. */
+  private async previousOf(cycle: CycleContext): Promise<V1ReplicaSet | undefined> {
+    const { apps } = this.options.clients;
+    const name = cycle.spec.agentSpec.target.deployment;
+    const deployment = await apps.readNamespacedDeployment({ name, namespace: cycle.namespace });
+    const replicaSets = await apps.listNamespacedReplicaSet({ namespace: cycle.namespace });
+    return previousReplicaSet(deployment, replicaSets.items);
+  }
+
+  /** The recorded ReplicaSet, and whether the Deployment runs its template again and has rolled out. */
+  private async revertState(
+    cycle: CycleContext,
+    watch: PromotionWatch,
+  ): Promise<{ replicaSet: V1ReplicaSet; reverted: boolean } | { problem: string }> {
+    const { apps } = this.options.clients;
+    const name = cycle.spec.agentSpec.target.deployment;
+    if (!watch.previousReplicaSet) return { problem: 'the watch recorded no ReplicaSet to go back to' };
+    let replicaSet: V1ReplicaSet;
+    try {
+      replicaSet = await apps.readNamespacedReplicaSet({
+        name: watch.previousReplicaSet,
+        namespace: cycle.namespace,
+      });
+    } catch (error) {
+      if (statusCodeOf(error) === 404) {
+        return { problem: `ReplicaSet ${watch.previousReplicaSet}, which ran the revision before, is gone` };
+      }
+      throw error;
+    }
+    const deployment = await apps.readNamespacedDeployment({ name, namespace: cycle.namespace });
+    return { replicaSet, reverted: runsTemplateOf(deployment, replicaSet) && rolledOut(deployment).done };
+  }
+
+  /** Makes the stable Deployment run the ReplicaSet's template again (one JSON patch; repeating it changes nothing). */
+  private async revert(cycle: CycleContext, replicaSet: V1ReplicaSet, watch: PromotionWatch): Promise<void> {
+    const name = cycle.spec.agentSpec.target.deployment;
+    const revision = revisionNameOf(replicaSet);
+    const key = REVISION_ANNOTATION.replace(/~/g, '~0').replace(/\//g, '~1');
+    const deployment = await this.options.clients.apps.readNamespacedDeployment({
+      name,
+      namespace: cycle.namespace,
+    });
+    if (runsTemplateOf(deployment, replicaSet)) return;
+    const annotated = deployment.metadata?.annotations?.[REVISION_ANNOTATION] !== undefined;
+    await this.options.clients.apps.patchNamespacedDeployment(
+      {
+        name,
+        namespace: cycle.namespace,
+        body: [
+          { op: 'replace', path: '/spec/template', value: templateToRestore(replicaSet) },
+          ...(revision
+            ? [{ op: 'add', path: `/metadata/annotations/${key}`, value: revision }]
+            : annotated
+              ? [{ op: 'remove', path: `/metadata/annotations/${key}` }]
+              : []),
+        ],
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
+    );
+    this.event(
+      cycle,
+      'Normal',
+      'Reverting',
+      `Deployment ${name} goes back to the template of ReplicaSet ${replicaSet.metadata?.name} (${watch.revertedTo ?? 'the revision before the first promotion'}).`,
+    );
+  }
+
+  /** A revert that cannot be carried out: told once per visit as a Warning, tried again later. */
+  private revertProblem(cycle: CycleContext, watch: PromotionWatch, problem: string): WatchOutcome {
+    const message = `The regression stays: ${problem}. Roll back by hand (kubectl hyperagent rollback).`;
+    if (watch.message !== message) this.event(cycle, 'Warning', 'RevertFailed', message);
+    return { watch: { ...watch, message }, retryAfterMs: REVERT_RETRY_MS };
+  }
+
+  private count(cycle: CycleContext, watch: PromotionWatch, now: Date): void {
+    const decided = Date.parse(watch.decisionTime ?? '');
+    const firstFailure = Date.parse(watch.firstFailureTime ?? '');
+    this.options.metrics?.reverted(
+      cycle.namespace,
+      cycle.spec.agent,
+      'watch',
+      (decided - firstFailure) / 1000,
+      (now.getTime() - decided) / 1000,
+    );
+  }
+
+  private event(cycle: CycleContext, type: 'Normal' | 'Warning', reason: string, message: string): void {
+    const involved: KubernetesObject = {
+      apiVersion: API_VERSION,
+      kind: CYCLES.kind,
+      metadata: { name: cycle.name, namespace: cycle.namespace, uid: cycle.uid },
+    };
+    this.options.events?.record(involved, type, reason, message);
+  }
+
+  private now(): Date {
+    return this.options.now ? this.options.now() : new Date();
+  }
+}
