@@ -44,13 +44,20 @@ import {
 } from '../support/cluster.js';
 import { kubectlPlugin } from '../support/plugin.js';
 import { closedPort } from '../support/ports.js';
-import { ECHO_IMAGE, applyJson, apps, deleteNamespace, restrictedContainer } from '../support/workloads.js';
+import { ECHO_IMAGE, apps, deleteNamespace } from '../support/workloads.js';
+import {
+  deployStableEcho,
+  loadBetween,
+  startLoad,
+  type EchoService,
+  type LoadSummary,
+} from '../support/echo-service.js';
 
 const PROMETHEUS_URL = process.env.HYPERAGENT_PROMETHEUS_URL ?? 'http://127.0.0.1:9090';
 const REGISTRY = process.env.HYPERAGENT_REGISTRY ?? 'localhost:5001';
 /** The echo fixture with a FAULT_RATE switch (test/e2e/images/echo-faults). */
 const FAULTS_IMAGE =
-  process.env.HYPERAGENT_E2E_ECHO_FAULTS_IMAGE ?? `${REGISTRY}/hyperagent-e2e-echo-faults:0.1.0`;
+  process.env.HYPERAGENT_E2E_ECHO_FAULTS_IMAGE ?? `${REGISTRY}/hyperagent-e2e-echo-faults:0.2.1`;
 const SERVICE = 'web';
 const STABLE_REPLICAS = 3;
 
@@ -65,6 +72,8 @@ const driver = new KubeCanaryDriver({
 });
 
 let namespace: string;
+/** The service the canaries deliver to. */
+const echo = (): EchoService => ({ namespace, name: SERVICE });
 let agentSpec: HyperAgent['spec'];
 /** A Prometheus that is down: an address where nothing listens. */
 let closedPrometheus: string;
@@ -102,8 +111,8 @@ function rollout(analysis: Record<string, unknown> = {}) {
 before(async () => {
   closedPrometheus = `http://127.0.0.1:${await closedPort()}`;
   namespace = await freshNamespace('e2e-canary');
-  await deployStable();
-  await startLoad();
+  await deployStableEcho(echo(), { replicas: STABLE_REPLICAS });
+  await startLoad(echo());
   const agent = await createAgent(
     agentManifest(SERVICE, namespace, {
       suspend: true,
@@ -194,7 +203,7 @@ test('a good version is promoted through every step under load with no failed re
   assert.equal(entry?.metrics?.['error-rate'], 0);
   assert.ok((entry?.metrics?.traffic ?? 0) > 0.5);
 
-  const load = await loadBetween(started, ended + 2000);
+  const load = await loadBetween(namespace, started, ended + 2000);
   console.log(
     `good version: promoted in ${seconds(ended - started)}; ${load.total} requests, ${load.failed} failed; canary share by step: ${shares(canary, load)}`,
   );
@@ -237,7 +246,7 @@ test('a version that fails under traffic is rolled back automatically; the stabl
   );
   assert.equal((await getAgent(namespace, SERVICE)).status?.history?.length, 1, 'nothing was promoted');
 
-  const load = await loadBetween(started, ended);
+  const load = await loadBetween(namespace, started, ended);
   console.log(
     `bad version: no canary traffic ${seconds(drained - firstFailure)} after the first failing measurement, which came ${seconds(firstFailure - tookTraffic)} after the canary took traffic (interval 5s, scrape 5s); ${seconds(ended - started)} in all; ${load.failed} of ${load.total} requests failed`,
   );
@@ -439,7 +448,7 @@ test('kubectl hyperagent rollback --to puts the earlier image back, under load, 
   assert.equal(agent.status?.stableRevision, `${SERVICE}-good-c1`);
   assert.equal(agent.metadata.annotations?.[ROLLBACK_ANNOTATION], undefined, 'the request was answered');
   assert.equal(agent.status?.history?.length, 2, 'a rollback does not rewrite history');
-  const load = await loadBetween(started, rolledOut + 3000);
+  const load = await loadBetween(namespace, started, rolledOut + 3000);
   const lastWindows = load.windows.slice(-2);
   console.log(
     `manual rollback: earlier image serving ${seconds(rolledOut - started)} after the request; ${load.total} requests, ${load.failed} failed; versions seen ${JSON.stringify(load.byVersion)}`,
@@ -666,159 +675,6 @@ function watchCanaryEndpoints(): { after(time: number): Promise<number> } {
   };
 }
 
-async function deployStable(): Promise<void> {
-  const labels = { app: SERVICE };
-  await applyJson([
-    {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name: SERVICE, namespace, labels },
-      spec: {
-        replicas: STABLE_REPLICAS,
-        selector: { matchLabels: labels },
-        template: {
-          metadata: {
-            labels,
-            annotations: {
-              'prometheus.io/scrape': 'true',
-              'prometheus.io/port': '8080',
-              'prometheus.io/path': '/metrics',
-            },
-          },
-          spec: {
-            automountServiceAccountToken: false,
-            terminationGracePeriodSeconds: 15,
-            containers: [
-              {
-                name: 'echo',
-                image: ECHO_IMAGE,
-                ...restrictedContainer,
-                env: [{ name: 'VERSION', value: 'v1' }],
-                ports: [{ name: 'http', containerPort: 8080 }],
-                readinessProbe: { httpGet: { path: '/healthz', port: 8080 }, periodSeconds: 1 },
-                // endpoints are removed while the pod still serves: no request meets a closed port
-                lifecycle: { preStop: { sleep: { seconds: 3 } } },
-              },
-            ],
-          },
-        },
-      },
-    },
-    {
-      apiVersion: 'v1',
-      kind: 'Service',
-      metadata: { name: SERVICE, namespace, labels },
-      spec: { selector: labels, ports: [{ name: 'http', port: 80, targetPort: 'http' }] },
-    },
-  ]);
-  await kubectl('-n', namespace, 'rollout', 'status', `deployment/${SERVICE}`, '--timeout=180s');
-}
-
-/**
- * The load generator: 25 requests a second through the Service, each on a new connection, and one
- * JSON line a second with what came back (by status code, by version, by stable or canary pod).
- */
-const LOAD_SCRIPT = `
-const http = require('node:http');
-let w = { ok: 0, failed: 0, codes: {}, versions: {}, roles: {}, errors: {} };
-const add = (m, k) => { m[k] = (m[k] || 0) + 1; };
-function once() {
-  const req = http.get(process.env.TARGET, { agent: false, timeout: 2000 }, (res) => {
-    let body = '';
-    res.on('data', (c) => (body += c));
-    res.on('end', () => {
-      add(w.codes, res.statusCode);
-      if (res.statusCode >= 400) w.failed++; else w.ok++;
-      try {
-        const j = JSON.parse(body);
-        add(w.versions, j.version);
-        add(w.roles, j.hostname.startsWith(process.env.CANARY_PREFIX) ? 'canary' : 'stable');
-      } catch {}
-    });
-  });
-  req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'TIMEOUT' })));
-  req.on('error', (e) => { w.failed++; add(w.errors, e.code || e.message); });
-}
-setInterval(once, 40);
-setInterval(() => { console.log(JSON.stringify({ t: Date.now(), ...w })); w = { ok: 0, failed: 0, codes: {}, versions: {}, roles: {}, errors: {} }; }, 1000);
-`;
-
-async function startLoad(): Promise<void> {
-  await applyJson([
-    {
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: { name: 'load', namespace, labels: { role: 'load' } },
-      spec: {
-        automountServiceAccountToken: false,
-        terminationGracePeriodSeconds: 1,
-        containers: [
-          {
-            name: 'load',
-            image: ECHO_IMAGE,
-            ...restrictedContainer,
-            command: ['node', '-e', LOAD_SCRIPT],
-            env: [
-              { name: 'TARGET', value: `http://${SERVICE}.${namespace}.svc.cluster.local/` },
-              { name: 'CANARY_PREFIX', value: `${SERVICE}-canary-` },
-            ],
-          },
-        ],
-      },
-    },
-  ]);
-  await kubectl('-n', namespace, 'wait', '--for=condition=Ready', 'pod/load', '--timeout=180s');
-  // A new Service answers only once kube-proxy has programmed it (on two busy cores, seconds after
-  // it exists; one run saw refusals and another Service's 404 in the first second): the canaries
-  // start only when the load has gone through cleanly for two seconds in a row.
-  for (const deadline = Date.now() + 60_000; ; await sleep(1000)) {
-    const windows = (await kubectl('-n', namespace, 'logs', 'load'))
-      .split('\n')
-      .filter((line) => line.startsWith('{'))
-      .map((line) => JSON.parse(line) as LoadWindow);
-    const last = windows.slice(-2);
-    if (last.length === 2 && last.every((w) => w.failed === 0 && w.ok > 0)) return;
-    assert.ok(Date.now() < deadline, `the Service does not answer cleanly: ${JSON.stringify(last)}`);
-  }
-}
-
-interface LoadWindow {
-  t: number;
-  ok: number;
-  failed: number;
-  codes: Record<string, number>;
-  versions: Record<string, number>;
-  roles: Record<string, number>;
-  errors: Record<string, number>;
-}
-
-interface LoadSummary {
-  total: number;
-  failed: number;
-  failures: Record<string, number>;
-  byVersion: Record<string, number>;
-  windows: LoadWindow[];
-}
-
-/** What the load generator saw between two times (its one-second windows that end in between). */
-async function loadBetween(from: number, to: number): Promise<LoadSummary> {
-  await sleep(Math.max(0, to - Date.now()) + 1100);
-  const lines = (await kubectl('-n', namespace, 'logs', 'load')).split('\n').filter((l) => l.startsWith('{'));
-  const windows = lines
-    .map((l) => JSON.parse(l) as LoadWindow)
-    .filter((w) => w.t >= from && w.t <= to + 1000);
-  const summary: LoadSummary = { total: 0, failed: 0, failures: {}, byVersion: {}, windows };
-  for (const w of windows) {
-    summary.total += w.ok + w.failed;
-    summary.failed += w.failed;
-    for (const [k, v] of Object.entries({ ...w.errors, ...pick(w.codes, (code) => Number(code) >= 400) })) {
-      summary.failures[k] = (summary.failures[k] ?? 0) + v;
-    }
-    for (const [k, v] of Object.entries(w.versions)) summary.byVersion[k] = (summary.byVersion[k] ?? 0) + v;
-  }
-  return summary;
-}
-
 /** The canary's share of the requests answered in the interval before each round, by weight asked. */
 function shares(canary: CanaryStatus, load: LoadSummary): string {
   const byWeight = new Map<number, { canary: number; all: number }>();
@@ -918,10 +774,6 @@ function countCanaryDeployments(): { stop(): Promise<number> } {
       return most;
     },
   };
-}
-
-function pick(map: Record<string, number>, keep: (key: string) => boolean): Record<string, number> {
-  return Object.fromEntries(Object.entries(map).filter(([key]) => keep(key)));
 }
 
 function seconds(ms: number): string {

@@ -19,7 +19,7 @@ import { QUOTE_IMAGE } from './sandbox-pods.js';
 export const apps = kubeConfig.makeApiClient(AppsV1Api);
 
 /** The e2e fixture image (test/e2e/images/echo): an HTTP echo server with metrics, and a probe CLI. */
-export const ECHO_IMAGE = process.env.HYPERAGENT_E2E_ECHO_IMAGE ?? 'localhost:5001/hyperagent-e2e-echo:0.1.0';
+export const ECHO_IMAGE = process.env.HYPERAGENT_E2E_ECHO_IMAGE ?? 'localhost:5001/hyperagent-e2e-echo:0.2.0';
 
 /** Settings every fixture pod shares: restricted-compliant, so they run in any namespace. */
 export const restrictedContainer = {

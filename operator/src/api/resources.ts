@@ -67,6 +67,13 @@ export const CANARY_REQUEST_ANNOTATIONS = {
  */
 export const ROLLBACK_ANNOTATION = 'hyperagents.io/rollback-to';
 /**
+ * Annotation on a promoted ImprovementCycle asking to take its revision back out of production
+ * (the self-healing of an incident soon after a promotion sets it; its value is the reason). The
+ * cycle's watch carries the revert out as it carries out its own: the ReplicaSet that ran before
+ * goes back, and a revert commit goes on the cycle branch.
+ */
+export const REVERT_ANNOTATION = 'hyperagents.io/revert';
+/**
  * Annotation on a HyperAgent asking for a cycle now, outside its schedule (`kubectl hyperagent
  * run`). The value is the time of the request (RFC 3339): a cycle whose slot is at or after it
  * answers the request, so it is carried out once, and a newer time asks again.

@@ -784,6 +784,85 @@ export const Rollout = Type.Object(
   { default: {}, description: 'How a selected candidate reaches production.' },
 );
 
+export const POD_SIGNALS = ['CrashLoop', 'OOMKilled'] as const;
+
+export const IncidentTrigger = Type.Object(
+  {
+    name: DnsLabel({ description: 'Name of the trigger, unique within the agent.' }),
+    query: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 4096,
+        description:
+          "PromQL query returning one number about the target (an error ratio, an SLO burn rate, a latency); {{namespace}}, {{service}}, {{canary}} and {{stable}} are replaced before it runs, {{canary}} and {{stable}} both by the target Deployment's name. In a remediation cycle's canary the same query judges the canary against stable: the incident's measure must improve.",
+      }),
+    ),
+    max: Type.Optional(Type.Number({ description: 'Unhealthy while the query is above this.' })),
+    min: Type.Optional(Type.Number({ description: 'Unhealthy while the query is below this.' })),
+    pods: Type.Optional(
+      StringEnum(POD_SIGNALS, {
+        description:
+          "A signal of the target's pods instead of a query: CrashLoop (a container waiting in CrashLoopBackOff) or OOMKilled (a container whose last end was an OOM kill, in the last 10 minutes).",
+      }),
+    ),
+    for: Duration({
+      default: '1m',
+      description: 'How long the condition must hold before it is an incident: one bad scrape is not one.',
+    }),
+  },
+  {
+    description: 'A condition that means the target is unhealthy.',
+    'x-kubernetes-validations': [
+      {
+        rule: 'has(self.query) != has(self.pods)',
+        message: 'a trigger is either a query (with min or max) or a pods signal, not both and not neither',
+      },
+      {
+        rule: '!has(self.query) || has(self.min) || has(self.max)',
+        message: 'a query trigger needs a threshold: set max (unhealthy above) or min (unhealthy below)',
+      },
+    ],
+  },
+);
+
+export const Healing = Type.Object(
+  {
+    triggers: listMap(
+      Type.Array(IncidentTrigger, {
+        minItems: 1,
+        maxItems: 8,
+        description:
+          'Conditions that mean the target is unhealthy; any one holding for its duration is an incident.',
+      }),
+      ['name'],
+    ),
+    interval: Duration({
+      default: '15s',
+      description: 'How often the triggers are evaluated.',
+      rules: [minDurationRule('5s', 'healing.interval must be at least 5s')],
+    }),
+    revertWithin: Duration({
+      default: '30m',
+      description:
+        'An incident this soon after a promotion reverts that promotion first (mitigation in seconds), before any remediation cycle.',
+    }),
+    cooldown: Duration({
+      default: '10m',
+      description: 'Time after a remediation cycle ends before another may start.',
+    }),
+    maxPerDay: Type.Integer({
+      minimum: 0,
+      maximum: 48,
+      default: 4,
+      description: 'Most remediation cycles started in any 24 hours; 0 never starts one (revert only).',
+    }),
+  },
+  {
+    description:
+      'Self-healing: what counts as an incident, and how the agent answers one (a revert of a recent promotion, else a remediation cycle at once, outside the schedule).',
+  },
+);
+
 export const HyperAgentSpec = Type.Object(
   {
     target: Target,
@@ -818,6 +897,7 @@ export const HyperAgentSpec = Type.Object(
         'When a human must approve a selected candidate: Auto (never), Always, or AboveRisk (code changes and large parameter moves).',
     }),
     rollout: Rollout,
+    healing: Type.Optional(Healing),
     suspend: Type.Boolean({
       default: false,
       description: 'Stops new cycles from starting; a running cycle finishes.',
@@ -1005,6 +1085,75 @@ export const ArchiveRecord = Type.Object(
   { description: 'One evaluated candidate, remembered across cycles.' },
 );
 
+export const TriggerState = Type.Object(
+  {
+    name: Type.String({ maxLength: 63, description: 'The trigger.' }),
+    firing: Type.Boolean({ description: 'Whether its condition held at the last check.' }),
+    since: Type.Optional(Timestamp('Since when it has held without a break (while firing).')),
+    value: Type.Optional(Type.Number({ description: 'The value the query returned at the last check.' })),
+    message: Type.String({
+      maxLength: 1024,
+      description: 'The figure against the threshold, or the pod signal, in words.',
+    }),
+  },
+  { description: 'One trigger as last checked.' },
+);
+
+export const INCIDENT_ACTIONS = ['Waiting', 'Reverted', 'Remediating', 'Held'] as const;
+
+export const HealingStatus = Type.Object(
+  {
+    checkedAt: Timestamp('When the triggers were last checked.'),
+    triggers: Type.Array(TriggerState, { maxItems: 8, description: 'Each trigger as last checked.' }),
+    incident: Type.Optional(
+      Type.Object(
+        {
+          summary: Type.String({
+            maxLength: 1024,
+            description: 'The triggers that held, with their figures.',
+          }),
+          since: Timestamp(
+            'When the first of them began to hold: the incident started then, as far as the agent can see.',
+          ),
+          detectedAt: Timestamp('When one had held for its duration: the incident was detected.'),
+          action: StringEnum(INCIDENT_ACTIONS, {
+            description:
+              'Waiting (a trigger fires, not yet for its duration), Reverted (a recent promotion was taken back), Remediating (a remediation cycle runs) or Held (a limit holds the remediation back).',
+          }),
+          message: Type.String({ maxLength: 1024, description: 'The last decision about it, in words.' }),
+          revertedCycle: Type.Optional(
+            Type.String({ maxLength: 253, description: 'The cycle whose promotion was reverted.' }),
+          ),
+          mitigatedAt: Type.Optional(Timestamp('When the revert was asked for.')),
+          cycle: Type.Optional(
+            Type.String({ maxLength: 253, description: 'The remediation cycle started for it.' }),
+          ),
+        },
+        { description: 'The incident going on, if any; it ends when no trigger fires.' },
+      ),
+    ),
+    remediations: Type.Optional(
+      Type.Array(Timestamp('When a remediation cycle started.'), {
+        maxItems: 48,
+        description: 'Start times of the recent remediation cycles (for the daily cap), oldest first.',
+      }),
+    ),
+    lastIncident: Type.Optional(
+      Type.Object(
+        {
+          summary: Type.String({ maxLength: 1024, description: 'What it was.' }),
+          since: Timestamp('When it began.'),
+          detectedAt: Timestamp('When it was detected.'),
+          mitigatedAt: Type.Optional(Timestamp('When a revert was asked for.')),
+          healedAt: Timestamp('When no trigger fired any more.'),
+        },
+        { description: 'The last incident that ended.' },
+      ),
+    ),
+  },
+  { description: 'Self-healing: the triggers as last checked and the incident going on.' },
+);
+
 export const HyperAgentStatus = Type.Object(
   {
     observedGeneration: Type.Optional(
@@ -1053,6 +1202,7 @@ export const HyperAgentStatus = Type.Object(
     history: Type.Optional(
       Type.Array(HistoryEntry, { maxItems: 50, description: 'Promoted revisions, newest first.' }),
     ),
+    healing: Type.Optional(HealingStatus),
     archive: Type.Optional(
       Type.Array(ArchiveRecord, {
         maxItems: 256,
@@ -1068,9 +1218,70 @@ export const HyperAgentStatus = Type.Object(
 // ImprovementCycle
 // ---------------------------------------------------------------------------------------------
 
+export const IncidentEvidence = Type.Object(
+  {
+    summary: Type.String({ maxLength: 1024, description: 'The triggers that held, with their figures.' }),
+    since: Timestamp('When the first of them began to hold.'),
+    detectedAt: Timestamp('When the incident was detected.'),
+    triggers: Type.Array(Type.String({ maxLength: 63, description: 'A trigger.' }), {
+      maxItems: 8,
+      description: 'The triggers that held.',
+    }),
+    series: Type.Array(
+      Type.Object(
+        {
+          trigger: Type.String({ maxLength: 63, description: 'The trigger.' }),
+          points: Type.Array(
+            Type.Object(
+              {
+                time: Timestamp('When.'),
+                value: Type.Number({ description: 'What the query returned.' }),
+              },
+              { description: 'One value.' },
+            ),
+            { maxItems: 60, description: 'Its values over the last minutes, oldest first.' },
+          ),
+        },
+        { description: "A query trigger's values over time." },
+      ),
+      { maxItems: 8, description: 'The values of the query triggers over the minutes before detection.' },
+    ),
+    events: Type.Array(Type.String({ maxLength: 512, description: 'One Event, in words.' }), {
+      maxItems: 20,
+      description: "The target's recent Events (its Deployment and pods), Warnings first.",
+    }),
+    logs: Type.Array(
+      Type.Object(
+        {
+          pod: Type.String({ maxLength: 253, description: 'The pod.' }),
+          container: Type.String({ maxLength: 63, description: 'The container.' }),
+          tail: Type.String({ maxLength: 8192, description: 'The last lines of its log, secrets redacted.' }),
+        },
+        { description: "The tail of one failing pod's log." },
+      ),
+      {
+        maxItems: 3,
+        description: "The tails of the failing pods' logs (restarted or not ready), redacted and bounded.",
+      },
+    ),
+    lastChange: Type.Optional(
+      Type.String({
+        maxLength: 1024,
+        description: 'The last revision the agent promoted, when and with what: the first suspect.',
+      }),
+    ),
+  },
+  { description: 'What the agent saw of an incident when it started a remediation cycle for it.' },
+);
+
 export const ImprovementCycleSpec = Type.Object(
   {
     agent: DnsLabel({ description: 'Name of the HyperAgent that started the cycle.' }),
+    incident: Type.Optional({
+      ...IncidentEvidence,
+      description:
+        "A remediation cycle's incident and its evidence: the proposer is asked to remedy it, and the canary must show its measure improved.",
+    }),
     slot: Timestamp('Scheduled time this cycle fills; one cycle per agent and slot.'),
     agentGeneration: Type.Integer({
       minimum: 0,
@@ -1518,5 +1729,9 @@ export type InvariantCheck = Static<typeof InvariantCheck>;
 export type BaselineMeasurement = Static<typeof BaselineMeasurement>;
 export type CanaryStatus = Static<typeof CanaryStatus>;
 export type PromotionWatch = Static<typeof PromotionWatch>;
+export type HealingStatus = Static<typeof HealingStatus>;
+export type TriggerState = Static<typeof TriggerState>;
+export type IncidentEvidence = Static<typeof IncidentEvidence>;
+export type IncidentTrigger = Static<typeof IncidentTrigger>;
 export type CanaryMeasurementRecord = Static<typeof CanaryMeasurementRecord>;
 export type CanaryMetricCounts = Static<typeof CanaryMetricCounts>;

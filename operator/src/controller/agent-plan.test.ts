@@ -390,3 +390,52 @@ test('two deliveries far below their prediction make the benchmark not predictiv
   );
   assert.deepEqual([benchmark(kept)?.status, benchmark(kept)?.reason], ['True', 'ProductionAgrees']);
 });
+
+/** A promoted cycle of an agent that watches its promotions, with the watch as far as `phase`. */
+function watched(
+  minute: number,
+  revision: string,
+  phase: 'Watching' | 'Reverted' | 'Passed',
+  revertedTo?: string,
+): ImprovementCycle {
+  const ended = promoted(minute, revision);
+  ended.spec.agentSpec = agent({ rollout: { afterPromotion: { window: '15m', watch: true } } }).spec;
+  ended.status = {
+    ...ended.status,
+    watch: {
+      phase,
+      message:
+        phase === 'Reverted'
+          ? 'Reverted: the revision before runs again. Regression after promotion: latency'
+          : phase,
+      until: at(minute + 15).toISOString(),
+      counts: [],
+      ...(revertedTo ? { revertedTo } : {}),
+    },
+  };
+  return ended;
+}
+
+test('no cycle starts while a promotion is watched; the next one starts once the watch is over', () => {
+  const during = planAgent(agent(), [watched(0, 'r1', 'Watching')], at(61));
+  assert.equal(during.createCycle, undefined, 'a due slot waits for the watch');
+  const afterwards = planAgent(agent(), [watched(0, 'r1', 'Passed')], at(61));
+  assert.equal(afterwards.createCycle?.slot.toISOString(), at(60).toISOString());
+});
+
+test('a promotion the watch reverted gives the stable revision back to the one before; the archive says RolledBack', () => {
+  const first = planAgent(agent(), [promoted(0, 'r1')], at(1)).status;
+  const reverted = planAgent(
+    agent({}, first),
+    [promoted(0, 'r1'), watched(60, 'r2', 'Reverted', 'r1')],
+    at(80),
+  ).status;
+  assert.equal(reverted.stableRevision, 'r1');
+  assert.deepEqual(
+    reverted.history?.map((entry) => entry.revision),
+    ['r2', 'r1'],
+    'the history keeps what was promoted, for a manual rollback',
+  );
+  const unnamed = planAgent(agent(), [watched(60, 'r2', 'Reverted')], at(80)).status;
+  assert.equal(unnamed.stableRevision, undefined, 'the revision before the first promotion has no name');
+});

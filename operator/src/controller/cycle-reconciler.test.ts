@@ -153,7 +153,9 @@ interface World {
   events(): Array<{ type: string; reason: string; message: string }>;
 }
 
-async function world(options: { omit?: WorkKind[]; approval?: string } = {}): Promise<World> {
+async function world(
+  options: { omit?: WorkKind[]; approval?: string; spec?: Record<string, unknown> } = {},
+): Promise<World> {
   let clock = T0;
   const fake = new FakeKube(() => new Date(clock));
   const cache = fake.informer<ImprovementCycle & StoredObject>(CYCLE);
@@ -170,7 +172,10 @@ async function world(options: { omit?: WorkKind[]; approval?: string } = {}): Pr
     agent: 'quote',
     slot: new Date(T0).toISOString(),
     agentGeneration: 1,
-    agentSpec: defaultedMinimalSpec(options.approval ? { approval: options.approval } : {}),
+    agentSpec: defaultedMinimalSpec({
+      ...(options.approval ? { approval: options.approval } : {}),
+      ...options.spec,
+    }),
   };
   await fake.clients.custom.createNamespacedCustomObject({
     group: CYCLES.group,
@@ -723,4 +728,95 @@ test('a promoted cycle whose ledger awaits production is measured once its windo
   assert.equal(w.stored()?.status?.phase, 'Promoted', 'the outcome stays');
   assert.deepEqual(await reconciler.reconcile(KEY), {}, 'measured once: nothing more to do');
   assert.equal(asked, 2);
+});
+
+test('a promoted cycle under watch is watched until it is over, then gets its revert commit (retried after git fails), then its ledger', async () => {
+  const w = await world({ spec: { rollout: { afterPromotion: { window: '1m', watch: true } } } });
+  const watching = {
+    phase: 'Watching' as const,
+    message: 'watching',
+    until: new Date(T0 + 60_000).toISOString(),
+    counts: [],
+  };
+  const watches = [
+    { watch: watching, retryAfterMs: 5000 },
+    {
+      watch: { ...watching, phase: 'Reverting' as const, message: 'Regression after promotion: latency' },
+      retryAfterMs: 0,
+    },
+    {
+      watch: {
+        ...watching,
+        phase: 'Reverted' as const,
+        message: 'Reverted: the revision before runs again.',
+      },
+    },
+  ];
+  const reverts = [
+    { state: 'failed' as const, message: 'the remote is unreachable' },
+    { state: 'reverted' as const, commit: 'f'.repeat(40), branch: 'hyperagent/quote/quote-1' },
+  ];
+  const measured: string[] = [];
+  const canaryPort = w.ports.providers().commit!;
+  const reconciler = new CycleReconciler({
+    clients: w.fake.clients,
+    cycles: w.cache.asInformer(),
+    providers: {
+      ...w.ports.providers(),
+      canary: {
+        advance: w.ports.providers().canary!.advance,
+        watchAfterPromotion: async (cycle) => {
+          measured.push(cycle.status.watch?.phase ?? 'none');
+          return watches.shift()!;
+        },
+        measureAfterPromotion: async (cycle) => ({
+          state: 'measured',
+          gain: {
+            ...cycle.status.gain!,
+            message: `measured after ${cycle.status.watch?.phase}`,
+            productionCheckedAt: new Date(T0).toISOString(),
+          },
+        }),
+      },
+      commit: { commit: canaryPort.commit, revertPromotion: async () => reverts.shift()! },
+    },
+    events: new KubeEventRecorder(w.fake.clients.core, silent, 'test-replica'),
+    log: silent,
+  });
+  w.ports.script.canary = [
+    {
+      state: 'succeeded',
+      message: 'Promoted',
+      status: {
+        canary: canary('Promoted', 100),
+        gain: { objective: 'p99', predicted: 40, message: 'sandbox' },
+        promotion: { revision: 'quote-1-c1', cycle: NAME, promotedAt: new Date(T0).toISOString() },
+      } as never,
+      result: 'Promoted',
+    },
+  ];
+  await w.visitUntil(inPhase('Promoted'));
+  assert.deepEqual(await reconciler.reconcile(KEY), { requeueAfterMs: 5000 });
+  assert.equal(w.stored()?.status?.watch?.phase, 'Watching');
+  assert.deepEqual(await reconciler.reconcile(KEY), { requeueAfterMs: 0 });
+  assert.equal(w.stored()?.status?.watch?.phase, 'Reverting');
+  assert.deepEqual(await reconciler.reconcile(KEY), { requeueAfterMs: 0 });
+  assert.equal(w.stored()?.status?.watch?.phase, 'Reverted');
+  assert.deepEqual(measured, ['none', 'Watching', 'Reverting'], 'each visit starts from the stored watch');
+
+  // the revert commit: git fails once, the next visit writes it
+  assert.deepEqual(await reconciler.reconcile(KEY), { requeueAfterMs: 60_000 });
+  assert.equal(w.stored()?.status?.watch?.revertCommit, undefined);
+  assert.deepEqual(await reconciler.reconcile(KEY), { requeueAfterMs: 0 });
+  assert.equal(w.stored()?.status?.watch?.revertCommit, 'f'.repeat(40));
+  await new Promise((resolve) => setImmediate(resolve));
+  const reasons = w.events().map((e) => e.reason);
+  assert.ok(reasons.includes('RevertCommitFailed') && reasons.includes('RevertCommitted'), reasons.join(' '));
+
+  // then the ledger, once; the outcome stays Promoted
+  assert.deepEqual(await reconciler.reconcile(KEY), {});
+  assert.equal(w.stored()?.status?.gain?.message, 'measured after Reverted');
+  assert.equal(w.stored()?.status?.phase, 'Promoted');
+  assert.deepEqual(await reconciler.reconcile(KEY), {}, 'nothing more to do');
+  assert.equal(watches.length, 0);
 });

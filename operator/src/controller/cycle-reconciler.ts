@@ -1,7 +1,13 @@
 // Reconciles one ImprovementCycle: runs the current phase's work through the providers, lets the
 // pure state machine decide, then persists the status difference and records the events.
 import type { Logger } from 'pino';
-import { APPROVAL_ANNOTATION, BENCHMARK_CONDITION, CYCLES, splitKey } from '../api/resources.js';
+import {
+  APPROVAL_ANNOTATION,
+  BENCHMARK_CONDITION,
+  CYCLES,
+  REVERT_ANNOTATION,
+  splitKey,
+} from '../api/resources.js';
 import { EVALUATING_CYCLE_PHASES } from '../api/schema.js';
 import type { ImprovementCycle } from '../api/resources.js';
 import { missingCapabilities } from '../cycle/capabilities.js';
@@ -14,7 +20,7 @@ import { statusCodeOf, type KubeClients } from '../kube/clients.js';
 import { writeStatus } from '../kube/status.js';
 import type { ReconcileResult } from './work-queue.js';
 import { awaitsProductionGain } from '../rollout/production-gain.js';
-import { awaitsRevertCommit, awaitsWatch } from '../rollout/promotion-watch.js';
+import { awaitsRevertCommit, awaitsWatch, isRevertDecided } from '../rollout/promotion-watch.js';
 
 export interface CycleReconcilerDeps {
   clients: KubeClients;
@@ -86,6 +92,9 @@ export class CycleReconciler {
    */
   private readonly writtenFrom = new Map<string, Set<string>>();
 
+  /** The revert request last refused per cycle, so a refusal is one Event, not one per visit. */
+  private readonly refusedReverts = new Map<string, string>();
+
   constructor(private readonly deps: CycleReconcilerDeps) {}
 
   async reconcile(key: string): Promise<ReconcileResult> {
@@ -101,6 +110,10 @@ export class CycleReconciler {
     // releasing wrote the cycle: the cache's version is stale too, not only the one written next
     if (cycle !== cached) this.wroteOver(key, cached);
     if (!cycle || cycle.metadata.deletionTimestamp) return {};
+    const revertReason = cycle.metadata.annotations?.[REVERT_ANNOTATION];
+    if (cycle.status?.phase === 'Promoted' && revertReason && !isRevertDecided(cycle.status.watch)) {
+      return this.beginRevert(key, cycle, revertReason);
+    }
     if (awaitsWatch(cycle.spec.agentSpec, cycle.status)) return this.watchAfterPromotion(key, cycle);
     if (awaitsRevertCommit(cycle.status)) return this.writeRevertCommit(key, cycle);
     if (awaitsProductionGain(cycle.status)) return this.measureAfterPromotion(key, cycle);
@@ -190,6 +203,33 @@ export class CycleReconciler {
     );
     if (written && written !== cycle) this.wroteOver(key, cycle);
     return { requeueAfterMs: outcome.retryAfterMs ?? 0 };
+  }
+
+  /**
+   * A promotion taken back on request (REVERT_ANNOTATION, set by the agent's self-healing): the
+   * watch becomes Reverting and carries it out. A refusal is told once per request.
+   */
+  private async beginRevert(key: string, cycle: ImprovementCycle, reason: string): Promise<ReconcileResult> {
+    const revert = this.deps.providers.canary?.revertAfterPromotion;
+    if (!revert) return {};
+    const outcome = await revert.call(this.deps.providers.canary, contextOf(cycle), reason);
+    if ('refused' in outcome) {
+      if (this.refusedReverts.get(key) !== reason) {
+        this.refusedReverts.set(key, reason);
+        await this.deps.events.record(
+          cycle,
+          'Warning',
+          'RevertRefused',
+          `Revert refused: ${outcome.refused}.`,
+        );
+      }
+      return {};
+    }
+    const written = await writeStatus(this.deps.clients.custom, CYCLES, cycle, (current) =>
+      current === cycle ? { ...(cycle.status ?? {}), watch: outcome.watch } : (current.status ?? {}),
+    );
+    if (written && written !== cycle) this.wroteOver(key, cycle);
+    return { requeueAfterMs: 0 };
   }
 
   /** After a revert, the cycle branch gets its revert commit, so git says what runs again. */

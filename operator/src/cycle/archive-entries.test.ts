@@ -178,3 +178,21 @@ test('a cycle that ended before delivery keeps its candidates as the sandbox jud
     assert.equal(c1?.gain, undefined, phase);
   }
 });
+
+test('a promotion the watch took back is archived as RolledBack with the regression, not Promoted', () => {
+  const regression =
+    'Reverted: the revision before runs again. Regression after promotion: latency 0.3 is 3x the revision before 0.1';
+  const reverted = cycle('Promoted', [{ ...code('c1', 'Passed', SHA_A), score: 30 }], {
+    selected: 'c1',
+    commit: 'def456',
+    watch: { phase: 'Reverted', message: regression, until: '2026-12-01T10:15:00Z', counts: [] },
+  });
+  const [c1] = archiveEntriesOf(reverted, DECLARED);
+  assert.equal(c1?.verdict, 'RolledBack');
+  assert.equal(c1?.reasons?.[0], `Reverted after promotion: ${regression}`);
+  const passed = cycle('Promoted', [{ ...code('c1', 'Passed', SHA_A), score: 30 }], {
+    selected: 'c1',
+    watch: { phase: 'Passed', message: 'ok', until: '2026-12-01T10:15:00Z', counts: [] },
+  });
+  assert.equal(archiveEntriesOf(passed, DECLARED)[0]?.verdict, 'Promoted');
+});

@@ -133,6 +133,8 @@ export interface CanaryPort {
    * against the one before it, and the revert when it regressed (status.watch).
    */
   watchAfterPromotion?(cycle: CycleContext): Promise<WatchOutcome>;
+  /** A promotion taken back on request (an incident soon after it): the watch becomes Reverting, or why not. */
+  revertAfterPromotion?(cycle: CycleContext, reason: string): Promise<WatchOutcome | { refused: string }>;
 }
 
 /** The work this operator can do for each phase; a phase without its port fails naming what is missing. */

@@ -58,10 +58,10 @@ export type HealingDecision =
   | { action: 'none'; reason: string }
   /** A trigger fires but has not held long enough; look again after `afterMs`. */
   | { action: 'wait'; reason: string; afterMs: number }
-  | { action: 'revert'; to: string; from: string; reason: string }
+  | { action: 'revert'; to: string; from: string; incident: string; reason: string }
   | { action: 'remediate'; incident: string; reason: string }
   /** An incident, but a limit holds the remediation back; look again after `afterMs` when it can lift. */
-  | { action: 'held'; reason: string; afterMs?: number };
+  | { action: 'held'; incident: string; reason: string; afterMs?: number };
 
 const DAY_MS = 24 * 3_600_000;
 
@@ -89,6 +89,7 @@ export function decideIncident(
   if (history.activeRemediation) {
     return {
       action: 'held',
+      incident,
       reason: `Incident (${incident}), but remediation cycle ${history.activeRemediation} is still running: one at a time.`,
     };
   }
@@ -96,6 +97,7 @@ export function decideIncident(
   if (promotion && !promotion.reverted && promotion.previous && age <= limits.revertWithinMs) {
     return {
       action: 'revert',
+      incident,
       to: promotion.previous,
       from: promotion.revision,
       reason: `Incident (${incident}) ${Math.round(age / 1000)}s after ${promotion.revision} was promoted: ${promotion.previous}, the revision before it, goes back first.`,
@@ -106,6 +108,7 @@ export function decideIncident(
     if (wait > 0) {
       return {
         action: 'held',
+        incident,
         reason: `Incident (${incident}), but the last remediation ended ${Math.round((now.getTime() - history.lastRemediationEnd.getTime()) / 1000)}s ago: the cool-down lasts ${Math.round(limits.cooldownMs / 1000)}s.`,
         afterMs: wait,
       };
@@ -118,6 +121,7 @@ export function decideIncident(
   if (today.length >= limits.maxPerDay) {
     return {
       action: 'held',
+      incident,
       reason: `Incident (${incident}), but ${today.length} remediation cycles started in the last 24 h, the daily cap.`,
       afterMs: (today[today.length - limits.maxPerDay] ?? now.getTime()) + DAY_MS - now.getTime(),
     };

@@ -444,6 +444,11 @@ export class KubeCanaryDriver implements CanaryPort {
     return this.watcher.watch(cycle);
   }
 
+  /** A promotion taken back on request (REVERT_ANNOTATION), carried out by the watch. */
+  revertAfterPromotion(cycle: CycleContext, reason: string): Promise<WatchOutcome | { refused: string }> {
+    return this.watcher.beginRevert(cycle, reason);
+  }
+
   /** Records the machine's events on the cycle. */
   private tell(cycle: CycleContext, actions: readonly CanaryAction[]): void {
     for (const action of actions) {

@@ -24,7 +24,15 @@ import {
   templateToRestore,
 } from './previous-template.js';
 import { rolledOut } from './promotion.js';
-import { stepWatch, type WatchAction, type WatchObservations, type WatchSpec } from './promotion-watch.js';
+import {
+  isRevertDecided,
+  revertOnRequest,
+  stableValuesOf,
+  stepWatch,
+  type WatchAction,
+  type WatchObservations,
+  type WatchSpec,
+} from './promotion-watch.js';
 
 /** The watch's figures on Prometheus; OperatorMetrics (telemetry/metrics.ts) implements it. */
 export interface WatchMetrics {
@@ -78,6 +86,7 @@ export class KubePromotionWatcher {
       },
       promotedAt: new Date(promotedAt),
       canaryStart: new Date(canaryStart),
+      canaryStableValues: stableValuesOf(cycle.status.canary?.measurements),
     };
     const provider = this.providerFor(cycle);
 
@@ -141,6 +150,50 @@ export class KubePromotionWatcher {
       watch: state,
       ...(result.requeueAfterMs !== undefined ? { retryAfterMs: result.requeueAfterMs } : {}),
     };
+  }
+
+  /**
+   * A promotion taken back on request (REVERT_ANNOTATION): the watch becomes Reverting to the
+   * ReplicaSet that ran before (the one the watch recorded, else the Deployment's previous one,
+   * provided the Deployment still runs this cycle's revision). Refused, with the reason, when the
+   * Deployment runs something else now or nothing ran before.
+   */
+  async beginRevert(cycle: CycleContext, reason: string): Promise<WatchOutcome | { refused: string }> {
+    const before = cycle.status.watch;
+    if (isRevertDecided(before)) return { watch: before! };
+    const { apps } = this.options.clients;
+    const name = cycle.spec.agentSpec.target.deployment;
+    let previous: { replicaSet: string; revision?: string } | undefined;
+    if (before?.previousReplicaSet) {
+      previous = {
+        replicaSet: before.previousReplicaSet,
+        ...(before.revertedTo ? { revision: before.revertedTo } : {}),
+      };
+    } else {
+      const deployment = await apps.readNamespacedDeployment({ name, namespace: cycle.namespace });
+      const running = deployment.metadata?.annotations?.[REVISION_ANNOTATION];
+      const promoted = cycle.status.promotion?.revision;
+      if (running !== promoted) {
+        return {
+          refused: `Deployment ${name} runs ${running ?? 'a revision the agent did not make'} now, not ${promoted}: there is nothing of this cycle to revert`,
+        };
+      }
+      const replicaSets = await apps.listNamespacedReplicaSet({ namespace: cycle.namespace });
+      const found = previousReplicaSet(deployment, replicaSets.items);
+      if (!found?.metadata?.name) {
+        return { refused: `Deployment ${name} has no earlier ReplicaSet to go back to` };
+      }
+      const revision = revisionNameOf(found);
+      previous = { replicaSet: found.metadata.name, ...(revision ? { revision } : {}) };
+    }
+    const watch = revertOnRequest(before, reason, previous, this.now());
+    this.event(
+      cycle,
+      'Warning',
+      'RevertRequested',
+      `${watch.message}; ${previous.revision ?? 'the revision before'} goes back.`,
+    );
+    return { watch, retryAfterMs: 0 };
   }
 
   /** The metric provider the analysis names; one that reports why when there is none. */

@@ -193,3 +193,25 @@ test('a watch that begins after its window (the operator was down) passes withou
   assert.equal(result.state.phase, 'Passed');
   assert.match(result.state.message, /0 measurements judged/);
 });
+
+test("the canary's own stable rounds are the baseline; Prometheus is asked only for a metric they lack", () => {
+  const second = { ...LATENCY, name: 'p99' };
+  const watchSpec = { ...spec([LATENCY, second]), canaryStableValues: { latency: [0.1, 0.3, 0.2] } };
+  const first = stepWatch(watchSpec, undefined, {}, at(0));
+  const ask = first.actions.find((a) => a.type === 'measureBaseline');
+  assert.ok(ask && ask.type === 'measureBaseline');
+  assert.deepEqual(
+    ask.queries.map((q) => q.metric),
+    ['p99'],
+  );
+  const answered = stepWatch(
+    watchSpec,
+    undefined,
+    { baseline: [{ metric: 'p99', value: value(0.5) }] },
+    at(0),
+  );
+  assert.deepEqual(answered.state.baseline, { latency: 0.2, p99: 0.5 }, 'the median of the rounds');
+  const all = stepWatch({ ...spec([LATENCY]), canaryStableValues: { latency: [0.1] } }, undefined, {}, at(0));
+  assert.deepEqual(all.state.baseline, { latency: 0.1 });
+  assert.ok(!all.actions.some((a) => a.type === 'measureBaseline'));
+});

@@ -6,9 +6,11 @@
 //                     → Reverting → Reverted
 //
 // What the promoted revision is held to: each metric's min and max as in the canary, and its
-// maxRatioToStable against the baseline, what the same query measured on the revision before,
-// averaged over the window's length before the canary started (the canary's own stable
-// measurements would do only while both ran side by side; after promotion nothing else runs).
+// maxRatioToStable against the baseline, what the revision before measured before promotion:
+// the median of the stable values the canary's rounds recorded (the same query, the same hour,
+// side by side), or, for a metric they lack, the same query on the stable Deployment averaged
+// over the window's length before the canary started. After promotion nothing else runs to
+// compare with.
 // A metric fails the watch as it fails a canary: more failed measurements than failureLimit.
 // No data and provider errors are recorded and never revert anything: an unreachable Prometheus
 // must not take a healthy revision out of production, and it does not make the watch pass either
@@ -19,12 +21,14 @@
 // before runs again and has rolled out, and is only carried out once the Reverting state is
 // persisted (the caller checks `before.phase`).
 import type {
+  CanaryMeasurementRecord,
   CanaryMetricCounts,
   HyperAgentSpec,
   ImprovementCycleStatus,
   PromotionWatch,
 } from '../api/schema.js';
 import { parseDuration } from '../util/duration.js';
+import { median } from '../util/median.js';
 import { countJudgement, decide, judgeMeasurement, type Judgement } from './analysis.js';
 import type { Measurement } from './metric-provider.js';
 import { windowAverage } from './production-gain.js';
@@ -37,6 +41,20 @@ export interface WatchSpec {
   promotedAt: Date;
   /** When the canary started: the baseline is the window's length before it. */
   canaryStart: Date;
+  /** What the stable version measured in the canary's rounds, by metric: the first baseline. */
+  canaryStableValues?: Readonly<Record<string, readonly number[]>>;
+}
+
+/** The stable values the canary's rounds recorded, by metric (finite ones only). */
+export function stableValuesOf(
+  measurements: readonly CanaryMeasurementRecord[] | undefined,
+): Record<string, number[]> {
+  const values: Record<string, number[]> = {};
+  for (const record of measurements ?? []) {
+    if (record.stableValue === undefined || !Number.isFinite(record.stableValue)) continue;
+    (values[record.metric] ??= []).push(record.stableValue);
+  }
+  return values;
 }
 
 export interface WatchQuery {
@@ -79,9 +97,35 @@ export function awaitsWatch(spec: HyperAgentSpec, status: ImprovementCycleStatus
   return (
     status?.phase === 'Promoted' &&
     status.promotion !== undefined &&
-    spec.rollout.afterPromotion?.watch === true &&
+    (spec.rollout.afterPromotion?.watch === true || status.watch?.phase === 'Reverting') &&
     !isWatchOver(status.watch)
   );
+}
+
+/** Whether a revert of the promotion was decided already (by the watch or on request). */
+export function isRevertDecided(watch: PromotionWatch | undefined): boolean {
+  return watch?.phase === 'Reverting' || watch?.phase === 'Reverted';
+}
+
+/**
+ * The watch of a promotion taken back on request (REVERT_ANNOTATION): Reverting to the ReplicaSet
+ * that ran before, whatever the watch was doing; the watch's revert carries it out.
+ */
+export function revertOnRequest(
+  before: PromotionWatch | undefined,
+  reason: string,
+  previous: { replicaSet: string; revision?: string },
+  now: Date,
+): PromotionWatch {
+  const { revertedTo: _unknown, ...rest } = before ?? { until: now.toISOString(), counts: [] };
+  return {
+    ...rest,
+    phase: 'Reverting',
+    message: `Revert requested: ${reason}`,
+    decisionTime: now.toISOString(),
+    previousReplicaSet: previous.replicaSet,
+    ...(previous.revision ? { revertedTo: previous.revision } : {}),
+  };
 }
 
 /** Whether a reverted promotion still lacks its revert commit on the cycle branch. */
@@ -156,9 +200,21 @@ export function stepWatch(
   // Watching
   const ratioMetrics = analysis.metrics.filter((m) => m.maxRatioToStable !== undefined);
   if (state.baseline === undefined && ratioMetrics.length > 0) {
+    // first what the revision before measured in the canary's own rounds, side by side with it;
+    // Prometheus over the window before the canary for a metric those rounds did not measure
+    const fromCanary: Record<string, number> = {};
+    for (const metric of ratioMetrics) {
+      const values = spec.canaryStableValues?.[metric.name] ?? [];
+      if (values.length > 0) fromCanary[metric.name] = median(values);
+    }
+    const unmeasured = ratioMetrics.filter((metric) => fromCanary[metric.name] === undefined);
+    if (unmeasured.length === 0) {
+      const next = stepWatch(spec, { ...state, baseline: fromCanary }, observations, now);
+      return { ...next, actions: [...events, ...next.actions] };
+    }
     if (!observations.baseline) {
       const ago = now.getTime() - spec.canaryStart.getTime();
-      const queries = ratioMetrics.map((metric) => ({
+      const queries = unmeasured.map((metric) => ({
         metric: metric.name,
         query: windowAverage(renderMetricQueries(metric, spec.target).canary, windowMs, ago),
       }));
@@ -176,7 +232,7 @@ export function stepWatch(
         requeueAfterMs: intervalMs,
       };
     }
-    const baseline: Record<string, number> = {};
+    const baseline: Record<string, number> = { ...fromCanary };
     for (const { metric, value } of answered) {
       if (value.kind === 'value' && Number.isFinite(value.value)) baseline[metric] = value.value;
     }

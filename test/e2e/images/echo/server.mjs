@@ -24,6 +24,14 @@ const requests = new client.Counter({
   registers: [registry],
 });
 
+const durations = new client.Histogram({
+  name: 'echo_request_duration_seconds',
+  help: 'Time from a request reaching the handler to its answer being sent, by HTTP status code.',
+  labelNames: ['code'],
+  buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+  registers: [registry],
+});
+
 async function serveMetrics(res) {
   const body = await registry.metrics();
   res.writeHead(200, { 'content-type': registry.contentType });
@@ -31,7 +39,12 @@ async function serveMetrics(res) {
 }
 
 function serveEcho(req, res, path) {
-  res.on('finish', () => requests.inc({ code: String(res.statusCode) }));
+  const started = process.hrtime.bigint();
+  res.on('finish', () => {
+    const code = String(res.statusCode);
+    requests.inc({ code });
+    durations.observe({ code }, Number(process.hrtime.bigint() - started) / 1e9);
+  });
   const body = JSON.stringify({ hostname, version, path });
   res.writeHead(200, { 'content-type': 'application/json' });
   res.end(`${body}\n`);
