@@ -40,6 +40,14 @@ apply of an object that does not exist yet needs create besides patch.
 - apiGroups: [""]
   resources: ["configmaps"]
   verbs: ["get", "create", "update"]
+# Self-healing (spec.healing): the target's pods (crash loops, OOM kills), the tails of their logs
+# (redacted before any proposer sees them) and the Events about them, as an incident's evidence.
+- apiGroups: [""]
+  resources: ["pods", "events"]
+  verbs: ["list"]
+- apiGroups: [""]
+  resources: ["pods/log"]
+  verbs: ["get"]
 # No Secrets: each Secret the operator may read opts in with its own Role for that Secret alone
 # (`kubectl hyperagent secret allow NAME --for git|llm|registry`), so the API server refuses every other.
 {{- end }}

@@ -1121,6 +1121,12 @@ export const HealingStatus = Type.Object(
               'Waiting (a trigger fires, not yet for its duration), Reverted (a recent promotion was taken back), Remediating (a remediation cycle runs) or Held (a limit holds the remediation back).',
           }),
           message: Type.String({ maxLength: 1024, description: 'The last decision about it, in words.' }),
+          heldBy: Type.Optional(
+            StringEnum(['OneAtATime', 'Cooldown', 'DailyCap'] as const, {
+              description:
+                'What holds the remediation back, while Held: another cycle running, the cool-down, or the daily cap.',
+            }),
+          ),
           revertedCycle: Type.Optional(
             Type.String({ maxLength: 253, description: 'The cycle whose promotion was reverted.' }),
           ),

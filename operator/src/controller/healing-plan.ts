@@ -14,16 +14,11 @@ import {
   type RecentPromotion,
   type TriggerObservation,
 } from '../policy/incident-decision.js';
+import type { TriggerReading } from '../rollout/incident-observer.js';
 import { isRevertDecided } from '../rollout/promotion-watch.js';
-import { parseDuration } from '../util/duration.js';
 
-/** One trigger as read now; `unknown` (Prometheus failed) keeps what status remembered. */
-export interface TriggerReading {
-  name: string;
-  state: 'firing' | 'ok' | 'unknown';
-  value?: number;
-  message: string;
-}
+export type { TriggerReading };
+import { parseDuration } from '../util/duration.js';
 
 export type HealingAction =
   | { kind: 'none' }
@@ -44,6 +39,8 @@ export interface HealingPlan {
 }
 
 const DEFAULT_INTERVAL = '15s';
+/** How an unknown reading keeps the last figure it knew, once. */
+const LAST_KNOWN = '(last known: ';
 
 /** Whether the triggers are due a check: never checked, or checked an interval ago. */
 export function healingDue(agent: HyperAgent, now: Date): { due: boolean; afterMs: number } {
@@ -73,9 +70,12 @@ export function planHealing(
   const previous = agent.status?.healing;
   const triggers = trackTriggers(previous?.triggers ?? [], readings, now);
   const forMs = new Map(healing.triggers.map((t) => [t.name, parseDuration(t.for ?? '1m')]));
+  // a trigger counts as firing only on a reading that says so now: an unknown one (Prometheus
+  // down) keeps its `since`, but neither detects an incident nor, below, heals one
+  const unknown = new Set(readings.filter((r) => r.state === 'unknown').map((r) => r.name));
   const observations: TriggerObservation[] = triggers.map((t) => ({
     name: t.name,
-    firing: t.firing,
+    firing: t.firing && !unknown.has(t.name),
     ...(t.since ? { firingSince: new Date(t.since) } : {}),
     forMs: forMs.get(t.name) ?? 60_000,
     message: t.message,
@@ -87,7 +87,7 @@ export function planHealing(
     observations,
     recentPromotion(agent, cycles),
     {
-      ...activeRemediation(cycles),
+      ...activeCycle(cycles, previous?.incident, remediations[remediations.length - 1], now, intervalMs),
       remediationStarts: remediations.map((start) => new Date(start)),
       ...lastRemediationEnd(cycles),
     },
@@ -108,8 +108,9 @@ export function planHealing(
     .filter((o) => o.firing && o.firingSince)
     .map((o) => o.firingSince!.getTime());
 
+  const stillUnknown = triggers.some((t) => t.firing && unknown.has(t.name));
   if (decision.action === 'none' || (decision.action === 'wait' && !incident)) {
-    if (incident) {
+    if (incident && !stillUnknown) {
       // no trigger fires any more: the incident is over
       const detected = Date.parse(incident.detectedAt);
       const mitigated = incident.mitigatedAt ? Date.parse(incident.mitigatedAt) : undefined;
@@ -165,7 +166,7 @@ export function planHealing(
       }
       case 'remediate':
         if (
-          current.action === 'Reverted' &&
+          current.revertedCycle !== undefined &&
           revertStillSettling(current, cycles, observations, intervalMs, now)
         ) {
           // the revert needs its rollout and the triggers' windows before it can be said not to help
@@ -182,12 +183,18 @@ export function planHealing(
         break;
       case 'held': {
         const remediating =
-          current.action === 'Remediating' && activeRemediation(cycles).activeRemediation !== undefined;
+          current.action === 'Remediating' &&
+          activeCycle(cycles, current, remediations[remediations.length - 1], now, intervalMs)
+            .activeRemediation !== undefined;
         const next = remediating ? 'Remediating' : 'Held';
-        if (next === 'Held' && (current.action !== 'Held' || current.message !== decision.reason)) {
+        // one Event per limit that holds it back: the reason's figures change at every check
+        if (next === 'Held' && (current.action !== 'Held' || current.heldBy !== decision.limit)) {
           events.push({ type: 'Normal', reason: 'RemediationHeld', message: decision.reason });
         }
-        incident = { ...current, action: next, message: next === 'Held' ? decision.reason : current.message };
+        incident =
+          next === 'Held'
+            ? { ...current, action: 'Held', heldBy: decision.limit, message: decision.reason }
+            : current;
         break;
       }
       case 'wait':
@@ -240,9 +247,11 @@ export function trackTriggers(
   return readings.map((reading) => {
     const before = previous.find((t) => t.name === reading.name);
     if (reading.state === 'unknown') {
-      return before
-        ? { ...before, message: `${reading.message} (kept: ${before.message})`.slice(0, 1024) }
-        : { name: reading.name, firing: false, message: reading.message };
+      if (!before) return { name: reading.name, firing: false, message: reading.message.slice(0, 1024) };
+      const marker = before.message.indexOf(LAST_KNOWN);
+      const known = marker >= 0 ? before.message.slice(marker + LAST_KNOWN.length, -1) : before.message;
+      const kept = ` ${LAST_KNOWN}${known.slice(0, 400)})`;
+      return { ...before, message: `${reading.message.slice(0, 1024 - kept.length)}${kept}` };
     }
     const firing = reading.state === 'firing';
     const since = firing ? (before?.firing && before.since ? before.since : now.toISOString()) : undefined;
@@ -284,9 +293,27 @@ function promotingCycle(cycles: readonly ImprovementCycle[], revision: string): 
   return cycles.find((c) => c.status?.phase === 'Promoted' && c.status.promotion?.revision === revision);
 }
 
-function activeRemediation(cycles: readonly ImprovementCycle[]): { activeRemediation?: string } {
-  const active = cycles.find((c) => isRemediation(c) && !isTerminal(c.status?.phase));
-  return active ? { activeRemediation: active.metadata.name } : {};
+/**
+ * The cycle that keeps a remediation from starting: one that has not ended, a remediation first
+ * (one cycle at a time: two would race to deliver), or the remediation this incident started
+ * within the last two checks, which a cache may not list yet.
+ */
+function activeCycle(
+  cycles: readonly ImprovementCycle[],
+  incident: HealingStatus['incident'] | undefined,
+  lastStart: string | undefined,
+  now: Date,
+  intervalMs: number,
+): { activeRemediation?: string } {
+  const running = cycles.filter((c) => !isTerminal(c.status?.phase));
+  const active = running.find(isRemediation) ?? running[0];
+  if (active) return { activeRemediation: active.metadata.name };
+  const started = incident?.cycle;
+  if (started && incident.action === 'Remediating' && !cycles.some((c) => c.metadata.name === started)) {
+    const at = Date.parse(lastStart ?? '');
+    if (!Number.isNaN(at) && now.getTime() - at < 2 * intervalMs) return { activeRemediation: started };
+  }
+  return {};
 }
 
 function lastRemediationEnd(cycles: readonly ImprovementCycle[]): { lastRemediationEnd?: Date } {

@@ -2,15 +2,22 @@
 // conditions in step with its cycles. Decisions come from planAgent(); this file only observes
 // and acts.
 import type { Logger } from 'pino';
+import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import {
   API_VERSION,
   AGENT_LABEL,
   CYCLES,
   HYPERAGENTS,
+  REVERT_ANNOTATION,
   ROLLBACK_ANNOTATION,
   keyOf,
   splitKey,
 } from '../api/resources.js';
+import type { HealingStatus, IncidentEvidence } from '../api/schema.js';
+import type { CycleEvent } from '../cycle/machine.js';
+import { healingDue, planHealing, remediationStarted, type TriggerReading } from './healing-plan.js';
+import { remediationSpec } from './remediation-spec.js';
+import { cycleNameForSlot } from './schedule.js';
 import type { HyperAgent, ImprovementCycle } from '../api/resources.js';
 import type { KubeClients } from '../kube/clients.js';
 import { statusCodeOf } from '../kube/clients.js';
@@ -25,12 +32,30 @@ import { describeError } from '../kube/clients.js';
 import { writeStatus } from '../kube/status.js';
 import type { ReconcileResult } from './work-queue.js';
 
+/** What the self-healing reads of the cluster; rollout/incident-observer.ts implements it. */
+export interface IncidentPort {
+  read(agent: HyperAgent): Promise<TriggerReading[]>;
+  evidence(
+    agent: HyperAgent,
+    incident: { summary: string; since: Date; detectedAt: Date; triggers: readonly string[] },
+  ): Promise<IncidentEvidence>;
+}
+
+/** The self-healing's figures; OperatorMetrics (telemetry/metrics.ts) implements it. */
+export interface HealingMetrics {
+  incidentDetected(namespace: string, agent: string, detectSeconds: number): void;
+  incidentHealed(namespace: string, agent: string, healSeconds: number, mitigateSeconds?: number): void;
+}
+
 export interface HyperAgentReconcilerDeps {
   clients: KubeClients;
   agents: Informer<HyperAgent>;
   cycles: Informer<ImprovementCycle>;
   events: EventRecorder;
   log: Logger;
+  /** Reads spec.healing's triggers and gathers an incident's evidence; no self-healing without it. */
+  incidents?: IncidentPort;
+  metrics?: HealingMetrics;
   now?: () => Date;
 }
 
@@ -54,7 +79,10 @@ export class HyperAgentReconciler {
     const agent = this.deps.agents.get(name, namespace);
     if (!agent || agent.metadata.deletionTimestamp) return {}; // owned cycles go with it (garbage collector)
     const now = this.now();
-    const cycles = this.withExpected(agent, cyclesOf(agent, this.deps.cycles.list(namespace)));
+    let cycles = this.withExpected(agent, cyclesOf(agent, this.deps.cycles.list(namespace)));
+    // self-healing first: a remediation cycle it starts is running before the schedule is asked
+    const healing = await this.heal(agent, cycles, now);
+    if (healing?.started) cycles = this.withExpected(agent, cycles);
     const plan = planAgent(agent, cycles, now);
 
     if (plan.createCycle) {
@@ -67,14 +95,97 @@ export class HyperAgentReconciler {
     const withRestored = <T extends { stableRevision?: string }>(status: T): T =>
       restored ? { ...status, stableRevision: restored } : status;
 
+    const withHealing = <T extends { healing?: HealingStatus }>(status: T): T =>
+      healing ? { ...status, healing: healing.status } : status;
     const written = await writeStatus(this.deps.clients.custom, HYPERAGENTS, agent, (current) =>
       // on a conflict, the status of the agent as it is now, with this visit's schedule decision:
       // a fresh decision could name a cycle this visit never created (a run request just made)
-      withRestored(current === agent ? plan.status : agentStatus(current, cycles, plan.schedule, now)),
+      withHealing(
+        withRestored(current === agent ? plan.status : agentStatus(current, cycles, plan.schedule, now)),
+      ),
     );
-    for (const event of plan.events)
+    for (const event of [...(healing?.events ?? []), ...plan.events])
       this.deps.events.record(written ?? agent, event.type, event.reason, event.message);
-    return plan.requeueAfterMs !== undefined ? { requeueAfterMs: plan.requeueAfterMs } : {};
+    const wakes = [plan.requeueAfterMs, healing?.requeueAfterMs].filter(
+      (ms): ms is number => ms !== undefined,
+    );
+    return wakes.length > 0 ? { requeueAfterMs: Math.min(...wakes) } : {};
+  }
+
+  /**
+   * spec.healing: reads the triggers when a check is due, decides (healing-plan.ts) and carries the
+   * decision out: a revert is asked of the cycle that promoted the revision (REVERT_ANNOTATION), a
+   * remediation is a new cycle with the incident's evidence. Undefined when there is nothing to
+   * heal or no check is due (the status keeps what it had).
+   */
+  private async heal(
+    agent: HyperAgent,
+    cycles: readonly ImprovementCycle[],
+    now: Date,
+  ): Promise<
+    { status: HealingStatus; events: CycleEvent[]; requeueAfterMs: number; started: boolean } | undefined
+  > {
+    const incidents = this.deps.incidents;
+    if (!agent.spec.healing || !incidents) return undefined;
+    const due = healingDue(agent, now);
+    if (!due.due)
+      return { status: agent.status!.healing!, events: [], requeueAfterMs: due.afterMs, started: false };
+    const readings = await incidents.read(agent);
+    const plan = planHealing(agent, cycles, readings, now);
+    const { namespace, name } = agent.metadata;
+    if (plan.detected) this.deps.metrics?.incidentDetected(namespace, name, plan.detected.detectSeconds);
+    if (plan.healed) {
+      this.deps.metrics?.incidentHealed(
+        namespace,
+        name,
+        plan.healed.healSeconds,
+        plan.healed.mitigateSeconds,
+      );
+    }
+    let status = plan.status;
+    const events = [...plan.events];
+    let started = false;
+    if (plan.action.kind === 'revert') {
+      await this.askRevert(namespace, plan.action.cycle, plan.action.reason);
+    } else if (plan.action.kind === 'remediate') {
+      if (agent.spec.suspend) {
+        const message = 'An incident holds, but the agent is suspended: no remediation cycle starts.';
+        if (status.incident)
+          status = { ...status, incident: { ...status.incident, action: 'Held', message } };
+        if (agent.status?.healing?.incident?.message !== message) {
+          events.push({ type: 'Warning', reason: 'RemediationHeld', message });
+        }
+      } else {
+        const evidence = await incidents.evidence(agent, plan.action);
+        const cycleName = cycleNameForSlot(name, now);
+        const created = await this.createCycle(agent, cycleName, now, evidence);
+        if (created) {
+          started = true;
+          status = remediationStarted(status, cycleName, now);
+          events.push({
+            type: 'Warning',
+            reason: 'RemediationStarted',
+            message: `Remediation cycle ${cycleName} started for the incident: ${plan.action.summary}.`,
+          });
+        }
+      }
+    }
+    return { status, events, requeueAfterMs: plan.requeueAfterMs, started };
+  }
+
+  /** Asks a promoted cycle to take its revision back (its watch carries it out). */
+  private async askRevert(namespace: string, cycle: string, reason: string): Promise<void> {
+    await this.deps.clients.custom.patchNamespacedCustomObject(
+      {
+        group: CYCLES.group,
+        version: CYCLES.version,
+        plural: CYCLES.plural,
+        namespace,
+        name: cycle,
+        body: { metadata: { annotations: { [REVERT_ANNOTATION]: reason.slice(0, 1024) } } },
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
   }
 
   /**
@@ -168,8 +279,16 @@ export class HyperAgentReconciler {
     return restored;
   }
 
-  /** Creates the cycle of a slot; false when it already exists (a restart, or a peer's stale write). */
-  private async createCycle(agent: HyperAgent, name: string, slot: Date): Promise<boolean> {
+  /**
+   * Creates the cycle of a slot; false when it already exists (a restart, or a peer's stale write).
+   * A remediation cycle carries its incident, and its canary judges the incident's measure.
+   */
+  private async createCycle(
+    agent: HyperAgent,
+    name: string,
+    slot: Date,
+    incident?: IncidentEvidence,
+  ): Promise<boolean> {
     const cycle: ImprovementCycle = {
       apiVersion: API_VERSION,
       kind: CYCLES.kind,
@@ -192,7 +311,8 @@ export class HyperAgentReconciler {
         agent: agent.metadata.name,
         slot: slot.toISOString(),
         agentGeneration: agent.metadata.generation ?? 0,
-        agentSpec: agent.spec,
+        agentSpec: incident ? remediationSpec(agent.spec, incident) : agent.spec,
+        ...(incident ? { incident } : {}),
       },
     };
     try {

@@ -16,6 +16,7 @@ import type { OperatorMetrics } from '../telemetry/metrics.js';
 import { CycleReconciler } from './cycle-reconciler.js';
 import { KubeEventRecorder, type EventRecorder } from '../kube/events.js';
 import { HyperAgentReconciler } from './hyperagent-reconciler.js';
+import { KubeIncidentObserver } from '../rollout/incident-observer.js';
 import { Informer } from './informer.js';
 import { createKubeClients, describeError, type KubeClients } from '../kube/clients.js';
 import { LeaderElector } from './leader-election.js';
@@ -73,6 +74,8 @@ export class Manager {
       cycles: this.cycles,
       events,
       log,
+      incidents: new KubeIncidentObserver({ clients: this.clients }),
+      metrics,
     });
     const cycleReconciler = new CycleReconciler({
       clients: this.clients,

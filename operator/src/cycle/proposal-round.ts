@@ -6,7 +6,7 @@
 // (archive-entries.ts). Every port (proposer, policy) is passed in, so the same step runs in the
 // operator and in a test against a real repository. Nothing here throws for what the outside world does wrong: a
 // proposer's failures come back as attempts, a refused patch as a candidate with verdict Refused.
-import type { Candidate, HyperAgentSpec, ProposalRecord } from '../api/schema.js';
+import type { Candidate, HyperAgentSpec, IncidentEvidence, ProposalRecord } from '../api/schema.js';
 import { parameterStrings } from '../policy/archive-record.js';
 import { repeatedAttempt, startingValues } from '../propose/candidate-schema.js';
 import type { ChangedFile, PatchVerdict } from '../policy/patch-policy.js';
@@ -21,6 +21,8 @@ export interface RoundContext {
   agent: { namespace: string; name: string };
   cycle: string;
   spec: HyperAgentSpec;
+  /** A remediation cycle's incident and its evidence. */
+  incident?: IncidentEvidence;
   /** The agent's archive, oldest first. */
   archive: readonly ArchiveEntry[];
   /** Parameter values the deployed service runs with. */
@@ -78,6 +80,7 @@ export async function proposeCandidates(context: RoundContext, ports: ProposePor
     agent: context.agent,
     cycle: context.cycle,
     goal: context.spec.goal,
+    ...(context.incident ? { incident: context.incident } : {}),
     parameters: improvement.parameters,
     current: context.current,
     maxCandidates: improvement.maxCandidates,

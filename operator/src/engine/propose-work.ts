@@ -157,6 +157,7 @@ export class ProposalWork implements ProposePort {
       agent: { namespace: cycle.namespace, name: cycle.spec.agent },
       cycle: cycle.name,
       spec,
+      ...(cycle.spec.incident ? { incident: cycle.spec.incident } : {}),
       archive: inputs.archive,
       current: inputs.current,
       graph,

@@ -73,7 +73,7 @@ test('limits hold a remediation back: one at a time, the cool-down, the daily ca
     at(0),
   );
   assert.equal(running.action, 'held');
-  assert.match(running.reason, /remediation cycle quote-9 is still running: one at a time/);
+  assert.match(running.reason, /cycle quote-9 is still running: one cycle at a time/);
   // even a fresh promotion is not reverted under a running remediation: it is that cycle's to judge
   assert.equal(
     decideIncident(

@@ -37,7 +37,7 @@ export interface RecentPromotion {
 
 /** What the agent did about earlier incidents. */
 export interface HealingHistory {
-  /** A remediation cycle that has not ended. */
+  /** A cycle of the agent that has not ended (a remediation or a scheduled one): one at a time. */
   activeRemediation?: string;
   /** Start times of remediation cycles (any age; only the last 24 h count towards the cap). */
   remediationStarts: readonly Date[];
@@ -61,7 +61,10 @@ export type HealingDecision =
   | { action: 'revert'; to: string; from: string; incident: string; reason: string }
   | { action: 'remediate'; incident: string; reason: string }
   /** An incident, but a limit holds the remediation back; look again after `afterMs` when it can lift. */
-  | { action: 'held'; incident: string; reason: string; afterMs?: number };
+  | { action: 'held'; incident: string; limit: HealingLimit; reason: string; afterMs?: number };
+
+/** What holds a remediation back: another cycle running, the cool-down, or the daily cap. */
+export type HealingLimit = 'OneAtATime' | 'Cooldown' | 'DailyCap';
 
 const DAY_MS = 24 * 3_600_000;
 
@@ -90,7 +93,8 @@ export function decideIncident(
     return {
       action: 'held',
       incident,
-      reason: `Incident (${incident}), but remediation cycle ${history.activeRemediation} is still running: one at a time.`,
+      limit: 'OneAtATime',
+      reason: `Incident (${incident}), but cycle ${history.activeRemediation} is still running: one cycle at a time.`,
     };
   }
   const age = promotion ? now.getTime() - promotion.promotedAt.getTime() : Infinity;
@@ -109,6 +113,7 @@ export function decideIncident(
       return {
         action: 'held',
         incident,
+        limit: 'Cooldown',
         reason: `Incident (${incident}), but the last remediation ended ${Math.round((now.getTime() - history.lastRemediationEnd.getTime()) / 1000)}s ago: the cool-down lasts ${Math.round(limits.cooldownMs / 1000)}s.`,
         afterMs: wait,
       };
@@ -122,6 +127,7 @@ export function decideIncident(
     return {
       action: 'held',
       incident,
+      limit: 'DailyCap',
       reason: `Incident (${incident}), but ${today.length} remediation cycles started in the last 24 h, the daily cap.`,
       afterMs: (today[today.length - limits.maxPerDay] ?? now.getTime()) + DAY_MS - now.getTime(),
     };

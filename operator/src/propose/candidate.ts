@@ -1,6 +1,7 @@
 // What a proposer hands back, and what it is told. Plain data: the engine (archive, policy, git)
 // and every proposer (tuner, openai) speak these types, and nothing here does I/O.
 import type { ParameterSpec, ParameterValues } from '../api/parameters.js';
+import type { IncidentEvidence } from '../api/schema.js';
 import type { ArchiveEntry } from '../policy/archive-entry.js';
 import type { ServiceGraph } from '../represent/graph.js';
 
@@ -41,6 +42,8 @@ export interface ProposalRequest {
   agent: { namespace: string; name: string };
   cycle: string;
   goal: string;
+  /** A remediation cycle's incident and its evidence: what the candidates must remedy. */
+  incident?: IncidentEvidence;
   /** Declared tunables. */
   parameters: readonly ParameterSpec[];
   /** Values the deployed service runs with now (declared parameters only). */

@@ -25,6 +25,8 @@ export class OperatorMetrics {
   private readonly reverts: Counter<'namespace' | 'agent' | 'source'>;
   private readonly detectSeconds: Histogram<'namespace' | 'agent' | 'source'>;
   private readonly mitigateSeconds: Histogram<'namespace' | 'agent' | 'source'>;
+  private readonly incidents: Counter<'namespace' | 'agent'>;
+  private readonly healSeconds: Histogram<'namespace' | 'agent'>;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
@@ -141,6 +143,19 @@ export class OperatorMetrics {
       buckets: [5, 10, 20, 30, 60, 120, 300, 600, 1800],
       registers: [this.registry],
     });
+    this.incidents = new Counter({
+      name: 'hyperagent_incidents_total',
+      help: "Incidents the agent's triggers detected (spec.healing).",
+      labelNames: ['namespace', 'agent'],
+      registers: [this.registry],
+    });
+    this.healSeconds = new Histogram({
+      name: 'hyperagent_time_to_heal_seconds',
+      help: 'From the detection of an incident to no trigger firing any more.',
+      labelNames: ['namespace', 'agent'],
+      buckets: [30, 60, 120, 300, 600, 1200, 1800, 3600, 7200],
+      registers: [this.registry],
+    });
     this.mitigateSeconds = new Histogram({
       name: 'hyperagent_time_to_mitigate_seconds',
       help: 'From the decision to act to the revision before running again, rolled out.',
@@ -226,5 +241,20 @@ export class OperatorMetrics {
       this.detectSeconds.observe({ namespace, agent, source }, detectSeconds);
     if (Number.isFinite(mitigateSeconds))
       this.mitigateSeconds.observe({ namespace, agent, source }, mitigateSeconds);
+  }
+
+  /** An incident detected: from its first trigger holding to detection. */
+  incidentDetected(namespace: string, agent: string, detectSeconds: number): void {
+    this.incidents.inc({ namespace, agent });
+    if (Number.isFinite(detectSeconds))
+      this.detectSeconds.observe({ namespace, agent, source: 'incident' }, detectSeconds);
+  }
+
+  /** An incident over: detection to healed, and to the revert asked for when there was one. */
+  incidentHealed(namespace: string, agent: string, healSeconds: number, mitigateSeconds?: number): void {
+    if (Number.isFinite(healSeconds)) this.healSeconds.observe({ namespace, agent }, healSeconds);
+    if (mitigateSeconds !== undefined && Number.isFinite(mitigateSeconds)) {
+      this.mitigateSeconds.observe({ namespace, agent, source: 'incident' }, mitigateSeconds);
+    }
   }
 }
