@@ -1716,6 +1716,13 @@ export const ImprovementCycleStatus = Type.Object(
         'The selected candidate: the gain the sandbox predicted against what the canary and, after promotion, production showed.',
     }),
     watch: Type.Optional(PromotionWatch),
+    promotionTag: Type.Optional(
+      Type.String({
+        maxLength: 253,
+        description:
+          'The tag hyperagent/<agent>/<revision> on the promoted commit, once pushed: git says what ran.',
+      }),
+    ),
     conditions: Type.Optional(Conditions),
   },
   { description: 'Progress and outcome of the cycle.' },

@@ -730,7 +730,7 @@ test('a promoted cycle whose ledger awaits production is measured once its windo
   assert.equal(asked, 2);
 });
 
-test('a promoted cycle under watch is watched until it is over, then gets its revert commit (retried after git fails), then its ledger', async () => {
+test('a promoted cycle under watch is watched until it is over, then gets its revert commit (retried after git fails), its promotion tag, then its ledger', async () => {
   const w = await world({ spec: { rollout: { afterPromotion: { window: '1m', watch: true } } } });
   const watching = {
     phase: 'Watching' as const,
@@ -778,7 +778,14 @@ test('a promoted cycle under watch is watched until it is over, then gets its re
           },
         }),
       },
-      commit: { commit: canaryPort.commit, revertPromotion: async () => reverts.shift()! },
+      commit: {
+        commit: canaryPort.commit,
+        revertPromotion: async () => reverts.shift()!,
+        tagPromotion: async (cycle) => ({
+          state: 'tagged',
+          tag: `hyperagent/quote/${cycle.status.promotion?.revision}`,
+        }),
+      },
     },
     events: new KubeEventRecorder(w.fake.clients.core, silent, 'test-replica'),
     log: silent,
@@ -813,7 +820,9 @@ test('a promoted cycle under watch is watched until it is over, then gets its re
   const reasons = w.events().map((e) => e.reason);
   assert.ok(reasons.includes('RevertCommitFailed') && reasons.includes('RevertCommitted'), reasons.join(' '));
 
-  // then the ledger, once; the outcome stays Promoted
+  // then the promotion tag (it ran in production, however briefly), then the ledger, once
+  assert.deepEqual(await reconciler.reconcile(KEY), { requeueAfterMs: 0 });
+  assert.equal(w.stored()?.status?.promotionTag, 'hyperagent/quote/quote-1-c1');
   assert.deepEqual(await reconciler.reconcile(KEY), {});
   assert.equal(w.stored()?.status?.gain?.message, 'measured after Reverted');
   assert.equal(w.stored()?.status?.phase, 'Promoted');

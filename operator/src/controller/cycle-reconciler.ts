@@ -20,7 +20,12 @@ import { statusCodeOf, type KubeClients } from '../kube/clients.js';
 import { writeStatus } from '../kube/status.js';
 import type { ReconcileResult } from './work-queue.js';
 import { awaitsProductionGain } from '../rollout/production-gain.js';
-import { awaitsRevertCommit, awaitsWatch, isRevertDecided } from '../rollout/promotion-watch.js';
+import {
+  awaitsPromotionTag,
+  awaitsRevertCommit,
+  awaitsWatch,
+  isRevertDecided,
+} from '../rollout/promotion-watch.js';
 
 export interface CycleReconcilerDeps {
   clients: KubeClients;
@@ -116,6 +121,9 @@ export class CycleReconciler {
     }
     if (awaitsWatch(cycle.spec.agentSpec, cycle.status)) return this.watchAfterPromotion(key, cycle);
     if (awaitsRevertCommit(cycle.status)) return this.writeRevertCommit(key, cycle);
+    if (awaitsPromotionTag(cycle.status) && this.deps.providers.commit?.tagPromotion) {
+      return this.tagPromotion(key, cycle);
+    }
     if (awaitsProductionGain(cycle.status)) return this.measureAfterPromotion(key, cycle);
     if (isTerminal(cycle.status?.phase)) return {};
     const status = cycle.status ?? {};
@@ -259,6 +267,25 @@ export class CycleReconciler {
       'RevertCommitted',
       `Revert commit ${outcome.commit.slice(0, 12)} on ${outcome.branch}: the branch says what runs again.`,
     );
+    return { requeueAfterMs: 0 };
+  }
+
+  /** A promoted commit gets its tag hyperagent/<agent>/<revision>: git says what ran in production. */
+  private async tagPromotion(key: string, cycle: ImprovementCycle): Promise<ReconcileResult> {
+    const outcome = await this.deps.providers.commit!.tagPromotion!(contextOf(cycle));
+    if (outcome.state === 'failed') {
+      await this.deps.events.record(
+        cycle,
+        'Warning',
+        'PromotionTagFailed',
+        `The promotion tag could not be pushed: ${outcome.message}; trying again in a minute.`,
+      );
+      return { requeueAfterMs: REVERT_COMMIT_RETRY_MS };
+    }
+    const written = await writeStatus(this.deps.clients.custom, CYCLES, cycle, (current) =>
+      current === cycle ? { ...(cycle.status ?? {}), promotionTag: outcome.tag } : (current.status ?? {}),
+    );
+    if (written && written !== cycle) this.wroteOver(key, cycle);
     return { requeueAfterMs: 0 };
   }
 

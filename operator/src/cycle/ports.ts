@@ -101,6 +101,10 @@ export interface CommitPort {
   commit(cycle: CycleContext): Promise<WorkOutcome>;
   /** After the watch reverted a promotion: the revert commit on the cycle branch. */
   revertPromotion?(cycle: CycleContext): Promise<RevertOutcome>;
+  /** After a promotion: the tag hyperagent/<agent>/<revision> on the promoted commit, pushed. */
+  tagPromotion?(
+    cycle: CycleContext,
+  ): Promise<{ state: 'tagged'; tag: string } | { state: 'failed'; message: string }>;
 }
 
 /** The revert commit written (or found), or why it could not be (tried again later). */

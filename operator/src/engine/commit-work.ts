@@ -19,6 +19,7 @@ import { isGitLineageError } from '../git/errors.js';
 import { resolveCommit } from '../git/history.js';
 import { pushCycleBranch } from '../git/push.js';
 import { revertOnCycleBranch } from '../git/revert.js';
+import { tagPromoted } from '../git/tag.js';
 import { parameterValues } from '../policy/archive-record.js';
 import type { ProposedCandidate } from '../propose/candidate.js';
 import type { ParameterValues } from '../api/parameters.js';
@@ -128,6 +129,34 @@ export class CommitWork implements CommitPort {
             };
           }
           return { state: 'reverted', commit: reverted.commit, branch: reverted.branch };
+        },
+      );
+    } catch (error) {
+      if (error instanceof SourceUnavailableError || isGitLineageError(error)) {
+        return { state: 'failed', message: error.message };
+      }
+      throw error;
+    }
+  }
+
+  /** The promotion tag on the promoted commit, pushed (found when an earlier attempt pushed it). */
+  async tagPromotion(
+    cycle: CycleContext,
+  ): Promise<{ state: 'tagged'; tag: string } | { state: 'failed'; message: string }> {
+    const { commit, promotion } = cycle.status;
+    if (!commit || !promotion) return { state: 'failed', message: 'the cycle recorded no promoted commit' };
+    const spec = cycle.spec.agentSpec;
+    try {
+      return await this.deps.checkouts.withWorkspace(
+        { namespace: cycle.namespace, agent: cycle.spec.agent, source: spec.source },
+        async (ws) => {
+          const tagged = await tagPromoted(ws, {
+            revision: promotion.revision,
+            commit,
+            cycle: cycle.name,
+            image: promotion.image ?? cycle.status.image ?? 'unknown',
+          });
+          return { state: 'tagged' as const, tag: tagged.tag };
         },
       );
     } catch (error) {

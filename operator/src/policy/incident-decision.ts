@@ -87,7 +87,12 @@ export function decideIncident(
       afterMs: Math.max(0, soonest),
     };
   }
-  const incident = held.map((trigger) => `${trigger.name}: ${trigger.message}`).join('; ');
+  // a message that names its trigger already stands alone ("error-ratio 0.05 > max 0.01")
+  const incident = held
+    .map((trigger) =>
+      trigger.message.startsWith(trigger.name) ? trigger.message : `${trigger.name}: ${trigger.message}`,
+    )
+    .join('; ');
 
   if (history.activeRemediation) {
     return {

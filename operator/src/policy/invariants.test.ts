@@ -1119,3 +1119,27 @@ test('GoalImproved: runs that separate completely pass even when one slow run wi
   const tiny = judged([50.0, 50.1, 50.2], [49.8, 49.7, 49.9]);
   assert.equal(tiny.passed, false, 'apart but under twice the noise floor');
 });
+
+test('a remediation candidate need not be faster, only no slower: the canary judges the remedy', () => {
+  const same = result({
+    candidate: 'c1',
+    benchmark: { p99_ms: [41.1, 40.9, 41.0, 41.2, 40.8], rps: [1000, 1005, 995, 1002, 998] },
+  });
+  const slower = result({
+    candidate: 'c2',
+    benchmark: { p99_ms: [52.0, 51.8, 52.3, 52.1, 51.9], rps: [1000, 1005, 995, 1002, 998] },
+  });
+  const remedy = (candidate: SandboxOutcome) =>
+    judgeCandidate({ spec: SPEC, baseline: BASELINE, candidate, memoryLimitBytes: GIB, remedy: true });
+  assert.equal(
+    checkOf(judge({ candidate: same }), 'GoalImproved').status,
+    'Failed',
+    'an ordinary cycle needs a gain',
+  );
+  const kept = checkOf(remedy(same), 'GoalImproved');
+  assert.equal(kept.status, 'Passed', kept.message);
+  assert.match(kept.message, /a remedy: no worse than the unchanged service, the canary judges the incident/);
+  const worse = checkOf(remedy(slower), 'GoalImproved');
+  assert.equal(worse.status, 'Failed');
+  assert.match(worse.message, /a remedy may not be worse by more than 0\.0% \+ \d+ × noise/);
+});

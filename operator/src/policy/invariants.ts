@@ -93,6 +93,12 @@ type Objective = HyperAgentSpec['objectives'][number];
 
 export interface JudgeInput {
   spec: JudgedSpec;
+  /**
+   * A remediation cycle's candidates: the incident cannot be reproduced in the sandbox, so the
+   * primary objective must not get worse (within its maxRegressionPercent and the noise) instead
+   * of improving; the canary judges the remedy on the incident's own measure.
+   */
+  remedy?: boolean;
   baseline: SandboxOutcome;
   candidate: SandboxOutcome;
   /** The memory limit of one sandbox pod, bytes. */
@@ -101,6 +107,8 @@ export interface JudgeInput {
 
 export interface CycleJudgeInput {
   spec: JudgedSpec;
+  /** A remediation cycle (see JudgeInput.remedy). */
+  remedy?: boolean;
   /** Absent when the baseline was never evaluated: every candidate then fails. */
   baseline?: SandboxOutcome;
   candidates: ReadonlyMap<string, SandboxOutcome>;
@@ -225,7 +233,13 @@ export function judgeCycle(input: CycleJudgeInput): Map<string, CandidateVerdict
     verdicts.set(
       id,
       judgeAgainst(
-        { spec: input.spec, baseline, candidate, memoryLimitBytes: input.memoryLimitBytes },
+        {
+          spec: input.spec,
+          baseline,
+          candidate,
+          memoryLimitBytes: input.memoryLimitBytes,
+          ...(input.remedy ? { remedy: true } : {}),
+        },
         baselineVerdict,
       ),
     );
@@ -266,7 +280,7 @@ function judgeAgainst(input: JudgeInput, baselineVerdict: BaselineVerdict): Cand
   }
   const baseline = input.baseline;
   const required = new Set<Invariant>(spec.verification.invariants);
-  const goal = judgeGoal(spec.objectives, baseline, candidate);
+  const goal = judgeGoal(spec.objectives, baseline, candidate, input.remedy === true);
   const checks = [
     isolation,
     passed('Evaluation', completedMessage(candidate)),
@@ -650,6 +664,7 @@ function judgeGoal(
   objectives: readonly Objective[],
   baseline: SandboxResult,
   candidate: SandboxResult,
+  remedy = false,
 ): GoalJudgement {
   const [primary, ...others] = sandboxObjectives(objectives);
   if (!primary)
@@ -672,7 +687,18 @@ function judgeGoal(
     score = roundScore(main.change);
     const needed = SIGNIFICANCE * main.noise.percent;
     const apart = separated(main, primary.direction);
-    if (main.change > needed) notes.push(figuresText);
+    const allowed = primary.maxRegressionPercent + needed;
+    if (remedy) {
+      // a remedy need not be faster, only no slower: production's canary judges the incident
+      if (-main.change > allowed) {
+        problems.push(
+          `${figuresText}: a remedy may not be worse by more than ${percent(primary.maxRegressionPercent)} + ${SIGNIFICANCE} × noise`,
+        );
+      } else
+        notes.push(
+          `${figuresText}; a remedy: no worse than the unchanged service, the canary judges the incident`,
+        );
+    } else if (main.change > needed) notes.push(figuresText);
     else if (apart && main.change > SIGNIFICANCE * NOISE_FLOOR_PERCENT) {
       notes.push(`${figuresText}; every candidate run beat every baseline run`);
     } else problems.push(`${figuresText}: needs more than ${percent(needed)} better`);

@@ -138,6 +138,16 @@ export function awaitsRevertCommit(status: ImprovementCycleStatus | undefined): 
   );
 }
 
+/** Whether a promoted commit still lacks its promotion tag (after the watch, when there is one). */
+export function awaitsPromotionTag(status: ImprovementCycleStatus | undefined): boolean {
+  return (
+    status?.phase === 'Promoted' &&
+    status.promotion !== undefined &&
+    status.commit !== undefined &&
+    status.promotionTag === undefined
+  );
+}
+
 /** The window of a frozen rollout spec, in ms. */
 export function watchWindowMs(rollout: HyperAgentSpec['rollout']): number {
   return parseDuration(rollout.afterPromotion?.window ?? DEFAULT_WINDOW);

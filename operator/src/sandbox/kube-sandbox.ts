@@ -253,6 +253,7 @@ export class KubeSandbox implements EvaluatePort {
     );
     const verdicts = judgeCycle({
       spec,
+      ...(cycle.spec.incident ? { remedy: true } : {}),
       ...(baselineState ? { baseline: baselineResult ?? { failure: failureText(baselineState) } } : {}),
       candidates: results,
       memoryLimitBytes,
