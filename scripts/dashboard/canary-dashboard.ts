@@ -399,7 +399,53 @@ function panels(): PanelBuilder[] {
         'observed / predicted',
       ),
     ),
+
+    timeseriesPanel(
+      {
+        id: 12,
+        title: 'Incidents',
+        description:
+          "Incidents the agent's healing triggers detected per interval (spec.healing): a trigger that held " +
+          `for its duration. ${COUNTED_RISE}`,
+        gridPos: grid(8, 32, 8),
+      },
+      { unit: 'short', bars: true },
+    )
+      .decimals(0)
+      .withTarget(
+        rangeQuery('A', `sum(${risenOver('hyperagent_incidents_total', AGENT, '$__interval')})`, 'incidents'),
+      ),
+
+    statPanel(
+      {
+        id: 13,
+        title: 'Time to detect, mitigate, heal',
+        description:
+          'Mean seconds over the time range, for incidents: from the first trigger holding to detection, ' +
+          'from detection to the revert asked for or the remedy promoted, and from detection to no trigger ' +
+          `firing. ${COUNTED_RISE}`,
+        gridPos: grid(16, 32, 8),
+      },
+      { unit: 's', decimals: 1 },
+    )
+      .withTarget(
+        instantQuery('A', meanSeconds('hyperagent_time_to_detect_seconds', ', source="incident"'), 'detect'),
+      )
+      .withTarget(
+        instantQuery(
+          'B',
+          meanSeconds('hyperagent_time_to_mitigate_seconds', ', source="incident"'),
+          'mitigate',
+        ),
+      )
+      .withTarget(instantQuery('C', meanSeconds('hyperagent_time_to_heal_seconds', ''), 'heal')),
   ];
+}
+
+/** The mean of a histogram's observations over the time range, counting series that appear in it. */
+function meanSeconds(histogram: string, extra: string): string {
+  const risen = (part: string) => `sum(${risenOver(`${histogram}_${part}`, `${AGENT}${extra}`, '$__range')})`;
+  return `${risen('sum')} / ${risen('count')}`;
 }
 
 /**

@@ -6,7 +6,10 @@ import { API_VERSION, type HyperAgent } from '../../operator/src/api/resources.j
 export const AGENT_NAME = 'quote-latency';
 export const LLM_MODEL = 'demo-model';
 
-/** Canary pods only (`quote-service-canary-<hash>-<id>`); the stable rendering never matches them. */
+/**
+ * Canary pods only (`quote-service-canary-<hash>-<id>`); the stable rendering never matches them.
+ * In a healing trigger {{canary}} names the target itself: its stable pods.
+ */
 const PODS = 'pod=~"{{canary}}-[a-z0-9]+-[a-z0-9]+", route="/quote"';
 const WINDOW = '30s';
 
@@ -94,8 +97,9 @@ export function quoteAgent(namespace: string, addresses: AgentAddresses): HyperA
           { weight: 25, pause: '30s' },
           { weight: 50, pause: '30s' },
         ],
-        // the promoted revision against the one before it, for the ledger (short for the demo)
-        afterPromotion: { window: '1m' },
+        // the promoted revision against the one before it, for the ledger, and watched for a
+        // regression all that time (short for the demo)
+        afterPromotion: { window: '1m', watch: true },
         analysis: {
           prometheus: { address: addresses.prometheus },
           interval: '10s',
@@ -109,7 +113,8 @@ export function quoteAgent(namespace: string, addresses: AgentAddresses): HyperA
             {
               name: 'p99-vs-stable',
               query: `histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{namespace="{{namespace}}", ${PODS}}[${WINDOW}])))`,
-              maxRatioToStable: 1.25,
+              // a remedy may cost latency (a retried call): at most twice stable's p99
+              maxRatioToStable: 2,
               // production's measure of the goal: the ledger compares it with the sandbox's prediction
               objective: 'p99-latency',
             },
@@ -120,6 +125,23 @@ export function quoteAgent(namespace: string, addresses: AgentAddresses): HyperA
             },
           ],
         },
+      },
+      // Self-healing: the quote service's own error ratio on its stable pods, above 1% for 15 s,
+      // is an incident. A promotion younger than 2 minutes is reverted first; otherwise a
+      // remediation cycle starts at once, and its canary must show the error ratio improved.
+      healing: {
+        triggers: [
+          {
+            name: 'error-ratio',
+            query: `(sum(rate(http_requests_total{namespace="{{namespace}}", ${PODS}, code=~"5.."}[${WINDOW}])) or vector(0)) / sum(rate(http_requests_total{namespace="{{namespace}}", ${PODS}}[${WINDOW}]))`,
+            max: 0.01,
+            for: '15s',
+          },
+        ],
+        interval: '5s',
+        revertWithin: '2m',
+        cooldown: '10m',
+        maxPerDay: 4,
       },
     } as unknown as HyperAgent['spec'],
   };

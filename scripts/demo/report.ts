@@ -54,9 +54,51 @@ export interface DemoReport {
   archive: { entries: number; by_verdict: Record<string, number> };
   /** For each delivered candidate: the gain the sandbox predicted against what production showed, percent. */
   gains: GainRow[];
+  /** The third act: an incident the agent healed, with its times and the errors clients saw. */
+  healing: HealingReport;
   started_at: string;
   finished_at: string;
   duration_seconds: number;
+}
+
+export interface ErrorWindow {
+  failed: number;
+  total: number;
+  /** failed / total, percent; null without requests. */
+  ratio_pct: number | null;
+}
+
+export interface HealingReport {
+  /** The share of pricing calls made to fail, and the retries the service ran with then. */
+  fault_rate: number;
+  retries_before: number;
+  fault_at: string;
+  incident: string | null;
+  remediation_cycle: string | null;
+  remediation_outcome: string;
+  /** The parameters the remedy runs with, once promoted. */
+  remedy: Record<string, string> | null;
+  /** From the fault's start to the incident detected (its trigger held for its duration). */
+  time_to_detect_s: number | null;
+  /** From the fault's start to the remedy promoted. */
+  time_to_mitigate_s: number | null;
+  /** From the fault's start to no trigger firing. */
+  time_to_heal_s: number | null;
+  /** What the load generator saw: 20 s before the fault, from the fault to healed, 30 s after. */
+  client_errors: { before: ErrorWindow; during: ErrorWindow; after: ErrorWindow };
+}
+
+/** The healed error ratio must be below this, percent (the issue's pass mark). */
+export const HEALED_ERROR_PCT = 0.5;
+/** The incident must be detected within this many seconds of the fault. */
+export const DETECT_WITHIN_S = 60;
+/** The whole demo must take less than this. */
+export const DEMO_WITHIN_S = 15 * 60;
+
+export function errorWindow(failed: number, total: number): ErrorWindow {
+  const f = Math.max(0, Math.round(failed));
+  const t = Math.max(0, Math.round(total));
+  return { failed: f, total: t, ratio_pct: t > 0 ? round((100 * f) / t, 3) : null };
 }
 
 export interface GainRow {
@@ -163,6 +205,25 @@ export function shortfalls(report: DemoReport): string[] {
   }
   if (report.gains.length < 2)
     problems.push(`only ${report.gains.length} delivered candidates have a gain ledger`);
+  const healing = report.healing;
+  if (healing.remediation_outcome !== 'Promoted') {
+    problems.push(`the remediation cycle ended ${healing.remediation_outcome}, not Promoted`);
+  }
+  if (healing.time_to_detect_s === null || healing.time_to_detect_s > DETECT_WITHIN_S) {
+    problems.push(
+      `the incident was detected ${healing.time_to_detect_s ?? 'never'} s after the fault; at most ${DETECT_WITHIN_S} s`,
+    );
+  }
+  if (healing.time_to_heal_s === null) problems.push('the incident did not heal');
+  const after = healing.client_errors.after.ratio_pct;
+  if (after === null || !(after < HEALED_ERROR_PCT)) {
+    problems.push(
+      `the error ratio after healing is ${after ?? 'unmeasured'}%; below ${HEALED_ERROR_PCT}% is required`,
+    );
+  }
+  if (report.duration_seconds >= DEMO_WITHIN_S) {
+    problems.push(`the demo took ${report.duration_seconds} s; less than ${DEMO_WITHIN_S} s is required`);
+  }
   if (report.failed_requests_during_rollouts !== 0) {
     problems.push(
       `${report.failed_requests_during_rollouts} requests failed while the good version rolled out`,
@@ -211,10 +272,30 @@ export function formatSummary(report: DemoReport): string {
       `gain of ${row.candidate}`,
       `${row.outcome}: sandbox predicted ${percent(row.predicted_pct)}, canary showed ${percent(row.canary_pct)}, production ${percent(row.production_pct)}${row.ratio === null ? '' : ` (ratio ${row.ratio})`}`,
     ]),
+    [
+      'incident (third act)',
+      `${report.healing.incident ?? 'none detected'} — pricing failing ${Math.round(report.healing.fault_rate * 100)}% of calls`,
+    ],
+    [
+      'detected / mitigated / healed',
+      `${seconds(report.healing.time_to_detect_s)} / ${seconds(report.healing.time_to_mitigate_s)} / ${seconds(report.healing.time_to_heal_s)} after the fault (remedy ${report.healing.remediation_outcome}${report.healing.remedy ? ` ${formatParameters(report.healing.remedy)}` : ''})`,
+    ],
+    [
+      'client errors',
+      `before ${windowText(report.healing.client_errors.before)}, during ${windowText(report.healing.client_errors.during)}, after ${windowText(report.healing.client_errors.after)}`,
+    ],
     ['demo took', `${Math.round(report.duration_seconds / 60)} min`],
   ];
   const width = Math.max(...rows.map(([label]) => label.length));
   return rows.map(([label, value]) => `  ${label.padEnd(width)}  ${value}`).join('\n');
+}
+
+function seconds(value: number | null): string {
+  return value === null ? 'n/a' : `${value} s`;
+}
+
+function windowText(window: ErrorWindow): string {
+  return `${window.ratio_pct ?? 'n/a'}% (${window.failed}/${window.total})`;
 }
 
 function formatParameters(parameters: Record<string, unknown>): string {

@@ -39,6 +39,8 @@ import {
   type CycleSummary,
   sandboxP99,
   type DemoReport,
+  errorWindow,
+  type HealingReport,
 } from './report.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -139,10 +141,20 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
     const shown = await kubectlPlugin('hyperagent', 'archive', AGENT_NAME, '-n', namespace);
     for (const line of (shown.code === 0 ? shown.stdout : shown.stderr).trimEnd().split('\n')) say(line);
 
+    heading('a third act: the pricing dependency starts failing a share of its calls');
+    const healed = await healIncident(namespace, llm, prometheus, say, [
+      good.cycle.metadata.name ?? '',
+      bad.cycle.metadata.name ?? '',
+    ]);
+
     await patchAgentSpec(namespace, AGENT_NAME, { suspend: true });
     say("agent suspended: the demo's git server and LLM stand-in stop with the demo");
 
-    const cycles: CycleSummary[] = [summarizeCycle(good.cycle), summarizeCycle(bad.cycle)];
+    const cycles: CycleSummary[] = [
+      summarizeCycle(good.cycle),
+      summarizeCycle(bad.cycle),
+      ...(healed.cycle ? [summarizeCycle(healed.cycle)] : []),
+    ];
     const decision = bad.cycle.status?.canary?.decision;
     const finished = Date.now();
     return {
@@ -168,6 +180,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
       load_rps: LOAD_RPS,
       cycles,
       ...archiveFigures(remembered),
+      healing: healed.report,
       started_at: new Date(started).toISOString(),
       finished_at: new Date(finished).toISOString(),
       duration_seconds: Math.round((finished - started) / 1000),
@@ -175,6 +188,122 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
   }
+}
+
+/**
+ * The third act: the pricing dependency fails a share of its calls (fast 503s), the quote service
+ * (no retries) answers errors, the agent's trigger holds, a remediation cycle starts at once; the
+ * LLM stand-in proposes retries, the sandbox finds them no worse, the canary shows the error ratio
+ * improved, and once promoted the incident heals. The share is chosen from the retries the
+ * service runs with, so that about 4% of pricing calls fail after them.
+ */
+async function healIncident(
+  namespace: string,
+  llm: Awaited<ReturnType<typeof startLlmServer>>,
+  prometheus: PrometheusProvider,
+  say: (line: string) => void,
+  seen: readonly string[],
+): Promise<{ report: HealingReport; cycle?: ImprovementCycle }> {
+  const deployment = JSON.parse(
+    await kubectl('-n', namespace, 'get', 'deployment', 'quote-service', '-o', 'json'),
+  ) as { spec: { template: { spec: { containers: { env?: { name: string; value?: string }[] }[] } } } };
+  const retriesEnv = deployment.spec.template.spec.containers[0]?.env?.find(
+    (e) => e.name === 'QUOTE_RETRIES',
+  );
+  const retries = Number(retriesEnv?.value ?? '2');
+  const faultRate = round(FAILED_CALL_SHARE ** (1 / (retries + 1)), 3);
+  llm.script(reply(JSON.stringify({ candidates: [retryTransientFailures()] })));
+  await patchAgentSpec(namespace, AGENT_NAME, { improvement: { maxCandidates: 1 } });
+  say(`the service runs with ${retries} retries; the LLM stand-in will propose up to 3, with backoff`);
+
+  const before = await loadCount(prometheus, namespace);
+  await sleep(20_000);
+  const atFault = await loadCount(prometheus, namespace);
+  const faultAt = Date.now();
+  await kubectl('-n', namespace, 'set', 'env', 'deployment/pricing', `PRICING_FAULT_RATE=${faultRate}`);
+  say(
+    `kubectl set env deployment/pricing PRICING_FAULT_RATE=${faultRate}: ${Math.round(faultRate * 100)}% of pricing calls fail at once with 503`,
+  );
+
+  const followed = await followCycle(namespace, seen, prometheus, say);
+  const cycle = followed.cycle;
+  const incident = cycle.spec.incident;
+  const detectedAt = incident ? Date.parse(incident.detectedAt) : NaN;
+  if (incident)
+    say(`incident: ${incident.summary}; detected ${seconds(detectedAt - faultAt)} after the fault`);
+  const promotedAt = Date.parse(cycle.status?.promotion?.promotedAt ?? '');
+  let healedAt = NaN;
+  if (cycle.status?.phase === 'Promoted') {
+    const deadline = Date.now() + 180_000;
+    while (Date.now() < deadline && Number.isNaN(healedAt)) {
+      const last = (await getAgent(namespace, AGENT_NAME)).status?.healing?.lastIncident;
+      const at = Date.parse(last?.healedAt ?? '');
+      if (at > faultAt) healedAt = at;
+      else await sleep(2_000);
+    }
+    say(
+      Number.isNaN(healedAt)
+        ? 'the incident did not heal within 3 minutes'
+        : `healed ${seconds(healedAt - faultAt)} after the fault: no trigger fires`,
+    );
+  } else {
+    say(
+      `the remediation cycle ended ${cycle.status?.phase} (${cycle.status?.reason}): ${cycle.status?.message}`,
+    );
+  }
+  const atHealed = await loadCount(prometheus, namespace);
+  await sleep(30_000);
+  const afterwards = await loadSince(prometheus, namespace, atHealed);
+  await kubectl('-n', namespace, 'set', 'env', 'deployment/pricing', 'PRICING_FAULT_RATE-');
+  const window = (from: LoadCount, to: LoadCount) =>
+    errorWindow(to.failed - from.failed, to.total - from.total);
+  const report: HealingReport = {
+    fault_rate: faultRate,
+    retries_before: retries,
+    fault_at: new Date(faultAt).toISOString(),
+    incident: incident?.summary ?? null,
+    remediation_cycle: cycle.metadata.name ?? null,
+    remediation_outcome: cycle.status?.phase ?? 'Unknown',
+    remedy: cycle.status?.promotion?.parameters ?? null,
+    time_to_detect_s: secondsOrNull(detectedAt - faultAt),
+    time_to_mitigate_s: secondsOrNull(promotedAt - faultAt),
+    time_to_heal_s: secondsOrNull(healedAt - faultAt),
+    client_errors: {
+      before: window(before, atFault),
+      during: window(atFault, atHealed),
+      after: window({ total: 0, failed: 0 }, afterwards),
+    },
+  };
+  say(
+    `client errors: before ${percentOf(report.client_errors.before)}, during ${percentOf(report.client_errors.during)}, after ${percentOf(report.client_errors.after)}`,
+  );
+  return { report, cycle };
+}
+
+/** The share of pricing calls that still fail after the service's retries, in the third act. */
+const FAILED_CALL_SHARE = 0.04;
+
+/** The LLM stand-in's remedy: a config change, as an LLM proposes one. */
+export function retryTransientFailures() {
+  return {
+    kind: 'config',
+    parameters: [{ name: 'retries', value: 3 }],
+    summary: 'retry transient pricing failures: up to 3 retries with backoff',
+    rationale:
+      'The pricing API answers a share of calls with 503 at once; the failures are transient, so a retry after a short backoff succeeds and the quote is answered.',
+  };
+}
+
+function secondsOrNull(ms: number): number | null {
+  return Number.isFinite(ms) ? round(ms / 1000, 1) : null;
+}
+
+function seconds(ms: number): string {
+  return `${round(ms / 1000, 1)} s`;
+}
+
+function percentOf(window: { failed: number; total: number; ratio_pct: number | null }): string {
+  return `${window.ratio_pct ?? 'n/a'}% (${window.failed} of ${window.total})`;
 }
 
 export interface QuoteStage {

@@ -49,6 +49,8 @@ function fastAgent(repo: string): HyperAgent {
   ];
   spec.rollout.analysis.interval = '5s';
   spec.rollout.afterPromotion = { window: '30s', watch: false };
+  // five cycles back to back: no self-healing in this test (test/e2e/healing.test.ts has it)
+  delete spec.healing;
   return agent;
 }
 

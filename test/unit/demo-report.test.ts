@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import type { ImprovementCycle } from '../../operator/src/api/resources.js';
 import { progressLines } from '../../scripts/demo/progress.js';
 import {
+  errorWindow,
   reductionPct,
   rollbackSeconds,
   sandboxP99,
@@ -88,8 +89,50 @@ function passingReport(): DemoReport {
         ratio: -15,
       },
     ],
+    healing: {
+      fault_rate: 0.04,
+      retries_before: 0,
+      fault_at: '2026-12-06T10:00:00Z',
+      incident: 'error-ratio 0.026 > max 0.01',
+      remediation_cycle: 'quote-latency-3',
+      remediation_outcome: 'Promoted',
+      remedy: { retries: '3' },
+      time_to_detect_s: 32,
+      time_to_mitigate_s: 210,
+      time_to_heal_s: 245,
+      client_errors: {
+        before: errorWindow(0, 800),
+        during: errorWindow(180, 9000),
+        after: errorWindow(0, 1200),
+      },
+    },
+    duration_seconds: 840,
   } as unknown as DemoReport;
 }
+
+test('the third act pass marks: detected within 60 s, remedy promoted, healed below 0.5%, demo under 15 min', () => {
+  const report = passingReport();
+  const missed = shortfalls({
+    ...report,
+    healing: {
+      ...report.healing,
+      remediation_outcome: 'RolledBack',
+      time_to_detect_s: 75,
+      time_to_heal_s: null,
+      client_errors: { ...report.healing.client_errors, after: errorWindow(12, 1200) },
+    },
+    duration_seconds: 960,
+  });
+  assert.deepEqual(missed, [
+    'the remediation cycle ended RolledBack, not Promoted',
+    'the incident was detected 75 s after the fault; at most 60 s',
+    'the incident did not heal',
+    'the error ratio after healing is 1%; below 0.5% is required',
+    'the demo took 960 s; less than 900 s is required',
+  ]);
+  assert.deepEqual(errorWindow(1, 3), { failed: 1, total: 3, ratio_pct: 33.333 });
+  assert.deepEqual(errorWindow(0, 0), { failed: 0, total: 0, ratio_pct: null });
+});
 
 test('the pass marks: 23% less p99, a promotion, a rollback, no failed request for the good version', () => {
   const report = passingReport();

@@ -633,3 +633,23 @@ test('a remediation just started but not listed yet (a cache behind) is not star
   assert.deepEqual(behind.action, { kind: 'none' }, 'the cycle made 15s ago counts as running');
   assert.equal(behind.status.incident?.action, 'Remediating');
 });
+
+test('a remedy promoted mitigates the incident: time to mitigate runs to its promotion', () => {
+  const detected = planHealing(agent(), [], [firing()], at(0));
+  const started = planHealing(after(detected), [], [firing()], at(30));
+  const recorded = remediationStarted(started.status, 'quote-fix-1', at(30));
+  const fix = remediation('quote-fix-1', 'Promoted', 200);
+  fix.status = {
+    ...fix.status,
+    promotion: { revision: 'quote-fix-1-c1', cycle: 'quote-fix-1', promotedAt: iso(190) },
+  };
+  const stillFiring = planHealing(after(recorded), [fix], [firing()], at(200));
+  assert.equal(stillFiring.status.incident?.mitigatedAt, iso(190));
+  assert.deepEqual(
+    stillFiring.action,
+    { kind: 'none' },
+    'a promotion after the trouble began is never the suspect',
+  );
+  const healed = planHealing(after(stillFiring), [fix], [ok], at(230));
+  assert.deepEqual(healed.healed, { healSeconds: 200, mitigateSeconds: 160 });
+});

@@ -83,9 +83,13 @@ export function planHealing(
   const remediations = (previous?.remediations ?? []).filter(
     (start) => Date.parse(start) > now.getTime() - 24 * 3_600_000,
   );
+  // a promotion made after the trouble began did not cause it (a remedy, say): never the suspect
+  const began = Math.min(
+    ...observations.filter((o) => o.firing && o.firingSince).map((o) => o.firingSince!.getTime()),
+  );
   const decision = decideIncident(
     observations,
-    recentPromotion(agent, cycles),
+    recentPromotion(agent, cycles, began),
     {
       ...activeCycle(cycles, previous?.incident, remediations[remediations.length - 1], now, intervalMs),
       remediationStarts: remediations.map((start) => new Date(start)),
@@ -108,6 +112,10 @@ export function planHealing(
     .filter((o) => o.firing && o.firingSince)
     .map((o) => o.firingSince!.getTime());
 
+  // the remedy reached production: the incident is mitigated, whether or not it has healed yet
+  const remedy = incident?.cycle ? cycles.find((c) => c.metadata.name === incident!.cycle) : undefined;
+  const remedied = remedy?.status?.phase === 'Promoted' ? remedy.status.promotion?.promotedAt : undefined;
+  if (incident && remedied && !incident.mitigatedAt) incident = { ...incident, mitigatedAt: remedied };
   const stillUnknown = triggers.some((t) => t.firing && unknown.has(t.name));
   if (decision.action === 'none' || (decision.action === 'wait' && !incident)) {
     if (incident && !stillUnknown) {
@@ -265,13 +273,15 @@ export function trackTriggers(
   });
 }
 
-/** The agent's latest promotion, and whether it was taken back already. */
+/** The agent's latest promotion no later than `before` (ms), and whether it was taken back already. */
 function recentPromotion(
   agent: HyperAgent,
   cycles: readonly ImprovementCycle[],
+  notAfter: number,
 ): RecentPromotion | undefined {
   const promoted = cycles
     .filter((c) => c.status?.phase === 'Promoted' && c.status.promotion)
+    .filter((c) => !(Date.parse(c.status!.promotion!.promotedAt) > notAfter))
     .sort(
       (a, b) => Date.parse(b.status!.promotion!.promotedAt) - Date.parse(a.status!.promotion!.promotedAt),
     )[0];
