@@ -84,7 +84,7 @@ export interface HealingReport {
   time_to_mitigate_s: number | null;
   /** From the fault's start to no trigger firing. */
   time_to_heal_s: number | null;
-  /** What the load generator saw: 20 s before the fault, from the fault to healed, 30 s after. */
+  /** What the load generator saw: 15 s before the fault, from the fault to healed, 30 s after. */
   client_errors: { before: ErrorWindow; during: ErrorWindow; after: ErrorWindow };
 }
 

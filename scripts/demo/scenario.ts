@@ -217,7 +217,7 @@ async function healIncident(
   say(`the service runs with ${retries} retries; the LLM stand-in will propose up to 3, with backoff`);
 
   const before = await loadCount(prometheus, namespace);
-  await sleep(20_000);
+  await sleep(15_000);
   const atFault = await loadCount(prometheus, namespace);
   const faultAt = Date.now();
   await kubectl('-n', namespace, 'set', 'env', 'deployment/pricing', `PRICING_FAULT_RATE=${faultRate}`);

@@ -46,6 +46,7 @@ import { kubectlPlugin } from '../support/plugin.js';
 import { closedPort } from '../support/ports.js';
 import { ECHO_IMAGE, apps, deleteNamespace } from '../support/workloads.js';
 import {
+  ECHO_FAULTS_IMAGE,
   deployStableEcho,
   loadBetween,
   startLoad,
@@ -54,10 +55,6 @@ import {
 } from '../support/echo-service.js';
 
 const PROMETHEUS_URL = process.env.HYPERAGENT_PROMETHEUS_URL ?? 'http://127.0.0.1:9090';
-const REGISTRY = process.env.HYPERAGENT_REGISTRY ?? 'localhost:5001';
-/** The echo fixture with a FAULT_RATE switch (test/e2e/images/echo-faults). */
-const FAULTS_IMAGE =
-  process.env.HYPERAGENT_E2E_ECHO_FAULTS_IMAGE ?? `${REGISTRY}/hyperagent-e2e-echo-faults:0.2.1`;
 const SERVICE = 'web';
 const STABLE_REPLICAS = 3;
 
@@ -145,7 +142,7 @@ after(async () => {
 test('a good version is promoted through every step under load with no failed request', async () => {
   const cycle = await startCycle('good', {
     candidate: { id: 'c1', kind: 'code', summary: 'the next version of the echo service' },
-    image: FAULTS_IMAGE,
+    image: ECHO_FAULTS_IMAGE,
     commit: 'abc1234',
     // the full values the candidate was evaluated with: the version it reports
     evaluated: { version: 'v2' },
@@ -177,7 +174,7 @@ test('a good version is promoted through every step under load with no failed re
   // the stable Deployment runs the revision; the canary is gone
   const stable = await apps.readNamespacedDeployment({ name: SERVICE, namespace });
   const container = stable.spec!.template.spec!.containers[0]!;
-  assert.equal(container.image, FAULTS_IMAGE);
+  assert.equal(container.image, ECHO_FAULTS_IMAGE);
   assert.equal(container.env?.find((e) => e.name === 'VERSION')?.value, 'v2');
   assert.equal(stable.spec!.template.metadata?.labels?.[ROLE_LABEL], 'stable');
   await assertNoCanary();
@@ -194,7 +191,7 @@ test('a good version is promoted through every step under load with no failed re
   const entry = agent.status?.history?.[0];
   assert.deepEqual(entry, promotion);
   assert.equal(entry?.revision, `${cycle.name}-c1`);
-  assert.equal(entry?.image, FAULTS_IMAGE);
+  assert.equal(entry?.image, ECHO_FAULTS_IMAGE);
   assert.equal(entry?.commit, 'abc1234');
   assert.equal(entry?.cycle, cycle.name);
   if (await historyKeepsParameters()) assert.deepEqual(entry?.parameters, { version: 'v2' });
@@ -435,7 +432,7 @@ test('kubectl hyperagent rollback --to puts the earlier image back, under load, 
   for (;;) {
     const stable = await apps.readNamespacedDeployment({ name: SERVICE, namespace });
     const container = stable.spec!.template.spec!.containers[0]!;
-    if (container.image === FAULTS_IMAGE) {
+    if (container.image === ECHO_FAULTS_IMAGE) {
       assert.equal(container.env?.find((e) => e.name === 'VERSION')?.value, 'v2');
       break;
     }

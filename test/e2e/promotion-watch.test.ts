@@ -32,14 +32,17 @@ import {
   kubeConfig,
   kubectl,
 } from '../support/cluster.js';
-import { deployStableEcho, loadBetween, startLoad, type EchoService } from '../support/echo-service.js';
+import {
+  ECHO_FAULTS_IMAGE,
+  deployStableEcho,
+  loadBetween,
+  startLoad,
+  type EchoService,
+} from '../support/echo-service.js';
 import { createRemote, git, workspaceOn, type TestRemote } from '../support/git-repos.js';
 import { apps, deleteNamespace } from '../support/workloads.js';
 
 const PROMETHEUS_URL = process.env.HYPERAGENT_PROMETHEUS_URL ?? 'http://127.0.0.1:9090';
-const REGISTRY = process.env.HYPERAGENT_REGISTRY ?? 'localhost:5001';
-const FAULTS_IMAGE =
-  process.env.HYPERAGENT_E2E_ECHO_FAULTS_IMAGE ?? `${REGISTRY}/hyperagent-e2e-echo-faults:0.2.1`;
 const SERVICE = 'web';
 const REPLICAS = 3;
 /** The promoted version's pods turn slow this long after they start: after the canary, not during it. */
@@ -76,7 +79,7 @@ const echo = (): EchoService => ({ namespace, name: SERVICE });
 before(async () => {
   namespace = await freshNamespace('e2e-watch');
   remote = await createRemote();
-  await deployStableEcho(echo(), { replicas: REPLICAS, image: FAULTS_IMAGE });
+  await deployStableEcho(echo(), { replicas: REPLICAS, image: ECHO_FAULTS_IMAGE });
   await startLoad(echo());
 });
 
@@ -273,7 +276,7 @@ async function startCycle(
         score: 1,
       },
     ],
-    image: FAULTS_IMAGE,
+    image: ECHO_FAULTS_IMAGE,
     commit,
   };
   return { namespace, name: created.metadata.name, uid, spec: created.spec, status };

@@ -6,6 +6,11 @@ import assert from 'node:assert/strict';
 import { kubectl } from './cluster.js';
 import { ECHO_IMAGE, applyJson, restrictedContainer } from './workloads.js';
 
+const REGISTRY = process.env.HYPERAGENT_REGISTRY ?? 'localhost:5001';
+/** The echo fixture with FAULT_RATE, SLOW_MS and FAULTS_AFTER_S switches (test/e2e/images/echo-faults). */
+export const ECHO_FAULTS_IMAGE =
+  process.env.HYPERAGENT_E2E_ECHO_FAULTS_IMAGE ?? `${REGISTRY}/hyperagent-e2e-echo-faults:0.2.1`;
+
 export interface EchoService {
   namespace: string;
   /** The Deployment, its Service and its container's name prefix. */

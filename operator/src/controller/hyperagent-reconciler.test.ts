@@ -31,7 +31,7 @@ import {
   type FakeInformer,
   type StoredObject,
 } from '../../../test/support/fake-kube.js';
-import { HyperAgentReconciler } from './hyperagent-reconciler.js';
+import { HyperAgentReconciler, type IncidentPort } from './hyperagent-reconciler.js';
 import type { ReconcileResult } from './work-queue.js';
 
 const NS = 'shop';
@@ -89,6 +89,7 @@ type Event = StoredObject & {
 interface World {
   fake: FakeKube;
   cycles: FakeInformer<Cycle>;
+  agents: FakeInformer<Agent>;
   /** One visit of the agent, as the work queue makes it; the clock moves a second. */
   visit(): Promise<ReconcileResult>;
   /** Sets the clock. */
@@ -115,7 +116,14 @@ interface Deployment extends StoredObject {
 }
 
 /** An agent `quote` created at T0 (with `status` written, as an earlier reconcile left it); the clock stands at T0 + 1s. */
-async function world(options: { status?: HyperAgentStatus; annotations?: Record<string, string> } = {}) {
+async function world(
+  options: {
+    status?: HyperAgentStatus;
+    annotations?: Record<string, string>;
+    spec?: Record<string, unknown>;
+    incidents?: IncidentPort;
+  } = {},
+) {
   let clock = T0 + 1000;
   const fake = new FakeKube(() => new Date(clock));
   const agents = fake.informer<Agent>(AGENTS);
@@ -126,6 +134,7 @@ async function world(options: { status?: HyperAgentStatus; annotations?: Record<
     cycles: cycles.asInformer(),
     events: new KubeEventRecorder(fake.clients.core, silent, 'test-replica'),
     log: silent,
+    ...(options.incidents ? { incidents: options.incidents } : {}),
     now: () => new Date(clock),
   });
   const custom = fake.clients.custom;
@@ -141,6 +150,7 @@ async function world(options: { status?: HyperAgentStatus; annotations?: Record<
       interval: '1h',
       parameters: [{ name: 'cache-size', env: 'CACHE_SIZE', type: 'integer', min: 1, max: 1024 }],
     },
+    ...options.spec,
   });
   const saved = clock;
   clock = T0;
@@ -194,6 +204,7 @@ async function world(options: { status?: HyperAgentStatus; annotations?: Record<
   const w = {
     fake,
     cycles,
+    agents,
     async visit() {
       const result = await reconciler.reconcile(KEY);
       await new Promise((resolve) => setImmediate(resolve)); // events are recorded in the background
@@ -596,4 +607,48 @@ test('a run request that arrives while a status write conflicts is still answere
     [cycleName(T0), cycleName(T0 + 10 * MINUTE)],
     'the run request got its cycle',
   );
+});
+
+test('self-healing: an incident is detected once, even when the cache has not shown the last check yet', async () => {
+  const reads: number[] = [];
+  const w = await world({
+    spec: {
+      healing: {
+        triggers: [{ name: 'errors', query: 'x', max: 0.01, for: '10s' }],
+        interval: '5s',
+        cooldown: '10m',
+      },
+    },
+    incidents: {
+      read: async () => {
+        reads.push(Date.now());
+        return [{ name: 'errors', state: 'firing', value: 0.05, message: 'errors 0.05 > max 0.01' }];
+      },
+      evidence: async (_agent, incident) => ({
+        summary: incident.summary,
+        since: incident.since.toISOString(),
+        detectedAt: incident.detectedAt.toISOString(),
+        triggers: [...incident.triggers],
+        series: [],
+        events: [],
+        logs: [],
+      }),
+    },
+  });
+  await w.visit(); // the first check: the trigger fires, not yet for 10 s (and the first cycle starts)
+  assert.equal(w.agent().status?.healing?.triggers[0]?.firing, true);
+  w.agents.freeze(); // the watch lags behind every write from here on
+  for (const second of [12, 18, 24]) {
+    w.at(T0 + second * 1000);
+    await w.visit();
+  }
+  const detected = w.events().filter((e) => e.reason === 'IncidentDetected');
+  assert.equal(detected.length, 1, JSON.stringify(w.events()));
+  assert.equal(
+    w.agent().status?.healing?.incident?.action,
+    'Held',
+    'the scheduled cycle runs: one cycle at a time',
+  );
+  assert.equal(w.agent().status?.healing?.incident?.heldBy, 'OneAtATime');
+  assert.equal(w.events().filter((e) => e.reason === 'RemediationHeld').length, 1);
 });

@@ -71,6 +71,8 @@ export function cyclesOf(agent: HyperAgent, cycles: readonly ImprovementCycle[])
 export class HyperAgentReconciler {
   /** Cycles created by this replica and not yet seen in the cache, by agent key. */
   private readonly expected = new Map<string, ImprovementCycle>();
+  /** The healing status this replica last decided per agent, until the cache shows it. */
+  private readonly healingWritten = new Map<string, HealingStatus>();
 
   constructor(private readonly deps: HyperAgentReconcilerDeps) {}
 
@@ -127,11 +129,20 @@ export class HyperAgentReconciler {
   > {
     const incidents = this.deps.incidents;
     if (!agent.spec.healing || !incidents) return undefined;
-    const due = healingDue(agent, now);
+    // A cache that has not caught up with this replica's last write would replay that check (an
+    // incident detected twice, an Event told twice): the newer of the two is what was decided last.
+    const key = keyOf(agent);
+    const written = this.healingWritten.get(key);
+    const cachedAt = Date.parse(agent.status?.healing?.checkedAt ?? '');
+    const seen: HyperAgent =
+      written && !(Date.parse(written.checkedAt) <= cachedAt)
+        ? { ...agent, status: { ...agent.status, healing: written } }
+        : agent;
+    const due = healingDue(seen, now);
     if (!due.due)
-      return { status: agent.status!.healing!, events: [], requeueAfterMs: due.afterMs, started: false };
-    const readings = await incidents.read(agent);
-    const plan = planHealing(agent, cycles, readings, now);
+      return { status: seen.status!.healing!, events: [], requeueAfterMs: due.afterMs, started: false };
+    const readings = await incidents.read(seen);
+    const plan = planHealing(seen, cycles, readings, now);
     const { namespace, name } = agent.metadata;
     if (plan.detected) this.deps.metrics?.incidentDetected(namespace, name, plan.detected.detectSeconds);
     if (plan.healed) {
@@ -170,6 +181,7 @@ export class HyperAgentReconciler {
         }
       }
     }
+    this.healingWritten.set(key, status);
     return { status, events, requeueAfterMs: plan.requeueAfterMs, started };
   }
 

@@ -169,6 +169,14 @@ export class ProposalWork implements ProposePort {
       ...(spec.improvement.proposer.model ? { model: spec.improvement.proposer.model } : {}),
       chooseParent: (past) => {
         const usable = past.filter(usableAsParent);
+        if (cycle.spec.incident) {
+          // a remediation changes what runs now: the latest promoted variant, else the baseline
+          const running = usable
+            .filter((entry) => entry.verdict === 'Promoted')
+            .sort((a, b) => Date.parse(a.evaluatedAt) - Date.parse(b.evaluatedAt))
+            .at(-1);
+          return { ...(running ? { parent: running } : {}), probability: 1 };
+        }
         const choice = selectParent({ archive: usable, rng: xoroshiro128plus(seedOf(cycle)) });
         const odds = choice.odds.find((entry) => entry.id === choice.parent?.id);
         return {
