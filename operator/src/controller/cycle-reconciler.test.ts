@@ -730,7 +730,7 @@ test('a promoted cycle whose ledger awaits production is measured once its windo
   assert.equal(asked, 2);
 });
 
-test('a promoted cycle under watch is watched until it is over, then gets its revert commit (retried after git fails), its promotion tag, then its ledger', async () => {
+test('a promoted cycle gets its promotion tag, is watched until the watch is over, then gets its revert commit (retried after git fails), then its ledger', async () => {
   const w = await world({ spec: { rollout: { afterPromotion: { window: '1m', watch: true } } } });
   const watching = {
     phase: 'Watching' as const,
@@ -789,6 +789,7 @@ test('a promoted cycle under watch is watched until it is over, then gets its re
     },
     events: new KubeEventRecorder(w.fake.clients.core, silent, 'test-replica'),
     log: silent,
+    now: () => new Date(T0 + 10_000),
   });
   w.ports.script.canary = [
     {
@@ -803,6 +804,9 @@ test('a promoted cycle under watch is watched until it is over, then gets its re
     },
   ];
   await w.visitUntil(inPhase('Promoted'));
+  // the promotion tag first: the revision ran in production, whatever the watch finds
+  assert.deepEqual(await reconciler.reconcile(KEY), { requeueAfterMs: 0 });
+  assert.equal(w.stored()?.status?.promotionTag, 'hyperagent/quote/quote-1-c1');
   assert.deepEqual(await reconciler.reconcile(KEY), { requeueAfterMs: 5000 });
   assert.equal(w.stored()?.status?.watch?.phase, 'Watching');
   assert.deepEqual(await reconciler.reconcile(KEY), { requeueAfterMs: 0 });
@@ -820,12 +824,64 @@ test('a promoted cycle under watch is watched until it is over, then gets its re
   const reasons = w.events().map((e) => e.reason);
   assert.ok(reasons.includes('RevertCommitFailed') && reasons.includes('RevertCommitted'), reasons.join(' '));
 
-  // then the promotion tag (it ran in production, however briefly), then the ledger, once
-  assert.deepEqual(await reconciler.reconcile(KEY), { requeueAfterMs: 0 });
-  assert.equal(w.stored()?.status?.promotionTag, 'hyperagent/quote/quote-1-c1');
+  // then the ledger, once; the outcome stays Promoted
   assert.deepEqual(await reconciler.reconcile(KEY), {});
   assert.equal(w.stored()?.status?.gain?.message, 'measured after Reverted');
   assert.equal(w.stored()?.status?.phase, 'Promoted');
   assert.deepEqual(await reconciler.reconcile(KEY), {}, 'nothing more to do');
   assert.equal(watches.length, 0);
+});
+
+test('a promotion tag git cannot push never holds up the watch: it is tried again with backoff, told once', async () => {
+  const w = await world({ spec: { rollout: { afterPromotion: { window: '1m', watch: true } } } });
+  const watching = {
+    phase: 'Watching' as const,
+    message: 'watching',
+    until: new Date(T0 + 60_000).toISOString(),
+    counts: [],
+  };
+  let tags = 0;
+  let watched = 0;
+  const reconciler = new CycleReconciler({
+    clients: w.fake.clients,
+    cycles: w.cache.asInformer(),
+    providers: {
+      ...w.ports.providers(),
+      canary: {
+        advance: w.ports.providers().canary!.advance,
+        watchAfterPromotion: async () => {
+          watched += 1;
+          return { watch: watching, retryAfterMs: 5000 };
+        },
+      },
+      commit: {
+        commit: w.ports.providers().commit!.commit,
+        tagPromotion: async () => {
+          tags += 1;
+          return { state: 'failed', message: 'the remote is unreachable' };
+        },
+      },
+    },
+    events: new KubeEventRecorder(w.fake.clients.core, silent, 'test-replica'),
+    log: silent,
+    now: () => new Date(T0 + 10_000),
+  });
+  w.ports.script.canary = [
+    {
+      state: 'succeeded',
+      message: 'Promoted',
+      status: {
+        canary: canary('Promoted', 100),
+        promotion: { revision: 'quote-1-c1', cycle: NAME, promotedAt: new Date(T0).toISOString() },
+      } as never,
+      result: 'Promoted',
+    },
+  ];
+  await w.visitUntil(inPhase('Promoted'));
+  assert.deepEqual(await reconciler.reconcile(KEY), { requeueAfterMs: 5000 }, 'the watch goes on');
+  assert.equal(w.stored()?.status?.watch?.phase, 'Watching');
+  assert.deepEqual(await reconciler.reconcile(KEY), { requeueAfterMs: 5000 });
+  assert.deepEqual([tags, watched], [1, 2], 'the tag waits for its retry; the watch does not');
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(w.events().filter((e) => e.reason === 'PromotionTagFailed').length, 1);
 });

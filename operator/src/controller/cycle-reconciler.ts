@@ -62,8 +62,12 @@ export async function runWork(
   }
 }
 
-/** How soon to try the revert commit again after git failed. */
+/** How soon to try the revert commit (and first the promotion tag) again after git failed. */
 const REVERT_COMMIT_RETRY_MS = 60_000;
+/** The promotion tag's retries back off up to this. */
+const TAG_RETRY_MAX_MS = 30 * 60_000;
+/** A promotion older than this is no longer tagged (its repository may be gone for good). */
+const TAG_GIVE_UP_MS = 24 * 3_600_000;
 
 /** Set on a cycle while it may own sandbox objects; removed once they are released. */
 export const SANDBOX_FINALIZER = 'hyperagents.io/sandbox-cleanup';
@@ -97,6 +101,8 @@ export class CycleReconciler {
    */
   private readonly writtenFrom = new Map<string, Set<string>>();
 
+  /** When to try a failed promotion tag again, per cycle, and the wait that led there. */
+  private readonly tagRetries = new Map<string, { at: number; delayMs: number }>();
   /** The revert request last refused per cycle, so a refusal is one Event, not one per visit. */
   private readonly refusedReverts = new Map<string, string>();
 
@@ -119,13 +125,19 @@ export class CycleReconciler {
     if (cycle.status?.phase === 'Promoted' && revertReason && !isRevertDecided(cycle.status.watch)) {
       return this.beginRevert(key, cycle, revertReason);
     }
-    if (awaitsWatch(cycle.spec.agentSpec, cycle.status)) return this.watchAfterPromotion(key, cycle);
-    if (awaitsRevertCommit(cycle.status)) return this.writeRevertCommit(key, cycle);
-    if (awaitsPromotionTag(cycle.status) && this.deps.providers.commit?.tagPromotion) {
-      return this.tagPromotion(key, cycle);
-    }
-    if (awaitsProductionGain(cycle.status)) return this.measureAfterPromotion(key, cycle);
-    if (isTerminal(cycle.status?.phase)) return {};
+    // the promotion tag first (the revision ran, whatever follows); a git that fails never holds
+    // up the watch or the ledger: the tag is tried again later, on its own clock
+    const tagRetryMs = await this.tagIfDue(key, cycle);
+    if (tagRetryMs === 0) return { requeueAfterMs: 0 };
+    const later = (result: ReconcileResult): ReconcileResult =>
+      tagRetryMs === undefined || (result.requeueAfterMs !== undefined && result.requeueAfterMs <= tagRetryMs)
+        ? result
+        : { requeueAfterMs: tagRetryMs };
+    if (awaitsWatch(cycle.spec.agentSpec, cycle.status))
+      return later(await this.watchAfterPromotion(key, cycle));
+    if (awaitsRevertCommit(cycle.status)) return later(await this.writeRevertCommit(key, cycle));
+    if (awaitsProductionGain(cycle.status)) return later(await this.measureAfterPromotion(key, cycle));
+    if (isTerminal(cycle.status?.phase)) return later({});
     const status = cycle.status ?? {};
     const phase = status.phase ?? 'Pending';
     const kind = PHASE_WORK[phase];
@@ -270,23 +282,40 @@ export class CycleReconciler {
     return { requeueAfterMs: 0 };
   }
 
-  /** A promoted commit gets its tag hyperagent/<agent>/<revision>: git says what ran in production. */
-  private async tagPromotion(key: string, cycle: ImprovementCycle): Promise<ReconcileResult> {
-    const outcome = await this.deps.providers.commit!.tagPromotion!(contextOf(cycle));
+  /**
+   * A promoted commit gets its tag hyperagent/<agent>/<revision>: git says what ran in production.
+   * 0 when the tag was recorded (come back at once), the wait before the next try after git
+   * failed, undefined when there is nothing to tag or no try is due. Failures back off from a
+   * minute to half an hour, and a promotion older than a day is no longer tagged.
+   */
+  private async tagIfDue(key: string, cycle: ImprovementCycle): Promise<number | undefined> {
+    const tag = this.deps.providers.commit?.tagPromotion;
+    const status = cycle.status;
+    if (!tag || !awaitsPromotionTag(status)) return undefined;
+    const now = (this.deps.now ? this.deps.now() : new Date()).getTime();
+    if (now - Date.parse(status!.promotion!.promotedAt) > TAG_GIVE_UP_MS) return undefined;
+    const retry = this.tagRetries.get(key);
+    if (retry && now < retry.at) return retry.at - now;
+    const outcome = await tag.call(this.deps.providers.commit, contextOf(cycle));
     if (outcome.state === 'failed') {
-      await this.deps.events.record(
-        cycle,
-        'Warning',
-        'PromotionTagFailed',
-        `The promotion tag could not be pushed: ${outcome.message}; trying again in a minute.`,
-      );
-      return { requeueAfterMs: REVERT_COMMIT_RETRY_MS };
+      const delayMs = Math.min(TAG_RETRY_MAX_MS, retry ? retry.delayMs * 2 : REVERT_COMMIT_RETRY_MS);
+      this.tagRetries.set(key, { at: now + delayMs, delayMs });
+      if (!retry) {
+        await this.deps.events.record(
+          cycle,
+          'Warning',
+          'PromotionTagFailed',
+          `The promotion tag could not be pushed: ${outcome.message}; trying again with backoff.`,
+        );
+      }
+      return delayMs;
     }
+    this.tagRetries.delete(key);
     const written = await writeStatus(this.deps.clients.custom, CYCLES, cycle, (current) =>
       current === cycle ? { ...(cycle.status ?? {}), promotionTag: outcome.tag } : (current.status ?? {}),
     );
     if (written && written !== cycle) this.wroteOver(key, cycle);
-    return { requeueAfterMs: 0 };
+    return 0;
   }
 
   /** Remembers that this replica wrote over `cycle`'s version: a cache still showing it must not be acted on. */
