@@ -31,7 +31,7 @@ export interface IncidentObserverOptions {
 /** What an OOM kill counts for: this long after the container ended. */
 export const OOM_WINDOW_MS = 10 * 60_000;
 /** The triggers' values before detection: this far back, this many points. */
-const SERIES_SPAN_S = 600;
+const SERIES_SPAN_S = 300;
 const SERIES_POINTS = 20;
 const MAX_EVENTS = 20;
 const MAX_LOGS = 3;
