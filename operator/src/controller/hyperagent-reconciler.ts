@@ -79,7 +79,10 @@ export class HyperAgentReconciler {
   async reconcile(key: string): Promise<ReconcileResult> {
     const { namespace, name } = splitKey(key);
     const agent = this.deps.agents.get(name, namespace);
-    if (!agent || agent.metadata.deletionTimestamp) return {}; // owned cycles go with it (garbage collector)
+    if (!agent || agent.metadata.deletionTimestamp) {
+      this.healingWritten.delete(key);
+      return {}; // owned cycles go with it (garbage collector)
+    }
     const now = this.now();
     let cycles = this.withExpected(agent, cyclesOf(agent, this.deps.cycles.list(namespace)));
     // self-healing first: a remediation cycle it starts is running before the schedule is asked
