@@ -2,11 +2,21 @@
 import type { CoreV1Api, KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { randomBytes } from 'node:crypto';
+import { API_VERSION, CYCLES } from '../api/resources.js';
 import { describeError } from './clients.js';
 
 export const COMPONENT = 'hyperagent-operator';
 
 export type EventType = 'Normal' | 'Warning';
+
+/** An ImprovementCycle as the object an Event is about, from what the cycle's work knows of it. */
+export function cycleObject(cycle: { name: string; namespace: string; uid: string }): KubernetesObject {
+  return {
+    apiVersion: API_VERSION,
+    kind: CYCLES.kind,
+    metadata: { name: cycle.name, namespace: cycle.namespace, uid: cycle.uid },
+  };
+}
 
 export interface EventRecorder {
   /** Logs now and records the Event in the background: a reconcile never waits for it. */

@@ -23,11 +23,10 @@
 // the agent: the HyperAgent reconciler adds the entry to the agent's history, the one writer of
 // the agent's status.
 import type { V1Deployment } from '@kubernetes/client-node';
-import type { KubernetesObject } from '@kubernetes/client-node';
 import { API_VERSION, CANARY_REQUEST_ANNOTATIONS, CYCLES } from '../api/resources.js';
 import type { ImprovementCycle } from '../api/resources.js';
 import type { GainLedger, HistoryEntry } from '../api/schema.js';
-import type { EventRecorder } from '../kube/events.js';
+import { cycleObject, type EventRecorder } from '../kube/events.js';
 import { statusCodeOf, type KubeClients } from '../kube/clients.js';
 import { readTarget } from '../kube/target.js';
 import {
@@ -457,12 +456,7 @@ export class KubeCanaryDriver implements CanaryPort {
   }
 
   private event(cycle: CycleContext, type: 'Normal' | 'Warning', reason: string, message: string): void {
-    const involved: KubernetesObject = {
-      apiVersion: API_VERSION,
-      kind: CYCLES.kind,
-      metadata: { name: cycle.name, namespace: cycle.namespace, uid: cycle.uid },
-    };
-    this.options.events?.record(involved, type, reason, message);
+    this.options.events?.record(cycleObject(cycle), type, reason, message);
   }
 
   /** The canary's figures: the share of traffic, each new judgement, and the outcome once it ends. */

@@ -3,17 +3,11 @@
 // when the watch begins, before anything else could roll out) and puts that ReplicaSet's pod
 // template back when stepWatch (promotion-watch.ts) decides on a revert. The revert is carried
 // out only once the Reverting state is persisted, and repeated until it has rolled out.
-import {
-  setHeaderOptions,
-  PatchStrategy,
-  type KubernetesObject,
-  type V1ReplicaSet,
-} from '@kubernetes/client-node';
-import { API_VERSION, CYCLES } from '../api/resources.js';
+import { setHeaderOptions, PatchStrategy, type V1ReplicaSet } from '@kubernetes/client-node';
 import type { PromotionWatch } from '../api/schema.js';
 import type { CycleContext, WatchOutcome } from '../cycle/ports.js';
 import { statusCodeOf, type KubeClients } from '../kube/clients.js';
-import type { EventRecorder } from '../kube/events.js';
+import { cycleObject, type EventRecorder } from '../kube/events.js';
 import { REVISION_ANNOTATION } from './canary-deployment.js';
 import type { Measurement, MetricProvider } from './metric-provider.js';
 import { metricProviderFor, type MetricProviderFactory } from './metric-providers.js';
@@ -291,12 +285,7 @@ export class KubePromotionWatcher {
   }
 
   private event(cycle: CycleContext, type: 'Normal' | 'Warning', reason: string, message: string): void {
-    const involved: KubernetesObject = {
-      apiVersion: API_VERSION,
-      kind: CYCLES.kind,
-      metadata: { name: cycle.name, namespace: cycle.namespace, uid: cycle.uid },
-    };
-    this.options.events?.record(involved, type, reason, message);
+    this.options.events?.record(cycleObject(cycle), type, reason, message);
   }
 
   private now(): Date {
