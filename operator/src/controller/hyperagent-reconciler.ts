@@ -28,7 +28,7 @@ import { planManualRollback, type RollbackPlan } from './manual-rollback.js';
 import { isTerminal } from '../cycle/machine.js';
 import { applyRevision } from '../rollout/stable-deployment.js';
 import { readTarget } from '../kube/target.js';
-import { describeError } from '../kube/clients.js';
+import { describeError, pointerToken } from '../kube/clients.js';
 import { writeStatus } from '../kube/status.js';
 import type { ReconcileResult } from './work-queue.js';
 
@@ -274,7 +274,7 @@ export class HyperAgentReconciler {
         );
       }
     }
-    const key = ROLLBACK_ANNOTATION.replace(/~/g, '~0').replace(/\//g, '~1');
+    const key = pointerToken(ROLLBACK_ANNOTATION);
     await clients.custom
       .patchNamespacedCustomObject({
         group: HYPERAGENTS.group,

@@ -70,3 +70,8 @@ export function describeError(error: unknown): string {
   }
   return error instanceof Error ? error.message : String(error);
 }
+
+/** `name` as one JSON Pointer token (RFC 6901): an annotation key in a JSON patch path. */
+export function pointerToken(name: string): string {
+  return name.replace(/~/g, '~0').replace(/\//g, '~1');
+}

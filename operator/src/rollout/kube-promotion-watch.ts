@@ -3,10 +3,15 @@
 // when the watch begins, before anything else could roll out) and puts that ReplicaSet's pod
 // template back when stepWatch (promotion-watch.ts) decides on a revert. The revert is carried
 // out only once the Reverting state is persisted, and repeated until it has rolled out.
-import { setHeaderOptions, PatchStrategy, type V1ReplicaSet } from '@kubernetes/client-node';
+import {
+  setHeaderOptions,
+  PatchStrategy,
+  type V1Deployment,
+  type V1ReplicaSet,
+} from '@kubernetes/client-node';
 import type { PromotionWatch } from '../api/schema.js';
 import type { CycleContext, WatchOutcome } from '../cycle/ports.js';
-import { statusCodeOf, type KubeClients } from '../kube/clients.js';
+import { pointerToken, statusCodeOf, type KubeClients } from '../kube/clients.js';
 import { cycleObject, type EventRecorder } from '../kube/events.js';
 import { REVISION_ANNOTATION } from './canary-deployment.js';
 import type { Measurement, MetricProvider } from './metric-provider.js';
@@ -85,11 +90,11 @@ export class KubePromotionWatcher {
     const provider = this.providerFor(cycle);
 
     const observations: WatchObservations = {};
-    let previous: V1ReplicaSet | undefined;
+    let previous: { replicaSet: V1ReplicaSet; deployment: V1Deployment } | undefined;
     if (before?.phase === 'Reverting') {
       const found = await this.revertState(cycle, before);
       if ('problem' in found) return this.revertProblem(cycle, before, found.problem);
-      previous = found.replicaSet;
+      previous = found;
       observations.reverted = found.reverted;
     }
 
@@ -137,7 +142,7 @@ export class KubePromotionWatcher {
       if (action.type === 'event') this.event(cycle, action.severity, action.reason, action.message);
     }
     if (result.actions.some((a) => a.type === 'revert') && before?.phase === 'Reverting' && previous) {
-      await this.revert(cycle, previous, before);
+      await this.revert(cycle, previous.replicaSet, previous.deployment, before);
     }
     if (state.phase === 'Reverted' && before?.phase === 'Reverting') this.count(cycle, state, now);
     return {
@@ -211,7 +216,9 @@ export class KubePromotionWatcher {
   private async revertState(
     cycle: CycleContext,
     watch: PromotionWatch,
-  ): Promise<{ replicaSet: V1ReplicaSet; reverted: boolean } | { problem: string }> {
+  ): Promise<
+    { replicaSet: V1ReplicaSet; deployment: V1Deployment; reverted: boolean } | { problem: string }
+  > {
     const { apps } = this.options.clients;
     const name = cycle.spec.agentSpec.target.deployment;
     if (!watch.previousReplicaSet) return { problem: 'the watch recorded no ReplicaSet to go back to' };
@@ -228,18 +235,26 @@ export class KubePromotionWatcher {
       throw error;
     }
     const deployment = await apps.readNamespacedDeployment({ name, namespace: cycle.namespace });
-    return { replicaSet, reverted: runsTemplateOf(deployment, replicaSet) && rolledOut(deployment).done };
+    return {
+      replicaSet,
+      deployment,
+      reverted: runsTemplateOf(deployment, replicaSet) && rolledOut(deployment).done,
+    };
   }
 
-  /** Makes the stable Deployment run the ReplicaSet's template again (one JSON patch; repeating it changes nothing). */
-  private async revert(cycle: CycleContext, replicaSet: V1ReplicaSet, watch: PromotionWatch): Promise<void> {
+  /**
+   * Makes the stable Deployment (as just read) run the ReplicaSet's template again: one JSON patch;
+   * repeating it changes nothing.
+   */
+  private async revert(
+    cycle: CycleContext,
+    replicaSet: V1ReplicaSet,
+    deployment: V1Deployment,
+    watch: PromotionWatch,
+  ): Promise<void> {
     const name = cycle.spec.agentSpec.target.deployment;
     const revision = revisionNameOf(replicaSet);
-    const key = REVISION_ANNOTATION.replace(/~/g, '~0').replace(/\//g, '~1');
-    const deployment = await this.options.clients.apps.readNamespacedDeployment({
-      name,
-      namespace: cycle.namespace,
-    });
+    const key = pointerToken(REVISION_ANNOTATION);
     if (runsTemplateOf(deployment, replicaSet)) return;
     const annotated = deployment.metadata?.annotations?.[REVISION_ANNOTATION] !== undefined;
     await this.options.clients.apps.patchNamespacedDeployment(
