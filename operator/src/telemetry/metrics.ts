@@ -158,7 +158,7 @@ export class OperatorMetrics {
     });
     this.mitigateSeconds = new Histogram({
       name: 'hyperagent_time_to_mitigate_seconds',
-      help: 'From the decision to act to the revision before running again, rolled out.',
+      help: 'From the decision to act to the mitigation: the revision before rolled out again (watch), or the revert asked for or the remedy promoted (incident).',
       labelNames: ['namespace', 'agent', 'source'],
       buckets: [5, 10, 20, 30, 60, 120, 300, 600, 1800],
       registers: [this.registry],
