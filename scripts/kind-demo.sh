@@ -54,6 +54,17 @@ build_and_push "$registry/quote-service:$service_version" examples/quote-service
 
 kubectl apply -f examples/kind/prometheus.yaml
 kubectl -n monitoring rollout status deployment/prometheus --timeout=300s
+# The Gateway API (standard channel) with Traefik implementing it: the harness's versions and
+# manifest, with Traefik's upstream image instead of the harness's own build
+# shellcheck source=../test/cluster/versions.sh
+source test/cluster/versions.sh
+kubectl apply --server-side -f \
+  "https://github.com/kubernetes-sigs/gateway-api/releases/download/$GATEWAY_API_VERSION/standard-install.yaml"
+kubectl wait --for=condition=Established --timeout=60s crd/gatewayclasses.gateway.networking.k8s.io \
+  crd/gateways.gateway.networking.k8s.io crd/httproutes.gateway.networking.k8s.io
+sed "s|\${TRAEFIK_IMAGE}|traefik:$TRAEFIK_VERSION|" test/cluster/manifests/gateway.yaml | kubectl apply -f -
+kubectl -n traefik rollout status deployment/traefik --timeout=300s
+kubectl -n traefik wait --for=condition=Programmed gateway/hyperagent --timeout=120s
 # Helm installs CRDs only once; apply the current ones first, as the harness does
 kubectl apply --server-side --force-conflicts -f crds/
 helm upgrade --install hyperagent charts/hyperagent-operator -n hyperagent-system --create-namespace \

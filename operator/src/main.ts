@@ -3,6 +3,7 @@
 import { Command, Option } from 'commander';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { hostname } from 'node:os';
+import { getHeapStatistics } from 'node:v8';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { localRegistryEndpoints, parseRegistryEndpoint } from './engine/registry-endpoints.js';
@@ -149,7 +150,11 @@ const server = await startTelemetryServer(
   opts.metricsPort,
   opts.metricsHost,
 );
-log.info({ port: server.port }, 'telemetry server listening');
+log.info(
+  // the heap limit, for a pod whose memory limit does not fit it (the chart's heapSizeMiB sets it)
+  { port: server.port, heapLimitMiB: Math.round(getHeapStatistics().heap_size_limit / 1048576) },
+  'telemetry server listening',
+);
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {

@@ -7,11 +7,14 @@ export const AGENT_NAME = 'quote-latency';
 export const LLM_MODEL = 'demo-model';
 
 /**
- * Canary pods only (`quote-service-canary-<hash>-<id>`); the stable rendering never matches them.
- * In a healing trigger {{canary}} names the target itself: its stable pods.
+ * What the gateway measured for the canary's backend (Traefik labels a backend's series
+ * `<namespace>-<Service>-<port name>-<port>@kubernetesgateway`): every request, timed and counted
+ * outside the service, so no candidate can write its own verdict. The stable rendering names the
+ * stable Service; in a healing trigger {{canaryService}} names the target's Service itself.
  */
-const PODS = 'pod=~"{{canary}}-[a-z0-9]+-[a-z0-9]+", route="/quote"';
+const BACKEND = 'service="{{namespace}}-{{canaryService}}-http-80@kubernetesgateway"';
 const WINDOW = '30s';
+const ERROR_RATIO = `(sum(rate(traefik_service_requests_total{${BACKEND}, code=~"5.."}[${WINDOW}])) or vector(0)) / sum(rate(traefik_service_requests_total{${BACKEND}}[${WINDOW}]))`;
 
 export interface AgentAddresses {
   /** The service's git repository, over HTTP with Basic auth (Secret `git`). */
@@ -100,19 +103,19 @@ export function quoteAgent(namespace: string, addresses: AgentAddresses): HyperA
         // the promoted revision against the one before it, for the ledger, and watched for a
         // regression all that time (short for the demo)
         afterPromotion: { window: '1m', watch: true },
+        // HTTPRoute backend weights through the cluster's Gateway (examples/quote-service/deploy/route.yaml)
+        trafficRouting: {
+          gatewayAPI: { httpRoute: 'quote-service', header: { name: 'X-Canary', value: 'always' } },
+        },
         analysis: {
           prometheus: { address: addresses.prometheus },
           interval: '10s',
           inconclusiveLimit: 6,
           metrics: [
-            {
-              name: 'error-rate',
-              query: `(sum(rate(http_requests_total{namespace="{{namespace}}", ${PODS}, code=~"5.."}[${WINDOW}])) or vector(0)) / sum(rate(http_requests_total{namespace="{{namespace}}", ${PODS}}[${WINDOW}]))`,
-              max: 0.01,
-            },
+            { name: 'error-rate', query: ERROR_RATIO, max: 0.01 },
             {
               name: 'p99-vs-stable',
-              query: `histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{namespace="{{namespace}}", ${PODS}}[${WINDOW}])))`,
+              query: `histogram_quantile(0.99, sum by (le) (rate(traefik_service_request_duration_seconds_bucket{${BACKEND}}[${WINDOW}])))`,
               // a remedy may cost latency (a retried call and its backoff): at most 3x stable's p99
               maxRatioToStable: 3,
               // production's measure of the goal: the ledger compares it with the sandbox's prediction
@@ -120,20 +123,20 @@ export function quoteAgent(namespace: string, addresses: AgentAddresses): HyperA
             },
             {
               name: 'traffic',
-              query: `sum(rate(http_requests_total{namespace="{{namespace}}", ${PODS}}[${WINDOW}]))`,
+              query: `sum(rate(traefik_service_requests_total{${BACKEND}}[${WINDOW}]))`,
               min: 1,
             },
           ],
         },
       },
-      // Self-healing: the quote service's own error ratio on its stable pods, above 1% for 15 s,
+      // Self-healing: the error ratio the gateway sees from the quote service, above 1% for 15 s,
       // is an incident. A promotion younger than 2 minutes is reverted first; otherwise a
       // remediation cycle starts at once, and its canary must show the error ratio improved.
       healing: {
         triggers: [
           {
             name: 'error-ratio',
-            query: `(sum(rate(http_requests_total{namespace="{{namespace}}", ${PODS}, code=~"5.."}[${WINDOW}])) or vector(0)) / sum(rate(http_requests_total{namespace="{{namespace}}", ${PODS}}[${WINDOW}]))`,
+            query: ERROR_RATIO,
             max: 0.01,
             for: '15s',
           },

@@ -362,11 +362,25 @@ export async function setUpQuoteService(
   // in dependency order: a quote pod started before the pricing Service exists resolves the bare
   // name through the node's upstream DNS instead, and its keep-alive connection stays there
   for (const name of ['pricing', 'quote-service', 'loadgen']) {
+    if (name === 'loadgen') {
+      // the way in: the HTTPRoute through the cluster's Gateway, which the canaries share by weight
+      const routed = await kubectlWithInput(
+        await readFile(join(SERVICE_DIR, 'deploy', 'route.yaml'), 'utf8'),
+        'apply',
+        '-n',
+        namespace,
+        '-f',
+        '-',
+      );
+      say(routed.trim());
+    }
     const applied = await applyServiceManifest(namespace, name, env.serviceImage);
     for (const line of applied.trim().split('\n')) say(line);
     await kubectl('rollout', 'status', '-n', namespace, `deployment/${name}`, '--timeout=240s');
   }
-  say(`pods ready; the load generator sends ${LOAD_RPS} requests/s through Service quote-service`);
+  say(
+    `pods ready; the load generator sends ${LOAD_RPS} requests/s through the Gateway (HTTPRoute quote-service)`,
+  );
   await waitForCleanLoad(new PrometheusProvider({ address: env.prometheusURL }), namespace, say);
   return { repo, password };
 }

@@ -23,6 +23,14 @@ declare -A package_of=(
   # Debian's prometheus package is built without Kubernetes service discovery
   # ("field kubernetes_sd_configs not found"), so the harness builds the upstream server.
   [prometheus]="github.com/prometheus/prometheus/cmd/prometheus@$PROMETHEUS_MODULE_VERSION"
+  # the Gateway API implementation (built from its module's source, see module_source_of)
+  [traefik]="github.com/traefik/traefik/v3/cmd/traefik@$TRAEFIK_VERSION"
+)
+# `go install pkg@version` refuses modules whose go.mod has replace directives (Traefik replaces
+# three dependencies with its own forks). These are built inside a copy of their module's source,
+# where the replace directives apply: tool name -> "module@version".
+declare -A module_source_of=(
+  [traefik]="github.com/traefik/traefik/v3@$TRAEFIK_VERSION"
 )
 # Extra linker flags so the tools report their real version.
 declare -A ldflags_of=(
@@ -31,10 +39,11 @@ declare -A ldflags_of=(
   [kube-router]="-X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version=$KUBE_ROUTER_VERSION"
   [crictl]="-X sigs.k8s.io/cri-tools/pkg/version.Version=$CRICTL_VERSION"
   [prometheus]="-X github.com/prometheus/common/version.Version=$PROMETHEUS_VERSION"
+  [traefik]="-X github.com/traefik/traefik/v3/pkg/version.Version=$TRAEFIK_VERSION"
 )
 
 tools=("$@")
-[ ${#tools[@]} -gt 0 ] || tools=(coredns kube-router registry helm crictl prometheus kubeconform)
+[ ${#tools[@]} -gt 0 ] || tools=(coredns kube-router registry helm crictl prometheus kubeconform traefik)
 
 bin_dir="$HYPERAGENT_CACHE/tools/bin"
 mkdir -p "$bin_dir"
@@ -46,7 +55,21 @@ for tool in "${tools[@]}"; do
     echo "build-tools: building $pkg" >&2
     start=$(date +%s)
     gobin=$(mktemp -d)
-    CGO_ENABLED=0 GOBIN="$gobin" go install -trimpath -ldflags "-s -w ${ldflags_of[$tool]:-}" "$pkg" >&2
+    flags="-s -w ${ldflags_of[$tool]:-}"
+    if [ -n "${module_source_of[$tool]:-}" ]; then
+      # the module cache is read-only: build in a writable copy, the package path relative to it
+      dir=$(cd "$gobin" && go mod download -json "${module_source_of[$tool]}" |
+        sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+      [ -d "$dir" ] || { echo "build-tools: cannot download ${module_source_of[$tool]}" >&2; exit 1; }
+      cp -r "$dir" "$gobin/src"
+      chmod -R u+w "$gobin/src"
+      package_dir=${pkg%@*}
+      package_dir=./${package_dir#"${module_source_of[$tool]%@*}"/}
+      (cd "$gobin/src" && CGO_ENABLED=0 go build -trimpath -ldflags "$flags" -o "$gobin/$tool" "$package_dir") >&2
+      rm -rf "$gobin/src"
+    else
+      CGO_ENABLED=0 GOBIN="$gobin" go install -trimpath -ldflags "$flags" "$pkg" >&2
+    fi
     mv "$gobin"/* "$target"
     rmdir "$gobin"
     echo "build-tools: $tool $version built in $(( $(date +%s) - start ))s" >&2

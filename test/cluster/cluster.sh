@@ -2,8 +2,9 @@
 # A real single-node Kubernetes cluster on this machine, built from Go modules and Debian packages:
 # etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubelet on containerd, kube-proxy
 # (iptables), CoreDNS, a CNI bridge, NetworkPolicy enforcement by kube-router (firewall mode), a
-# local OCI registry, Prometheus discovering pods through the API, and the operator installed by
-# its Helm chart. kind cannot run offline; this harness runs the same chart and manifests.
+# local OCI registry, Prometheus discovering pods through the API, the Gateway API (standard-channel
+# CRDs) implemented by Traefik with one shared Gateway, traefik/hyperagent, and the operator
+# installed by its Helm chart. kind cannot run offline; this harness runs the same chart and manifests.
 #
 #   test/cluster/cluster.sh up [--no-operator]   start whatever is not running (idempotent)
 #   test/cluster/cluster.sh down                 stop every process the harness started
@@ -32,6 +33,7 @@ export API_PORT=6443 LOCAL_REGISTRY_PORT=5001 PROMETHEUS_PORT=9090
 export SERVICE_CIDR=10.96.0.0/16 KUBERNETES_SERVICE_IP=10.96.0.1 CLUSTER_DNS_IP=10.96.0.10
 export CLUSTER_POD_CIDR=10.244.0.0/16 NODE_POD_CIDR=10.244.0.0/24
 export PAUSE_IMAGE=localhost:$LOCAL_REGISTRY_PORT/pause:$PAUSE_VERSION
+export TRAEFIK_IMAGE=localhost:$LOCAL_REGISTRY_PORT/traefik:$TRAEFIK_VERSION
 export PROMETHEUS_SCRAPE_INTERVAL=${PROMETHEUS_SCRAPE_INTERVAL:-5s}
 # A stand-in for "the internet": an HTTP server on a host of its own (a network namespace behind
 # the node), so tests can show egress to an outside address working and then being blocked.
@@ -75,6 +77,24 @@ install_prerequisites() {
   [ -x /usr/lib/cni/bridge ] || "$here/install-deps.sh" containernetworking-plugins
   "$here/build-k8s.sh" kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl >/dev/null
   "$here/build-tools.sh" >/dev/null
+  GATEWAY_API_CRDS=$(gateway_api_crds)
+}
+
+# gateway_api_crds: the directory holding the Gateway API standard-channel CRDs of
+# $GATEWAY_API_VERSION, taken from its Go module (the release's standard-install.yaml holds the
+# same CRDs) and cached by version.
+gateway_api_crds() {
+  local cached=$HYPERAGENT_CACHE/gateway-api/$GATEWAY_API_VERSION/standard module_dir
+  if [ ! -d "$cached" ]; then
+    module_dir=$(cd / && go mod download -json "sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION" |
+      sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+    [ -d "$module_dir/config/crd/standard" ] || { log "cannot download the Gateway API $GATEWAY_API_VERSION module"; return 1; }
+    mkdir -p "$cached.tmp"
+    cp "$module_dir"/config/crd/standard/*.yaml "$cached.tmp/"
+    chmod u+w "$cached.tmp"/*.yaml
+    mv "$cached.tmp" "$cached"
+  fi
+  echo "$cached"
 }
 
 start_control_plane() {
@@ -151,6 +171,27 @@ start_prometheus() {
 apply_addons() {
   envsubst '${NODE_IP} ${LOCAL_REGISTRY_PORT} ${COREDNS_VERSION} ${CLUSTER_DNS_IP} ${PROMETHEUS_PORT}' \
     < "$here/manifests/cluster-addons.yaml" | kubectl_admin apply -f - >/dev/null
+  # the Gateway API CRDs as their project installs them (server-side: they are too large for the
+  # last-applied annotation), then Traefik, the GatewayClass and the Gateway
+  kubectl_admin apply --server-side --force-conflicts -f "$GATEWAY_API_CRDS" >/dev/null
+  kubectl_admin wait --for=condition=Established --timeout=60s -f "$GATEWAY_API_CRDS" >/dev/null
+  envsubst '${TRAEFIK_IMAGE}' < "$here/manifests/gateway.yaml" | kubectl_admin apply -f - >/dev/null
+}
+
+wait_for_gateway() {
+  log "waiting for Traefik and the Gateway traefik/hyperagent"
+  # rollout status, not condition=Available: after a manifest change it waits for the new pod
+  kubectl_admin -n traefik rollout status deployment/traefik --timeout=180s >/dev/null || {
+    log "Traefik did not roll out; see: kubectl -n traefik describe pods; kubectl -n traefik logs deployment/traefik"
+    return 1
+  }
+  local condition
+  for condition in Accepted Programmed; do
+    kubectl_admin -n traefik wait --for=condition=$condition gateway/hyperagent --timeout=60s >/dev/null || {
+      log "the Gateway traefik/hyperagent is not $condition; see: kubectl -n traefik get gateway hyperagent -o yaml; kubectl -n traefik logs deployment/traefik"
+      return 1
+    }
+  done
 }
 
 # heartbeat_fresh SINCE: the node's Ready condition was posted by the kubelet at or after SINCE
@@ -217,6 +258,8 @@ export HYPERAGENT_REGISTRY=localhost:$LOCAL_REGISTRY_PORT
 export HYPERAGENT_PROMETHEUS_URL=http://127.0.0.1:$PROMETHEUS_PORT
 export HYPERAGENT_OUTSIDE_URL=http://$OUTSIDE_IP/
 export HYPERAGENT_NODE_IP=$NODE_IP
+export HYPERAGENT_GATEWAY=traefik/hyperagent
+export HYPERAGENT_GATEWAY_URL=http://traefik.traefik.svc.cluster.local
 export HYPERAGENT_SANDBOX_IMAGE=$(grep '/hyperagent-sandbox:' "$CLUSTER_STATE/images")
 export HYPERAGENT_E2E_QUOTE_IMAGE=$(grep '/hyperagent-e2e-quote:' "$CLUSTER_STATE/images")
 export HYPERAGENT_OPERATOR_IMAGE=$(grep '/hyperagent-operator:' "$CLUSTER_STATE/images")
@@ -250,6 +293,7 @@ cmd_up() {
   apply_addons
   start_node
   wait_for_node
+  wait_for_gateway
   start_prometheus
   write_user_files
   $with_operator && install_operator
@@ -263,6 +307,7 @@ cmd_up() {
 
   Registry:    localhost:$LOCAL_REGISTRY_PORT (push with docker; pods pull localhost:$LOCAL_REGISTRY_PORT/NAME:TAG)
   Prometheus:  http://127.0.0.1:$PROMETHEUS_PORT  (in the cluster: http://prometheus.monitoring:9090)
+  Gateway:     traefik/hyperagent (GatewayClass traefik), in the cluster: http://traefik.traefik.svc.cluster.local
   Logs:        .cluster/logs/
   Stop it:     npm run cluster:down
 

@@ -13,3 +13,7 @@ export PROMETHEUS_VERSION="${PROMETHEUS_VERSION:-3.16.0}"
 PROMETHEUS_MODULE_VERSION="v0.$((300 + $(echo "$PROMETHEUS_VERSION" | cut -d. -f2))).$(echo "$PROMETHEUS_VERSION" | cut -d. -f3)"
 export PROMETHEUS_MODULE_VERSION
 export PAUSE_VERSION="${PAUSE_VERSION:-3.10}"
+# The Gateway API implementation and the Gateway API release its go.mod requires (the CRDs match it).
+# Traefik v3.7 needs modules the Go proxy here does not serve; v3.6 builds.
+export TRAEFIK_VERSION="${TRAEFIK_VERSION:-v3.6.12}"
+export GATEWAY_API_VERSION="${GATEWAY_API_VERSION:-v1.4.0}"

@@ -16,19 +16,15 @@ import { after, before, test } from 'node:test';
 import { DiscoveryV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import pino from 'pino';
 import {
-  AGENT_LABEL,
-  API_VERSION,
   CANARY_REQUEST_ANNOTATIONS,
   CYCLES,
   ROLLBACK_ANNOTATION,
   ROLE_LABEL,
   type HyperAgent,
-  type ImprovementCycle,
 } from '../../operator/src/api/resources.js';
-import type { CanaryStatus, HistoryEntry, ImprovementCycleStatus } from '../../operator/src/api/schema.js';
+import type { CanaryStatus, HistoryEntry } from '../../operator/src/api/schema.js';
 import { KubeEventRecorder } from '../../operator/src/kube/events.js';
 import { createKubeClients } from '../../operator/src/kube/clients.js';
-import { cycleInputsConfigMap } from '../../operator/src/kube/cycle-inputs.js';
 import type { CanaryOutcome, CycleContext } from '../../operator/src/cycle/ports.js';
 import { KubeCanaryDriver } from '../../operator/src/rollout/kube-canary-driver.js';
 import { OperatorMetrics } from '../../operator/src/telemetry/metrics.js';
@@ -45,6 +41,21 @@ import {
 import { kubectlPlugin } from '../support/plugin.js';
 import { closedPort } from '../support/ports.js';
 import { ECHO_IMAGE, apps, deleteNamespace } from '../support/workloads.js';
+import {
+  IN_CLUSTER_PROMETHEUS,
+  countCanaryDeployments,
+  driveCanary,
+  killOperatorPod,
+  operatorDeployment,
+  persistCycleStatus,
+  ownedByAgent,
+  scaleOperator,
+  seconds,
+  sleep,
+  startCanaryCycle,
+  waitForCycle,
+  type CycleFixture,
+} from '../support/canary-cycles.js';
 import {
   ECHO_FAULTS_IMAGE,
   deployStableEcho,
@@ -71,7 +82,8 @@ const driver = new KubeCanaryDriver({
 let namespace: string;
 /** The service the canaries deliver to. */
 const echo = (): EchoService => ({ namespace, name: SERVICE });
-let agentSpec: HyperAgent['spec'];
+/** The agent the cycles deliver for (suspended: the tests start its cycles). */
+let agent: HyperAgent;
 /** A Prometheus that is down: an address where nothing listens. */
 let closedPrometheus: string;
 
@@ -110,7 +122,7 @@ before(async () => {
   namespace = await freshNamespace('e2e-canary');
   await deployStableEcho(echo(), { replicas: STABLE_REPLICAS });
   await startLoad(echo());
-  const agent = await createAgent(
+  agent = await createAgent(
     agentManifest(SERVICE, namespace, {
       suspend: true,
       target: { deployment: SERVICE, container: 'echo', service: SERVICE },
@@ -125,7 +137,6 @@ before(async () => {
       rollout: rollout(),
     }),
   );
-  agentSpec = agent.spec;
 });
 
 after(async () => {
@@ -342,22 +353,13 @@ test('the in-cluster operator killed mid-canary resumes it from status: one cana
       rollout({ prometheus: { address: IN_CLUSTER_PROMETHEUS } }),
       true,
     );
-    await custom.patchNamespacedCustomObjectStatus(
-      {
-        group: CYCLES.group,
-        version: CYCLES.version,
-        plural: CYCLES.plural,
-        namespace,
-        name: cycle.name,
-        body: { status: cycle.status },
-      },
-      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-    );
-    const canaries = countCanaryDeployments();
+    await persistCycleStatus(cycle);
+    const canaries = countCanaryDeployments(namespace, SERVICE);
     await scaleOperator(operator, 1);
     restored = true;
 
     const midway = await waitForCycle(
+      namespace,
       cycle.name,
       (c) => (c.status?.canary?.stepIndex ?? 0) >= 1 && c.status?.canary?.phase === 'Progressing',
       180_000,
@@ -369,22 +371,13 @@ test('the in-cluster operator killed mid-canary resumes it from status: one cana
       assert.ok(Date.now() < deadline, `agent status.canary is ${JSON.stringify(mirrored)}`);
     }
     const killedAt = Date.now();
-    const [pod] = (
-      await core.listNamespacedPod({
-        namespace: OPERATOR_NAMESPACE,
-        labelSelector: 'app.kubernetes.io/instance=hyperagent',
-      })
-    ).items;
-    await core.deleteNamespacedPod({
-      name: pod!.metadata!.name!,
-      namespace: OPERATOR_NAMESPACE,
-      gracePeriodSeconds: 0,
-    });
+    const pod = await killOperatorPod();
     console.log(
-      `operator pod ${pod!.metadata!.name} killed at step ${midway.status!.canary!.stepIndex + 1}, weight ${midway.status!.canary!.weight}%`,
+      `operator pod ${pod} killed at step ${midway.status!.canary!.stepIndex + 1}, weight ${midway.status!.canary!.weight}%`,
     );
 
     const ended = await waitForCycle(
+      namespace,
       cycle.name,
       (c) =>
         c.status?.phase === 'Promoted' || c.status?.phase === 'RolledBack' || c.status?.phase === 'Failed',
@@ -459,15 +452,6 @@ test('kubectl hyperagent rollback --to puts the earlier image back, under load, 
 
 // ---------------------------------------------------------------------------------------------
 
-interface CycleFixture {
-  candidate: { id: string; kind: 'config' | 'code'; summary: string; parameters?: Record<string, string> };
-  image?: string;
-  commit?: string;
-  /** Full parameter values, stored as the cycle's inputs (what the proposal phase writes). */
-  evaluated?: Record<string, string>;
-}
-
-/** A real ImprovementCycle (owner of the canary, subject of its Events) and the context a reconciler would pass. */
 /**
  * Persists a cycle the test drove as the cycle reconciler would have (its status, ended), and makes
  * the agent its owner, as for the cycles the operator starts: the in-cluster operator then folds
@@ -500,20 +484,8 @@ async function persistPromoted(cycle: CycleContext, promotion: HistoryEntry): Pr
 }
 
 /** The label and owner reference the operator puts on the cycles it starts for the agent. */
-async function ownedByTheAgent(): Promise<Pick<ImprovementCycle['metadata'], 'labels' | 'ownerReferences'>> {
-  const owner = await getAgent(namespace, SERVICE);
-  return {
-    labels: { [AGENT_LABEL]: SERVICE },
-    ownerReferences: [
-      {
-        apiVersion: API_VERSION,
-        kind: 'HyperAgent',
-        name: SERVICE,
-        uid: owner.metadata.uid!,
-        controller: true,
-      },
-    ],
-  };
+function ownedByTheAgent(): ReturnType<typeof ownedByAgent> {
+  return ownedByAgent(namespace, SERVICE);
 }
 
 /** The agent once `holds` says so (the operator writes its status soon after a cycle changes). */
@@ -530,71 +502,18 @@ async function startCycle(
   fixture: CycleFixture,
   rolloutSpec: Record<string, unknown> = rollout(),
   /** Label the cycle and make the agent its owner, as the operator does for the cycles it starts. */
-  ownedByAgent = false,
+  owned = false,
 ): Promise<CycleContext> {
   await previousCanaryForgotten();
-  const ownership = ownedByAgent ? await ownedByTheAgent() : {};
-  const created = (await custom.createNamespacedCustomObject({
-    group: CYCLES.group,
-    version: CYCLES.version,
-    plural: CYCLES.plural,
-    namespace,
-    body: {
-      apiVersion: API_VERSION,
-      kind: CYCLES.kind,
-      metadata: {
-        name: `${SERVICE}-${name}`,
-        namespace,
-        ...ownership,
-      },
-      spec: {
-        agent: SERVICE,
-        slot: new Date().toISOString(),
-        agentGeneration: 1,
-        // the API server fills in the defaults of the rollout written here
-        agentSpec: { ...structuredClone(agentSpec), rollout: rolloutSpec },
-      },
-    },
-  })) as ImprovementCycle;
-  const uid = created.metadata.uid!;
-  if (fixture.evaluated) {
-    await core.createNamespacedConfigMap({
-      namespace,
-      body: cycleInputsConfigMap(
-        { namespace, name: created.metadata.name, uid, agent: SERVICE },
-        { [`${fixture.candidate.id}.parameters.json`]: JSON.stringify(fixture.evaluated) },
-      ),
-    });
-  }
-  const status: ImprovementCycleStatus = {
-    phase: 'Canary',
-    selected: fixture.candidate.id,
-    candidates: [{ ...fixture.candidate, verdict: 'Passed', score: 1 }],
-    ...(fixture.image ? { image: fixture.image } : {}),
-    ...(fixture.commit ? { commit: fixture.commit } : {}),
-  };
-  return { namespace, name: created.metadata.name, uid, spec: created.spec, status };
+  return startCanaryCycle({ namespace, agent }, name, fixture, rolloutSpec, owned);
 }
 
-/**
- * Calls advance() as the cycle reconciler does until the canary ends, fails, or `stop` says so:
- * each returned canary state is "persisted" into the context before the next visit.
- */
-async function drive(
+function drive(
   cycle: CycleContext,
-  stop: (state: CanaryStatus) => boolean | void = () => false,
-  timeoutMs = 240_000,
+  stop?: (state: CanaryStatus) => boolean | void,
+  timeoutMs?: number,
 ): Promise<CanaryOutcome> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const outcome = await driver.advance(cycle);
-    if (outcome.state === 'failed') return outcome;
-    cycle.status = { ...cycle.status, canary: outcome.status.canary };
-    if (stop(outcome.status.canary) || outcome.state === 'succeeded') return outcome;
-    assert.ok(Date.now() < deadline, `the canary did not end in time: ${outcome.message}`);
-    // the reconciler's requeue; its watch would come sooner only on a change to the cycle
-    await sleep(Math.min(outcome.retryAfterMs ?? 10_000, 10_000));
-  }
+  return driveCanary(driver, cycle, stop, timeoutMs);
 }
 
 /**
@@ -700,83 +619,4 @@ async function printEvents(cycle: string): Promise<void> {
     .sort((a, b) => Date.parse(String(a.firstTimestamp)) - Date.parse(String(b.firstTimestamp)))
     .map((e) => `  ${e.type} ${e.reason}: ${e.message?.slice(0, 200)}`);
   console.log(`events of ${cycle}:\n${lines.join('\n')}`);
-}
-
-const OPERATOR_NAMESPACE = 'hyperagent-system';
-/** Prometheus as pods reach it (the harness's Service in front of the host's Prometheus). */
-const IN_CLUSTER_PROMETHEUS = 'http://prometheus.monitoring:9090';
-
-async function operatorDeployment(): Promise<string> {
-  const list = await apps.listNamespacedDeployment({
-    namespace: OPERATOR_NAMESPACE,
-    labelSelector: 'app.kubernetes.io/instance=hyperagent',
-  });
-  assert.equal(list.items.length, 1, 'one operator Deployment');
-  return list.items[0]!.metadata!.name!;
-}
-
-async function scaleOperator(name: string, replicas: number): Promise<void> {
-  await kubectl('-n', OPERATOR_NAMESPACE, 'scale', `deployment/${name}`, `--replicas=${replicas}`);
-  if (replicas > 0) {
-    await kubectl('-n', OPERATOR_NAMESPACE, 'rollout', 'status', `deployment/${name}`, '--timeout=120s');
-  } else {
-    await kubectl(
-      '-n',
-      OPERATOR_NAMESPACE,
-      'wait',
-      '--for=delete',
-      'pod',
-      '-l',
-      'app.kubernetes.io/instance=hyperagent',
-      '--timeout=60s',
-    );
-  }
-}
-
-async function waitForCycle(
-  name: string,
-  done: (cycle: ImprovementCycle) => boolean,
-  timeoutMs: number,
-): Promise<ImprovementCycle> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const cycle = (await custom.getNamespacedCustomObject({
-      group: CYCLES.group,
-      version: CYCLES.version,
-      plural: CYCLES.plural,
-      namespace,
-      name,
-    })) as ImprovementCycle;
-    if (done(cycle)) return cycle;
-    assert.ok(Date.now() < deadline, `cycle ${name} is ${cycle.status?.phase}: ${cycle.status?.message}`);
-    await sleep(500);
-  }
-}
-
-/** Counts canary Deployments every 200 ms; stop() gives the most seen at once. */
-function countCanaryDeployments(): { stop(): Promise<number> } {
-  let most = 0;
-  let stopped = false;
-  const poll = (async () => {
-    while (!stopped) {
-      const list = await apps.listNamespacedDeployment({ namespace });
-      most = Math.max(most, list.items.filter((d) => d.metadata?.name !== SERVICE).length);
-      await sleep(200);
-    }
-  })();
-  return {
-    async stop() {
-      stopped = true;
-      await poll;
-      return most;
-    },
-  };
-}
-
-function seconds(ms: number): string {
-  return `${(ms / 1000).toFixed(1)}s`;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

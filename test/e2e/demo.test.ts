@@ -26,7 +26,10 @@ test('the demo: a tuner cycle promoted under load, an LLM change rolled back; ev
   assert.ok(report.candidates_evaluated >= 3, `${report.candidates_evaluated} candidates evaluated`);
   assert.equal(report.bad_canary.outcome, 'RolledBack');
 
-  // what someone looking at the dashboard for the demo's time range would see
+  // what someone looking at the dashboard for the demo's time range would see, once Prometheus
+  // has scraped the operator after the demo's end (its last figures, time to mitigate say, can be
+  // recorded within the last scrape interval)
+  await operatorScrapedAfter(Date.parse(report.finished_at) + 2000);
   const window = `${report.duration_seconds + 60}s`;
   const run = await runDashboardQueries(PROMETHEUS_URL, {
     namespace: NAMESPACE,
@@ -50,3 +53,18 @@ test('the demo: a tuner cycle promoted under load, an LLM change rolled back; ev
   }
   assert.deepEqual(empty, [], 'dashboard queries without data');
 });
+
+/** Waits until Prometheus holds a scrape of the in-cluster operator taken after `time` (ms). */
+async function operatorScrapedAfter(time: number): Promise<void> {
+  const query = 'max(timestamp(up{namespace="hyperagent-system", container="operator"}))';
+  for (const deadline = Date.now() + 60_000; ; await new Promise((resolve) => setTimeout(resolve, 1000))) {
+    const response = await fetch(`${PROMETHEUS_URL}/api/v1/query?query=${encodeURIComponent(query)}`);
+    const body = (await response.json()) as { data?: { result?: { value: [number, string] }[] } };
+    const scraped = Number(body.data?.result?.[0]?.value[1] ?? 0) * 1000;
+    if (scraped > time) return;
+    assert.ok(
+      Date.now() < deadline,
+      `no scrape of the operator after ${new Date(time).toISOString()} within 60 s`,
+    );
+  }
+}

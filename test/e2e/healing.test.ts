@@ -77,7 +77,15 @@ test('an incident with no recent promotion starts exactly one remediation cycle,
     async () => (await listCycles(NAMESPACE)).find((c) => c.spec.incident !== undefined),
     240_000,
   );
-  const healing = (await getAgent(NAMESPACE, agent.metadata.name)).status?.healing;
+  // the cycle is created first and the agent's status written just after it (same visit)
+  const healing = await eventually(
+    "the agent's status naming the remediation cycle",
+    async () => {
+      const status = (await getAgent(NAMESPACE, agent.metadata.name)).status?.healing;
+      return status?.incident?.cycle ? status : undefined;
+    },
+    30_000,
+  );
   const incident = remediation.spec.incident!;
   const since = Date.parse(incident.since);
   const detected = Date.parse(incident.detectedAt);
@@ -87,7 +95,7 @@ test('an incident with no recent promotion starts exactly one remediation cycle,
   );
   assert.ok(detected - since >= FOR_S * 1000, 'detected only once the trigger held for its duration');
   assert.match(incident.summary, /^error-ratio [\d.]+ > max 0\.01$/);
-  assert.equal(healing?.incident?.cycle, remediation.metadata.name);
+  assert.equal(healing.incident?.cycle, remediation.metadata.name);
   // the canary of a remediation judges the incident's measure
   const metrics = remediation.spec.agentSpec.rollout.analysis.metrics.map(
     (m) => `${m.name}:${m.maxRatioToStable ?? ''}`,

@@ -109,7 +109,13 @@ test('a Prometheus that never answers times out', async () => {
 test('rendered templates with hostile label values are PromQL that Prometheus reads back exactly', async () => {
   const hostile = ['quote-canary', 'a"b', "it's", 'back\\slash', 'new\nline', 'ünïcödé ✓', '{{canary}}'];
   for (const canary of hostile) {
-    const values = { namespace: 'shop', service: 'quote', canary, stable: 'quote' };
+    const values = {
+      namespace: 'shop',
+      service: 'quote',
+      canary,
+      stable: 'quote',
+      canaryService: 'quote-canary',
+    };
     // the same value through a double-quoted and a single-quoted literal must give the same label
     const query = renderQuery(
       'count(label_replace(vector(1), "v", "{{canary}}", "", "") and on(v) label_replace(vector(1), "v", \'{{canary}}\', "", ""))',

@@ -1,15 +1,15 @@
 // The echo fixture as a service under load, for the e2e tests that deliver to it: a stable
 // Deployment and its Service, a load generator pod sending requests through the Service (a new
-// connection each, so kube-proxy spreads them over the ready pods) and logging one JSON line a
-// second of what came back, and the summary of those lines between two times.
+// connection each, so kube-proxy spreads them over the ready pods) or through a gateway, and
+// logging one JSON line a second of what came back, and the summary of those lines between two times.
 import assert from 'node:assert/strict';
 import { kubectl } from './cluster.js';
 import { ECHO_IMAGE, applyJson, restrictedContainer } from './workloads.js';
 
 const REGISTRY = process.env.HYPERAGENT_REGISTRY ?? 'localhost:5001';
-/** The echo fixture with FAULT_RATE, SLOW_MS and FAULTS_AFTER_S switches (test/e2e/images/echo-faults). */
+/** The echo fixture with FAULT_RATE, SLOW_MS, FAULTS_AFTER_S and FORGE_METRICS switches (test/e2e/images/echo-faults). */
 export const ECHO_FAULTS_IMAGE =
-  process.env.HYPERAGENT_E2E_ECHO_FAULTS_IMAGE ?? `${REGISTRY}/hyperagent-e2e-echo-faults:0.2.1`;
+  process.env.HYPERAGENT_E2E_ECHO_FAULTS_IMAGE ?? `${REGISTRY}/hyperagent-e2e-echo-faults:0.2.2`;
 
 export interface EchoService {
   namespace: string;
@@ -82,11 +82,26 @@ export async function deployStableEcho(
  */
 const LOAD_SCRIPT = `
 const http = require('node:http');
-let w = { ok: 0, failed: 0, codes: {}, versions: {}, roles: {}, errors: {}, maxMs: 0 };
+let w = { ok: 0, failed: 0, codes: {}, versions: {}, roles: {}, errors: {}, maxMs: 0, smoke: {} };
 const add = (m, k) => { m[k] = (m[k] || 0) + 1; };
+const headers = process.env.HOST_HEADER ? { host: process.env.HOST_HEADER } : {};
+function smoke() {
+  const [name, value] = process.env.SMOKE_HEADER.split(':');
+  const req = http.get(process.env.TARGET, { agent: false, timeout: 2000, headers: { ...headers, [name]: value } }, (res) => {
+    let body = '';
+    res.on('data', (c) => (body += c));
+    res.on('end', () => {
+      try { add(w.smoke, JSON.parse(body).hostname.startsWith(process.env.CANARY_PREFIX) ? 'canary' : 'stable'); }
+      catch { add(w.smoke, 'failed'); }
+    });
+  });
+  req.on('timeout', () => req.destroy(new Error('timeout')));
+  req.on('error', () => add(w.smoke, 'failed'));
+}
+if (process.env.SMOKE_HEADER) setInterval(smoke, 200);
 function once() {
   const started = Date.now();
-  const req = http.get(process.env.TARGET, { agent: false, timeout: 2000 }, (res) => {
+  const req = http.get(process.env.TARGET, { agent: false, timeout: 2000, headers }, (res) => {
     let body = '';
     res.on('data', (c) => (body += c));
     res.on('end', () => {
@@ -104,11 +119,19 @@ function once() {
   req.on('error', (e) => { w.failed++; add(w.errors, e.code || e.message); });
 }
 setInterval(once, 40);
-setInterval(() => { console.log(JSON.stringify({ t: Date.now(), ...w })); w = { ok: 0, failed: 0, codes: {}, versions: {}, roles: {}, errors: {}, maxMs: 0 }; }, 1000);
+setInterval(() => { console.log(JSON.stringify({ t: Date.now(), ...w })); w = { ok: 0, failed: 0, codes: {}, versions: {}, roles: {}, errors: {}, maxMs: 0, smoke: {} }; }, 1000);
 `;
 
-/** Starts the load generator (pod `load`) and returns once the Service answers cleanly. */
-export async function startLoad({ namespace, name }: EchoService): Promise<void> {
+/** Where the load goes instead of the Service: a gateway, with the Host its route matches. */
+export interface LoadThrough {
+  url: string;
+  host: string;
+  /** `Name:value`: five requests a second carry it, counted apart (`smoke` in each window). */
+  smokeHeader?: string;
+}
+
+/** Starts the load generator (pod `load`) and returns once the Service (or gateway) answers cleanly. */
+export async function startLoad({ namespace, name }: EchoService, through?: LoadThrough): Promise<void> {
   await applyJson([
     {
       apiVersion: 'v1',
@@ -124,8 +147,10 @@ export async function startLoad({ namespace, name }: EchoService): Promise<void>
             ...restrictedContainer,
             command: ['node', '-e', LOAD_SCRIPT],
             env: [
-              { name: 'TARGET', value: `http://${name}.${namespace}.svc.cluster.local/` },
+              { name: 'TARGET', value: through?.url ?? `http://${name}.${namespace}.svc.cluster.local/` },
               { name: 'CANARY_PREFIX', value: `${name}-canary-` },
+              ...(through ? [{ name: 'HOST_HEADER', value: through.host }] : []),
+              ...(through?.smokeHeader ? [{ name: 'SMOKE_HEADER', value: through.smokeHeader }] : []),
             ],
           },
         ],
@@ -153,6 +178,8 @@ export interface LoadWindow {
   errors: Record<string, number>;
   /** The slowest answer in the second, ms (absent in lines of an older load script). */
   maxMs?: number;
+  /** Requests with the smoke-test header, by stable, canary or failed. */
+  smoke?: Record<string, number>;
 }
 
 export interface LoadSummary {

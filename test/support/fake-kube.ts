@@ -187,9 +187,9 @@ export class FakeKube {
     return [...this.objects.entries()].filter(([k]) => k.startsWith(prefix)).map(([, obj]) => json(obj) as T);
   }
 
-  /** An informer over `kind`, as the reconcilers get one. */
-  informer<T extends StoredObject>(kind: Kind): FakeInformer<T> {
-    return new FakeInformer<T>(this, kind);
+  /** An informer over `kind`, as the reconcilers get one, indexed by `indexBy` when given. */
+  informer<T extends StoredObject>(kind: Kind, indexBy?: (obj: T) => string | undefined): FakeInformer<T> {
+    return new FakeInformer<T>(this, kind, indexBy);
   }
 
   // -- The API server -----------------------------------------------------------------------------
@@ -390,6 +390,7 @@ export class FakeInformer<T extends StoredObject> {
   constructor(
     private readonly fake: FakeKube,
     private readonly kind: Kind,
+    private readonly indexBy?: (obj: T) => string | undefined,
   ) {}
 
   get(name: string, namespace?: string): T | undefined {
@@ -399,6 +400,11 @@ export class FakeInformer<T extends StoredObject> {
   list(namespace?: string): readonly T[] {
     const all = this.frozen ? json([...this.frozen.values()]) : this.current();
     return namespace === undefined ? all : all.filter((obj) => obj.metadata.namespace === namespace);
+  }
+
+  indexed(key: string): readonly T[] {
+    if (!this.indexBy) throw new Error(`the fake informer of ${this.kind} has no index`);
+    return this.list().filter((obj) => this.indexBy!(obj) === key);
   }
 
   /** The cache stops following the store. */
@@ -413,7 +419,7 @@ export class FakeInformer<T extends StoredObject> {
     this.frozen = undefined;
   }
 
-  /** Typed as the operator's Informer; only `get` and `list` exist. */
+  /** Typed as the operator's Informer; only `get`, `list` and `indexed` exist. */
   asInformer(): Informer<T> {
     return this as unknown as Informer<T>;
   }

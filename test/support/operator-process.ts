@@ -1,12 +1,23 @@
 // Runs the built operator (dist/) as a child process, as it runs in a pod, and reads its
 // telemetry endpoints. Tests never reach into its memory.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
+import { load } from 'js-yaml';
+
 const MAIN = fileURLToPath(new URL('../../dist/hyperagent-operator.mjs', import.meta.url));
+const CHART_VALUES = new URL('../../charts/hyperagent-operator/values.yaml', import.meta.url);
+
+/** The heap the chart gives the operator's pod (NODE_OPTIONS there), so a test runs it as deployed. */
+export function chartHeapFlag(): string {
+  const values = load(readFileSync(CHART_VALUES, 'utf8')) as { heapSizeMiB?: unknown };
+  if (typeof values.heapSizeMiB !== 'number') throw new Error('charts/.../values.yaml has no heapSizeMiB');
+  return `--max-old-space-size=${values.heapSizeMiB}`;
+}
 
 export interface OperatorOptions {
   identity: string;
@@ -30,6 +41,7 @@ export class OperatorProcess {
   async start(): Promise<void> {
     this.port = await freePort();
     const args = [
+      chartHeapFlag(),
       MAIN,
       '--metrics-port',
       String(this.port),

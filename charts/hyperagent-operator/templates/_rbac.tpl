@@ -33,9 +33,18 @@ apply of an object that does not exist yet needs create besides patch.
 - apiGroups: ["apps"]
   resources: ["replicasets"]
   verbs: ["list"]
+# The target's Service; with the Gateway API router, the canary's own Service beside it (applied,
+# marked drained, deleted), the EndpointSlices that show its pods listed ready, and the user's
+# HTTPRoute, whose backend weights it shares and puts back.
 - apiGroups: [""]
   resources: ["services"]
-  verbs: ["get"]
+  verbs: ["get", "create", "patch", "delete"]
+- apiGroups: ["discovery.k8s.io"]
+  resources: ["endpointslices"]
+  verbs: ["list"]
+- apiGroups: ["gateway.networking.k8s.io"]
+  resources: ["httproutes"]
+  verbs: ["get", "update"]
 # A cycle's inputs.
 - apiGroups: [""]
   resources: ["configmaps"]

@@ -49,6 +49,17 @@ export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 export const MANAGED_BY = 'hyperagent-operator';
 
 export const AGENT_LABEL = 'hyperagents.io/agent';
+
+/**
+ * `namespace/agent` of a cycle, from its agent label: the index the HyperAgent reconciler reads its
+ * cycles through (a scan of every cycle in the namespace per visit grows as agents squared).
+ */
+export function cycleAgentIndex(cycle: {
+  metadata?: { namespace?: string; labels?: Record<string, string> };
+}): string | undefined {
+  const agent = cycle.metadata?.labels?.[AGENT_LABEL];
+  return agent === undefined ? undefined : `${cycle.metadata?.namespace ?? ''}/${agent}`;
+}
 /** Annotation a human sets (or `kubectl hyperagent approve` sets) to decide on a waiting cycle. */
 export const APPROVAL_ANNOTATION = 'hyperagents.io/approval';
 /**

@@ -605,7 +605,7 @@ export const AnalysisMetric = Type.Object(
       minLength: 1,
       maxLength: 4096,
       description:
-        'PromQL query returning one number; {{namespace}}, {{service}}, {{canary}} and {{stable}} are replaced before it runs.',
+        'PromQL query returning one number; {{namespace}}, {{service}}, {{canary}}, {{stable}} and {{canaryService}} are replaced before it runs. {{canary}} and {{stable}} name the Deployments (their pods are named after them), {{service}} and {{canaryService}} the Services (a gateway labels its per-backend measurements with them); measuring the stable side, {{canary}} becomes {{stable}} and {{canaryService}} becomes {{service}}.',
     }),
     min: Type.Optional(Type.Number({ description: 'The canary fails when the value is below this.' })),
     max: Type.Optional(Type.Number({ description: 'The canary fails when the value is above this.' })),
@@ -713,6 +713,41 @@ const TRAFFIC_ROUTER_FIELDS = {
       {
         description:
           "A canary Deployment beside the stable one, selected by the same Service: the canary's share of traffic is its share of ready pods, so weights are as coarse as the replica count. Needs no gateway.",
+      },
+    ),
+  ),
+  gatewayAPI: Type.Optional(
+    Type.Object(
+      {
+        httpRoute: DnsLabel({
+          description:
+            "The HTTPRoute (gateway.networking.k8s.io/v1, in the agent's namespace) whose rules send traffic to spec.target.service. During a canary each such rule also sends to the canary Service `<service>-canary`, with backend weights in exact percent; the rules are put back as they were on promotion, rollback and abort.",
+        }),
+        header: Type.Optional(
+          Type.Object(
+            {
+              name: Type.String({
+                minLength: 1,
+                maxLength: 256,
+                pattern: "^[A-Za-z0-9!#$%&'*+\\-.^_`|~]+$",
+                description: 'HTTP header name, for example X-Canary.',
+              }),
+              value: Type.String({
+                minLength: 1,
+                maxLength: 4096,
+                description: 'The value the header must have, exactly.',
+              }),
+            },
+            {
+              description:
+                'A smoke test: requests carrying this header reach the canary alone, from the moment its pods are ready, before the first step sends it any weighted share, and for the whole canary.',
+            },
+          ),
+        ),
+      },
+      {
+        description:
+          'Canary traffic through the Gateway API: a canary Service beside the stable one and HTTPRoute backend weights, so any weight holds whatever the replica counts, and the gateway measures every request from outside the service. Needs spec.target.service and a gateway that implements HTTPRoute weights.',
       },
     ),
   ),
@@ -915,6 +950,12 @@ export const HyperAgentSpec = Type.Object(
         rule: 'self.rollout.analysis.metrics.filter(m, has(m.objective)).size() <= 1',
         message: 'at most one analysis metric may name an objective: the one production judges the goal by',
         fieldPath: '.rollout.analysis.metrics',
+      },
+      {
+        rule: '!has(self.rollout.trafficRouting.gatewayAPI) || has(self.target.service)',
+        message:
+          'trafficRouting.gatewayAPI needs spec.target.service: the Service its HTTPRoute sends stable traffic to',
+        fieldPath: '.target',
       },
       {
         rule: '!self.objectives.exists(o, has(o.benchmark)) || has(self.verification.benchmark)',

@@ -71,9 +71,15 @@ const TAG_GIVE_UP_MS = 24 * 3_600_000;
 
 /** Set on a cycle while it may own sandbox objects; removed once they are released. */
 export const SANDBOX_FINALIZER = 'hyperagents.io/sandbox-cleanup';
+/**
+ * Set on a cycle while its canary may run; removed once the canary is released. Deleting a cycle
+ * mid-canary must put a gateway's route back before the canary Service goes: the garbage
+ * collector would delete the Service and leave the route sending a share of requests nowhere.
+ */
+export const CANARY_FINALIZER = 'hyperagents.io/canary-cleanup';
 
-function hasFinalizer(cycle: ImprovementCycle): boolean {
-  return cycle.metadata.finalizers?.includes(SANDBOX_FINALIZER) ?? false;
+function hasFinalizer(cycle: ImprovementCycle, finalizer: string = SANDBOX_FINALIZER): boolean {
+  return cycle.metadata.finalizers?.includes(finalizer) ?? false;
 }
 
 function approvalOf(cycle: ImprovementCycle): 'Approved' | 'Rejected' | undefined {
@@ -117,9 +123,11 @@ export class CycleReconciler {
     }
     if (this.writtenFrom.get(key)?.has(cached.metadata.resourceVersion ?? '')) return { requeueAfterMs: 200 };
     this.writtenFrom.delete(key);
-    const cycle = await this.releaseSandbox(cached);
+    const unsandboxed = await this.releaseSandbox(cached);
     // releasing wrote the cycle: the cache's version is stale too, not only the one written next
-    if (cycle !== cached) this.wroteOver(key, cached);
+    if (unsandboxed !== cached) this.wroteOver(key, cached);
+    const cycle = unsandboxed && (await this.releaseCanary(unsandboxed));
+    if (unsandboxed && cycle !== unsandboxed) this.wroteOver(key, unsandboxed);
     if (!cycle || cycle.metadata.deletionTimestamp) return {};
     const revertReason = cycle.metadata.annotations?.[REVERT_ANNOTATION];
     if (cycle.status?.phase === 'Promoted' && revertReason && !isRevertDecided(cycle.status.watch)) {
@@ -144,7 +152,13 @@ export class CycleReconciler {
     // The finalizer goes on before the first sandbox object exists, so that no way out of
     // Evaluating (deletion included) leaves sandbox pods behind.
     if (kind === 'evaluate' && this.deps.providers.evaluate && !hasFinalizer(cycle)) {
-      await this.setFinalizer(cycle, true);
+      await this.setFinalizer(cycle, SANDBOX_FINALIZER, true);
+      this.wroteOver(key, cycle);
+      return { requeueAfterMs: 0 };
+    }
+    // likewise before the first canary object, so that deleting the cycle puts the traffic back
+    if (kind === 'canary' && this.deps.providers.canary?.release && !hasFinalizer(cycle, CANARY_FINALIZER)) {
+      await this.setFinalizer(cycle, CANARY_FINALIZER, true);
       this.wroteOver(key, cycle);
       return { requeueAfterMs: 0 };
     }
@@ -340,15 +354,31 @@ export class CycleReconciler {
       name: cycle.metadata.name,
       uid: cycle.metadata.uid ?? '',
     });
-    return this.setFinalizer(cycle, false);
+    return this.setFinalizer(cycle, SANDBOX_FINALIZER, false);
+  }
+
+  /**
+   * Releases the cycle's canary once it is deleted or past the Canary phase (the canary's own end
+   * has normally removed it already), then drops the finalizer. Returns the cycle as it now is.
+   */
+  private async releaseCanary(cycle: ImprovementCycle): Promise<ImprovementCycle | undefined> {
+    if (!hasFinalizer(cycle, CANARY_FINALIZER)) return cycle;
+    if (!cycle.metadata.deletionTimestamp && cycle.status?.phase === 'Canary') return cycle;
+    await this.deps.providers.canary?.release?.({
+      namespace: cycle.metadata.namespace,
+      uid: cycle.metadata.uid ?? '',
+      spec: cycle.spec,
+    });
+    return this.setFinalizer(cycle, CANARY_FINALIZER, false);
   }
 
   private async setFinalizer(
     cycle: ImprovementCycle,
+    name: string,
     present: boolean,
   ): Promise<ImprovementCycle | undefined> {
-    const others = (cycle.metadata.finalizers ?? []).filter((finalizer) => finalizer !== SANDBOX_FINALIZER);
-    const finalizers = present ? [...others, SANDBOX_FINALIZER] : others;
+    const others = (cycle.metadata.finalizers ?? []).filter((finalizer) => finalizer !== name);
+    const finalizers = present ? [...others, name] : others;
     try {
       // A JSON patch with a test on resourceVersion: a stale cache fails (422) and is retried.
       return (await this.deps.clients.custom.patchNamespacedCustomObject({

@@ -653,3 +653,29 @@ test('a remedy promoted mitigates the incident: time to mitigate runs to its pro
   const healed = planHealing(after(stillFiring), [fix], [ok], at(230));
   assert.deepEqual(healed.healed, { healSeconds: 200, mitigateSeconds: 160 });
 });
+
+test('an incident that heals while its remedy is still promoting is mitigated since the decision to promote', () => {
+  const detected = planHealing(agent(), [], [firing()], at(0));
+  const started = planHealing(after(detected), [], [firing()], at(30));
+  const recorded = remediationStarted(started.status, 'quote-fix-1', at(30));
+  // the stable Deployment runs the remedy; the canary is still being taken away
+  const fix = remediation('quote-fix-1', 'Canary');
+  fix.status = {
+    ...fix.status,
+    canary: {
+      phase: 'Promoting',
+      stepIndex: 1,
+      weight: 50,
+      measurements: [],
+      message: 'promoting',
+      decision: { action: 'Promote', reason: 'AnalysisPassed', message: 'every step passed', time: iso(180) },
+    } as never,
+  };
+  const healed = planHealing(after(recorded), [fix], [ok], at(200));
+  assert.deepEqual(healed.healed, { healSeconds: 170, mitigateSeconds: 150 });
+  // a remedy still under analysis has not reached production
+  const judging = remediation('quote-fix-1', 'Canary');
+  judging.status = { ...judging.status, canary: { phase: 'Progressing', stepIndex: 0, weight: 25 } as never };
+  const early = planHealing(after(recorded), [judging], [ok], at(200));
+  assert.deepEqual(early.healed, { healSeconds: 170 });
+});

@@ -114,7 +114,7 @@ export function planHealing(
 
   // the remedy reached production: the incident is mitigated, whether or not it has healed yet
   const remedy = incident?.cycle ? cycles.find((c) => c.metadata.name === incident!.cycle) : undefined;
-  const remedied = remedy?.status?.phase === 'Promoted' ? remedy.status.promotion?.promotedAt : undefined;
+  const remedied = remedyReachedProduction(remedy);
   if (incident && remedied && !incident.mitigatedAt) incident = { ...incident, mitigatedAt: remedied };
   const stillUnknown = triggers.some((t) => t.firing && unknown.has(t.name));
   if (decision.action === 'none' || (decision.action === 'wait' && !incident)) {
@@ -359,4 +359,18 @@ function revertStillSettling(
 
 function seconds(ms: number): string {
   return `${Math.round(ms / 1000)}s`;
+}
+
+/**
+ * When a remedy cycle's revision reached production: its promotion, or, while the cycle is still
+ * promoting (the stable Deployment rolls out the remedy, then the canary is taken away), the
+ * decision to promote. An incident can heal in between, and its mitigation still counts.
+ */
+function remedyReachedProduction(remedy: ImprovementCycle | undefined): string | undefined {
+  const status = remedy?.status;
+  if (status?.phase === 'Promoted') return status.promotion?.promotedAt;
+  const canary = status?.canary;
+  return canary?.phase === 'Promoting' && canary.decision?.action === 'Promote'
+    ? canary.decision.time
+    : undefined;
 }

@@ -12,6 +12,7 @@ import {
   AGENT_LABEL,
   API_VERSION,
   CYCLES,
+  cycleAgentIndex,
   HYPERAGENTS,
   ROLE_LABEL,
   ROLLBACK_ANNOTATION,
@@ -127,7 +128,7 @@ async function world(
   let clock = T0 + 1000;
   const fake = new FakeKube(() => new Date(clock));
   const agents = fake.informer<Agent>(AGENTS);
-  const cycles = fake.informer<Cycle>(CYCLE);
+  const cycles = fake.informer<Cycle>(CYCLE, cycleAgentIndex);
   const reconciler = new HyperAgentReconciler({
     clients: fake.clients,
     agents: agents.asInformer(),

@@ -84,7 +84,7 @@ export class HyperAgentReconciler {
       return {}; // owned cycles go with it (garbage collector)
     }
     const now = this.now();
-    let cycles = this.withExpected(agent, cyclesOf(agent, this.deps.cycles.list(namespace)));
+    let cycles = this.withExpected(agent, cyclesOf(agent, this.deps.cycles.indexed(`${namespace}/${name}`)));
     // self-healing first: a remediation cycle it starts is running before the schedule is asked
     const healing = await this.heal(agent, cycles, now);
     if (healing?.started) cycles = this.withExpected(agent, cycles);

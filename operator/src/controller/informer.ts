@@ -22,6 +22,8 @@ export interface InformerOptions<T extends KubernetesObject> {
   log: Logger;
   /** Called when a watch connection is opened, for request accounting. */
   onWatch?: () => void;
+  /** A key to look objects up by (`indexed`), kept as the cache changes; none when undefined. */
+  indexBy?: (obj: T) => string | undefined;
   minBackoffMs?: number;
   maxBackoffMs?: number;
 }
@@ -59,6 +61,9 @@ export class Informer<T extends KubernetesObject> {
   private stopped = false;
   private failures = 0;
   private restartTimer: NodeJS.Timeout | undefined;
+  /** indexBy's key -> the objects with it, by namespace/name; and each object's key as last seen. */
+  private readonly index = new Map<string, Map<string, T>>();
+  private readonly indexKeyOf = new Map<string, string>();
 
   constructor(private readonly options: InformerOptions<T>) {
     const list = async () => {
@@ -75,6 +80,13 @@ export class Informer<T extends KubernetesObject> {
     );
     this.listWatch.on('connect', () => options.onWatch?.());
     this.listWatch.on('error', (error: unknown) => this.restartLater(error));
+    // registered before any other handler, so the index is current when they run
+    const indexBy = options.indexBy;
+    if (indexBy) {
+      this.listWatch.on('add', (obj) => this.reindex(obj, indexBy(obj)));
+      this.listWatch.on('update', (obj) => this.reindex(obj, indexBy(obj)));
+      this.listWatch.on('delete', (obj) => this.reindex(obj, undefined));
+    }
   }
 
   on(event: 'add' | 'update' | 'delete', handler: (obj: T) => void): void {
@@ -111,6 +123,30 @@ export class Informer<T extends KubernetesObject> {
 
   list(namespace?: string): readonly T[] {
     return this.listWatch.list(namespace);
+  }
+
+  /** The cached objects whose `indexBy` key is `key`. */
+  indexed(key: string): readonly T[] {
+    if (!this.options.indexBy) throw new Error(`the informer of ${this.options.path} has no index`);
+    return [...(this.index.get(key)?.values() ?? [])];
+  }
+
+  private reindex(obj: T, key: string | undefined): void {
+    const id = `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
+    const previous = this.indexKeyOf.get(id);
+    if (previous !== undefined && previous !== key) {
+      const bucket = this.index.get(previous);
+      bucket?.delete(id);
+      if (bucket?.size === 0) this.index.delete(previous);
+    }
+    if (key === undefined) {
+      this.indexKeyOf.delete(id);
+      return;
+    }
+    this.indexKeyOf.set(id, key);
+    let bucket = this.index.get(key);
+    if (!bucket) this.index.set(key, (bucket = new Map()));
+    bucket.set(id, obj);
   }
 
   private restartLater(error: unknown): void {

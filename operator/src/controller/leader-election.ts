@@ -7,6 +7,7 @@
 // expire for the others; the operator exits then, as controller-runtime does, rather than risk
 // two leaders.
 import { ApiException, CoordinationV1Api } from '@kubernetes/client-node';
+import { kubeConfiguration } from '../kube/clients.js';
 import type { KubeConfig, V1Lease, V1LeaseSpec } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { decideLeadership, releasedLeaseSpec } from './leader-decision.js';
@@ -64,7 +65,8 @@ export class LeaderElector {
   private wake: (() => void) | undefined;
 
   constructor(private readonly options: LeaderElectorOptions) {
-    this.api = options.kubeConfig.makeApiClient(CoordinationV1Api);
+    // its own kept-alive connection, not counted with the reconcilers' requests
+    this.api = new CoordinationV1Api(kubeConfiguration(options.kubeConfig));
     // The operator's logger already names this replica (identity) in every line.
     this.log = options.log.child({ lease: `${options.namespace}/${options.name}` });
     this.now = options.now ?? (() => new Date());

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import {
   CYCLES,
   HYPERAGENTS,
+  cycleAgentIndex,
   keyOf,
   type HyperAgent,
   type ImprovementCycle,
@@ -63,7 +64,7 @@ export class Manager {
     const { log, metrics } = options;
     this.clients = createKubeClients(options.kubeConfig, (method) => metrics.apiRequest(method));
     this.agents = this.informer<HyperAgent>(HYPERAGENTS);
-    this.cycles = this.informer<ImprovementCycle>(CYCLES);
+    this.cycles = this.informer<ImprovementCycle>(CYCLES, cycleAgentIndex);
     this.sandboxPods = this.sandboxPodInformer();
     this.sandboxPolicies = this.sandboxPolicyInformer();
     const events = new KubeEventRecorder(this.clients.core, log, options.identity);
@@ -197,7 +198,10 @@ export class Manager {
     this.cycleQueue.start();
   }
 
-  private informer<T extends HyperAgent | ImprovementCycle>(resource: ResourceInfo): Informer<T> {
+  private informer<T extends HyperAgent | ImprovementCycle>(
+    resource: ResourceInfo,
+    indexBy?: (obj: T) => string | undefined,
+  ): Informer<T> {
     const { namespace } = this.options;
     const base = `/apis/${resource.group}/${resource.version}`;
     const path = namespace
@@ -210,6 +214,7 @@ export class Manager {
       path,
       log: this.options.log,
       onWatch: () => this.options.metrics.watchOpened(resource.plural),
+      ...(indexBy ? { indexBy } : {}),
       list: async () =>
         (namespace
           ? await custom.listNamespacedCustomObject({ ...params, namespace })

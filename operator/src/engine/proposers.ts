@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { KubeClients } from '../kube/clients.js';
 import { readOptedInSecret } from '../kube/opted-in-secret.js';
 import type { CycleContext } from '../cycle/ports.js';
-import { OpenAIProposer, type ModelPrice } from '../propose/openai.js';
+import type { ModelPrice } from '../propose/openai.js';
 import type { ProposerMetrics } from '../propose/observe.js';
 import type { Proposer } from '../propose/proposer.js';
 import { TunerProposer } from '../propose/tuner.js';
@@ -53,6 +53,8 @@ export function openAIFactory(
     const apiKey = encoded === undefined ? undefined : Buffer.from(encoded, 'base64').toString('utf8').trim();
     if (!apiKey)
       throw new ProposerUnavailableError(`the Secret ${cycle.namespace}/${ref.name} has no key '${ref.key}'`);
+    // the client loads with the first LLM cycle, not when the operator starts (about 12 MiB)
+    const { OpenAIProposer } = await import('../propose/openai.js');
     return new OpenAIProposer({
       apiKey,
       model: settings.model,

@@ -1,7 +1,16 @@
 // Imports and exports of one TypeScript or JavaScript file, read from its syntax tree alone: no
 // Program, no type checking, so one broken file cannot stop the others from being described.
-import ts from 'typescript';
+import { createRequire } from 'node:module';
+import type TS from 'typescript';
 import type { ExportNode } from './graph.js';
+
+// The compiler is about 47 MiB once loaded: it loads on the first file a cycle reads, not when the
+// operator starts (most of the operator's life has no repository to describe).
+const requireModule = createRequire(import.meta.url);
+let compiler: typeof TS | undefined;
+const ts: typeof TS = new Proxy({} as typeof TS, {
+  get: (_target, key) => (compiler ??= requireModule('typescript') as typeof TS)[key as keyof typeof TS],
+});
 
 export interface ScriptFacts {
   /** Module specifiers as written, in order of first appearance, each once. */
@@ -26,7 +35,7 @@ export function readScript(path: string, text: string): ScriptFacts {
   for (const statement of source.statements) {
     exports.push(...exportsOf(statement, localKinds, importedNames));
   }
-  const visit = (node: ts.Node): void => {
+  const visit = (node: TS.Node): void => {
     const specifier = specifierOf(node);
     if (specifier !== undefined) specifiers.add(specifier);
     if (specifier !== undefined && !onlyNamesTypes(node)) runtimeSpecifiers.add(specifier);
@@ -40,7 +49,7 @@ export function readScript(path: string, text: string): ScriptFacts {
   };
 }
 
-function scriptKindOf(path: string): ts.ScriptKind {
+function scriptKindOf(path: string): TS.ScriptKind {
   if (path.endsWith('.tsx')) return ts.ScriptKind.TSX;
   if (path.endsWith('.jsx')) return ts.ScriptKind.JSX;
   if (/\.[cm]?js$/.test(path)) return ts.ScriptKind.JS;
@@ -48,7 +57,7 @@ function scriptKindOf(path: string): ts.ScriptKind {
 }
 
 /** The literal specifier when `node` imports a module in any of the supported forms. */
-function specifierOf(node: ts.Node): string | undefined {
+function specifierOf(node: TS.Node): string | undefined {
   if (ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) {
     return node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)
       ? node.moduleSpecifier.text
@@ -75,13 +84,13 @@ function specifierOf(node: ts.Node): string | undefined {
  * Whether an import is erased by every compiler. `import { type A } from 'x'` is not: with
  * verbatimModuleSyntax it stays as `import {} from 'x'`, which still loads (and runs) the module.
  */
-function onlyNamesTypes(node: ts.Node): boolean {
+function onlyNamesTypes(node: TS.Node): boolean {
   if (ts.isImportDeclaration(node)) return node.importClause?.phaseModifier === ts.SyntaxKind.TypeKeyword;
   if (ts.isExportDeclaration(node) || ts.isImportEqualsDeclaration(node)) return node.isTypeOnly;
   return ts.isImportTypeNode(node);
 }
 
-function literalText(node: ts.Node | undefined): string | undefined {
+function literalText(node: TS.Node | undefined): string | undefined {
   return node && (ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node))
     ? node.text
     : undefined;
@@ -90,7 +99,7 @@ function literalText(node: ts.Node | undefined): string | undefined {
 type DeclaredKind = ExportNode['kind'];
 
 /** Kinds of the file's top-level declarations by name, so `export { name }` can say what it exports. */
-function declarationKinds(source: ts.SourceFile): Map<string, DeclaredKind> {
+function declarationKinds(source: TS.SourceFile): Map<string, DeclaredKind> {
   const kinds = new Map<string, DeclaredKind>();
   for (const statement of source.statements) {
     for (const { name, kind } of declaredNames(statement)) kinds.set(name, kind);
@@ -99,7 +108,7 @@ function declarationKinds(source: ts.SourceFile): Map<string, DeclaredKind> {
 }
 
 /** Names bound by the file's import statements: exporting one of them is a re-export. */
-function importedBindings(source: ts.SourceFile): Set<string> {
+function importedBindings(source: TS.SourceFile): Set<string> {
   const names = new Set<string>();
   for (const statement of source.statements) {
     if (ts.isImportEqualsDeclaration(statement)) names.add(statement.name.text);
@@ -115,9 +124,9 @@ function importedBindings(source: ts.SourceFile): Set<string> {
   return names;
 }
 
-function declaredNames(statement: ts.Statement): { name: string; kind: DeclaredKind }[] {
+function declaredNames(statement: TS.Statement): { name: string; kind: DeclaredKind }[] {
   const named = (
-    name: ts.Identifier | undefined,
+    name: TS.Identifier | undefined,
     kind: DeclaredKind,
   ): { name: string; kind: DeclaredKind }[] => (name ? [{ name: name.text, kind }] : []);
   if (ts.isFunctionDeclaration(statement)) return named(statement.name, 'function');
@@ -135,17 +144,17 @@ function declaredNames(statement: ts.Statement): { name: string; kind: DeclaredK
   return [];
 }
 
-function bindingNames(name: ts.BindingName): string[] {
+function bindingNames(name: TS.BindingName): string[] {
   if (ts.isIdentifier(name)) return [name.text];
   return name.elements.flatMap((element) => (ts.isBindingElement(element) ? bindingNames(element.name) : []));
 }
 
-function hasModifier(statement: ts.Statement, kind: ts.SyntaxKind): boolean {
+function hasModifier(statement: TS.Statement, kind: TS.SyntaxKind): boolean {
   return ts.canHaveModifiers(statement) && (ts.getModifiers(statement) ?? []).some((m) => m.kind === kind);
 }
 
 function exportsOf(
-  statement: ts.Statement,
+  statement: TS.Statement,
   localKinds: ReadonlyMap<string, DeclaredKind>,
   importedNames: ReadonlySet<string>,
 ): ExportNode[] {
@@ -159,7 +168,7 @@ function exportsOf(
 }
 
 function exportDeclaration(
-  statement: ts.ExportDeclaration,
+  statement: TS.ExportDeclaration,
   localKinds: ReadonlyMap<string, DeclaredKind>,
   importedNames: ReadonlySet<string>,
 ): ExportNode[] {
@@ -178,7 +187,7 @@ function exportDeclaration(
 }
 
 /** `module.exports = …` and `exports.name = …` / `module.exports.name = …` at the top level. */
-function commonJsExports(statement: ts.Statement): ExportNode[] {
+function commonJsExports(statement: TS.Statement): ExportNode[] {
   if (!ts.isExpressionStatement(statement)) return [];
   const assignment = statement.expression;
   if (!ts.isBinaryExpression(assignment) || assignment.operatorToken.kind !== ts.SyntaxKind.EqualsToken)
@@ -191,7 +200,7 @@ function commonJsExports(statement: ts.Statement): ExportNode[] {
   return [];
 }
 
-function isModuleExports(node: ts.Expression): boolean {
+function isModuleExports(node: TS.Expression): boolean {
   return (
     ts.isPropertyAccessExpression(node) &&
     ts.isIdentifier(node.expression) &&
@@ -200,11 +209,11 @@ function isModuleExports(node: ts.Expression): boolean {
   );
 }
 
-function isExportsObject(node: ts.Expression): boolean {
+function isExportsObject(node: TS.Expression): boolean {
   return (ts.isIdentifier(node) && node.text === 'exports') || isModuleExports(node);
 }
 
-function valueKind(value: ts.Expression): DeclaredKind {
+function valueKind(value: TS.Expression): DeclaredKind {
   if (ts.isFunctionExpression(value) || ts.isArrowFunction(value)) return 'function';
   if (ts.isClassExpression(value)) return 'class';
   return 'variable';

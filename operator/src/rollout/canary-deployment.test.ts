@@ -4,8 +4,10 @@ import type { V1Deployment } from '@kubernetes/client-node';
 import { ROLE_LABEL } from '../api/resources.js';
 import { defaultedMinimalSpec } from '../../../test/support/agents.js';
 import {
+  CANARY_OF_LABEL,
   REVISION_ANNOTATION,
   WEIGHT_ANNOTATION,
+  apartCanaryLabels,
   canaryDeployment,
   canaryName,
   isOperatorCanary,
@@ -166,4 +168,24 @@ test('parameter values become environment variables; configKey and undeclared on
     'parameter ghost is not declared in spec.improvement.parameters',
     'parameter pool is carried by the configuration key db.pool; the canary can set environment variables only',
   ]);
+});
+
+test('a canary kept apart from the stable Service: its pods lack what that Service selects, and its own Service selects them alone', () => {
+  const stable = stableDeployment();
+  stable.spec!.template.metadata!.labels = { app: 'web', tier: 'front' };
+  const serviceSelector = { app: 'web' };
+  const canary = canaryDeployment(stable, TARGET, 1, 5, { apartFrom: serviceSelector });
+  const podLabels = canary.spec!.template.metadata!.labels!;
+  assert.deepEqual(podLabels, { tier: 'front', [ROLE_LABEL]: 'canary', [CANARY_OF_LABEL]: 'web' });
+  const pod: V1Deployment = { spec: { selector: {}, template: { metadata: { labels: podLabels } } } };
+  assert.equal(selectsTemplate(serviceSelector, pod), false, 'the stable Service never selects a canary pod');
+  assert.deepEqual(canary.spec!.selector, { matchLabels: apartCanaryLabels('web') });
+  assert.equal(selectsTemplate(apartCanaryLabels('web'), pod), true, 'the canary Service selects it');
+  // the stable Deployment's selector does not claim the canary pods either
+  assert.equal(selectsTemplate(stable.spec!.selector!.matchLabels!, pod), false);
+});
+
+test('a canary beside the stable pods keeps their labels, so their Service selects it', () => {
+  const canary = canaryDeployment(stableDeployment(), TARGET, 1, 5);
+  assert.equal(selectsTemplate({ app: 'web' }, canary), true);
 });

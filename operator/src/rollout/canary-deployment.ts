@@ -1,5 +1,7 @@
 // The canary Deployment, built as a plain value from the stable one: `<target>-canary`, with the
-// stable pod template (so the Service that selects the stable pods selects the canary pods too),
+// stable pod template (so the Service that selects the stable pods selects the canary pods too;
+// for a router that sends the canary its own traffic, `apartFrom` names the stable Service's
+// selector, whose labels the canary pods then do not carry, and CANARY_OF_LABEL selects them),
 // ROLE_LABEL=canary on the Deployment, its selector and its pods (so the two Deployments never
 // claim each other's pods), the revision's image and parameter values on the target container,
 // and the cycle as owner (deleting the cycle removes the canary). Nothing here talks to the API
@@ -14,6 +16,8 @@ import type { CanaryTarget } from './traffic-router.js';
 export const REVISION_ANNOTATION = 'hyperagents.io/revision';
 /** On the canary Deployment: the weight its replica count was chosen for. */
 export const WEIGHT_ANNOTATION = 'hyperagents.io/canary-weight';
+/** On canary pods kept apart from the stable Service: the stable Deployment they are a canary of. */
+export const CANARY_OF_LABEL = 'hyperagents.io/canary-of';
 
 type ParameterSpec = HyperAgentSpec['improvement']['parameters'][number];
 
@@ -86,6 +90,40 @@ export function canarySelector(stable: V1LabelSelector | undefined): V1LabelSele
   };
 }
 
+/** What selects the pods of a canary kept apart from the stable Service (its own Service's selector). */
+export function apartCanaryLabels(deployment: string): Record<string, string> {
+  return { [ROLE_LABEL]: 'canary', [CANARY_OF_LABEL]: deployment };
+}
+
+/** `labels` without the keys `selector` names. */
+function without(
+  labels: Readonly<Record<string, string>> | undefined,
+  selector: Readonly<Record<string, string>>,
+): Record<string, string> {
+  return Object.fromEntries(Object.entries(labels ?? {}).filter(([key]) => !Object.hasOwn(selector, key)));
+}
+
+/**
+ * The canary's selector and pod labels. Beside the stable pods in one Service, the stable ones
+ * narrowed by ROLE_LABEL; apart from the Service selecting `apartFrom`, the template's labels
+ * without those keys (so that Service never selects a canary pod) and a selector of their own.
+ */
+function canaryPods(
+  stable: V1Deployment,
+  deployment: string,
+  apartFrom: Readonly<Record<string, string>> | undefined,
+): { selector: V1LabelSelector; labels: Record<string, string> } {
+  const templateLabels = stable.spec?.template.metadata?.labels ?? {};
+  if (!apartFrom) {
+    return {
+      selector: canarySelector(stable.spec?.selector),
+      labels: { ...templateLabels, [ROLE_LABEL]: 'canary' },
+    };
+  }
+  const own = apartCanaryLabels(deployment);
+  return { selector: { matchLabels: own }, labels: { ...without(templateLabels, apartFrom), ...own } };
+}
+
 /**
  * The canary Deployment of `target` at `replicas`, asked for `weight`: the stable Deployment's pod
  * template with the revision's image and environment on the target container. Throws when the
@@ -96,6 +134,7 @@ export function canaryDeployment(
   target: CanaryTarget,
   replicas: number,
   weight: number,
+  options: { apartFrom?: Readonly<Record<string, string>> } = {},
 ): V1Deployment {
   const template = stable.spec?.template;
   const container = targetContainer(stable, target.container);
@@ -111,6 +150,7 @@ export function canaryDeployment(
     [ROLE_LABEL]: 'canary',
     [MANAGED_BY_LABEL]: MANAGED_BY,
   };
+  const pods = canaryPods(stable, target.deployment, options.apartFrom);
   const source = stable.spec!;
   return {
     apiVersion: 'apps/v1',
@@ -124,7 +164,7 @@ export function canaryDeployment(
     },
     spec: {
       replicas,
-      selector: canarySelector(source.selector),
+      selector: pods.selector,
       ...(source.minReadySeconds !== undefined ? { minReadySeconds: source.minReadySeconds } : {}),
       ...(source.progressDeadlineSeconds !== undefined
         ? { progressDeadlineSeconds: source.progressDeadlineSeconds }
@@ -134,7 +174,7 @@ export function canaryDeployment(
       template: {
         metadata: {
           annotations: { ...(template.metadata?.annotations ?? {}), [REVISION_ANNOTATION]: revision.name },
-          labels: { ...(template.metadata?.labels ?? {}), [ROLE_LABEL]: 'canary' },
+          labels: pods.labels,
         },
         spec: {
           ...template.spec,

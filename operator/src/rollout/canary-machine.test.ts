@@ -29,7 +29,13 @@ const at = (ms: number) => new Date(T0 + ms);
 const iso = (ms: number) => at(ms).toISOString();
 const S = 1000;
 
-const TARGET = { namespace: 'shop', service: 'quote', canary: 'quote-canary', stable: 'quote' };
+const TARGET = {
+  namespace: 'shop',
+  service: 'quote',
+  canary: 'quote-canary',
+  stable: 'quote',
+  canaryService: 'quote-canary',
+};
 const ERROR_RATE = {
   name: 'error-rate',
   query: 'sum(rate(http_errors_total{namespace="{{namespace}}", pod=~"{{canary}}-.*"}[30s]))',

@@ -12,7 +12,7 @@ import { redactSecrets } from '../propose/redact.js';
 import { formatValue } from './analysis.js';
 import type { Measurement, MetricProvider } from './metric-provider.js';
 import { metricProviderFor, type MetricProviderFactory } from './metric-providers.js';
-import { QueryTemplateError, renderQuery, type QueryValues } from './query-template.js';
+import { QueryTemplateError, renderQuery, targetQueryValues, type QueryValues } from './query-template.js';
 
 /** One trigger as read now; `unknown` (no data, Prometheus failed) keeps what status remembered. */
 export interface TriggerReading {
@@ -214,13 +214,7 @@ export class KubeIncidentObserver {
 
 /** The query's placeholders for the target itself: {{canary}} and {{stable}} both name the Deployment. */
 function valuesOf(agent: HyperAgent): QueryValues {
-  const deployment = agent.spec.target.deployment;
-  return {
-    namespace: agent.metadata.namespace,
-    service: agent.spec.target.service ?? deployment,
-    canary: deployment,
-    stable: deployment,
-  };
+  return targetQueryValues(agent.metadata.namespace, agent.spec.target);
 }
 
 /** A query trigger now: firing beyond its threshold; no data or an error is unknown. */

@@ -40,7 +40,9 @@ import {
 } from '../cycle/ports.js';
 import { canaryLedger, withProductionUnmeasured } from '../policy/gain-ledger.js';
 import { cycleInputsName, inputKeys } from '../kube/cycle-inputs.js';
-import { canaryName, isOperatorCanary, parameterEnv } from './canary-deployment.js';
+import { parameterEnv } from './canary-deployment.js';
+import { deleteOwnedCanary } from './canary-workload.js';
+import { canaryQueryValues } from './query-template.js';
 import {
   ROUTER_POLL_MS,
   isCanaryTerminal,
@@ -181,22 +183,24 @@ export class KubeCanaryDriver implements CanaryPort {
     }
   }
 
-  /** Deletes the canary Deployment of `cycle` if this cycle made it; anything else is left alone. */
+  /**
+   * Takes the canary `cycle` made out of traffic and removes it (the route put back first, for a
+   * gateway); a canary another cycle made is left alone. A router the spec cannot name still
+   * leaves no canary Deployment behind.
+   */
   async release(cycle: Pick<CycleContext, 'namespace' | 'uid' | 'spec'>): Promise<void> {
-    const name = canaryName(cycle.spec.agentSpec.target.deployment);
-    const apps = this.options.clients.apps;
-    try {
-      const canary = await apps.readNamespacedDeployment({ name, namespace: cycle.namespace });
-      const ours = (canary.metadata?.ownerReferences ?? []).some((o) => o.uid === cycle.uid);
-      if (!isOperatorCanary(canary) || !ours || canary.metadata?.deletionTimestamp) return;
-      await apps.deleteNamespacedDeployment({
-        name,
-        namespace: cycle.namespace,
-        propagationPolicy: 'Foreground',
-      });
-    } catch (error) {
-      if (statusCodeOf(error) !== 404) throw error;
+    const spec = cycle.spec.agentSpec;
+    const target = {
+      namespace: cycle.namespace,
+      deployment: spec.target.deployment,
+      ...(spec.target.service ? { service: spec.target.service } : {}),
+    };
+    const router = this.routers.routerFor(spec.rollout);
+    if ('failed' in router) {
+      await deleteOwnedCanary(this.options.clients.apps, cycle.namespace, spec.target.deployment, cycle.uid);
+      return;
     }
+    await router.release(target, cycle.uid);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -310,12 +314,7 @@ export class KubeCanaryDriver implements CanaryPort {
     const spec = cycle.spec.agentSpec;
     return {
       rollout: spec.rollout,
-      target: {
-        namespace: cycle.namespace,
-        service: spec.target.service ?? spec.target.deployment,
-        canary: canaryName(spec.target.deployment),
-        stable: spec.target.deployment,
-      },
+      target: canaryQueryValues(cycle.namespace, spec.target),
       ...(this.options.weightDeadlineMs !== undefined
         ? { weightDeadlineMs: this.options.weightDeadlineMs }
         : {}),

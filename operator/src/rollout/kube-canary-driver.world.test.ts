@@ -87,6 +87,9 @@ class World {
         this.violations.push(`canary removed in ${phase}`);
       this.canary = undefined;
     },
+    release: async () => {
+      this.canary = undefined;
+    },
     check: async () => [],
   };
 

@@ -14,6 +14,7 @@ import type { CycleContext, WatchOutcome } from '../cycle/ports.js';
 import { pointerToken, statusCodeOf, type KubeClients } from '../kube/clients.js';
 import { cycleObject, type EventRecorder } from '../kube/events.js';
 import { REVISION_ANNOTATION } from './canary-deployment.js';
+import { targetQueryValues } from './query-template.js';
 import type { Measurement, MetricProvider } from './metric-provider.js';
 import { metricProviderFor, type MetricProviderFactory } from './metric-providers.js';
 import {
@@ -74,15 +75,9 @@ export class KubePromotionWatcher {
       };
     }
     const spec = cycle.spec.agentSpec;
-    const deployment = spec.target.deployment;
     const watchSpec: WatchSpec = {
       rollout: spec.rollout,
-      target: {
-        namespace: cycle.namespace,
-        service: spec.target.service ?? deployment,
-        canary: deployment,
-        stable: deployment,
-      },
+      target: targetQueryValues(cycle.namespace, spec.target),
       promotedAt: new Date(promotedAt),
       canaryStart: new Date(canaryStart),
       canaryStableValues: stableValuesOf(cycle.status.canary?.measurements),
@@ -126,7 +121,7 @@ export class KubePromotionWatcher {
         state = {
           ...state,
           phase: 'Passed',
-          message: `Not watched: Deployment ${deployment} has no earlier ReplicaSet to go back to (a first rollout, or revisionHistoryLimit 0).`,
+          message: `Not watched: Deployment ${spec.target.deployment} has no earlier ReplicaSet to go back to (a first rollout, or revisionHistoryLimit 0).`,
         };
         this.event(cycle, 'Warning', 'WatchImpossible', state.message);
         return { watch: state };

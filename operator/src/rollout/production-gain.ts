@@ -11,7 +11,7 @@ import type { CycleContext, ProductionGainOutcome } from '../cycle/ports.js';
 import { objectiveMetric, withProductionGain, withProductionUnmeasured } from '../policy/gain-ledger.js';
 import { parseDuration } from '../util/duration.js';
 import type { Measurement, MetricProvider } from './metric-provider.js';
-import { QueryTemplateError, renderQuery } from './query-template.js';
+import { QueryTemplateError, renderQuery, targetQueryValues } from './query-template.js';
 
 /** When unset in an older cycle's frozen spec. */
 const DEFAULT_WINDOW = '10m';
@@ -71,15 +71,9 @@ export async function measureProductionGain(
   const windowEnd = promotedAt + windowMs;
   if (now.getTime() < windowEnd) return { state: 'waiting', retryAfterMs: windowEnd - now.getTime() };
 
-  const stable = spec.target.deployment;
   let query: string;
   try {
-    query = renderQuery(metric.query, {
-      namespace: cycle.namespace,
-      service: spec.target.service ?? stable,
-      canary: stable,
-      stable,
-    });
+    query = renderQuery(metric.query, targetQueryValues(cycle.namespace, spec.target));
   } catch (error) {
     if (!(error instanceof QueryTemplateError)) throw error;
     return { state: 'measured', gain: withProductionUnmeasured(ledger, error.message, now) };
@@ -104,7 +98,7 @@ export async function measureProductionGain(
       {
         before: beforeValue,
         after: afterValue,
-        description: `${metric.name} on ${stable} averaged over ${seconds}s, ${round(beforeValue)} before the canary, ${round(afterValue)} after promotion`,
+        description: `${metric.name} on ${spec.target.deployment} averaged over ${seconds}s, ${round(beforeValue)} before the canary, ${round(afterValue)} after promotion`,
       },
       now,
     ),

@@ -33,7 +33,7 @@ function spec(metrics: object[] = [LATENCY, ERRORS], failureLimit = 0): WatchSpe
   });
   return {
     rollout: agentSpec.rollout,
-    target: { namespace: 'shop', service: 'web', canary: 'web', stable: 'web' },
+    target: { namespace: 'shop', service: 'web', canary: 'web', stable: 'web', canaryService: 'web' },
     promotedAt: new Date(PROMOTED_AT),
     canaryStart: new Date(CANARY_START),
   };

@@ -3,8 +3,10 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
   QueryTemplateError,
+  canaryQueryValues,
   renderMetricQueries,
   renderQuery,
+  targetQueryValues,
   templateProblems,
   type QueryValues,
 } from './query-template.js';
@@ -14,6 +16,7 @@ const VALUES: QueryValues = {
   service: 'quote',
   canary: 'quote-canary',
   stable: 'quote',
+  canaryService: 'quote-svc-canary',
 };
 
 test('placeholders are replaced by their label values', () => {
@@ -40,6 +43,35 @@ test('the stable variant of a ratio metric measures the stable version with the 
   });
   assert.deepEqual(renderMetricQueries({ ...metric, maxRatioToStable: undefined }, VALUES), {
     canary: 'errors{pod=~"quote-canary-.*", ns="shop"}',
+  });
+});
+
+test("a gateway's per-backend query names the Services; measuring the stable side it names the stable Service", () => {
+  const metric = {
+    name: 'gateway-errors',
+    query: 'sum(rate(gw_requests_total{service=~".*-{{namespace}}-{{canaryService}}-[0-9]+"}[30s]))',
+    maxRatioToStable: 2,
+  };
+  assert.deepEqual(renderMetricQueries(metric, VALUES), {
+    canary: 'sum(rate(gw_requests_total{service=~".*-shop-quote-svc-canary-[0-9]+"}[30s]))',
+    stable: 'sum(rate(gw_requests_total{service=~".*-shop-quote-[0-9]+"}[30s]))',
+  });
+});
+
+test('the values of a canary name the canary Deployment and Service; the target alone names the stable ones', () => {
+  assert.deepEqual(canaryQueryValues('shop', { deployment: 'quote-v1', service: 'quote' }), {
+    namespace: 'shop',
+    service: 'quote',
+    canary: 'quote-v1-canary',
+    stable: 'quote-v1',
+    canaryService: 'quote-canary',
+  });
+  assert.deepEqual(targetQueryValues('shop', { deployment: 'quote-v1' }), {
+    namespace: 'shop',
+    service: 'quote-v1',
+    canary: 'quote-v1',
+    stable: 'quote-v1',
+    canaryService: 'quote-v1',
   });
 });
 

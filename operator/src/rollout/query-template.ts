@@ -1,5 +1,7 @@
-// Renders the PromQL of an analysis metric: {{namespace}}, {{service}}, {{canary}} and {{stable}}
-// are replaced by label values before the query runs.
+// Renders the PromQL of an analysis metric: {{namespace}}, {{service}}, {{canary}}, {{stable}} and
+// {{canaryService}} are replaced by label values before the query runs. {{canary}} and {{stable}}
+// name the Deployments (pods are named after them); {{service}} and {{canaryService}} the Services
+// (a gateway labels what it measured per backend with them).
 //
 // Placeholders stand for label values, so they must sit inside a PromQL string literal
 // (`pod=~"{{canary}}-.*"`); each value is escaped for the literal it lands in ("…", '…' or `…`)
@@ -7,12 +9,37 @@
 // names an unknown placeholder, or puts one outside a string, is refused before anything is sent
 // to Prometheus.
 import type { HyperAgentSpec } from '../api/schema.js';
+import { canaryName } from './canary-deployment.js';
 
-export const PLACEHOLDERS = ['namespace', 'service', 'canary', 'stable'] as const;
+export const PLACEHOLDERS = ['namespace', 'service', 'canary', 'stable', 'canaryService'] as const;
 export type Placeholder = (typeof PLACEHOLDERS)[number];
 
 /** The label values a query template is rendered with. */
 export type QueryValues = Record<Placeholder, string>;
+
+type TargetSpec = Pick<HyperAgentSpec['target'], 'deployment' | 'service'>;
+
+/** The values of a canary of `target`: {{canary}} and {{canaryService}} name what the canary adds. */
+export function canaryQueryValues(namespace: string, target: TargetSpec): QueryValues {
+  const service = target.service ?? target.deployment;
+  return {
+    namespace,
+    service,
+    canary: canaryName(target.deployment),
+    stable: target.deployment,
+    canaryService: canaryName(service),
+  };
+}
+
+/** The same values measuring the stable side: {{canary}} names the stable Deployment, {{canaryService}} its Service. */
+export function asStable(values: QueryValues): QueryValues {
+  return { ...values, canary: values.stable, canaryService: values.service };
+}
+
+/** The values that measure the target itself (no canary runs): every name is the stable one. */
+export function targetQueryValues(namespace: string, target: TargetSpec): QueryValues {
+  return asStable(canaryQueryValues(namespace, target));
+}
 
 /** The metric fields rendering needs. */
 export type TemplatedMetric = Pick<
@@ -161,7 +188,7 @@ export function renderQuery(template: string, values: QueryValues): string {
 
 /**
  * The queries one metric runs: the canary query and, for a maxRatioToStable metric, the same
- * template measuring the stable version ({{canary}} becomes the stable name). Throws
+ * template measuring the stable version ({{canary}} and {{canaryService}} become the stable names). Throws
  * QueryTemplateError, prefixed with the metric name, when the template cannot be rendered.
  */
 export function renderMetricQueries(
@@ -171,7 +198,7 @@ export function renderMetricQueries(
   try {
     const canary = renderQuery(metric.query, values);
     if (metric.maxRatioToStable === undefined) return { canary };
-    return { canary, stable: renderQuery(metric.query, { ...values, canary: values.stable }) };
+    return { canary, stable: renderQuery(metric.query, asStable(values)) };
   } catch (error) {
     if (error instanceof QueryTemplateError) {
       throw new QueryTemplateError(`metric ${metric.name}: ${error.message}`);

@@ -18,19 +18,19 @@
 // when no canary pod exists. The share traffic actually sees (ready canary pods over all ready
 // pods) is reported beside it.
 import { PatchStrategy, setHeaderOptions, type V1Deployment, type V1Service } from '@kubernetes/client-node';
-import { describeError, statusCodeOf, type KubeClients } from '../kube/clients.js';
+import { describeError, serverSideApply, statusCodeOf, type KubeClients } from '../kube/clients.js';
 import {
   REVISION_ANNOTATION,
   WEIGHT_ANNOTATION,
   canaryDeployment,
   canaryName,
-  isOperatorCanary,
   selectsTemplate,
 } from './canary-deployment.js';
+import { deleteOwnedCanary, readOperatorCanary } from './canary-workload.js';
 import {
-  ForeignCanaryError,
   WeightUnreachableError,
   type CanaryTarget,
+  type ReleasedTarget,
   type TrafficRouter,
   type TrafficState,
 } from './traffic-router.js';
@@ -158,8 +158,6 @@ export interface ReplicaRatioRouterOptions {
   limits?: Partial<ReplicaLimits>;
 }
 
-const FIELD_MANAGER = 'hyperagent-operator';
-
 export class ReplicaRatioRouter implements TrafficRouter {
   private readonly limits: ReplicaLimits;
 
@@ -193,14 +191,7 @@ export class ReplicaRatioRouter implements TrafficRouter {
     if ('unreachable' in plan) throw new WeightUnreachableError(`${weight}% of traffic: ${plan.unreachable}`);
     const desired = canaryDeployment(stable, target, plan.canaryReplicas, weight);
     try {
-      await this.options.clients.objects.patch(
-        desired,
-        undefined,
-        undefined,
-        FIELD_MANAGER,
-        true,
-        PatchStrategy.ServerSideApply,
-      );
+      await serverSideApply(this.options.clients.objects, desired);
     } catch (error) {
       // a selector is immutable: a canary left from a stable with other labels is replaced
       if (statusCodeOf(error) !== 422 || !canary || !/immutable/i.test(describeError(error))) throw error;
@@ -214,6 +205,10 @@ export class ReplicaRatioRouter implements TrafficRouter {
   async removeCanary(target: CanaryTarget): Promise<void> {
     const canary = await this.readCanary(target);
     if (canary && !canary.metadata?.deletionTimestamp) await this.delete(target);
+  }
+
+  async release(target: ReleasedTarget, owner: string): Promise<void> {
+    await deleteOwnedCanary(this.options.clients.apps, target.namespace, target.deployment, owner);
   }
 
   async check(target: CanaryTarget, weights: readonly number[]): Promise<string[]> {
@@ -259,24 +254,8 @@ export class ReplicaRatioRouter implements TrafficRouter {
   }
 
   /** The canary Deployment, undefined when absent; throws ForeignCanaryError for one we did not make. */
-  private async readCanary(target: CanaryTarget): Promise<V1Deployment | undefined> {
-    const name = canaryName(target.deployment);
-    let canary: V1Deployment;
-    try {
-      canary = await this.options.clients.apps.readNamespacedDeployment({
-        name,
-        namespace: target.namespace,
-      });
-    } catch (error) {
-      if (statusCodeOf(error) === 404) return undefined;
-      throw error;
-    }
-    if (!isOperatorCanary(canary)) {
-      throw new ForeignCanaryError(
-        `a Deployment ${target.namespace}/${name} exists and is not a canary of this operator; rename it or delete it`,
-      );
-    }
-    return canary;
+  private readCanary(target: CanaryTarget): Promise<V1Deployment | undefined> {
+    return readOperatorCanary(this.options.clients.apps, target.namespace, target.deployment);
   }
 
   private async readService(namespace: string, name: string): Promise<V1Service | undefined> {

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import type { KubeClients } from '../kube/clients.js';
 import { metricProviderFor } from './metric-providers.js';
 import { PrometheusProvider } from './prometheus.js';
+import { GatewayApiRouter } from './gateway-api-router.js';
 import { ReplicaRatioRouter } from './replica-ratio-router.js';
 import { RouterChoice, routerKindsOf } from './routers.js';
 import type { TrafficRouter } from './traffic-router.js';
@@ -20,6 +21,15 @@ test('the schema default routes by replica ratio, and each kind is built once', 
   assert.ok(first instanceof ReplicaRatioRouter);
   assert.equal(choice.routerFor(rollout), first);
   assert.deepEqual(routerKindsOf({ trafficRouting: undefined as never }), ['replicaRatio']);
+});
+
+test('the Gateway API router is built per HTTPRoute: two agents with two routes get two routers', () => {
+  const choice = new RouterChoice({ clients });
+  const quote = choice.routerFor({ trafficRouting: { gatewayAPI: { httpRoute: 'quote' } } } as never);
+  const rates = choice.routerFor({ trafficRouting: { gatewayAPI: { httpRoute: 'rates' } } } as never);
+  assert.ok(quote instanceof GatewayApiRouter && rates instanceof GatewayApiRouter);
+  assert.notEqual(quote, rates);
+  assert.equal(choice.routerFor({ trafficRouting: { gatewayAPI: { httpRoute: 'quote' } } } as never), quote);
 });
 
 test('a router kind this operator does not ship fails UnknownTrafficRouter, naming what it has', () => {

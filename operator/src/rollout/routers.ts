@@ -1,9 +1,10 @@
 // Which traffic router a canary runs through. spec.rollout.trafficRouting names one kind; this
-// table builds its implementation. A new router is one file that implements TrafficRouter, one
-// line here, and its field under trafficRouting in api/schema.ts.
+// table builds its implementation from that kind's settings. A new router is one file that
+// implements TrafficRouter, one line here, and its field under trafficRouting in api/schema.ts.
 import type { HyperAgentSpec } from '../api/schema.js';
 import type { KubeClients } from '../kube/clients.js';
 import { failedOutcome, type FailedOutcome } from '../cycle/ports.js';
+import { GatewayApiRouter, type GatewayRoutingSpec } from './gateway-api-router.js';
 import { ReplicaRatioRouter } from './replica-ratio-router.js';
 import type { TrafficRouter } from './traffic-router.js';
 
@@ -12,11 +13,14 @@ export interface RouterDeps {
   clients: KubeClients;
 }
 
-export type RouterFactory = (deps: RouterDeps) => TrafficRouter;
+/** Builds a router from its field under spec.rollout.trafficRouting (schema-valid). */
+export type RouterFactory = (deps: RouterDeps, settings: unknown) => TrafficRouter;
 
 /** The routers this operator ships, by their field under spec.rollout.trafficRouting. */
 export const TRAFFIC_ROUTERS: Readonly<Record<string, RouterFactory>> = {
   replicaRatio: (deps) => new ReplicaRatioRouter({ clients: deps.clients }),
+  gatewayAPI: (deps, settings) =>
+    new GatewayApiRouter({ clients: deps.clients, routing: settings as GatewayRoutingSpec }),
 };
 
 type RoutingSpec = Pick<HyperAgentSpec['rollout'], 'trafficRouting'>;
@@ -29,8 +33,8 @@ export function routerKindsOf(rollout: RoutingSpec): string[] {
 }
 
 /**
- * Builds routers by kind, each once (a router may keep state between visits). A kind this
- * operator does not ship fails the cycle with UnknownTrafficRouter, naming the kinds it has.
+ * Builds routers by kind and settings, each once (a router may keep state between visits). A
+ * kind this operator does not ship fails the cycle with UnknownTrafficRouter, naming the kinds it has.
  */
 export class RouterChoice {
   private readonly built = new Map<string, TrafficRouter>();
@@ -52,7 +56,9 @@ export class RouterChoice {
       };
     }
     const kind = kinds[0]!;
-    const existing = this.built.get(kind);
+    const settings = (rollout.trafficRouting as Record<string, unknown> | undefined)?.[kind] ?? {};
+    const key = `${kind} ${JSON.stringify(settings)}`;
+    const existing = this.built.get(key);
     if (existing) return existing;
     const factory = Object.hasOwn(this.factories, kind) ? this.factories[kind] : undefined;
     if (!factory) {
@@ -64,8 +70,8 @@ export class RouterChoice {
         ),
       };
     }
-    const router = factory(this.deps);
-    this.built.set(kind, router);
+    const router = factory(this.deps, settings);
+    this.built.set(key, router);
     return router;
   }
 }

@@ -1,7 +1,7 @@
 // How a share of a service's traffic reaches the canary. A router puts a weight in place, says
 // which weight is in place (only once the canary can really serve it), and removes the canary.
-// The replica-ratio router (replica-ratio-router.ts) is the one shipped; a Gateway API router
-// would implement the same contract with HTTPRoute weights.
+// Two routers implement it: the replica ratio (replica-ratio-router.ts) and the Gateway API
+// (gateway-api-router.ts, HTTPRoute backend weights).
 
 /** What the canary runs: the revision under test. */
 export interface Revision {
@@ -26,6 +26,9 @@ export interface CanaryTarget {
   /** The object the canary belongs to (its ImprovementCycle): deleting it removes the canary. */
   owner: { apiVersion: string; kind: string; name: string; uid: string };
 }
+
+/** What releasing a canary needs to know of its target. */
+export type ReleasedTarget = Pick<CanaryTarget, 'namespace' | 'deployment' | 'service'>;
 
 /** What the router observed of the canary's traffic. */
 export interface TrafficState {
@@ -63,6 +66,11 @@ export interface TrafficRouter {
   setWeight(target: CanaryTarget, weight: number): Promise<void>;
   /** Removes the canary workload; idempotent. Throws ForeignCanaryError. */
   removeCanary(target: CanaryTarget): Promise<void>;
+  /**
+   * Takes the canary out of traffic and removes it in one visit, without waiting for a gateway
+   * (its cycle is being deleted). Touches only a canary that `owner` (a cycle uid) made.
+   */
+  release(target: ReleasedTarget, owner: string): Promise<void>;
   /** Why the router cannot run a canary of `target` through `weights`; empty when it can. */
   check(target: CanaryTarget, weights: readonly number[]): Promise<string[]>;
 }

@@ -12,7 +12,7 @@ import { quantityToScalar } from '@kubernetes/client-node/dist/util.js';
 import type { Logger } from 'pino';
 import type { BaselineMeasurement, Candidate, HyperAgentSpec } from '../api/schema.js';
 import { readTarget } from '../kube/target.js';
-import { describeError, statusCodeOf, type KubeClients } from '../kube/clients.js';
+import { describeError, serverSideApply, statusCodeOf, type KubeClients } from '../kube/clients.js';
 import { failedOutcome, type CycleContext, type EvaluatePort, type WorkOutcome } from '../cycle/ports.js';
 import { BASELINE, cycleInputsName, inputKeys } from '../kube/cycle-inputs.js';
 import { ChangedFilesError, parseChangedFiles } from '../git/changed-files.js';
@@ -80,7 +80,6 @@ export interface KubeSandboxOptions {
   nodeIP?: string;
 }
 
-const FIELD_MANAGER = 'hyperagent-operator';
 const MANIFEST_SUFFIX = '.manifest.json';
 /** The protocol's bound on isolation probes (the judge adds the pod's nameservers). */
 const MAX_PROBES = 28;
@@ -566,14 +565,7 @@ export class KubeSandbox implements EvaluatePort {
       sandboxLimitRange(namespace, sandbox),
     ];
     for (const object of objects) {
-      await this.options.clients.objects.patch(
-        object,
-        undefined,
-        undefined,
-        FIELD_MANAGER,
-        true,
-        'application/apply-patch+yaml',
-      );
+      await serverSideApply(this.options.clients.objects, object);
     }
   }
 

@@ -27,6 +27,14 @@ test('probes follow readiness and /metrics exposes the operator metrics', async 
     assert.match(text, /hyperagent_reconcile_total\{controller="hyperagent",result="success"\} 1/);
     assert.match(text, /hyperagent_workqueue_depth\{controller="hyperagent"\} 3/);
     assert.match(text, /hyperagent_cycles\{phase="Failed"\} 2/);
+    const unknown = await fetch(`${base}/debug`);
+    assert.equal(unknown.status, 404);
+    assert.match(await unknown.text(), /\/healthz, \/readyz and \/metrics/);
+    const post = await fetch(`${base}/metrics`, { method: 'POST' });
+    assert.equal(post.status, 405);
+    assert.equal(post.headers.get('allow'), 'GET, HEAD');
+    await post.text();
+    assert.equal((await fetch(`${base}/readyz?verbose`, { method: 'HEAD' })).status, 200);
   } finally {
     await server.close();
   }

@@ -28,15 +28,27 @@ build_coredns_image() {
   echo "$image"
 }
 
+build_traefik_image() {
+  local image=$TRAEFIK_IMAGE context
+  if ! docker image inspect "$image" >/dev/null 2>&1; then
+    context=$(mktemp -d)
+    cp "$here/images/traefik/Dockerfile" "$context/"
+    cp "$TOOLS_BIN/traefik-$TRAEFIK_VERSION" "$context/traefik"
+    quiet_build -t "$image" "$context"
+    rm -rf "$context"
+  fi
+  echo "$image"
+}
+
 build_and_push_images() {
   # Images built by Docker reach the node through the local registry, as on kind with a local
   # registry: docker push localhost:5001/..., containerd pulls localhost:5001/...
   "$here/docker.sh" ensure "$CLUSTER_STATE"
   local image infrastructure project
   mapfile -t project < <("$here/build-images.sh" | grep -v '/pause:')
-  # the pause and CoreDNS images keep their pinned upstream-style tags (containerd and the
-  # CoreDNS Deployment name them)
-  infrastructure=("$PAUSE_IMAGE" "$(build_coredns_image)")
+  # the pause, CoreDNS and Traefik images keep their pinned upstream-style tags (containerd and
+  # the add-on Deployments name them)
+  infrastructure=("$PAUSE_IMAGE" "$(build_coredns_image)" "$(build_traefik_image)")
   for image in "${infrastructure[@]}"; do
     docker push -q "$image" >/dev/null
   done

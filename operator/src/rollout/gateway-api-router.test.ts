@@ -1,0 +1,114 @@
+// The Gateway API router's pure parts: how many canary pods a weight needs, when the canary may
+// receive traffic, and the canary Service beside the stable one. Its I/O runs on the real cluster
+// against Traefik (test/e2e/gateway-canary.test.ts).
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { V1Deployment } from '@kubernetes/client-node';
+import { MANAGED_BY_LABEL, ROLE_LABEL } from '../api/resources.js';
+import { CANARY_OF_LABEL, REVISION_ANNOTATION } from './canary-deployment.js';
+import {
+  GatewayApiRouter,
+  canaryReadyFor,
+  canaryReplicasFor,
+  canaryServiceOf,
+} from './gateway-api-router.js';
+import { WeightUnreachableError, type CanaryTarget } from './traffic-router.js';
+
+const TARGET: CanaryTarget = {
+  namespace: 'shop',
+  deployment: 'web',
+  service: 'web',
+  revision: { name: 'web-c1', image: 'registry/web:2', env: {} },
+  owner: { apiVersion: 'hyperagents.io/v1alpha1', kind: 'ImprovementCycle', name: 'web-1', uid: 'cycle-uid' },
+};
+
+test('the canary runs the weight’s share of the stable replicas, at least one pod', () => {
+  assert.equal(canaryReplicasFor(3, 5), 1);
+  assert.equal(canaryReplicasFor(3, 50), 2);
+  assert.equal(canaryReplicasFor(10, 20), 2);
+  assert.equal(canaryReplicasFor(0, 50), 1);
+  assert.equal(canaryReplicasFor(4, 100), 4);
+});
+
+test('the canary may take traffic only with every pod of its revision ready and its spec observed', () => {
+  const canary = (status: V1Deployment['status'], revision = 'web-c1', generation = 2): V1Deployment => ({
+    metadata: { generation, annotations: { [REVISION_ANNOTATION]: revision } },
+    spec: { replicas: 2, selector: {}, template: {} },
+    status,
+  });
+  const ready = { observedGeneration: 2, replicas: 2, updatedReplicas: 2, readyReplicas: 2 };
+  assert.equal(canaryReadyFor(canary(ready), 'web-c1'), true);
+  assert.equal(canaryReadyFor(canary({ ...ready, readyReplicas: 1 }), 'web-c1'), false);
+  assert.equal(canaryReadyFor(canary({ ...ready, observedGeneration: 1 }), 'web-c1'), false);
+  // an old pod still terminating beside the new ones
+  assert.equal(canaryReadyFor(canary({ ...ready, replicas: 3 }), 'web-c1'), false);
+  assert.equal(canaryReadyFor(canary(ready, 'web-c0'), 'web-c1'), false);
+  assert.equal(canaryReadyFor(undefined, 'web-c1'), false);
+});
+
+test('the canary Service has the stable ports, selects the canary pods alone, and belongs to the cycle', () => {
+  const service = canaryServiceOf(
+    {
+      metadata: { name: 'web', labels: { app: 'web' } },
+      spec: {
+        selector: { app: 'web' },
+        clusterIP: '10.96.0.20',
+        ports: [{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP', nodePort: 30080 }],
+      },
+    },
+    TARGET,
+    'web-canary',
+  );
+  assert.deepEqual(service.spec, {
+    type: 'ClusterIP',
+    selector: { [ROLE_LABEL]: 'canary', [CANARY_OF_LABEL]: 'web' },
+    ports: [{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }],
+  });
+  assert.equal(service.metadata?.labels?.[MANAGED_BY_LABEL], 'hyperagent-operator');
+  assert.deepEqual(service.metadata?.ownerReferences, [
+    { ...TARGET.owner, controller: true, blockOwnerDeletion: true },
+  ]);
+});
+
+test('a route deleted mid-canary sends the canary nothing: a rollback ends, a weight is out of reach', async () => {
+  const missing = async () => {
+    throw Object.assign(new Error('not found'), { code: 404 });
+  };
+  const router = new GatewayApiRouter({
+    clients: {
+      custom: { getNamespacedCustomObject: missing },
+      core: { readNamespacedService: missing },
+      apps: { readNamespacedDeployment: missing },
+    } as never,
+    routing: { httpRoute: 'web' },
+  });
+  const seen = await router.observe(TARGET);
+  assert.equal(seen.weight, 0);
+  assert.equal(seen.canaryPresent, false);
+  assert.match(seen.detail, /HTTPRoute web does not exist: nothing is routed to the canary/);
+  await router.setWeight(TARGET, 0);
+  await assert.rejects(router.setWeight(TARGET, 5), WeightUnreachableError);
+  // before a canary starts, the same is a reason it cannot
+  const checking = new GatewayApiRouter({
+    clients: {
+      custom: { getNamespacedCustomObject: missing },
+      core: {
+        readNamespacedService: async ({ name }: { name: string }) =>
+          name === 'web'
+            ? { metadata: { name }, spec: { selector: { app: 'web' }, ports: [{ port: 80 }] } }
+            : missing(),
+      },
+      apps: {
+        readNamespacedDeployment: async () => ({
+          metadata: { name: 'web' },
+          spec: {
+            selector: { matchLabels: { app: 'web' } },
+            template: { spec: { containers: [{ name: 'web' }] } },
+          },
+        }),
+      },
+    } as never,
+    routing: { httpRoute: 'web' },
+  });
+  assert.deepEqual(await checking.check(TARGET, [5]), ['the HTTPRoute shop/web does not exist']);
+});
