@@ -512,7 +512,8 @@ export const WorkloadSpec = Type.Object(
       minimum: 0,
       maximum: 600,
       default: 0.5,
-      description: 'Unmeasured load first.',
+      description:
+        'Unmeasured load first, on each side. Every run replays the request list from its start, so a warm-up as long as one run lets a cache see every request the runs send; a shorter one leaves the first run measuring cold misses.',
     }),
     runs: Type.Integer({ minimum: 1, maximum: 10, default: 3, description: 'Measured runs of each side.' }),
     requestTimeoutMs: Type.Integer({
