@@ -602,12 +602,42 @@ export const CanaryStep = Type.Object(
 export const AnalysisMetric = Type.Object(
   {
     name: DnsLabel({ description: 'Name of the metric, unique within the analysis.' }),
-    query: Type.String({
-      minLength: 1,
-      maxLength: 4096,
-      description:
-        'PromQL query returning one number; {{namespace}}, {{service}}, {{canary}}, {{stable}} and {{canaryService}} are replaced before it runs. {{canary}} and {{stable}} name the Deployments (their pods are named after them), {{service}} and {{canaryService}} the Services (a gateway labels its per-backend measurements with them); measuring the stable side, {{canary}} becomes {{stable}} and {{canaryService}} becomes {{service}}.',
-    }),
+    query: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 4096,
+        description:
+          'PromQL query returning one number; {{namespace}}, {{service}}, {{canary}}, {{stable}} and {{canaryService}} are replaced before it runs. {{canary}} and {{stable}} name the Deployments (their pods are named after them), {{service}} and {{canaryService}} the Services (a gateway labels its per-backend measurements with them); measuring the stable side, {{canary}} becomes {{stable}} and {{canaryService}} becomes {{service}}. Set query or failureRatio.',
+      }),
+    ),
+    failureRatio: Type.Optional(
+      Type.Object(
+        {
+          failed: Type.String({
+            minLength: 1,
+            maxLength: 2048,
+            description:
+              'Query for the cumulative count of the canary\'s failed requests: a counter summed over its series, such as the gateway\'s 5xx responses of the canary backend (sum(traefik_service_requests_total{service="{{namespace}}-{{canaryService}}-http-80@kubernetesgateway", code=~"5.."})). Same placeholders as query.',
+          }),
+          total: Type.String({
+            minLength: 1,
+            maxLength: 2048,
+            description: "Query for the cumulative count of all the canary's requests, failures included.",
+          }),
+          confidence: Type.Number({
+            minimum: 0.8,
+            maximum: 0.9999,
+            default: 0.99,
+            description:
+              'How sure the judgement must be before it fails the canary: a canary failing no more than max is rolled back by this metric with probability at most 1 − confidence, however often its counts are read.',
+          }),
+        },
+        {
+          description:
+            "Judge the canary's failed share of requests sequentially, on counts read every analysis.counters.interval since its first step began, against max: it fails as soon as the counts show, at the confidence, that the share is above max, which takes a dozen requests for a canary failing half of them. At each analysis interval it is Successful while the share so far is at most max, Inconclusive while there was no traffic; a share above max that is not yet conclusive waits, and counts as Inconclusive once the step's pause has elapsed.",
+        },
+      ),
+    ),
     min: Type.Optional(Type.Number({ description: 'The canary fails when the value is below this.' })),
     max: Type.Optional(Type.Number({ description: 'The canary fails when the value is above this.' })),
     maxRatioToStable: Type.Optional(
@@ -635,6 +665,15 @@ export const AnalysisMetric = Type.Object(
       {
         rule: 'has(self.min) || has(self.max) || has(self.maxRatioToStable)',
         message: 'a metric needs a threshold: set min, max or maxRatioToStable',
+      },
+      {
+        rule: 'has(self.query) != has(self.failureRatio)',
+        message: 'a metric is measured by a query or by a failureRatio: set exactly one of them',
+      },
+      {
+        rule: '!has(self.failureRatio) || (has(self.max) && self.max > 0.0 && self.max < 1.0 && !has(self.min) && !has(self.maxRatioToStable) && !has(self.objective))',
+        message:
+          'a failureRatio metric is judged against max alone: set max between 0 and 1 (exclusive), without min, maxRatioToStable or objective',
       },
       {
         rule: '!(has(self.min) && has(self.max)) || self.min <= self.max',
@@ -691,6 +730,25 @@ export const Analysis = Type.Object(
       description:
         'What happens when Prometheus cannot be reached or errors: an error never counts as success.',
     }),
+    counters: Type.Object(
+      {
+        interval: Duration({
+          default: '1s',
+          description:
+            'How often the counts of failureRatio metrics are read between analysis rounds, so that a failing canary is rolled back as soon as its counts are conclusive.',
+          rules: [minDurationRule('250ms', 'analysis.counters.interval must be at least 250ms')],
+        }),
+        url: Type.Optional(
+          Type.String({
+            pattern: '^https?://',
+            maxLength: 2048,
+            description:
+              'A metrics endpoint in the Prometheus text format, such as the gateway\'s, that failureRatio counts are read from directly: its counters are as fresh as its last request, where Prometheus is a scrape behind. Its queries must then be selectors, optionally summed (sum(name{label="value"})). Without it they are read from Prometheus.',
+          }),
+        ),
+      },
+      { default: {}, description: 'Where and how often failureRatio metrics read their counts.' },
+    ),
     metrics: listMap(
       Type.Array(AnalysisMetric, {
         maxItems: 16,
@@ -1556,6 +1614,16 @@ export const CanaryMeasurementRecord = Type.Object(
   { description: 'One measurement of one metric and its judgement.' },
 );
 
+export const CounterReading = Type.Object(
+  {
+    metric: Type.String({ maxLength: 63, description: 'Name of the failureRatio metric.' }),
+    failed: Type.Number({ minimum: 0, description: 'The failed-requests counter as read.' }),
+    total: Type.Number({ minimum: 0, description: 'The all-requests counter as read.' }),
+    time: Timestamp('When it was read.'),
+  },
+  { description: 'One reading of the counters of a failureRatio metric.' },
+);
+
 export const CanaryMetricCounts = Type.Object(
   {
     metric: Type.String({ maxLength: 63, description: 'Name of the analysis metric.' }),
@@ -1687,6 +1755,13 @@ export const CanaryStatus = Type.Object(
       Type.Array(CanaryMetricCounts, { maxItems: 16, description: 'Measurement counts per metric.' }),
       ['metric'],
     ),
+    counterBaselines: Type.Optional(
+      Type.Array(CounterReading, {
+        maxItems: 16,
+        description:
+          "Where each failureRatio metric's evidence starts: its counters' first reading in the canary (after a counter went down, which is a reset, zero).",
+      }),
+    ),
     measurements: Type.Array(CanaryMeasurementRecord, {
       maxItems: 32,
       description: 'The latest measurements, oldest first (bounded).',
@@ -1790,3 +1865,4 @@ export type IncidentEvidence = Static<typeof IncidentEvidence>;
 export type IncidentTrigger = Static<typeof IncidentTrigger>;
 export type CanaryMeasurementRecord = Static<typeof CanaryMeasurementRecord>;
 export type CanaryMetricCounts = Static<typeof CanaryMetricCounts>;
+export type CounterReading = Static<typeof CounterReading>;

@@ -125,11 +125,18 @@ class World {
     this.calls.measure += 1;
     return {
       takenAt: at(ms),
-      results: queries.map((q) => ({
-        metric: q.metric,
-        canary: this.source(q.canary, ms),
-        ...(q.stable !== undefined ? { stable: this.source(q.stable, ms) } : {}),
-      })),
+      results: queries.map((q) =>
+        'canary' in q
+          ? {
+              metric: q.metric,
+              canary: this.source(q.canary, ms),
+              ...(q.stable !== undefined ? { stable: this.source(q.stable, ms) } : {}),
+            }
+          : {
+              metric: q.metric,
+              counts: { failed: this.source(q.counts.failed, ms), total: this.source(q.counts.total, ms) },
+            },
+      ),
     };
   }
   carryOut(actions: CanaryAction[], ms: number): void {
@@ -198,7 +205,11 @@ function drive(
     let result = step(spec, state, observed, at(ms));
     const measure = result.actions.find((a) => a.type === 'measure');
     if (measure) {
-      observed = { ...observed, measurements: world.measure(measure.queries, ms) };
+      const measurements = world.measure(measure.queries, ms)!;
+      observed = {
+        ...observed,
+        measurements: { ...measurements, ...(measure.countsOnly ? { countsOnly: true } : {}) },
+      };
       result = step(spec, state, observed, at(ms));
       assert.ok(!result.actions.some((a) => a.type === 'measure'), 'a measured round is not asked for again');
     }
@@ -729,4 +740,204 @@ test('table: a pause while the weight is not in place gives the router a fresh d
     resumed.actions.map((a) => (a.type === 'event' ? a.reason : a.type)),
     ['CanaryResumed', 'setWeight'],
   );
+});
+
+// ---------------------------------------------------------------------------------------------
+// failureRatio metrics: counts read every counters.interval, judged sequentially
+
+const GATEWAY_ERRORS = {
+  name: 'gateway-errors',
+  failureRatio: {
+    failed: 'sum(requests_total{service="{{canaryService}}", code=~"5.."})',
+    total: 'sum(requests_total{service="{{canaryService}}"})',
+  },
+  max: 0.05,
+};
+
+/**
+ * A gateway's counters of the canary backend: `rps` requests a second while the world routes any
+ * traffic to the canary, each failing with probability `failing` (a seeded stream), on top of what
+ * earlier canaries left in them.
+ */
+class GatewayCounters {
+  failed: number;
+  total: number;
+  private lastMs = 0;
+  private readonly rng: () => number;
+
+  constructor(
+    private readonly world: () => World,
+    readonly rps: number,
+    public failing: number,
+    seed = 1,
+    start = { failed: 0, total: 0 },
+  ) {
+    this.failed = start.failed;
+    this.total = start.total;
+    let state = seed >>> 0 || 1;
+    // xorshift32: enough for a simulated stream of requests
+    this.rng = () => {
+      state ^= state << 13;
+      state ^= state >>> 17;
+      state ^= state << 5;
+      return (state >>> 0) / 2 ** 32;
+    };
+  }
+  readonly source: Source = (query, ms) => {
+    this.advance(ms);
+    return value(query.includes('code=~') ? this.failed : this.total);
+  };
+  private advance(ms: number): void {
+    const served = (t: number) => Math.floor((t * this.rps) / S);
+    const requests = (this.world().routed ?? 0) > 0 ? served(ms) - served(this.lastMs) : 0;
+    this.lastMs = ms;
+    for (let i = 0; i < requests; i++) {
+      this.total += 1;
+      if (this.rng() < this.failing) this.failed += 1;
+    }
+  }
+}
+
+function countedSpec(analysis: Record<string, unknown> = {}): CanarySpec {
+  return canarySpec({
+    steps: [
+      { weight: 25, pause: '30s' },
+      { weight: 50, pause: '30s' },
+    ],
+    analysis: { interval: '10s', metrics: [GATEWAY_ERRORS], ...analysis },
+  });
+}
+
+function countedWorld(rps: number, failing: number, seed = 1, start?: { failed: number; total: number }) {
+  const world = new World(healthy, 0);
+  const counters = new GatewayCounters(() => world, rps, failing, seed, start);
+  world.source = counters.source;
+  return { world, counters };
+}
+
+test('failureRatio: a canary failing half its requests is rolled back seconds after its weight is in place, not at the first round', () => {
+  const { world, counters } = countedWorld(6, 0.5);
+  const { state } = drive(countedSpec(), world);
+  assertClean(state, 'RolledBack', 'AnalysisFailed');
+  const inPlace = world.routedLog.find((r) => r.weight === 25)!.at;
+  const decided = Date.parse(state.decision!.time) - T0;
+  assert.ok(decided - inPlace <= 3 * S, `decided ${(decided - inPlace) / S}s after the weight was in place`);
+  assert.match(
+    state.decision!.message,
+    /gateway-errors failed once.*failed of \d+ requests .*above the limit 0\.05 at 99% confidence/,
+  );
+  assert.ok(counters.failed <= 12, `${counters.failed} failed requests before the decision`);
+  const failed = state.measurements.find((m) => m.result === 'Failed')!;
+  assert.equal(failed.threshold, 'failed share max 0.05 at 99% confidence');
+});
+
+test('failureRatio: a good canary is promoted no later than the same steps with a threshold query', () => {
+  const counted = countedWorld(6, 0);
+  const byCounts = drive(countedSpec(), counted.world);
+  assertClean(byCounts.state, 'Promoted', 'AnalysisPassed');
+  const byQuery = drive(
+    canarySpec({
+      steps: [
+        { weight: 25, pause: '30s' },
+        { weight: 50, pause: '30s' },
+      ],
+    }),
+    new World(healthy, 0),
+  );
+  assertClean(byQuery.state, 'Promoted', 'AnalysisPassed');
+  const promotedAt = (result: { state: CanaryState }) => Date.parse(result.state.decision!.time);
+  assert.ok(
+    promotedAt(byCounts) <= promotedAt(byQuery),
+    `by counts ${byCounts.state.decision!.time}, by a query ${byQuery.state.decision!.time}`,
+  );
+  assert.match(byCounts.state.decision!.message, /within the limit 0\.05 at 99% confidence/);
+});
+
+test('failureRatio: counts start at the canary; what earlier canaries left in the counters does not count', () => {
+  const { world } = countedWorld(6, 0, 1, { failed: 5000, total: 10_000 });
+  const { state } = drive(countedSpec(), world);
+  assertClean(state, 'Promoted', 'AnalysisPassed');
+  assert.deepEqual(
+    state.counterBaselines?.map((b) => [b.metric, b.failed, b.total]),
+    [['gateway-errors', 5000, 10_000]],
+  );
+});
+
+test('failureRatio: a counter that goes down was reset, and the counts go on from zero', () => {
+  const { world, counters } = countedWorld(6, 0);
+  world.on(45 * S, () => {
+    counters.failed = 0;
+    counters.total = 0;
+  });
+  const { state } = drive(countedSpec(), world);
+  assertClean(state, 'Promoted', 'AnalysisPassed');
+  assert.equal(state.counterBaselines?.[0]?.total, 0);
+});
+
+test('failureRatio: a share above max that is not yet conclusive waits for more requests, and the step passes once the share is within', () => {
+  // 6 requests a second; one in 15 fails (above 5%, but too few to tell) until 4 have, none after
+  const source: Source = (query, ms) => {
+    const total = Math.floor((ms * 6) / S);
+    return value(query.includes('code=~') ? Math.min(4, Math.floor(total / 15)) : total);
+  };
+  const world = new World(source, 0);
+  const { state } = drive(countedSpec(), world);
+  assertClean(state, 'Promoted', 'AnalysisPassed');
+  const rounds = world.events.filter((e) => e.reason === 'CanaryAnalysis').map((e) => e.message);
+  assert.match(
+    rounds[0]!,
+    /Waiting: gateway-errors: 4 failed of 66 requests \(0\.0606\): not yet conclusive .*> max 0\.05 so far/,
+  );
+  assert.match(rounds[1]!, /Successful: gateway-errors: 4 failed of 126 requests .*<= max 0\.05 so far/);
+  assert.equal(state.counts[0]?.inconclusive, 0);
+});
+
+test('failureRatio: a share above max that stays inconclusive counts as Inconclusive once the pause has elapsed', () => {
+  // one request a second, one in ten failing: above 5%, never conclusive within a 30 s step
+  const source: Source = (query, ms) => {
+    const total = Math.floor(ms / S);
+    return value(query.includes('code=~') ? Math.floor(total / 10) : total);
+  };
+  const world = new World(source, 0);
+  const { state } = drive(countedSpec(), world);
+  assertClean(state, 'RolledBack', 'NoData');
+  const rounds = world.events.filter((e) => e.reason === 'CanaryAnalysis').map((e) => e.message);
+  assert.equal(rounds.filter((m) => m.includes('Waiting: gateway-errors')).length, 2, rounds.join('\n'));
+  assert.match(state.decision!.message, /inconclusive once.*> max 0\.05 so far/);
+});
+
+test('failureRatio: a canary without traffic is Inconclusive at the round, as a 0/0 query is', () => {
+  const { world } = countedWorld(0, 0);
+  const { state } = drive(countedSpec(), world);
+  assertClean(state, 'RolledBack', 'NoData');
+  assert.match(state.decision!.message, /no requests yet, so the limit 0\.05 cannot be judged/);
+});
+
+test('failureRatio: counters that cannot be read are errors at the round, not evidence', () => {
+  const world = new World(() => ({ kind: 'error', message: 'connection refused' }), 0);
+  const { state } = drive(countedSpec({ consecutiveErrorLimit: 1 }), world);
+  assertClean(state, 'RolledBack', 'ProviderError');
+  assert.match(state.decision!.message, /the failed query failed: connection refused/);
+});
+
+test('failureRatio: a good canary (1% failing against 5%) is never rolled back, whatever the stream', () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 2 ** 31 - 1 }), (seed) => {
+      const { world } = countedWorld(20, 0.01, seed);
+      const { state } = drive(countedSpec(), world);
+      assert.equal(state.phase, 'Promoted', state.message);
+    }),
+    { numRuns: 40 },
+  );
+});
+
+test('failureRatio: an analysis whose counter queries cannot be rendered is refused at the start', () => {
+  const spec = countedSpec({
+    metrics: [
+      { ...GATEWAY_ERRORS, failureRatio: { ...GATEWAY_ERRORS.failureRatio, total: 'x{a="{{nope}}"}' } },
+    ],
+  });
+  const { state } = drive(spec, new World(healthy, 0));
+  assertClean(state, 'RolledBack', 'InvalidAnalysis');
+  assert.match(state.decision!.message, /metric gateway-errors: .*\{\{nope\}\}/);
 });

@@ -49,7 +49,16 @@ import {
   type Judgement,
 } from './analysis.js';
 import type { Measurement } from './metric-provider.js';
-import { renderMetricQueries, type QueryValues } from './query-template.js';
+import {
+  failureRatioMetrics,
+  judgeFailureRatioBetweenRounds,
+  judgeFailureRatioRound,
+  readingOf,
+  countsSince,
+  type CountsObservation,
+  type FailureRatioMetric,
+} from './failure-ratio.js';
+import { asTemplated, renderCountQueries, renderMetricQueries, type QueryValues } from './query-template.js';
 
 export type CanaryState = CanaryStatus;
 export type CanaryPauseCause = NonNullable<CanaryState['pause']>['cause'];
@@ -69,6 +78,8 @@ export const WEIGHT_DEADLINE_MS = 10 * 60_000;
 export const ROUTER_POLL_MS = 2_000;
 /** How soon to look again while paused with nothing to measure (requests also arrive by watch). */
 export const PAUSED_POLL_MS = 60_000;
+/** How often failureRatio counters are read when analysis.counters.interval is unset. */
+export const DEFAULT_COUNTERS_INTERVAL = '1s';
 /** Measurements kept in the state, newest last. */
 export const MAX_RECORDED_MEASUREMENTS = 32;
 
@@ -80,16 +91,19 @@ export interface UserRequest {
 
 export interface MetricObservation {
   metric: string;
-  canary: Measurement;
+  /** The query's value on the canary (a query metric). */
+  canary?: Measurement;
   /** The same query on the stable version, for maxRatioToStable metrics. */
   stable?: Measurement;
+  /** Both counters of a failureRatio metric. */
+  counts?: CountsObservation;
 }
 
 export interface CanaryObservations {
   /** The canary weight the traffic router has in place and ready; undefined when unknown. */
   routedWeight?: number;
-  /** One round of measurements, answering a `measure` action. */
-  measurements?: { takenAt: Date; results: MetricObservation[] };
+  /** One round of measurements, answering a `measure` action (countsOnly as the action said). */
+  measurements?: { takenAt: Date; results: MetricObservation[]; countsOnly?: boolean };
   /** Pause, resume and abort requests currently present (for example as annotations). */
   requests?: UserRequest[];
   /** The stable Deployment runs the canary's revision and has rolled out. */
@@ -98,15 +112,14 @@ export interface CanaryObservations {
   canaryRemoved?: boolean;
 }
 
-export interface MeasureQuery {
-  metric: string;
-  canary: string;
-  stable?: string;
-}
+export type MeasureQuery =
+  | { metric: string; canary: string; stable?: string }
+  | { metric: string; counts: { failed: string; total: string } };
 
 export type CanaryAction =
   | { type: 'setWeight'; weight: number }
-  | { type: 'measure'; queries: MeasureQuery[] }
+  /** A round of every metric, or (countsOnly) a reading of the failureRatio counters between rounds. */
+  | { type: 'measure'; queries: MeasureQuery[]; countsOnly?: boolean }
   | { type: 'promote' }
   | { type: 'removeCanary' }
   | { type: 'event'; severity: 'Normal' | 'Warning'; reason: string; message: string };
@@ -228,7 +241,7 @@ function initialize(visit: Visit, state: CanaryState): Outcome {
   if (visit.steps.length === 0) problems.push('no canary steps are configured');
   for (const metric of visit.analysis.metrics) {
     try {
-      renderMetricQueries(metric, visit.spec.target);
+      metricQuery(metric, visit.spec.target);
     } catch (error) {
       problems.push((error as Error).message);
     }
@@ -364,9 +377,15 @@ function progressing(visit: Visit, state: CanaryState): Outcome {
   const stepSpec = visit.steps[
     Math.min(state.stepIndex, visit.steps.length - 1)
   ] as (typeof visit.steps)[number];
-  let current = state;
+  let current = absorbCounts(visit, state);
   if (!current.weightReachedTime) {
-    if (visit.observed.routedWeight !== current.weight) return awaitWeight(visit, current);
+    if (visit.observed.routedWeight !== current.weight) {
+      // a smoke test's requests may already show a failing canary
+      const early = decide(visit.analysis, current.counts, { elapsedMs: 0, pauseMs: 0 });
+      if (early.decision === 'Rollback')
+        return proceed(visit, onFailure(visit, current, early.cause, early.reason));
+      return awaitWeight(visit, current);
+    }
     current = { ...current, weightReachedTime: visit.iso, reason: 'Analysing' };
     visit.event(
       'Normal',
@@ -377,9 +396,9 @@ function progressing(visit: Visit, state: CanaryState): Outcome {
     visit.holdWeight(current.weight);
   }
 
-  current = absorbMeasurements(visit, current);
   const reachedMs = Date.parse(current.weightReachedTime as string);
   const pauseMs = parseDuration(stepSpec.pause);
+  current = absorbMeasurements(visit, current, visit.ms - reachedMs >= pauseMs);
   const decision = decide(visit.analysis, current.counts, { elapsedMs: visit.ms - reachedMs, pauseMs });
   switch (decision.decision) {
     case 'Rollback':
@@ -405,11 +424,12 @@ function progressing(visit: Visit, state: CanaryState): Outcome {
         ...current,
         message: clip(`${capitalize(stepLabel(visit, current))}: ${decision.reason}`, 4096),
       };
-      const measured = requestMeasurement(visit, waiting);
+      const measured = requestMeasurement(visit, waiting) ?? requestCounts(visit);
       const pauseEnd = reachedMs + pauseMs;
       return {
         state: waiting,
-        requeueAfterMs: measured ?? nextVisit(visit, [pauseEnd, measurementDue(visit, waiting)]),
+        requeueAfterMs:
+          measured ?? nextVisit(visit, [pauseEnd, measurementDue(visit, waiting), countsDue(visit)]),
       };
     }
   }
@@ -437,9 +457,13 @@ function awaitWeight(visit: Visit, state: CanaryState): Outcome {
     reason: 'WaitingForWeight',
     message: `${capitalize(stepLabel(visit, state))}: waiting for the traffic router to send ${state.weight}% of traffic to the canary (it ${reports})`,
   };
+  const counted = requestCounts(visit);
+  if (counted !== undefined) return { state: waiting, requeueAfterMs: counted };
+  const countsAt = countsDue(visit);
+  const poll = countsAt === undefined ? ROUTER_POLL_MS : Math.min(ROUTER_POLL_MS, countsAt - visit.ms);
   return {
     state: waiting,
-    requeueAfterMs: Math.max(0, Math.min(ROUTER_POLL_MS, since + deadlineMs - visit.ms + 1)),
+    requeueAfterMs: Math.max(0, Math.min(poll, since + deadlineMs - visit.ms + 1)),
   };
 }
 
@@ -477,20 +501,20 @@ function stepPassed(visit: Visit, state: CanaryState, reason: string): CanarySta
 
 function paused(visit: Visit, state: CanaryState): Outcome {
   visit.holdWeight(state.weight);
-  const before = state.lastMeasurementTime;
-  const current = absorbMeasurements(visit, state);
-  if (current.lastMeasurementTime !== before && visit.spec.rollout.rollback.automatic) {
+  const before = state.counts;
+  const current = absorbMeasurements(visit, absorbCounts(visit, state), false);
+  if (current.counts !== before && visit.spec.rollout.rollback.automatic) {
     // a pause holds the weight; it never switches off the safety net (only a rollback counts here)
     const decision = decide(visit.analysis, current.counts, { elapsedMs: 0, pauseMs: 0 });
     if (decision.decision === 'Rollback') {
       return proceed(visit, toRollingBack(visit, current, decision.cause, decision.reason));
     }
   }
-  const measured = requestMeasurement(visit, current);
-  const due = measurementDue(visit, current);
+  const measured = requestMeasurement(visit, current) ?? requestCounts(visit);
+  const due = [measurementDue(visit, current), countsDue(visit)].filter((t) => t !== undefined);
   return {
     state: current,
-    requeueAfterMs: measured ?? (due === undefined ? PAUSED_POLL_MS : nextVisit(visit, [due])),
+    requeueAfterMs: measured ?? (due.length === 0 ? PAUSED_POLL_MS : nextVisit(visit, due)),
   };
 }
 
@@ -615,56 +639,187 @@ function measurementDue(visit: Visit, state: CanaryState): number | undefined {
 function requestMeasurement(visit: Visit, state: CanaryState): number | undefined {
   const due = measurementDue(visit, state);
   if (due === undefined || due > visit.ms) return undefined;
-  const queries = visit.analysis.metrics.map((metric) => ({
-    metric: metric.name,
-    ...renderMetricQueries(metric, visit.spec.target),
-  }));
+  const queries = visit.analysis.metrics.map((metric) => metricQuery(metric, visit.spec.target));
   visit.act({ type: 'measure', queries });
   return 0;
 }
 
-/** Judges and counts a round of measurements, if one was observed and is due; an early or repeated round is ignored. */
-function absorbMeasurements(visit: Visit, state: CanaryState): CanaryState {
-  const round = visit.observed.measurements;
-  const due = measurementDue(visit, state);
-  if (!round || due === undefined || round.takenAt.getTime() < due) return state;
-  const time = round.takenAt.toISOString();
-  let counts = state.counts;
-  const records: CanaryMeasurementRecord[] = [];
-  for (const metric of visit.analysis.metrics) {
-    const observed = round.results.find((r) => r.metric === metric.name);
-    const judgement: Judgement = observed
-      ? judgeMeasurement(metric, observed.canary, observed.stable)
-      : {
-          result: 'Error',
-          threshold: describeThreshold(metric),
-          message: `${metric.name}: not measured in this round`,
-        };
-    const message = clip(judgement.message, 1024);
-    counts = countJudgement(counts, metric.name, { result: judgement.result, message });
-    records.push({
+/** What one metric runs: its query (and the stable side's), or a failureRatio's two counters. */
+function metricQuery(metric: AnalysisSpecMetric, target: QueryValues): MeasureQuery {
+  const templated = asTemplated(metric);
+  if (templated) return { metric: metric.name, ...renderMetricQueries(templated, target) };
+  if (metric.failureRatio)
+    return {
       metric: metric.name,
-      time,
-      step: state.stepIndex,
-      weight: state.weight,
-      result: judgement.result,
-      ...(judgement.value !== undefined ? { value: judgement.value } : {}),
-      ...(judgement.stableValue !== undefined ? { stableValue: judgement.stableValue } : {}),
-      ...(judgement.ratio !== undefined ? { ratio: judgement.ratio } : {}),
-      threshold: clip(judgement.threshold, 256),
-      message,
-    });
+      counts: renderCountQueries({ ...metric, failureRatio: metric.failureRatio }, target),
+    };
+  throw new Error(`metric ${metric.name} has neither a query nor a failureRatio`);
+}
+
+type AnalysisSpecMetric = CanarySpec['rollout']['analysis']['metrics'][number];
+
+/** When the failureRatio counters are next read, if any metric has them: every counters.interval. */
+function countsDue(visit: Visit): number | undefined {
+  if (failureRatioMetrics(visit.analysis.metrics).length === 0) return undefined;
+  return visit.ms + parseDuration(visit.analysis.counters?.interval ?? DEFAULT_COUNTERS_INTERVAL);
+}
+
+/**
+ * Asks for a reading of the failureRatio counters, unless this visit already has a round (the
+ * reading is not persisted: a visit without a round asks, a visit with one waits an interval).
+ */
+function requestCounts(visit: Visit): number | undefined {
+  if (visit.observed.measurements) return undefined;
+  const metrics = failureRatioMetrics(visit.analysis.metrics);
+  if (metrics.length === 0) return undefined;
+  const queries = metrics.map((metric) => metricQuery(metric, visit.spec.target));
+  visit.act({ type: 'measure', queries, countsOnly: true });
+  return 0;
+}
+
+/**
+ * A reading between rounds: the first of a metric is its baseline; after it, a share of failures
+ * conclusively above the limit is a Failed measurement at once. Nothing else is recorded.
+ */
+function absorbCounts(visit: Visit, state: CanaryState): CanaryState {
+  const round = visit.observed.measurements;
+  if (!round?.countsOnly) return state;
+  let next = state;
+  const records: CanaryMeasurementRecord[] = [];
+  for (const metric of failureRatioMetrics(visit.analysis.metrics)) {
+    const read = countsOf(next, metric, round.results, round.takenAt);
+    if (!read) continue;
+    next = read.state;
+    const judgement = judgeFailureRatioBetweenRounds(metric, read.counts);
+    if (!judgement) continue;
+    const message = clip(judgement.message, 1024);
+    next = {
+      ...next,
+      counts: countJudgement(next.counts, metric.name, { result: judgement.result, message }),
+    };
+    records.push(recordOf(state, metric.name, round.takenAt.toISOString(), judgement, message));
   }
-  const clean = records.every((r) => r.result === 'Successful');
+  if (records.length === 0) return next;
   visit.event(
-    clean ? 'Normal' : 'Warning',
+    'Warning',
     'CanaryAnalysis',
     `${capitalize(stepLabel(visit, state))}: ${records.map((r) => `${r.result}: ${r.message}`).join('; ')}`,
   );
+  return { ...next, measurements: [...next.measurements, ...records].slice(-MAX_RECORDED_MEASUREMENTS) };
+}
+
+/**
+ * The counts since a metric's baseline, from a round's reading of its counters; the first reading
+ * becomes the baseline (no counts yet). Undefined when the counters could not be read.
+ */
+function countsOf(
+  state: CanaryState,
+  metric: FailureRatioMetric,
+  results: readonly MetricObservation[],
+  takenAt: Date,
+): { state: CanaryState; counts: RatioCountsOf } | undefined {
+  const observed = results.find((r) => r.metric === metric.name)?.counts;
+  if (!observed) return undefined;
+  const reading = readingOf(metric.name, observed, takenAt);
+  if ('problem' in reading) return undefined;
+  const baselines = state.counterBaselines ?? [];
+  const known = baselines.find((b) => b.metric === metric.name);
+  if (!known) {
+    return {
+      state: { ...state, counterBaselines: [...baselines, reading] },
+      counts: { failures: 0, total: 0 },
+    };
+  }
+  const { counts, baseline } = countsSince(known, reading);
+  if (baseline === known) return { state, counts };
   return {
-    ...state,
+    state: { ...state, counterBaselines: baselines.map((b) => (b.metric === metric.name ? baseline : b)) },
     counts,
-    measurements: [...state.measurements, ...records].slice(-MAX_RECORDED_MEASUREMENTS),
+  };
+}
+
+type RatioCountsOf = { failures: number; total: number };
+
+function recordOf(
+  state: CanaryState,
+  metric: string,
+  time: string,
+  judgement: Judgement,
+  message: string,
+): CanaryMeasurementRecord {
+  return {
+    metric,
+    time,
+    step: state.stepIndex,
+    weight: state.weight,
+    result: judgement.result,
+    ...(judgement.value !== undefined ? { value: judgement.value } : {}),
+    ...(judgement.stableValue !== undefined ? { stableValue: judgement.stableValue } : {}),
+    ...(judgement.ratio !== undefined ? { ratio: judgement.ratio } : {}),
+    threshold: clip(judgement.threshold, 256),
+    message,
+  };
+}
+
+/** Judges and counts a round of measurements, if one was observed and is due; an early or repeated round is ignored. */
+function absorbMeasurements(visit: Visit, state: CanaryState, pauseElapsed: boolean): CanaryState {
+  const round = visit.observed.measurements;
+  const due = measurementDue(visit, state);
+  if (!round || round.countsOnly || due === undefined || round.takenAt.getTime() < due) return state;
+  const time = round.takenAt.toISOString();
+  let current = state;
+  const records: CanaryMeasurementRecord[] = [];
+  const pending: string[] = [];
+  for (const metric of visit.analysis.metrics) {
+    const observed = round.results.find((r) => r.metric === metric.name);
+    let judgement: Judgement | undefined;
+    const counted =
+      metric.failureRatio && metric.max !== undefined ? (metric as FailureRatioMetric) : undefined;
+    if (counted && observed?.counts) {
+      const reading = readingOf(metric.name, observed.counts, round.takenAt);
+      const read =
+        'problem' in reading ? undefined : countsOf(current, counted, round.results, round.takenAt);
+      if (read) {
+        current = read.state;
+        const verdict = judgeFailureRatioRound(counted, read.counts, pauseElapsed);
+        if ('pending' in verdict) {
+          pending.push(verdict.pending);
+          continue;
+        }
+        judgement = verdict.judgement;
+      } else {
+        judgement = {
+          result: 'Error',
+          threshold: describeThreshold(metric),
+          message: 'problem' in reading ? reading.problem : `${metric.name}: the counters could not be read`,
+        };
+      }
+    } else if (observed?.canary && !counted) {
+      judgement = judgeMeasurement(metric, observed.canary, observed.stable);
+    } else {
+      judgement = {
+        result: 'Error',
+        threshold: describeThreshold(metric),
+        message: `${metric.name}: not measured in this round`,
+      };
+    }
+    const message = clip(judgement.message, 1024);
+    current = {
+      ...current,
+      counts: countJudgement(current.counts, metric.name, { result: judgement.result, message }),
+    };
+    records.push(recordOf(state, metric.name, time, judgement, message));
+  }
+  const clean = records.every((r) => r.result === 'Successful');
+  const told = [...records.map((r) => `${r.result}: ${r.message}`), ...pending.map((p) => `Waiting: ${p}`)];
+  visit.event(
+    clean ? 'Normal' : 'Warning',
+    'CanaryAnalysis',
+    `${capitalize(stepLabel(visit, state))}: ${told.join('; ')}`,
+  );
+  return {
+    ...current,
+    measurements: [...current.measurements, ...records].slice(-MAX_RECORDED_MEASUREMENTS),
     lastMeasurementTime: time,
   };
 }

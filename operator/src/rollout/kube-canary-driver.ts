@@ -57,6 +57,7 @@ import {
   type UserRequest,
 } from './canary-machine.js';
 import type { MetricProvider } from './metric-provider.js';
+import { counterSourceFor, type CounterSource } from './counter-source.js';
 import { metricProviderFor, type MetricProviderFactory } from './metric-providers.js';
 import { historyEntry, revisionName, rolledOut, runsRevision } from './promotion.js';
 import { measureProductionGain } from './production-gain.js';
@@ -92,6 +93,8 @@ export interface KubeCanaryDriverOptions {
   metrics?: CanaryMetrics;
   /** How long the router may take to put a step's weight in place; the machine's default when unset. */
   weightDeadlineMs?: number;
+  /** How analysis.counters.url is read; the global fetch when unset. */
+  fetch?: typeof fetch;
   now?: () => Date;
 }
 
@@ -305,9 +308,11 @@ export class KubeCanaryDriver implements CanaryPort {
     const result = step(spec, before, observations, this.now());
     const measure = result.actions.find((a) => a.type === 'measure');
     if (!measure) return result;
-    const results = await this.measure(provider, measure.queries);
+    const counters = counterSourceFor(spec.rollout.analysis, provider, this.options.fetch);
+    const results = await this.measure(provider, counters, measure.queries);
     const takenAt = this.now();
-    return step(spec, before, { ...observations, measurements: { takenAt, results } }, takenAt);
+    const measurements = { takenAt, results, ...(measure.countsOnly ? { countsOnly: true } : {}) };
+    return step(spec, before, { ...observations, measurements }, takenAt);
   }
 
   private canarySpec(cycle: CycleContext): CanarySpec {
@@ -333,20 +338,42 @@ export class KubeCanaryDriver implements CanaryPort {
     return fresh.metadata.annotations;
   }
 
-  /** One round: every query of the round at once; a provider never throws, it reports errors. */
+  /**
+   * One round: every query of the round at once, the counters of failureRatio metrics in one
+   * reading; a provider never throws, it reports errors.
+   */
   private async measure(
     provider: MetricProvider,
+    counters: CounterSource,
     queries: Extract<CanaryAction, { type: 'measure' }>['queries'],
   ): Promise<MetricObservation[]> {
-    return Promise.all(
-      queries.map(async (query) => {
-        const [canary, stable] = await Promise.all([
-          provider.measure(query.canary),
-          query.stable !== undefined ? provider.measure(query.stable) : undefined,
-        ]);
-        return { metric: query.metric, canary, ...(stable ? { stable } : {}) };
-      }),
-    );
+    const counted = queries.flatMap((query) => ('counts' in query ? [query] : []));
+    const [read, measured] = await Promise.all([
+      counted.length > 0
+        ? counters.read(counted.flatMap((query) => [query.counts.failed, query.counts.total]))
+        : Promise.resolve([]),
+      Promise.all(
+        queries.flatMap((query) =>
+          'canary' in query
+            ? [
+                Promise.all([
+                  provider.measure(query.canary),
+                  query.stable !== undefined ? provider.measure(query.stable) : undefined,
+                ]).then(([canary, stable]) => ({
+                  metric: query.metric,
+                  canary,
+                  ...(stable ? { stable } : {}),
+                })),
+              ]
+            : [],
+        ),
+      ),
+    ]);
+    const fromCounters = counted.map((query, index) => ({
+      metric: query.metric,
+      counts: { failed: read[2 * index]!, total: read[2 * index + 1]! },
+    }));
+    return [...measured, ...fromCounters];
   }
 
   /** Carries out one committed action; returns a note for the outcome message when it could not. */

@@ -71,6 +71,16 @@ export async function measureProductionGain(
   const windowEnd = promotedAt + windowMs;
   if (now.getTime() < windowEnd) return { state: 'waiting', retryAfterMs: windowEnd - now.getTime() };
 
+  if (metric.query === undefined) {
+    return {
+      state: 'measured',
+      gain: withProductionUnmeasured(
+        ledger,
+        `metric ${metric.name} has no query to measure the objective`,
+        now,
+      ),
+    };
+  }
   let query: string;
   try {
     query = renderQuery(metric.query, targetQueryValues(cycle.namespace, spec.target));

@@ -32,7 +32,7 @@ import { median } from '../util/median.js';
 import { countJudgement, decide, judgeMeasurement, type Judgement } from './analysis.js';
 import type { Measurement } from './metric-provider.js';
 import { windowAverage } from './production-gain.js';
-import { renderMetricQueries, type QueryValues } from './query-template.js';
+import { asTemplated, renderMetricQueries, type QueryValues } from './query-template.js';
 
 export interface WatchSpec {
   rollout: HyperAgentSpec['rollout'];
@@ -208,7 +208,9 @@ export function stepWatch(
   }
 
   // Watching
-  const ratioMetrics = analysis.metrics.filter((m) => m.maxRatioToStable !== undefined);
+  // failureRatio metrics judge the canary on its counts; the watch reads query metrics
+  const watched = analysis.metrics.map(asTemplated).filter((m) => m !== undefined);
+  const ratioMetrics = watched.filter((m) => m.maxRatioToStable !== undefined);
   if (state.baseline === undefined && ratioMetrics.length > 0) {
     // first what the revision before measured in the canary's own rounds, side by side with it;
     // Prometheus over the window before the canary for a metric those rounds did not measure
@@ -256,11 +258,11 @@ export function stepWatch(
   const fresh = taken !== undefined && (lastMs === undefined || taken.takenAt.getTime() > lastMs);
 
   if (!fresh) {
-    if (now.getTime() >= until.getTime()) return passed(state, events, analysis.metrics.length);
+    if (now.getTime() >= until.getTime()) return passed(state, events, watched.length);
     if (now.getTime() < dueAt) {
       return { state, actions: events, requeueAfterMs: Math.min(dueAt, until.getTime()) - now.getTime() };
     }
-    const queries = analysis.metrics.map((metric) => ({
+    const queries = watched.map((metric) => ({
       metric: metric.name,
       query: renderMetricQueries(metric, spec.target).canary,
     }));
@@ -269,7 +271,7 @@ export function stepWatch(
 
   let counts: CanaryMetricCounts[] = state.counts;
   const failures: string[] = [];
-  for (const metric of analysis.metrics) {
+  for (const metric of watched) {
     const result = taken.results.find((r) => r.metric === metric.name);
     if (!result) continue;
     const judgement = judge(metric, result.value, state.baseline?.[metric.name]);
@@ -297,7 +299,7 @@ export function stepWatch(
       requeueAfterMs: 0,
     };
   }
-  if (now.getTime() >= until.getTime()) return passed(measured, events, analysis.metrics.length);
+  if (now.getTime() >= until.getTime()) return passed(measured, events, watched.length);
   return {
     state: measured,
     actions: events,

@@ -42,10 +42,22 @@ export function targetQueryValues(namespace: string, target: TargetSpec): QueryV
 }
 
 /** The metric fields rendering needs. */
-export type TemplatedMetric = Pick<
-  HyperAgentSpec['rollout']['analysis']['metrics'][number],
-  'name' | 'query' | 'maxRatioToStable'
->;
+type AnalysisMetric = HyperAgentSpec['rollout']['analysis']['metrics'][number];
+
+/** A metric measured by one query (not a failureRatio). */
+export type TemplatedMetric = Pick<AnalysisMetric, 'name' | 'maxRatioToStable'> & { query: string };
+
+/** A metric judged on counts: its failed and total queries. */
+export type CountedMetric = Pick<AnalysisMetric, 'name'> & {
+  failureRatio: NonNullable<AnalysisMetric['failureRatio']>;
+};
+
+/** The metric measured by a query, or undefined for a failureRatio metric. */
+export function asTemplated<T extends Pick<AnalysisMetric, 'name' | 'maxRatioToStable' | 'query'>>(
+  metric: T,
+): (T & TemplatedMetric) | undefined {
+  return metric.query !== undefined ? (metric as T & TemplatedMetric) : undefined;
+}
 
 /** A query template that cannot be rendered; the message says what is wrong and how to write it. */
 export class QueryTemplateError extends Error {
@@ -184,6 +196,27 @@ export function renderQuery(template: string, values: QueryValues): string {
   }
   if (problems.length > 0) throw new QueryTemplateError(`cannot render the query: ${problems.join('; ')}`);
   return out;
+}
+
+/**
+ * The two count queries of a failureRatio metric, rendered. Throws QueryTemplateError, prefixed
+ * with the metric name, when either cannot be rendered.
+ */
+export function renderCountQueries(
+  metric: CountedMetric,
+  values: QueryValues,
+): { failed: string; total: string } {
+  try {
+    return {
+      failed: renderQuery(metric.failureRatio.failed, values),
+      total: renderQuery(metric.failureRatio.total, values),
+    };
+  } catch (error) {
+    if (error instanceof QueryTemplateError) {
+      throw new QueryTemplateError(`metric ${metric.name}: ${error.message}`);
+    }
+    throw error;
+  }
 }
 
 /**
