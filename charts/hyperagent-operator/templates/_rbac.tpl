@@ -25,10 +25,11 @@ apply of an object that does not exist yet needs create besides patch.
 - apiGroups: [""]
   resources: ["events"]
   verbs: ["create"]
-# The managed services' Deployments: read the stable one, apply and delete the canary, promote.
+# The managed services' Deployments: read the stable one, apply and delete the canary, promote;
+# list and watch (the operator's canaries only, by label) to hear when a canary's pods are ready.
 - apiGroups: ["apps"]
   resources: ["deployments"]
-  verbs: ["get", "create", "patch", "delete"]
+  verbs: ["get", "list", "watch", "create", "patch", "delete"]
 # The stable Deployment's ReplicaSets: the watch after promotion puts the one before back.
 - apiGroups: ["apps"]
   resources: ["replicasets"]

@@ -743,7 +743,7 @@ export const Analysis = Type.Object(
             pattern: '^https?://',
             maxLength: 2048,
             description:
-              'A metrics endpoint in the Prometheus text format, such as the gateway\'s, that failureRatio counts are read from directly: its counters are as fresh as its last request, where Prometheus is a scrape behind. Its queries must then be selectors, optionally summed (sum(name{label="value"})). Without it they are read from Prometheus.',
+              'A metrics endpoint in the Prometheus text format, such as the gateway\'s, that failureRatio counts are read from directly: its counters are as fresh as its last request, where Prometheus is a scrape behind. Its queries must then be selectors, optionally summed (sum(name{label="value"})), and it must serve every count: a gateway of several replicas is read through Prometheus instead, since each replica counts only its own requests. Without it they are read from Prometheus.',
           }),
         ),
       },

@@ -1,10 +1,19 @@
 // Wires the operator together: informers fill caches on every replica (so a follower is warm and
 // ready), but only the elected leader runs the work queues that reconcile.
-import type { KubeConfig, KubernetesListObject, V1NetworkPolicy, V1Pod } from '@kubernetes/client-node';
+import type {
+  KubeConfig,
+  KubernetesListObject,
+  V1Deployment,
+  V1NetworkPolicy,
+  V1Pod,
+} from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import {
   CYCLES,
   HYPERAGENTS,
+  MANAGED_BY,
+  MANAGED_BY_LABEL,
+  ROLE_LABEL,
   cycleAgentIndex,
   keyOf,
   type HyperAgent,
@@ -55,6 +64,11 @@ export class Manager {
    * changes (a policy added, deleted or loosened) and stops.
    */
   private readonly sandboxPolicies: Informer<V1NetworkPolicy>;
+  /**
+   * The canary Deployments this operator made, so that a canary's cycle hears at once when its
+   * pods become ready (its weight can be put in place) rather than at its next poll.
+   */
+  private readonly canaries: Informer<V1Deployment>;
   private readonly agentQueue: WorkQueue;
   private readonly cycleQueue: WorkQueue;
   private readonly elector: LeaderElector | undefined;
@@ -67,6 +81,7 @@ export class Manager {
     this.cycles = this.informer<ImprovementCycle>(CYCLES, cycleAgentIndex);
     this.sandboxPods = this.sandboxPodInformer();
     this.sandboxPolicies = this.sandboxPolicyInformer();
+    this.canaries = this.canaryInformer();
     const events = new KubeEventRecorder(this.clients.core, log, options.identity);
 
     const agentReconciler = new HyperAgentReconciler({
@@ -116,6 +131,13 @@ export class Manager {
       }
     };
     for (const event of ['add', 'update', 'delete'] as const) this.sandboxPolicies.on(event, onSandboxPolicy);
+    const onCanary = (deployment: V1Deployment) => {
+      const owner = deployment.metadata?.ownerReferences?.find((o) => o.kind === CYCLES.kind && o.controller);
+      if (owner && deployment.metadata?.namespace)
+        this.cycleQueue.add(`${deployment.metadata.namespace}/${owner.name}`);
+    };
+    this.canaries.on('update', onCanary);
+    this.canaries.on('delete', onCanary);
 
     if (options.leaderElection) {
       this.elector = new LeaderElector({
@@ -141,6 +163,7 @@ export class Manager {
       this.cycles.start(),
       this.sandboxPods.start(),
       this.sandboxPolicies.start(),
+      this.canaries.start(),
     ]);
     this.options.log.info(
       { agents: this.agents.list().length, cycles: this.cycles.list().length },
@@ -160,6 +183,7 @@ export class Manager {
       this.cycles.stop(),
       this.sandboxPods.stop(),
       this.sandboxPolicies.stop(),
+      this.canaries.stop(),
     ]);
   }
 
@@ -239,6 +263,25 @@ export class Manager {
           : await this.clients.core.listPodForAllNamespaces({
               labelSelector,
             })) as KubernetesListObject<V1Pod>,
+    });
+  }
+
+  /** Canary Deployments this operator made, in the one namespace or in all. */
+  private canaryInformer(): Informer<V1Deployment> {
+    const { namespace } = this.options;
+    const labelSelector = `${ROLE_LABEL}=canary,${MANAGED_BY_LABEL}=${MANAGED_BY}`;
+    return new Informer<V1Deployment>({
+      kubeConfig: this.options.kubeConfig,
+      path: namespace ? `/apis/apps/v1/namespaces/${namespace}/deployments` : '/apis/apps/v1/deployments',
+      labelSelector,
+      log: this.options.log,
+      onWatch: () => this.options.metrics.watchOpened('deployments'),
+      list: async () =>
+        (namespace
+          ? await this.clients.apps.listNamespacedDeployment({ namespace, labelSelector })
+          : await this.clients.apps.listDeploymentForAllNamespaces({
+              labelSelector,
+            })) as KubernetesListObject<V1Deployment>,
     });
   }
 

@@ -941,3 +941,18 @@ test('failureRatio: an analysis whose counter queries cannot be rendered is refu
   assertClean(state, 'RolledBack', 'InvalidAnalysis');
   assert.match(state.decision!.message, /metric gateway-errors: .*\{\{nope\}\}/);
 });
+
+test('failureRatio: counters read from an endpoint must be selectors, refused at the start otherwise', () => {
+  const spec = countedSpec({
+    counters: { url: 'http://gateway:9100/metrics' },
+    metrics: [
+      { ...GATEWAY_ERRORS, failureRatio: { ...GATEWAY_ERRORS.failureRatio, total: 'sum(rate(x[1m]))' } },
+    ],
+  });
+  const { state } = drive(spec, new World(healthy, 0));
+  assertClean(state, 'RolledBack', 'InvalidAnalysis');
+  assert.match(
+    state.decision!.message,
+    /metric gateway-errors: "sum\(rate\(x\[1m\]\)\)" is not a counter selector/,
+  );
+});

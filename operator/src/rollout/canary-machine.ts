@@ -49,6 +49,7 @@ import {
   type Judgement,
 } from './analysis.js';
 import type { Measurement } from './metric-provider.js';
+import { parseCounterSelector } from './exposition.js';
 import {
   failureRatioMetrics,
   judgeFailureRatioBetweenRounds,
@@ -241,9 +242,16 @@ function initialize(visit: Visit, state: CanaryState): Outcome {
   if (visit.steps.length === 0) problems.push('no canary steps are configured');
   for (const metric of visit.analysis.metrics) {
     try {
-      metricQuery(metric, visit.spec.target);
+      const query = metricQuery(metric, visit.spec.target);
+      // counters read from an endpoint are summed by selector, not by PromQL
+      if ('counts' in query && visit.analysis.counters?.url) {
+        parseCounterSelector(query.counts.failed);
+        parseCounterSelector(query.counts.total);
+      }
     } catch (error) {
-      problems.push((error as Error).message);
+      problems.push(
+        `metric ${metric.name}: ${(error as Error).message.replace(`metric ${metric.name}: `, '')}`,
+      );
     }
   }
   if (problems.length > 0) {

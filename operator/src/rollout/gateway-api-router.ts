@@ -142,13 +142,16 @@ export class GatewayApiRouter implements TrafficRouter {
     }
     const seen = { canaryPresent, actualPercent: traffic.weight };
     const took = gatewayTook(route);
-    if (!took.took) return { ...seen, detail: `waiting for the gateway: ${took.why}` };
+    if (!took.took) return { ...seen, detail: `waiting for the gateway: ${took.why}`, settling: true };
+    // a canary that just became ready gets its route written in this visit; the gateway's answer
+    // to it is then worth looking for soon
+    const ready = canaryReadyFor(canary, target.revision.name);
     if (traffic.weight === 0) {
       return traffic.smoke
-        ? { ...seen, detail: 'only requests with the smoke-test header reach the canary' }
-        : { ...seen, weight: 0, detail: 'the HTTPRoute sends the canary nothing' };
+        ? { ...seen, detail: 'only requests with the smoke-test header reach the canary', settling: ready }
+        : { ...seen, weight: 0, detail: 'the HTTPRoute sends the canary nothing', settling: ready };
     }
-    if (!canaryReadyFor(canary, target.revision.name)) {
+    if (!ready) {
       return { ...seen, detail: `the canary Deployment is not ready with ${target.revision.name}` };
     }
     return {

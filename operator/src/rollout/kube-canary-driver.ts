@@ -137,6 +137,9 @@ export function requestsOf(annotations: Readonly<Record<string, string>> | undef
   return requests;
 }
 
+/** How soon to look again while the router says a change is under way that no watch reports. */
+export const SETTLING_POLL_MS = 250;
+
 export class KubeCanaryDriver implements CanaryPort {
   private readonly routers: RouterChoice;
   /** The last router warning told per cycle, so a refusal repeated every visit is one Event. */
@@ -177,7 +180,12 @@ export class KubeCanaryDriver implements CanaryPort {
       return {
         state: 'running',
         message: note ? `${next.message} (${note})` : next.message,
-        retryAfterMs: deferred ? 0 : result.requeueAfterMs || ROUTER_POLL_MS,
+        retryAfterMs: deferred
+          ? 0
+          : Math.min(
+              result.requeueAfterMs || ROUTER_POLL_MS,
+              seen.traffic.settling ? SETTLING_POLL_MS : Infinity,
+            ),
         status: { canary: next },
       };
     } catch (error) {

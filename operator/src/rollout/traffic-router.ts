@@ -43,6 +43,11 @@ export interface TrafficState {
   actualPercent?: number;
   /** Where the router stands, in words. */
   detail: string;
+  /**
+   * A change is under way that no watch reports (a gateway taking a route it was given, or about
+   * to be given one for a canary that just became ready): look again soon, not at the next poll.
+   */
+  settling?: boolean;
 }
 
 /** The router cannot give the canary this weight (too coarse, too many pods, no stable replicas). */
