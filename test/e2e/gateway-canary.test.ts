@@ -7,8 +7,10 @@
 // points of each weight), with requests carrying the smoke-test header answered by the canary
 // alone from the moment it is ready, and is promoted with no failed request; a version that fails
 // half its requests, and forges its own metrics to hide it, is rolled back on the gateway's error
-// ratio while its own counters show no error; the in-cluster operator, killed
-// mid-canary, resumes with at most one canary. After each the route is the user's route again.
+// ratio while its own counters show no error; the same version, judged by the in-cluster operator
+// on the gateway's counters read directly, loses its traffic within seconds of its pod being
+// ready; the in-cluster operator, killed mid-canary, resumes with at most one canary. After each
+// the route is the user's route again.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import pino from 'pino';
@@ -31,6 +33,7 @@ import {
   sleep,
   startCanaryCycle,
   waitForCycle,
+  watchCanary,
   type CycleFixture,
 } from '../support/canary-cycles.js';
 import { agentManifest, core, createAgent, custom, freshNamespace, kubeConfig } from '../support/cluster.js';
@@ -69,6 +72,16 @@ const CANARY_BACKEND = 'service="{{namespace}}-{{canaryService}}-http-80@kuberne
 const GATEWAY_ERRORS = {
   name: 'gateway-errors',
   query: `(sum(rate(traefik_service_requests_total{${CANARY_BACKEND}, code=~"5.."}[20s])) or vector(0)) / sum(rate(traefik_service_requests_total{${CANARY_BACKEND}}[20s]))`,
+  max: 0.05,
+};
+// The same counts read straight from the gateway's metrics port and judged sequentially.
+const GATEWAY_COUNTERS = 'http://traefik.traefik.svc.cluster.local:9100/metrics';
+const GATEWAY_FAILED_SHARE = {
+  name: 'gateway-failed-share',
+  failureRatio: {
+    failed: `sum(traefik_service_requests_total{${CANARY_BACKEND}, code=~"5.."})`,
+    total: `sum(traefik_service_requests_total{${CANARY_BACKEND}})`,
+  },
   max: 0.05,
 };
 const GATEWAY_TRAFFIC = {
@@ -231,6 +244,60 @@ test("a version that fails half its requests and forges its own metrics is rolle
     `gateway rollback: ${canary.decision?.message}; ${seconds(ended - started)} in all; ${load.failed} of ${load.total} requests failed (the bad version's answers at 5%)`,
   );
   assert.ok(load.failed > 0, 'the bad version did fail requests');
+  await assertRouteRestored();
+});
+
+test("judged by the in-cluster operator on the gateway's own counters, read every 500 ms, a version failing half its requests loses its traffic within seconds of its pod being ready", async () => {
+  const cycle = await startCycle(
+    'counted',
+    {
+      candidate: {
+        id: 'c1',
+        kind: 'config',
+        summary: 'fail half the requests and hide it from /metrics',
+        parameters: { 'fault-rate': '0.5', 'forge-metrics': '1' },
+      },
+      image: ECHO_FAULTS_IMAGE,
+    },
+    {
+      ...rollout({
+        prometheus: { address: IN_CLUSTER_PROMETHEUS },
+        counters: { interval: '500ms', url: GATEWAY_COUNTERS },
+        metrics: [GATEWAY_FAILED_SHARE],
+      }),
+      steps: [{ weight: 25, pause: '30s' }],
+      trafficRouting: { gatewayAPI: { httpRoute: SERVICE } },
+    },
+    true,
+  );
+  const watched = await watchCanary(namespace, SERVICE);
+  const started = Date.now();
+  await persistCycleStatus(cycle);
+  const ended = await waitForCycle(
+    namespace,
+    cycle.name,
+    (c) => ['Promoted', 'RolledBack'].includes(c.status?.canary?.phase ?? ''),
+    240_000,
+  );
+  watched.stop();
+  const canary = ended.status!.canary!;
+  assert.equal(canary.phase, 'RolledBack', canary.message);
+  assert.equal(canary.decision?.reason, 'AnalysisFailed');
+  assert.match(
+    canary.decision?.message ?? '',
+    /gateway-failed-share: \d+ failed of \d+ requests \(0\.\d+\): above the limit 0\.05 at 99% confidence/,
+  );
+  assert.ok(watched.firstReady, 'the canary pod was seen ready');
+  const decidedAfter = Date.parse(canary.decision!.time) - watched.firstReady;
+  await sleep(2500);
+  const load = await loadBetween(namespace, started, Date.parse(canary.phaseStartTime) + 2000);
+  const canaryAnswers = load.windows.reduce((sum, w) => sum + (w.roles.canary ?? 0), 0);
+  console.log(
+    `gateway counters: rolled back ${seconds(decidedAfter)} after the canary pod was ready; ${load.failed} of ${load.total} requests failed, ${canaryAnswers} answered by the canary; ${canary.decision?.message}`,
+  );
+  // 3 s is the goal on a quiet machine (npm run bench:canary); a loaded CI node gets twice that
+  assert.ok(decidedAfter < 6000, `decided ${seconds(decidedAfter)} after the pod was ready`);
+  assert.ok(load.failed > 0 && load.failed <= 15, `${load.failed} failed requests`);
   await assertRouteRestored();
 });
 

@@ -2,7 +2,13 @@
 // phase (owner of the canary, subject of its Events), the driver called the way the cycle
 // reconciler calls it, and the in-cluster operator scaled, killed and waited for.
 import assert from 'node:assert/strict';
-import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import {
+  PatchStrategy,
+  Watch,
+  setHeaderOptions,
+  type V1EndpointSlice,
+  type V1Pod,
+} from '@kubernetes/client-node';
 import {
   API_VERSION,
   AGENT_LABEL,
@@ -14,7 +20,7 @@ import type { CanaryStatus, ImprovementCycleStatus } from '../../operator/src/ap
 import type { CanaryOutcome, CycleContext } from '../../operator/src/cycle/ports.js';
 import { cycleInputsConfigMap } from '../../operator/src/kube/cycle-inputs.js';
 import type { KubeCanaryDriver } from '../../operator/src/rollout/kube-canary-driver.js';
-import { core, custom, getAgent, kubectl } from './cluster.js';
+import { core, custom, getAgent, kubeConfig, kubectl } from './cluster.js';
 import { apps } from './workloads.js';
 
 export const OPERATOR_NAMESPACE = 'hyperagent-system';
@@ -232,4 +238,51 @@ export function seconds(ms: number): string {
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Watches a gateway-routed canary's pods and its Service's EndpointSlices from here (times in ms
+ * since the epoch, as the load generator's): when the first canary pod
+ * turned Ready, and when a ready canary endpoint was last listed.
+ */
+export async function watchCanary(
+  namespace: string,
+  service: string,
+): Promise<{ firstReady?: number; lastEndpoint?: number; stop(): void }> {
+  const seen: { firstReady?: number; lastEndpoint?: number; endpoints: boolean } = { endpoints: false };
+  const watch = new Watch(kubeConfig);
+  const pods = await watch.watch(
+    `/api/v1/namespaces/${namespace}/pods`,
+    { labelSelector: 'hyperagents.io/role=canary' },
+    (_type: string, pod: V1Pod) => {
+      const ready = pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+      if (ready && seen.firstReady === undefined) seen.firstReady = Date.now();
+    },
+    () => {},
+  );
+  const slices = await watch.watch(
+    `/apis/discovery.k8s.io/v1/namespaces/${namespace}/endpointslices`,
+    { labelSelector: `kubernetes.io/service-name=${service}-canary` },
+    (type: string, slice: V1EndpointSlice) => {
+      const ready = type !== 'DELETED' && (slice.endpoints ?? []).some((e) => e.conditions?.ready !== false);
+      if (ready) seen.endpoints = true;
+      else if (seen.endpoints) {
+        seen.endpoints = false;
+        seen.lastEndpoint = Date.now();
+      }
+    },
+    () => {},
+  );
+  return {
+    get firstReady() {
+      return seen.firstReady;
+    },
+    get lastEndpoint() {
+      return seen.endpoints ? undefined : seen.lastEndpoint;
+    },
+    stop() {
+      pods.abort();
+      slices.abort();
+    },
+  };
 }

@@ -111,7 +111,9 @@ function once() {
       try {
         const j = JSON.parse(body);
         add(w.versions, j.version);
-        add(w.roles, j.hostname.startsWith(process.env.CANARY_PREFIX) ? 'canary' : 'stable');
+        const canary = j.hostname.startsWith(process.env.CANARY_PREFIX);
+        add(w.roles, canary ? 'canary' : 'stable');
+        if (canary) { const at = Date.now(); w.canaryFirst = w.canaryFirst || at; w.canaryLast = at; }
       } catch {}
     });
   });
@@ -180,6 +182,9 @@ export interface LoadWindow {
   maxMs?: number;
   /** Requests with the smoke-test header, by stable, canary or failed. */
   smoke?: Record<string, number>;
+  /** When the first and the last answer from a canary pod came in this second, ms since the epoch. */
+  canaryFirst?: number;
+  canaryLast?: number;
 }
 
 export interface LoadSummary {
