@@ -152,7 +152,9 @@ class World {
         this.calls.setWeight += 1;
         if (this.routerStuck) continue;
         if (this.routerLagMs === 0) this.route(action.weight, ms);
-        else this.pending = { weight: action.weight, at: ms + this.routerLagMs };
+        // the same weight asked again is the same change still under way, not a new one
+        else if (this.pending?.weight !== action.weight)
+          this.pending = { weight: action.weight, at: ms + this.routerLagMs };
       } else if (action.type === 'promote') {
         this.calls.promote += 1;
         this.promoted = true;

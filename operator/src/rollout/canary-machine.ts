@@ -77,6 +77,11 @@ export interface CanarySpec {
 export const WEIGHT_DEADLINE_MS = 10 * 60_000;
 /** How soon to look again while waiting for the router, a promotion or a removal. */
 export const ROUTER_POLL_MS = 2_000;
+/**
+ * How soon to look again while a promotion or a rollback is carried out: a stable rollout, a route
+ * put back and a canary removed take seconds, and each is worth hearing of soon.
+ */
+export const FINISHING_POLL_MS = 500;
 /** How soon to look again while paused with nothing to measure (requests also arrive by watch). */
 export const PAUSED_POLL_MS = 60_000;
 /** How often failureRatio counters are read when analysis.counters.interval is unset. */
@@ -529,11 +534,11 @@ function paused(visit: Visit, state: CanaryState): Outcome {
 function promoting(visit: Visit, state: CanaryState): Outcome {
   if (!visit.observed.promoted) {
     visit.act({ type: 'promote' });
-    return { state, requeueAfterMs: ROUTER_POLL_MS };
+    return { state, requeueAfterMs: FINISHING_POLL_MS };
   }
   if (!visit.observed.canaryRemoved) {
     visit.act({ type: 'removeCanary' });
-    return { state, requeueAfterMs: ROUTER_POLL_MS };
+    return { state, requeueAfterMs: FINISHING_POLL_MS };
   }
   const message = `Promoted: ${state.decision?.message ?? 'the canary became stable'}`;
   visit.event('Normal', 'CanaryPromoted', message);
@@ -569,7 +574,7 @@ function rollingBack(visit: Visit, state: CanaryState): Outcome {
   const stuck = visit.ms - Date.parse(state.phaseStartTime) > deadlineMs;
   if (visit.observed.routedWeight !== 0 && !stuck) visit.act({ type: 'setWeight', weight: 0 });
   else visit.act({ type: 'removeCanary' });
-  return { state, requeueAfterMs: ROUTER_POLL_MS };
+  return { state, requeueAfterMs: FINISHING_POLL_MS };
 }
 
 // ---------------------------------------------------------------------------------------------
