@@ -50,7 +50,9 @@ import {
 } from './analysis.js';
 import type { Measurement } from './metric-provider.js';
 import { parseCounterSelector } from './exposition.js';
+import type { RatioCounts } from './sequential-ratio.js';
 import {
+  asFailureRatio,
   failureRatioMetrics,
   judgeFailureRatioBetweenRounds,
   judgeFailureRatioRound,
@@ -700,8 +702,9 @@ function absorbCounts(visit: Visit, state: CanaryState): CanaryState {
   let next = state;
   const records: CanaryMeasurementRecord[] = [];
   for (const metric of failureRatioMetrics(visit.analysis.metrics)) {
-    const read = countsOf(next, metric, round.results, round.takenAt);
-    if (!read) continue;
+    const observed = round.results.find((r) => r.metric === metric.name)?.counts;
+    const read = observed ? countsOf(next, metric, observed, round.takenAt) : undefined;
+    if (!read || 'problem' in read) continue;
     next = read.state;
     const judgement = judgeFailureRatioBetweenRounds(metric, read.counts);
     if (!judgement) continue;
@@ -722,19 +725,17 @@ function absorbCounts(visit: Visit, state: CanaryState): CanaryState {
 }
 
 /**
- * The counts since a metric's baseline, from a round's reading of its counters; the first reading
- * becomes the baseline (no counts yet). Undefined when the counters could not be read.
+ * The counts since a metric's baseline, from one reading of its counters; the first reading
+ * becomes the baseline (no counts yet). A problem when the counters could not be read.
  */
 function countsOf(
   state: CanaryState,
   metric: FailureRatioMetric,
-  results: readonly MetricObservation[],
+  observed: CountsObservation,
   takenAt: Date,
-): { state: CanaryState; counts: RatioCountsOf } | undefined {
-  const observed = results.find((r) => r.metric === metric.name)?.counts;
-  if (!observed) return undefined;
+): { state: CanaryState; counts: RatioCounts } | { problem: string } {
   const reading = readingOf(metric.name, observed, takenAt);
-  if ('problem' in reading) return undefined;
+  if ('problem' in reading) return reading;
   const baselines = state.counterBaselines ?? [];
   const known = baselines.find((b) => b.metric === metric.name);
   if (!known) {
@@ -750,8 +751,6 @@ function countsOf(
     counts,
   };
 }
-
-type RatioCountsOf = { failures: number; total: number };
 
 function recordOf(
   state: CanaryState,
@@ -786,13 +785,10 @@ function absorbMeasurements(visit: Visit, state: CanaryState, pauseElapsed: bool
   for (const metric of visit.analysis.metrics) {
     const observed = round.results.find((r) => r.metric === metric.name);
     let judgement: Judgement | undefined;
-    const counted =
-      metric.failureRatio && metric.max !== undefined ? (metric as FailureRatioMetric) : undefined;
+    const counted = asFailureRatio(metric);
     if (counted && observed?.counts) {
-      const reading = readingOf(metric.name, observed.counts, round.takenAt);
-      const read =
-        'problem' in reading ? undefined : countsOf(current, counted, round.results, round.takenAt);
-      if (read) {
+      const read = countsOf(current, counted, observed.counts, round.takenAt);
+      if ('state' in read) {
         current = read.state;
         const verdict = judgeFailureRatioRound(counted, read.counts, pauseElapsed);
         if ('pending' in verdict) {
@@ -804,7 +800,7 @@ function absorbMeasurements(visit: Visit, state: CanaryState, pauseElapsed: bool
         judgement = {
           result: 'Error',
           threshold: describeThreshold(metric),
-          message: 'problem' in reading ? reading.problem : `${metric.name}: the counters could not be read`,
+          message: read.problem,
         };
       }
     } else if (observed?.canary && !counted) {

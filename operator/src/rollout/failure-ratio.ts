@@ -26,11 +26,16 @@ export type FailureRatioMetric = AnalysisMetric & {
   max: number;
 };
 
+/** The metric as a failureRatio metric (counts and a max), or undefined for a query metric. */
+export function asFailureRatio(metric: AnalysisMetric): FailureRatioMetric | undefined {
+  return metric.failureRatio !== undefined && metric.max !== undefined
+    ? (metric as FailureRatioMetric)
+    : undefined;
+}
+
 /** The failureRatio metrics of an analysis. */
 export function failureRatioMetrics(metrics: readonly AnalysisMetric[]): FailureRatioMetric[] {
-  return metrics.filter(
-    (metric): metric is FailureRatioMetric => metric.failureRatio !== undefined && metric.max !== undefined,
-  );
+  return metrics.flatMap((metric) => asFailureRatio(metric) ?? []);
 }
 
 /**
