@@ -54,7 +54,7 @@ export function quoteAgent(namespace: string, addresses: AgentAddresses): HyperA
       objectives: [{ name: 'p99-latency', workload: 'p99_ms', direction: 'Minimize' }],
       improvement: {
         interval: '24h',
-        maxCandidates: 4,
+        maxCandidates: 3,
         proposer: { type: 'tuner', seed: 1 },
         parameters: [
           { name: 'cache-size', env: 'QUOTE_CACHE_SIZE', type: 'integer', min: 0, max: 2000, step: 100 },

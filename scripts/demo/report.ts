@@ -19,6 +19,8 @@ export interface CycleSummary {
     summary: string;
     /** The primary objective's medians in the sandbox, and who measured them. */
     goal?: { key: string; baseline: number; candidate: number; measuredBy: string };
+    /** The checks it failed, `name: message` each, so a failed run says why without the cluster. */
+    failed_checks?: string[];
   }[];
   selected?: string;
   revision?: string;
@@ -163,9 +165,32 @@ export function summarizeCycle(cycle: ImprovementCycle): CycleSummary {
       ...(c.score === undefined ? {} : { score: round(c.score, 1) }),
       summary: c.summary,
       ...(c.goal ? { goal: c.goal } : {}),
+      ...failedChecks(c),
     })),
     ...(status.selected ? { selected: status.selected } : {}),
   };
+}
+
+/** Why a candidate did not pass: its failed checks or, refused before the sandbox, its reasons. */
+function failedChecks(candidate: {
+  verdict?: string;
+  checks?: readonly { name: string; status: string; message: string }[];
+  reasons?: readonly string[];
+}): { failed_checks?: string[] } {
+  const failed = (candidate.checks ?? [])
+    .filter((check) => check.status === 'Failed')
+    .map((check) => `${check.name}: ${check.message}`);
+  if (failed.length === 0 && candidate.verdict === 'Refused') failed.push(...(candidate.reasons ?? []));
+  return failed.length > 0 ? { failed_checks: failed } : {};
+}
+
+/** What a cycle that did not end as planned ended with, and why each candidate failed. */
+function endedWith(cycle: CycleSummary | undefined, outcome: string): string {
+  if (!cycle) return outcome;
+  const why = cycle.candidates
+    .filter((candidate) => candidate.failed_checks)
+    .map((candidate) => `${candidate.id} failed ${candidate.failed_checks!.join('; ')}`);
+  return [`${outcome}${cycle.reason ? ` (${cycle.reason})` : ''} after ${cycle.seconds} s`, ...why].join('; ');
 }
 
 /** Seconds from the canary's Rollback decision to the cycle ending RolledBack; null when it did not. */
@@ -188,7 +213,10 @@ export function shortfalls(report: DemoReport): string[] {
   if (!report.promoted_revision) problems.push('no revision was promoted');
   if (report.rollback_seconds === null) {
     problems.push(
-      `the bad candidate's canary was not rolled back (cycle ended ${report.bad_canary.outcome})`,
+      `the bad candidate's canary was not rolled back (cycle ended ${endedWith(
+        report.cycles.find((cycle) => cycle.name === report.bad_canary.cycle),
+        report.bad_canary.outcome,
+      )})`,
     );
   }
   for (const verdict of ['Promoted', 'RolledBack']) {

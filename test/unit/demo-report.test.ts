@@ -9,6 +9,7 @@ import {
   rollbackSeconds,
   sandboxP99,
   shortfalls,
+  summarizeCycle,
   type DemoReport,
 } from '../../scripts/demo/report.js';
 
@@ -69,7 +70,8 @@ function passingReport(): DemoReport {
     promoted_revision: 'quote-latency-1-c2',
     rollback_seconds: 6,
     failed_requests_during_rollouts: 0,
-    bad_canary: { outcome: 'RolledBack' },
+    bad_canary: { cycle: 'quote-latency-2', outcome: 'RolledBack' },
+    cycles: [],
     archive: { entries: 5, by_verdict: { Promoted: 1, RolledBack: 1, Passed: 2, Failed: 1 } },
     gains: [
       {
@@ -149,6 +151,38 @@ test('the pass marks: 23% less p99, a promotion, a rollback, no failed request f
   assert.equal(missed.length, 4);
   assert.match(missed[0]!, /p99 fell 20% \(50 ms → 40 ms\); at least 23% is required/);
   assert.match(missed[2]!, /not rolled back \(cycle ended Promoted\)/);
+});
+
+test("a bad candidate that never reached its canary: the shortfall says how its cycle ended and why", () => {
+  const report = passingReport();
+  const ended = summarizeCycle({
+    metadata: { name: 'quote-latency-2', creationTimestamp: '2026-12-06T10:00:00Z' },
+    status: {
+      phase: 'Rejected',
+      reason: 'NoCandidatePassed',
+      completionTime: '2026-12-06T10:04:10Z',
+      candidates: [
+        {
+          id: 'c1',
+          summary: 'refresh-ahead',
+          verdict: 'Failed',
+          checks: [
+            { name: 'TestsPass', status: 'Passed', message: '15 tests passed' },
+            { name: 'Evaluation', status: 'Failed', message: 'test timed out after 35s' },
+          ],
+        },
+      ],
+    },
+  } as unknown as ImprovementCycle);
+  const missed = shortfalls({
+    ...report,
+    rollback_seconds: null,
+    bad_canary: { ...report.bad_canary, outcome: 'Rejected' },
+    cycles: [ended],
+  });
+  assert.deepEqual(missed, [
+    "the bad candidate's canary was not rolled back (cycle ended Rejected (NoCandidatePassed) after 250 s; c1 failed Evaluation: test timed out after 35s)",
+  ]);
 });
 
 test('the archive pass marks: a Promoted and a RolledBack entry, each delivery with its ledger', () => {

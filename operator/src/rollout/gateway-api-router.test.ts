@@ -112,3 +112,78 @@ test('a route deleted mid-canary sends the canary nothing: a rollback ends, a we
   });
   assert.deepEqual(await checking.check(TARGET, [5]), ['the HTTPRoute shop/web does not exist']);
 });
+
+test('a canary whose deletion is under way counts as removed, and no next canary is applied onto it', async () => {
+  const terminating = { deletionTimestamp: new Date('2026-12-07T10:00:00Z') };
+  const canaryLabels = { [ROLE_LABEL]: 'canary', [MANAGED_BY_LABEL]: 'hyperagent-operator' };
+  const deployments: Record<string, V1Deployment> = {
+    web: {
+      metadata: { name: 'web' },
+      spec: {
+        replicas: 3,
+        selector: { matchLabels: { app: 'web' } },
+        template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web' }] } },
+      },
+    },
+    'web-canary': {
+      metadata: { name: 'web-canary', labels: canaryLabels, ...terminating },
+      spec: { replicas: 1 },
+    },
+  };
+  const services: Record<string, unknown> = {
+    web: { metadata: { name: 'web' }, spec: { selector: { app: 'web' }, ports: [{ port: 80 }] } },
+    'web-canary': { metadata: { name: 'web-canary', labels: canaryLabels, ...terminating } },
+  };
+  // the user's route, clean and taken by the gateway
+  const route = {
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'HTTPRoute',
+    metadata: { name: 'web', namespace: 'shop', generation: 4 },
+    spec: { rules: [{ backendRefs: [{ name: 'web', port: 80 }] }] },
+    status: {
+      parents: [
+        {
+          parentRef: { name: 'gateway' },
+          conditions: [
+            { type: 'Accepted', status: 'True', observedGeneration: 4 },
+            { type: 'ResolvedRefs', status: 'True', observedGeneration: 4 },
+          ],
+        },
+      ],
+    },
+  };
+  const applied: string[] = [];
+  const notFound = (name: string) => Object.assign(new Error(`${name} not found`), { code: 404 });
+  const router = new GatewayApiRouter({
+    clients: {
+      custom: { getNamespacedCustomObject: async () => route },
+      core: {
+        readNamespacedService: async ({ name }: { name: string }) => {
+          if (!services[name]) throw notFound(name);
+          return services[name];
+        },
+      },
+      apps: {
+        readNamespacedDeployment: async ({ name }: { name: string }) => {
+          if (!deployments[name]) throw notFound(name);
+          return deployments[name];
+        },
+      },
+      objects: {
+        apply: async (object: { kind: string }) => {
+          applied.push(object.kind);
+          return object;
+        },
+        patch: async (object: { kind: string }) => {
+          applied.push(object.kind);
+          return object;
+        },
+      },
+    } as never,
+    routing: { httpRoute: 'web' },
+  });
+  const seen = await router.observe(TARGET);
+  assert.equal(seen.canaryPresent, false, seen.detail);
+  await router.setWeight(TARGET, 25);
+  assert.deepEqual(applied, [], 'nothing is applied while the last canary is on its way out');
+});
