@@ -11,6 +11,8 @@ export interface CycleSummary {
   name: string;
   phase: string;
   reason?: string;
+  /** Why a cycle ended Rejected or Failed, as its status says. */
+  message?: string;
   seconds: number;
   candidates: {
     id: string;
@@ -158,6 +160,9 @@ export function summarizeCycle(cycle: ImprovementCycle): CycleSummary {
     name: cycle.metadata.name ?? '',
     phase: status.phase ?? 'Unknown',
     ...(status.reason ? { reason: status.reason } : {}),
+    ...((status.phase === 'Rejected' || status.phase === 'Failed') && status.message
+      ? { message: status.message }
+      : {}),
     seconds: Number.isFinite(start) && Number.isFinite(end) ? Math.round((end - start) / 1000) : -1,
     candidates: (status.candidates ?? []).map((c) => ({
       id: c.id,
@@ -190,7 +195,8 @@ function endedWith(cycle: CycleSummary | undefined, outcome: string): string {
   const why = cycle.candidates
     .filter((candidate) => candidate.failed_checks)
     .map((candidate) => `${candidate.id} failed ${candidate.failed_checks!.join('; ')}`);
-  return [`${outcome}${cycle.reason ? ` (${cycle.reason})` : ''} after ${cycle.seconds} s`, ...why].join('; ');
+  const how = `${outcome}${cycle.reason ? ` (${cycle.reason})` : ''} after ${cycle.seconds} s`;
+  return [cycle.message ? `${how}: ${cycle.message.replace(/\.$/, '')}` : how, ...why].join('; ');
 }
 
 /** Seconds from the canary's Rollback decision to the cycle ending RolledBack; null when it did not. */

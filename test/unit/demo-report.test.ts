@@ -153,13 +153,14 @@ test('the pass marks: 23% less p99, a promotion, a rollback, no failed request f
   assert.match(missed[2]!, /not rolled back \(cycle ended Promoted\)/);
 });
 
-test("a bad candidate that never reached its canary: the shortfall says how its cycle ended and why", () => {
+test('a bad candidate that never reached its canary: the shortfall says how its cycle ended and why', () => {
   const report = passingReport();
   const ended = summarizeCycle({
     metadata: { name: 'quote-latency-2', creationTimestamp: '2026-12-06T10:00:00Z' },
     status: {
       phase: 'Rejected',
       reason: 'NoCandidatePassed',
+      message: 'None of 1 candidates passed verification.',
       completionTime: '2026-12-06T10:04:10Z',
       candidates: [
         {
@@ -181,7 +182,7 @@ test("a bad candidate that never reached its canary: the shortfall says how its 
     cycles: [ended],
   });
   assert.deepEqual(missed, [
-    "the bad candidate's canary was not rolled back (cycle ended Rejected (NoCandidatePassed) after 250 s; c1 failed Evaluation: test timed out after 35s)",
+    "the bad candidate's canary was not rolled back (cycle ended Rejected (NoCandidatePassed) after 250 s: None of 1 candidates passed verification; c1 failed Evaluation: test timed out after 35s)",
   ]);
 });
 

@@ -127,7 +127,11 @@ test('a canary whose deletion is under way counts as removed, and no next canary
     },
     'web-canary': {
       metadata: { name: 'web-canary', labels: canaryLabels, ...terminating },
-      spec: { replicas: 1 },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: 'web' } },
+        template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web' }] } },
+      },
     },
   };
   const services: Record<string, unknown> = {
