@@ -16,7 +16,7 @@ source .cluster/env
 # the chart the cluster was just installed with must also pass Helm's own checks
 bash test/lint-chart.sh
 if [ $# -gt 0 ]; then files=("$@"); else mapfile -t files < <(find test/e2e -name '*.test.ts' | sort); fi
-# 20 minutes a file: the demo scenario alone takes about 13 (two 60 s measurements of p99, five
+# 20 minutes a file: the demo scenario alone takes about 12 (two 60 s measurements of p99, four
 # sandbox evaluations two at a time, two canaries, then an incident healed by a third), and a
 # file's time includes its cleanup; one CI run on a loaded node needed more than 15
 node --import tsx --test --test-concurrency=1 --test-timeout=1200000 "${files[@]}"

@@ -2,6 +2,7 @@
 // and read from the cycles' status, what the issue asks to see, and a check of the pass marks.
 // Pure, so the arithmetic and the pass marks are unit-tested.
 import type { HyperAgent, ImprovementCycle } from '../../operator/src/api/resources.js';
+import type { Candidate } from '../../operator/src/api/schema.js';
 
 /** The published HyperAgents result the demo must beat, and the project's own goal. */
 export const REQUIRED_REDUCTION_PCT = 23;
@@ -177,11 +178,9 @@ export function summarizeCycle(cycle: ImprovementCycle): CycleSummary {
 }
 
 /** Why a candidate did not pass: its failed checks or, refused before the sandbox, its reasons. */
-function failedChecks(candidate: {
-  verdict?: string;
-  checks?: readonly { name: string; status: string; message: string }[];
-  reasons?: readonly string[];
-}): { failed_checks?: string[] } {
+function failedChecks(candidate: Pick<Candidate, 'verdict' | 'checks' | 'reasons'>): {
+  failed_checks?: string[];
+} {
   const failed = (candidate.checks ?? [])
     .filter((check) => check.status === 'Failed')
     .map((check) => `${check.name}: ${check.message}`);

@@ -191,3 +191,65 @@ test('a canary whose deletion is under way counts as removed, and no next canary
   await router.setWeight(TARGET, 25);
   assert.deepEqual(applied, [], 'nothing is applied while the last canary is on its way out');
 });
+
+test('a canary that deleted its own objects while the route still sends it traffic is not removed: the route is put back first', async () => {
+  // the hostile case: the canary's code, given the rights, deletes its Deployment and Service to end
+  // the rollout while the route still sends it a quarter of the traffic
+  const route = {
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'HTTPRoute',
+    metadata: {
+      name: 'web',
+      namespace: 'shop',
+      generation: 5,
+      annotations: { 'hyperagents.io/stable-weights': '{"0":null}' },
+    },
+    spec: {
+      rules: [
+        {
+          backendRefs: [
+            { name: 'web', port: 80, weight: 75 },
+            { name: 'web-canary', port: 80, weight: 25 },
+          ],
+        },
+      ],
+    },
+    status: {
+      parents: [
+        {
+          parentRef: { name: 'gateway' },
+          conditions: [
+            { type: 'Accepted', status: 'True', observedGeneration: 5 },
+            { type: 'ResolvedRefs', status: 'True', observedGeneration: 5 },
+          ],
+        },
+      ],
+    },
+  };
+  const written: { spec: { rules: { backendRefs: { name: string }[] }[] } }[] = [];
+  const missing = async () => {
+    throw Object.assign(new Error('not found'), { code: 404 });
+  };
+  const router = new GatewayApiRouter({
+    clients: {
+      custom: {
+        getNamespacedCustomObject: async () => route,
+        replaceNamespacedCustomObject: async ({ body }: { body: (typeof written)[number] }) => {
+          written.push(body);
+          return body;
+        },
+      },
+      core: { readNamespacedService: missing },
+      apps: { readNamespacedDeployment: missing },
+    } as never,
+    routing: { httpRoute: 'web' },
+  });
+  const seen = await router.observe(TARGET);
+  assert.equal(seen.canaryPresent, true, 'the route still names the canary');
+  await router.removeCanary(TARGET);
+  assert.equal(written.length, 1, 'the route is put back');
+  assert.deepEqual(
+    written[0]!.spec.rules.flatMap((rule) => rule.backendRefs.map((ref) => ref.name)),
+    ['web'],
+  );
+});

@@ -139,17 +139,20 @@ export class GatewayApiRouter implements TrafficRouter {
     // a canary whose deletion is under way is sent nothing (removeCanary deletes only after the
     // gateway took the clean route and the drain passed): its pods ending is the cluster's work,
     // not a step of the rollout, so the rollout may end without waiting for their preStop hooks
-    const canaryPresent = live(canary) || live(service);
+    const workloadLive = live(canary) || live(service);
     if (!route) {
       // a route that is gone sends the canary nothing: a rollback can end
       return {
-        canaryPresent,
+        canaryPresent: workloadLive,
         weight: 0,
         actualPercent: 0,
         detail: `the HTTPRoute ${this.options.routing.httpRoute} does not exist: nothing is routed to the canary`,
       };
     }
     const traffic = routeTraffic(route, backends);
+    // whoever deleted its objects (the canary itself, given the rights), a canary the route still
+    // names is not removed: the rollout ends only once the route is the user's again
+    const canaryPresent = workloadLive || !traffic.clean;
     if (traffic.weight === undefined) {
       return { canaryPresent, detail: `the HTTPRoute ${route.metadata.name} is between two weights` };
     }

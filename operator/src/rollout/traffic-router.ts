@@ -37,7 +37,10 @@ export interface TrafficState {
    * no canary pod exists; undefined while a weight is still being put in place.
    */
   weight?: number;
-  /** False once the canary workload is gone, or its deletion is under way and it is sent nothing. */
+  /**
+   * False once the canary workload is gone or being deleted, and the router sends it nothing (a
+   * route that still names it keeps it present, whoever deleted its objects).
+   */
   canaryPresent: boolean;
   /** The share of ready pods (stable and canary) that are canary pods, percent: what traffic sees. */
   actualPercent?: number;
