@@ -3,6 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v shellcheck >/dev/null 2>&1 || bash test/cluster/install-deps.sh shellcheck
-mapfile -t scripts < <(git ls-files '*.sh' .ci/run bin/kubectl-hyperagent)
+mapfile -t scripts < <(git ls-files '*.sh' .ci/run bin/kubectl-hyperagent test/kind/runc-fit-capabilities \
+  test/kind/base/files/usr/local/bin/entrypoint)
 shellcheck -x -P SCRIPTDIR -S warning "${scripts[@]}"
 echo "shellcheck: ${#scripts[@]} scripts clean"

@@ -34,7 +34,10 @@ if [ ${#missing[@]} -eq 0 ]; then
 fi
 
 staging_minor="v0.${K8S_VERSION#v1.}"
-if [ ! -f "$src_dir/go.sum" ]; then
+# kubeadm is built only for the kind node image (test/kind); a wrapper module prepared before it
+# was pinned is prepared again.
+pinned=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl kubeadm)
+if [ ! -f "$src_dir/go.sum" ] || ! grep -q '"k8s.io/kubernetes/cmd/kubeadm"' "$src_dir/tools.go"; then
   echo "build-k8s: preparing wrapper module for k8s.io/kubernetes $K8S_VERSION" >&2
   (
     cd "$src_dir"
@@ -55,7 +58,7 @@ if [ ! -f "$src_dir/go.sum" ]; then
       echo 'package tools'
       echo
       echo 'import ('
-      for c in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl; do
+      for c in "${pinned[@]}"; do
         echo "	_ \"k8s.io/kubernetes/cmd/$c\""
       done
       echo ')'

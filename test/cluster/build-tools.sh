@@ -25,6 +25,9 @@ declare -A package_of=(
   [prometheus]="github.com/prometheus/prometheus/cmd/prometheus@$PROMETHEUS_MODULE_VERSION"
   # the Gateway API implementation (built from its module's source, see module_source_of)
   [traefik]="github.com/traefik/traefik/v3/cmd/traefik@$TRAEFIK_VERSION"
+  # for the kind path only (test/kind), so not among the defaults below
+  [kind]="sigs.k8s.io/kind@$KIND_VERSION"
+  [local-path-provisioner]="github.com/rancher/local-path-provisioner@$LOCAL_PATH_PROVISIONER_VERSION"
 )
 # `go install pkg@version` refuses modules whose go.mod has replace directives (Traefik replaces
 # three dependencies with its own forks). These are built inside a copy of their module's source,
@@ -40,6 +43,7 @@ declare -A ldflags_of=(
   [crictl]="-X sigs.k8s.io/cri-tools/pkg/version.Version=$CRICTL_VERSION"
   [prometheus]="-X github.com/prometheus/common/version.Version=$PROMETHEUS_VERSION"
   [traefik]="-X github.com/traefik/traefik/v3/pkg/version.Version=$TRAEFIK_VERSION"
+  [local-path-provisioner]="-X main.VERSION=$LOCAL_PATH_PROVISIONER_VERSION"
 )
 
 tools=("$@")

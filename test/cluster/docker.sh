@@ -4,6 +4,12 @@
 #   test/cluster/docker.sh ensure STATE_DIR   installs docker.io if dockerd is missing, starts dockerd
 #                                             in the background unless `docker info` already works
 #   test/cluster/docker.sh stop STATE_DIR     stops the dockerd that `ensure` started, if any
+#   test/cluster/docker.sh ensure-privileged STATE_DIR
+#                                             ensure, then make `docker run --privileged` work (kind
+#                                             runs its nodes so): where it fails for want of
+#                                             capabilities this machine does not have, the dockerd
+#                                             we started is restarted with test/kind's runtime that
+#                                             trims them (test/kind/runc-fit-capabilities)
 #
 # Why: the test machines have no systemd (PID 1 is something else), so nothing starts dockerd for
 # us. A dockerd we start records its pid in STATE_DIR/pids/dockerd.pid and logs to
@@ -51,12 +57,12 @@ wait_gone() { # timeout_s pid...
   done
 }
 
-start_dockerd() { # state_dir
+start_dockerd() { # state_dir [dockerd option...]
   local logfile="$1/logs/dockerd.log" pidfile="$1/pids/dockerd.pid" pid
   mkdir -p "$1/logs" "$1/pids"
-  log "starting dockerd (log: $logfile)"
+  log "starting dockerd ${*:2} (log: $logfile)"
   # setsid: the daemon outlives this script and its terminal.
-  setsid dockerd >>"$logfile" 2>&1 </dev/null &
+  setsid dockerd "${@:2}" >>"$logfile" 2>&1 </dev/null &
   pid=$!
   echo "$pid" >"$pidfile"
   wait_ready "$pid" "$logfile"
@@ -116,10 +122,45 @@ stop() { # state_dir
   rm -f "$pidfile"
 }
 
+readonly fit_runtime=$here/../kind/runc-fit-capabilities
+
+# Prints why a privileged container cannot start, or nothing when it can. The probe image is any
+# image already here (none is pulled); with none there is nothing to probe yet.
+privileged_failure() {
+  local image
+  # sed reads the whole list: head would close the pipe early and fail it under pipefail
+  image=$(docker image ls --filter dangling=false --format '{{.Repository}}:{{.Tag}}' | sed -n 1p)
+  [ -n "$image" ] || return 0
+  # only the error is wanted: stderr into the captured output, stdout discarded
+  { docker run --rm --privileged --user 0:0 --entrypoint /bin/sh "$image" -c true >/dev/null; } 2>&1 || true
+}
+
+ensure_privileged() { # state_dir
+  local failure
+  ensure "$1"
+  failure=$(privileged_failure)
+  [ -n "$failure" ] || return 0
+  case "$failure" in
+    *"apply caps"*) ;;
+    *) log "docker run --privileged fails: $failure"; exit 1 ;;
+  esac
+  recorded_pid "$1/pids/dockerd.pid" >/dev/null || {
+    log "docker run --privileged fails ($failure) and this Docker was not started by docker.sh;"
+    log "start dockerd with: --add-runtime fitcaps=$(realpath "$fit_runtime") --default-runtime fitcaps"
+    exit 1
+  }
+  log "privileged containers ask for capabilities this machine lacks; restarting dockerd with a runtime that trims them"
+  stop "$1"
+  start_dockerd "$1" --add-runtime "fitcaps=$(realpath "$fit_runtime")" --default-runtime fitcaps
+  failure=$(privileged_failure)
+  [ -z "$failure" ] || { log "docker run --privileged still fails: $failure"; exit 1; }
+}
+
 main() {
   [ $# -eq 2 ] || usage
   case "$1" in
     ensure) ensure "$2" ;;
+    ensure-privileged) ensure_privileged "$2" ;;
     stop) stop "$2" ;;
     *) usage ;;
   esac

@@ -17,3 +17,7 @@ export PAUSE_VERSION="${PAUSE_VERSION:-3.10}"
 # Traefik v3.7 needs modules the Go proxy here does not serve; v3.6 builds.
 export TRAEFIK_VERSION="${TRAEFIK_VERSION:-v3.6.12}"
 export GATEWAY_API_VERSION="${GATEWAY_API_VERSION:-v1.4.0}"
+# The offline kind node image (test/kind/node-image.sh): kind itself and the storage provisioner
+# its node images carry. etcd, CoreDNS and pause are built at the versions kubeadm asks for.
+export KIND_VERSION="${KIND_VERSION:-v0.33.0}"
+export LOCAL_PATH_PROVISIONER_VERSION="${LOCAL_PATH_PROVISIONER_VERSION:-v0.0.30}"
