@@ -83,19 +83,7 @@ install_prerequisites() {
 # gateway_api_crds: the directory holding the Gateway API standard-channel CRDs of
 # $GATEWAY_API_VERSION, taken from its Go module (the release's standard-install.yaml holds the
 # same CRDs) and cached by version.
-gateway_api_crds() {
-  local cached=$HYPERAGENT_CACHE/gateway-api/$GATEWAY_API_VERSION/standard module_dir
-  if [ ! -d "$cached" ]; then
-    module_dir=$(cd / && go mod download -json "sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION" |
-      sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
-    [ -d "$module_dir/config/crd/standard" ] || { log "cannot download the Gateway API $GATEWAY_API_VERSION module"; return 1; }
-    mkdir -p "$cached.tmp"
-    cp "$module_dir"/config/crd/standard/*.yaml "$cached.tmp/"
-    chmod u+w "$cached.tmp"/*.yaml
-    mv "$cached.tmp" "$cached"
-  fi
-  echo "$cached"
-}
+gateway_api_crds() { "$here/gateway-api-crds.sh" | tail -1; }
 
 start_control_plane() {
   local pki=$CLUSTER_STATE/pki

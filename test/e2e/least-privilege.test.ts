@@ -24,6 +24,7 @@ import {
   kubectlWithInput,
   listCycles,
 } from '../support/cluster.js';
+import { kubeletAddress } from '../support/sandbox-agent.js';
 import {
   applyJson,
   apps,
@@ -339,7 +340,7 @@ test('watching one namespace, the chart grants namespaced Roles only, and the op
         timeoutSeconds: 180,
       }),
     );
-    // It may not list nodes: the isolation proof probes its own node's kubelet (NODE_IP) instead.
+    // It may not list nodes: the isolation proof probes its own node's kubelet (its address) instead.
     const probes = await eventually(
       "the sandbox's input with its isolation probes",
       async () => {
@@ -357,7 +358,7 @@ test('watching one namespace, the chart grants namespaced Roles only, and the op
     t.diagnostic(`isolation probes: ${probes.map((probe) => `${probe.name} ${probe.host}`).join(', ')}`);
     assert.ok(
       probes.some(
-        (probe) => probe.name.startsWith('node-kubelet') && probe.host === process.env.HYPERAGENT_NODE_IP,
+        (probe) => probe.name.startsWith('node-kubelet') && probe.host === kubeletAddress(),
       ),
       'the kubelet of the operator node is probed',
     );

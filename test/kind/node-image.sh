@@ -26,48 +26,16 @@ here=$(cd "$(dirname "$0")" && pwd)
 cluster_dir=$(cd "$here/../cluster" && pwd)
 # shellcheck source=../cluster/versions.sh
 source "$cluster_dir/versions.sh"
-# shellcheck source=../cluster/image-lib.sh
-source "$cluster_dir/image-lib.sh"
+# shellcheck source=lib.sh
+source "$here/lib.sh"
 
 readonly node_image="hyperagent.local/kind-node:$K8S_VERSION"
 readonly base_image=hyperagent.local/kind-base:bookworm
-readonly debian_image=debian:bookworm-slim
 readonly kube_router_image="hyperagent.local/kube-router:$KUBE_ROUTER_VERSION"
 readonly provisioner_image="hyperagent.local/local-path-provisioner:$LOCAL_PATH_PROVISIONER_VERSION"
 readonly cache="$HYPERAGENT_CACHE/kind"
 
 log() { echo "node-image: $*" >&2; }
-
-# Builds IMAGE from a generated Dockerfile and the files given, unless an image with the same
-# inputs exists.
-build_image() { # image dockerfile-text file...
-  local image=$1 dockerfile=$2 context inputs
-  shift 2
-  inputs=$({ echo "$dockerfile"; docker image inspect -f '{{.Id}}' "$debian_image"; sha256sum "$@" | cut -c1-64; } | sha)
-  [ "$(inputs_label_of "$image")" = "$inputs" ] && return 0
-  log "building $image"
-  context=$(mktemp -d)
-  cp "$@" "$context/"
-  echo "$dockerfile" >"$context/Dockerfile"
-  quiet_build --label "$INPUTS_LABEL=$inputs" -t "$image" "$context"
-  rm -rf "$context"
-}
-
-# A static binary alone in an image, on PATH, as Kubernetes' own images are.
-binary_image() { # image binary [entrypoint]
-  build_image "$1" "FROM scratch
-COPY $(basename "$2") /usr/local/bin/
-ENV PATH=/usr/local/bin:/usr/bin:/bin${3:+
-ENTRYPOINT [\"/usr/local/bin/$3\"]}" "$2"
-}
-
-# A binary that runs iptables, ipset or ip: Debian's tools beside it.
-tools_image() { # image binary
-  build_image "$1" "FROM $debian_image
-RUN apt-get update && apt-get install -y --no-install-recommends iptables ipset conntrack iproute2 \\
- && apt-get clean && rm -rf /var/lib/apt/lists/*
-COPY $(basename "$2") /usr/local/bin/" "$2"
-}
 
 # etcd's server module replaces its sibling modules with local paths, so `go install` refuses it:
 # a one-file module calling etcdmain builds the same server.

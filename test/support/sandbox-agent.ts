@@ -104,10 +104,19 @@ export function agentSandboxManifest(spec: HyperAgentSpec, options: AgentManifes
 }
 
 /**
- * The node's own services a sandbox pod must not reach: the kubelet, the registry, Prometheus and
- * the API server's own port, on the node's address (HYPERAGENT_NODE_IP of .cluster/env).
+ * The address of the node the pods run on, where its kubelet listens. On the harness the node is
+ * this machine (HYPERAGENT_NODE_IP of .cluster/env); on kind it is the node's container, not the
+ * machine that runs the tests (HYPERAGENT_KUBELET_IP of .kind/env).
  */
-export function nodeProbes(nodeIp = process.env.HYPERAGENT_NODE_IP ?? '127.0.0.1'): IsolationProbe[] {
+export function kubeletAddress(): string {
+  return process.env.HYPERAGENT_KUBELET_IP ?? process.env.HYPERAGENT_NODE_IP ?? '127.0.0.1';
+}
+
+/**
+ * The node's own services a sandbox pod must not reach: the kubelet, the registry, Prometheus and
+ * the API server's own port, on the node's address.
+ */
+export function nodeProbes(nodeIp = kubeletAddress()): IsolationProbe[] {
   return [
     { name: 'node-kubelet', kind: 'tcp', host: nodeIp, port: 10250 },
     { name: 'node-registry', kind: 'tcp', host: nodeIp, port: 5001 },
