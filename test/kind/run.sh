@@ -76,7 +76,13 @@ create_cluster() {
   kind get clusters | grep -qx hyperagent && return 0
   if [ "$(nproc)" -le 4 ]; then
     config=$(mktemp)
-    cat "$repo/kind-config.yaml" "$here/kubeadm-patches.yaml" >"$config"
+    # kind-config.yaml's own kubeadmConfigPatches are kept; this file's are added to them
+    (cd "$repo" && node -e '
+      const yaml = require("js-yaml"), fs = require("fs");
+      const [base, extra] = process.argv.slice(1).map((file) => yaml.load(fs.readFileSync(file, "utf8")));
+      base.kubeadmConfigPatches = [...(base.kubeadmConfigPatches ?? []), ...extra.kubeadmConfigPatches];
+      process.stdout.write(yaml.dump(base));
+    ' kind-config.yaml "$here/kubeadm-patches.yaml") >"$config"
   fi
   kind create cluster --config "$config" --image "$KIND_NODE_IMAGE"
   [ "$config" = "$repo/kind-config.yaml" ] || rm -f "$config"
