@@ -16,8 +16,9 @@
 #   GATEWAY_API_CRDS       file, directory or URL of the standard-channel CRDs
 #   HYPERAGENT_OUTSIDE_PROBE   an address outside the cluster that sandboxes must not reach
 #                          (default 1.1.1.1:443)
-# An image set here that exists in the local Docker is loaded into the node (kind load), not pulled.
-#   KIND_SETUP_ONLY=1      stop after the chart is installed (test/kind/run.sh e2e)
+#   KIND_SETUP_ONLY=1      stop after the chart is installed (test/kind/run.sh up)
+# A Traefik or Prometheus image set here that exists in the local Docker is loaded into the node
+# (kind load), not pulled.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -11,8 +11,8 @@
 #
 # kind, kubectl and helm come from the harness's builds (test/cluster/build-*.sh). Requires root
 # and Docker (started by test/cluster/docker.sh, which also makes --privileged containers work on
-# machines that withhold capabilities). The harness cluster (test/cluster/cluster.sh) may run
-# beside it, except that both want 127.0.0.1:5001 for their registry: bring the harness down first.
+# machines that withhold capabilities). Bring the harness cluster (test/cluster/cluster.sh) down
+# first: both want 127.0.0.1:5001 for their registry.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -54,6 +54,8 @@ ENTRYPOINT ["/usr/local/bin/registry", "serve", "/etc/distribution/config.yml"]'
 
 prepare() {
   local k8s_bin tools_bin
+  # js-yaml merges the kind configuration (create_cluster)
+  [ -d "$repo/node_modules" ] || (cd "$repo" && npm ci --no-audit --no-fund)
   "$cluster_dir/docker.sh" ensure "$state"
   KIND_NODE_IMAGE=$("$here/node-image.sh" | tail -1)
   # after node-image.sh, which made debian:bookworm-slim for the probe
@@ -161,7 +163,8 @@ main() {
     up) up 1 && write_e2e_env ;;
     down)
       kind_bin=$("$cluster_dir/build-tools.sh" kind | tail -1)/kind
-      "$kind_bin" delete cluster --name hyperagent
+      # go on when Docker is slow to kill the node: the rest is removed either way
+      "$kind_bin" delete cluster --name hyperagent || log "kind delete failed; run it again"
       docker rm -f kind-registry hyperagent-outside >/dev/null 2>&1 || true
       if [ -f "$repo/.kind/port-forward.pid" ]; then
         kill "$(cat "$repo/.kind/port-forward.pid")" 2>/dev/null || true
