@@ -104,6 +104,11 @@ start_outside() {
 
 up() { # setup-only: 1 to stop after the chart, 0 to run the demo
   local outside
+  # the demo forwards Prometheus to port 9090 itself: the e2e settings' forward must not hold it
+  if [ "$1" = 0 ] && [ -f "$repo/.kind/port-forward.pid" ]; then
+    kill "$(cat "$repo/.kind/port-forward.pid")" 2>/dev/null || true
+    rm -f "$repo/.kind/port-forward.pid"
+  fi
   prepare
   create_cluster
   outside=$(start_outside)
