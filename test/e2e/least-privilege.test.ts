@@ -357,9 +357,7 @@ test('watching one namespace, the chart grants namespaced Roles only, and the op
     );
     t.diagnostic(`isolation probes: ${probes.map((probe) => `${probe.name} ${probe.host}`).join(', ')}`);
     assert.ok(
-      probes.some(
-        (probe) => probe.name.startsWith('node-kubelet') && probe.host === kubeletAddress(),
-      ),
+      probes.some((probe) => probe.name.startsWith('node-kubelet') && probe.host === kubeletAddress()),
       'the kubelet of the operator node is probed',
     );
     assert.ok(probes.some((probe) => probe.name.startsWith('api-server')));
