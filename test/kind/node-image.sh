@@ -166,7 +166,9 @@ main() {
     quiet_build --label "$INPUTS_LABEL=$inputs" -t "$base_image" "$here/base"
   fi
 
-  mapfile -t images < <(kubeadm_images "$k8s_bin")
+  # a command substitution, not <(...): an image kubeadm_images cannot build must stop the script
+  images=$(kubeadm_images "$k8s_bin")
+  mapfile -t images <<<"$images"
   tools_image "$kube_router_image" "$tools_bin/kube-router"
   binary_image "$provisioner_image" "$tools_bin/local-path-provisioner"
   images+=("$kube_router_image" "$provisioner_image" "$debian_image")
