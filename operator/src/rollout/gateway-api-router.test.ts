@@ -70,10 +70,25 @@ test('the canary Service has the stable ports, selects the canary pods alone, an
   ]);
 });
 
+/** The API's answer for an object that does not exist. */
+const notFound = (name: string) => Object.assign(new Error(`${name} not found`), { code: 404 });
+const missing = async () => {
+  throw notFound('object');
+};
+/** A route status: the gateway took generation `generation` (Accepted, refs resolved). */
+const takenAt = (generation: number) => ({
+  parents: [
+    {
+      parentRef: { name: 'gateway' },
+      conditions: [
+        { type: 'Accepted', status: 'True', observedGeneration: generation },
+        { type: 'ResolvedRefs', status: 'True', observedGeneration: generation },
+      ],
+    },
+  ],
+});
+
 test('a route deleted mid-canary sends the canary nothing: a rollback ends, a weight is out of reach', async () => {
-  const missing = async () => {
-    throw Object.assign(new Error('not found'), { code: 404 });
-  };
   const router = new GatewayApiRouter({
     clients: {
       custom: { getNamespacedCustomObject: missing },
@@ -144,20 +159,9 @@ test('a canary whose deletion is under way counts as removed, and no next canary
     kind: 'HTTPRoute',
     metadata: { name: 'web', namespace: 'shop', generation: 4 },
     spec: { rules: [{ backendRefs: [{ name: 'web', port: 80 }] }] },
-    status: {
-      parents: [
-        {
-          parentRef: { name: 'gateway' },
-          conditions: [
-            { type: 'Accepted', status: 'True', observedGeneration: 4 },
-            { type: 'ResolvedRefs', status: 'True', observedGeneration: 4 },
-          ],
-        },
-      ],
-    },
+    status: takenAt(4),
   };
   const applied: string[] = [];
-  const notFound = (name: string) => Object.assign(new Error(`${name} not found`), { code: 404 });
   const router = new GatewayApiRouter({
     clients: {
       custom: { getNamespacedCustomObject: async () => route },
@@ -214,22 +218,9 @@ test('a canary that deleted its own objects while the route still sends it traff
         },
       ],
     },
-    status: {
-      parents: [
-        {
-          parentRef: { name: 'gateway' },
-          conditions: [
-            { type: 'Accepted', status: 'True', observedGeneration: 5 },
-            { type: 'ResolvedRefs', status: 'True', observedGeneration: 5 },
-          ],
-        },
-      ],
-    },
+    status: takenAt(5),
   };
   const written: { spec: { rules: { backendRefs: { name: string }[] }[] } }[] = [];
-  const missing = async () => {
-    throw Object.assign(new Error('not found'), { code: 404 });
-  };
   const router = new GatewayApiRouter({
     clients: {
       custom: {
