@@ -22,6 +22,8 @@ repo=$(cd "$here/../.." && pwd)
 source "$cluster_dir/versions.sh"
 # shellcheck source=lib.sh
 source "$here/lib.sh"
+# shellcheck source=../cluster/node/images.sh
+source "$cluster_dir/node/images.sh"
 readonly state=${HYPERAGENT_CLUSTER_STATE:-/var/lib/hyperagent-cluster}
 
 log() { echo "kind: $*" >&2; }
@@ -120,17 +122,12 @@ up() { # setup-only: 1 to stop after the chart, 0 to run the demo
 # name their content), a port-forward to Prometheus, the outside server, and the addresses where
 # pods reach this machine (the kind network's gateway) and where the node's kubelet listens.
 write_e2e_env() {
-  local dir="$repo/.kind" image id published gateway node_ip outside forward
+  local dir="$repo/.kind" image gateway node_ip outside forward
   mkdir -p "$dir"
   kind get kubeconfig --name hyperagent >"$dir/kubeconfig"
   : >"$dir/images"
   for image in $("$cluster_dir/build-images.sh" "$state" | grep -v '/pause:'); do
-    id=$(docker image inspect -f '{{.Id}}' "$image")
-    id=${id#sha256:}
-    published="$image-${id:0:12}"
-    docker tag "$image" "$published"
-    docker push -q "$published" >/dev/null
-    echo "$published" >>"$dir/images"
+    publish "$image" >>"$dir/images" # the harness's: tag by content, push to localhost:5001
   done
   gateway=$(docker network inspect kind \
     -f '{{range .IPAM.Config}}{{if .Gateway}}{{println .Gateway}}{{end}}{{end}}' | grep -m1 -E '^[0-9.]+$')
